@@ -1,0 +1,72 @@
+/**
+ * A model is data plus a forward function: an ordered map of named parameters (each marked
+ * prunable or not), an ordered map of named non-trainable buffers (BatchNorm running
+ * statistics), and `forward`. Pruning, interpolation, L2 distances and checkpoints all work on
+ * these maps by name, never by inspecting layer classes.
+ */
+import type { tf } from '../tf';
+
+type Tensor = import('@tensorflow/tfjs').Tensor;
+type Variable = import('@tensorflow/tfjs').Variable;
+
+/** What a parameter does; decides whether magnitude pruning may touch it. */
+export type ParamRole = 'conv-kernel' | 'dense-kernel' | 'bias' | 'bn-gamma' | 'bn-beta';
+
+/** Describes one trainable tensor. */
+export interface ParamInfo {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly role: ParamRole;
+  /** True for conv and dense kernels; biases and BatchNorm parameters are never pruned. */
+  readonly prunable: boolean;
+}
+
+/** Options for one forward pass. */
+export interface ForwardOptions {
+  /**
+   * Training mode: BatchNorm normalizes with batch statistics and updates its running
+   * statistics in place (momentum `bnMomentum`, PyTorch convention: running = (1-m) running + m batch,
+   * with the unbiased batch variance). Evaluation mode uses the running statistics.
+   */
+  training: boolean;
+}
+
+/** A network ready to train. Created by `createModel(name, ...)` from the registry. */
+export interface Model {
+  /** Registry name, e.g. 'lenet_300_100'. */
+  readonly name: string;
+  /** Shape of one input example: [height, width, channels]. */
+  readonly inputShape: readonly [number, number, number];
+  readonly numClasses: number;
+  /** Trainable parameters, in a fixed order (the order of the architecture). */
+  readonly params: ReadonlyMap<string, Variable>;
+  /** Metadata for each parameter, same keys and order as `params`. */
+  readonly info: ReadonlyMap<string, ParamInfo>;
+  /** Non-trainable state (BatchNorm running mean / variance), in a fixed order. */
+  readonly buffers: ReadonlyMap<string, Variable>;
+  /** Logits [n, numClasses] for a batch x [n, h, w, c]. */
+  forward(x: Tensor, options: ForwardOptions): Tensor;
+  /**
+   * Training-mode forward that also returns auxiliary heads (Inception-v3's aux classifier),
+   * each added to the loss with its weight. Absent for models without auxiliary heads.
+   */
+  forwardWithAuxiliary?(x: Tensor): { logits: Tensor; auxiliary: { logits: Tensor; weight: number }[] };
+  /** Frees every variable. */
+  dispose(): void;
+}
+
+/** Creates a model with weights drawn from the given random stream. */
+export type ModelFactory = (options: ModelOptions) => Model;
+
+export interface ModelOptions {
+  /** The initialization seed: weights come from stream('init', seed). */
+  seed: number;
+  /** Number of output classes (default: the architecture's, e.g. 10 or 1000). */
+  numClasses?: number;
+  /** Input [height, width, channels] (default: the architecture's). */
+  inputShape?: readonly [number, number, number];
+  /** BatchNorm momentum in PyTorch's convention (default 0.1). */
+  bnMomentum?: number;
+}
+
+export type { tf };
