@@ -1,0 +1,46 @@
+/**
+ * Faster transposed matrix products on wasm.
+ *
+ * The stock wasm BatchMatMul is fast for A·B but slow when asked to transpose an operand:
+ * measured here, the weight gradient of LeNet's first layer (xᵀ·dy, [60,784]ᵀ·[60,300]) took
+ * about 40 ms against 3 ms for the forward [60,784]·[784,300]. That one product dominated a
+ * training step. Materializing the transpose first (a cheap copy) and running the plain product
+ * gives the same sums in a fraction of the time, so this wrapper does exactly that.
+ */
+import { tf } from '../tf';
+import { withWasmScope, type TensorInfo } from './wasm-kernel-scope';
+
+let original: tf.KernelFunc | null = null;
+
+function transposeLast(scope: Parameters<Parameters<typeof withWasmScope>[1]>[0], t: TensorInfo): TensorInfo {
+  const rank = t.shape.length;
+  const perm = [...Array(rank).keys()];
+  [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
+  return scope.run('Transpose', { x: t }, { perm });
+}
+
+/** Replaces wasm's BatchMatMul with one that transposes operands explicitly first (idempotent). */
+export function registerWasmBatchMatMul(): void {
+  if (original) return;
+  const stock = tf.getKernel('BatchMatMul', 'wasm');
+  if (!stock) throw new Error('lmc-lab backend: wasm BatchMatMul is not registered; load @tensorflow/tfjs-backend-wasm first');
+  original = stock.kernelFunc;
+  const base = original;
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel({
+    kernelName: 'BatchMatMul',
+    backendName: 'wasm',
+    setupFunc: stock.setupFunc,
+    disposeFunc: stock.disposeFunc,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      if (!transposeA && !transposeB) return base({ inputs, backend, attrs });
+      return withWasmScope(backend, (scope) => {
+        const a = transposeA ? transposeLast(scope, inputs.a as TensorInfo) : (inputs.a as TensorInfo);
+        const b = transposeB ? transposeLast(scope, inputs.b as TensorInfo) : (inputs.b as TensorInfo);
+        const out = base({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
+        return out as TensorInfo;
+      });
+    },
+  });
+}

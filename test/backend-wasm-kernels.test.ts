@@ -1,0 +1,229 @@
+/**
+ * The wasm kernels lmc-lab adds (Conv2DBackpropFilter) and replaces (Conv2DBackpropInput)
+ * give the cpu backend's gradients, leak nothing, and, with the stock wasm kernels, cover
+ * training (forward + backward) of every op pattern the model registry uses.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../lib/tf';
+import { initBackend, registerWasmKernels } from '../lib/backend';
+
+/** Deterministic values in [-1, 1): the same numbers reach both backends. */
+function values(count: number, seed: number): Float32Array {
+  let s = (seed * 2654435761) >>> 0;
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+/** A tensor of deterministic values. */
+function filled(shape: number[], seed: number): tf.Tensor {
+  return tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed), shape);
+}
+
+/** Runs `compute` on a backend (inside tidy) and returns its outputs as arrays. */
+async function on(backend: 'wasm' | 'cpu', compute: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await initBackend(backend);
+  return tf.tidy(compute).map((t) => {
+    const data = t.dataSync() as Float32Array;
+    t.dispose();
+    return data;
+  });
+}
+
+/**
+ * Asserts `actual` matches `expected` to 1e-4 relative to the largest magnitude, and
+ * elementwise to 1e-4 relative with an absolute floor of 1e-6 of that magnitude (float32
+ * sums in a different order differ by about 1e-7 relative).
+ */
+function assertClose(actual: Float32Array, expected: Float32Array, label: string): void {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]));
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  }
+  assert.ok(scale > 0, `${label}: expected gradient is all zeros, the test is vacuous`);
+  assert.ok(worst / scale <= 1e-4, `${label}: max |a-b| / max |b| = ${worst / scale}`);
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    assert.ok(d <= 1e-4 * Math.abs(expected[i]) + 1e-6 * scale,
+      `${label}: element ${i}: ${actual[i]} vs ${expected[i]}`);
+  }
+}
+
+/** Compares every output of `compute` on wasm against cpu. */
+async function assertSameOnWasmAndCpu(label: string, compute: () => tf.Tensor[]): Promise<void> {
+  const wasm = await on('wasm', compute);
+  const cpu = await on('cpu', compute);
+  assert.equal(wasm.length, cpu.length);
+  wasm.forEach((w, i) => assertClose(w, cpu[i], `${label} output ${i}`));
+}
+
+type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
+
+interface ConvCase {
+  x: [number, number, number, number];
+  kernel: [number, number];
+  cout: number;
+  strides: number | [number, number];
+  pad: Pad;
+}
+
+const convCases: ConvCase[] = [
+  { x: [2, 8, 8, 3], kernel: [3, 3], cout: 4, strides: 1, pad: 'same' },
+  { x: [3, 7, 7, 2], kernel: [3, 3], cout: 5, strides: 1, pad: 'valid' },
+  { x: [2, 8, 8, 4], kernel: [3, 3], cout: 8, strides: 2, pad: 'same' },
+  { x: [2, 7, 7, 4], kernel: [3, 3], cout: 8, strides: 2, pad: 'same' },
+  { x: [2, 8, 8, 3], kernel: [3, 3], cout: 2, strides: 2, pad: 'valid' },
+  { x: [2, 9, 9, 16], kernel: [3, 3], cout: 16, strides: 1, pad: 1 },
+  { x: [2, 8, 8, 8], kernel: [3, 3], cout: 16, strides: 2, pad: 1 },
+  { x: [2, 8, 9, 3], kernel: [3, 3], cout: 4, strides: [2, 1], pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
+  { x: [2, 6, 6, 3], kernel: [3, 3], cout: 4, strides: 1, pad: [[0, 0], [3, 1], [0, 4], [0, 0]] },
+  { x: [2, 8, 8, 8], kernel: [1, 1], cout: 16, strides: 1, pad: 'valid' },
+  { x: [2, 8, 8, 8], kernel: [1, 1], cout: 16, strides: 2, pad: 'valid' },
+  { x: [3, 7, 7, 5], kernel: [1, 1], cout: 6, strides: 2, pad: 'valid' },
+  { x: [2, 9, 6, 3], kernel: [1, 7], cout: 4, strides: 1, pad: 'same' },
+  { x: [2, 9, 6, 3], kernel: [7, 1], cout: 4, strides: 1, pad: 'same' },
+  { x: [2, 17, 17, 3], kernel: [3, 3], cout: 4, strides: 2, pad: 'valid' },
+  { x: [1, 8, 8, 1], kernel: [3, 3], cout: 1, strides: 2, pad: 'same' },
+];
+
+/** Input and filter gradients of sum(conv2d(x, w) * r) for a random r (a non-uniform dy). */
+function convGradients(c: ConvCase): tf.Tensor[] {
+  const x = filled(c.x, 1);
+  const w = filled([...c.kernel, c.x[3], c.cout], 2);
+  const conv = (a: tf.Tensor, b: tf.Tensor) =>
+    tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad as 'same');
+  const r = filled(conv(x, w).shape, 3);
+  return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), r)))([x, w]);
+}
+
+/** Training-mode BatchNorm written with tf ops, as lib/models does. */
+function batchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, 1e-5)));
+  return tf.add(tf.mul(x, scale), tf.sub(beta, tf.mul(mean, scale)));
+}
+
+/** Mean softmax cross-entropy of logits against fixed labels. */
+function crossEntropy(logits: tf.Tensor): tf.Tensor {
+  const [n, classes] = logits.shape;
+  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7) % classes), 'int32'), classes);
+  return tf.losses.softmaxCrossEntropy(labels, logits as tf.Tensor2D);
+}
+
+const conv = (x: tf.Tensor, w: tf.Tensor, stride: number, pad: Pad) =>
+  tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad as 'same');
+
+/** Tiny versions of each registry network's op patterns: parameter shapes and a loss. */
+const patterns: Record<string, { x: number[]; params: number[][]; loss: (x: tf.Tensor, p: tf.Tensor[]) => tf.Tensor }> = {
+  // LeNet-300-100: dense + relu + softmax cross-entropy.
+  lenet: {
+    x: [6, 20],
+    params: [[20, 12], [12], [12, 10], [10]],
+    loss: (x, [w1, b1, w2, b2]) => crossEntropy(tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2)),
+  },
+  // ResNet-20 / ResNet-50 blocks: conv 3x3 stride 1 and 2, 1x1 projection, BN, add, GAP.
+  resnet: {
+    x: [4, 9, 9, 3],
+    params: [[3, 3, 3, 8], [8], [8], [3, 3, 8, 16], [16], [16], [1, 1, 8, 16], [16], [16], [16, 10]],
+    loss: (x, [w1, g1, b1, w2, g2, b2, ws, gs, bs, wd]) => {
+      const h = tf.relu(batchNorm(conv(x, w1, 1, 1), g1, b1));
+      const y = batchNorm(conv(h, w2, 2, 1), g2, b2);
+      const skip = batchNorm(conv(h, ws, 2, 'valid'), gs, bs);
+      const pooled = tf.mean(tf.relu(tf.add(y, skip)), [1, 2]);
+      return crossEntropy(tf.matMul(pooled, wd));
+    },
+  },
+  // VGG-16: conv 3x3 + relu + maxPool 2x2, flatten, dense.
+  vgg: {
+    x: [3, 8, 8, 3],
+    params: [[3, 3, 3, 6], [6], [3, 3, 6, 8], [2 * 2 * 8, 10]],
+    loss: (x, [w1, b1, w2, wd]) => {
+      const h = tf.maxPool(tf.relu(tf.add(conv(x, w1, 1, 1), b1)) as tf.Tensor4D, 2, 2, 'valid');
+      const y = tf.maxPool(tf.relu(conv(h, w2, 1, 1)) as tf.Tensor4D, 2, 2, 'valid');
+      return crossEntropy(tf.matMul(tf.reshape(y, [3, -1]), wd));
+    },
+  },
+  // Inception-v3 / ResNet-50 stems: 1x7 and 7x1 convs, avgPool 3x3 stride 1 'same' (and
+  // zero-pad + valid, PyTorch-style), maxPool 3x3 stride 2 valid and padded, concat.
+  inception: {
+    x: [2, 11, 11, 4],
+    params: [[1, 7, 4, 6], [7, 1, 6, 6], [1, 1, 4, 5], [30, 10]],
+    loss: (x, [w17, w71, w11, wd]) => {
+      const a = conv(conv(x, w17, 1, 'same'), w71, 1, 'same');
+      const b = tf.avgPool(x as tf.Tensor4D, 3, 1, 'same');
+      const c = tf.avgPool(tf.pad(conv(x, w11, 1, 'valid'), [[0, 0], [1, 1], [1, 1], [0, 0]]) as tf.Tensor4D, 3, 1, 'valid');
+      const mixed = tf.relu(tf.concat([a, b, c], 3));
+      const valid = tf.mean(tf.maxPool(mixed as tf.Tensor4D, 3, 2, 'valid'), [1, 2]);
+      const padded = tf.mean(tf.maxPool(mixed as tf.Tensor4D, 3, 2, 1), [1, 2]);
+      return crossEntropy(tf.matMul(tf.concat([valid, padded], 1), wd));
+    },
+  },
+};
+
+/** The loss and its gradient w.r.t. the input and every parameter of a pattern. */
+function patternGradients(name: string): tf.Tensor[] {
+  const p = patterns[name];
+  const x = filled(p.x, 11);
+  const params = p.params.map((shape, i) => tf.mul(filled(shape, 20 + i), 0.5));
+  const f = (...args: tf.Tensor[]) => p.loss(args[0], args.slice(1));
+  const { value, grads } = tf.valueAndGrads(f)([x, ...params]);
+  return [value, ...grads];
+}
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+describe('wasm convolution gradients equal the cpu backend', () => {
+  for (const c of convCases) {
+    const label = `${c.kernel.join('x')} stride ${c.strides} pad ${JSON.stringify(c.pad)} x [${c.x}] -> ${c.x[3]}->${c.cout}`;
+    test(label, async () => {
+      await assertSameOnWasmAndCpu(label, () => convGradients(c));
+    });
+  }
+
+  test('NCHW and dilated filter gradients are refused with a clear error', async () => {
+    await initBackend('wasm');
+    const x = tf.zeros([1, 2, 5, 5]);
+    const dy = tf.zeros([1, 3, 5, 5]);
+    assert.throws(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy },
+      { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 3] }), /dataFormat 'NCHW' is not supported/);
+    const xh = tf.zeros([1, 8, 8, 2]);
+    const dyh = tf.zeros([1, 4, 4, 3]);
+    assert.throws(() => tf.engine().runKernel('Conv2DBackpropFilter', { x: xh, dy: dyh },
+      { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3], dilations: 2 }), /dilations 2 are not supported/);
+    tf.dispose([x, dy, xh, dyh]);
+  });
+});
+
+describe('every op pattern of the registry networks trains on wasm like on cpu', () => {
+  for (const name of Object.keys(patterns)) {
+    test(name, async () => {
+      await assertSameOnWasmAndCpu(name, () => patternGradients(name));
+    });
+  }
+});
+
+test('repeated gradient computations on wasm leak no tensors and no wasm buffers', async () => {
+  await initBackend('wasm');
+  registerWasmKernels();
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const step = () => tf.tidy(() => {
+    patternGradients('resnet');
+    convGradients(convCases[7]);
+    convGradients(convCases[11]);
+  });
+  step();
+  const tensors = tf.memory().numTensors;
+  const buffers = backend.numDataIds();
+  for (let i = 0; i < 4; i++) step();
+  assert.equal(tf.memory().numTensors, tensors, 'engine tensors grew');
+  assert.equal(backend.numDataIds(), buffers, 'wasm data buffers grew');
+});
