@@ -5,6 +5,7 @@
  * these maps by name, never by inspecting layer classes.
  */
 import type { tf } from '../tf';
+import type { Random } from '../rng';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type Variable = import('@tensorflow/tfjs').Variable;
@@ -29,6 +30,12 @@ export interface ForwardOptions {
    * with the unbiased batch variance). Evaluation mode uses the running statistics.
    */
   training: boolean;
+  /**
+   * Source of dropout masks in training mode, drawn in JS so masks are identical on every
+   * backend (e.g. stream('dropout', seed, step)). Required when training a model that has
+   * dropout (Inception-v3 before its classifier); ignored otherwise and in evaluation mode.
+   */
+  dropoutRng?: Random;
 }
 
 /** A network ready to train. Created by `createModel(name, ...)` from the registry. */
@@ -50,7 +57,7 @@ export interface Model {
    * Training-mode forward that also returns auxiliary heads (Inception-v3's aux classifier),
    * each added to the loss with its weight. Absent for models without auxiliary heads.
    */
-  forwardWithAuxiliary?(x: Tensor): { logits: Tensor; auxiliary: { logits: Tensor; weight: number }[] };
+  forwardWithAuxiliary?(x: Tensor, options?: Omit<ForwardOptions, 'training'>): { logits: Tensor; auxiliary: { logits: Tensor; weight: number }[] };
   /** Frees every variable. */
   dispose(): void;
 }
@@ -58,6 +65,7 @@ export interface Model {
 /** Creates a model with weights drawn from the given random stream. */
 export type ModelFactory = (options: ModelOptions) => Model;
 
+/** Options every model factory accepts. */
 export interface ModelOptions {
   /** The initialization seed: weights come from stream('init', seed). */
   seed: number;
@@ -67,6 +75,8 @@ export interface ModelOptions {
   inputShape?: readonly [number, number, number];
   /** BatchNorm momentum in PyTorch's convention (default 0.1). */
   bnMomentum?: number;
+  /** Dropout rate before the classifier, for architectures that have one (Inception-v3: default 0.5, as torchvision). */
+  dropout?: number;
 }
 
 export type { tf };
