@@ -1,0 +1,50 @@
+/**
+ * The `lmc` command. Each subcommand parses its flags with node's util.parseArgs (strict, so
+ * a misspelt flag is an error, not silently ignored) and calls the library.
+ */
+import { parseArgs } from 'node:util';
+import { initBackend, describeBackend } from '../backend';
+import { trainCommand, TRAIN_HELP } from './train';
+
+const HELP = `lmc: instability analysis and lottery tickets on TensorFlow.js
+
+Usage:
+  lmc train --config <preset> [--scale paper|quick|smoke] [--set key=value ...] [--steps 300it] [--json]
+  lmc quickstart            train LeNet-300-100 on the embedded MNIST digits at quick scale
+  lmc backend               print the backend lmc-lab would use here
+  lmc help [command]
+
+Environment: LMC_BACKEND=gpu|tensorflow|wasm|cpu, LMC_SCALE=paper|quick|smoke, LMC_DATA_DIR=<folder>.
+`;
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'train':
+        return await trainCommand(rest);
+      case 'quickstart':
+        return await trainCommand(['--config', 'lenet_mnist', '--scale', 'quick', ...rest]);
+      case 'backend': {
+        parseArgs({ args: rest, options: {}, strict: true });
+        const info = await initBackend();
+        console.log(describeBackend(info));
+        return 0;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(rest[0] === 'train' ? TRAIN_HELP : HELP);
+        return 0;
+      default:
+        console.error(`lmc: unknown command "${command}"\n\n${HELP}`);
+        return 2;
+    }
+  } catch (err) {
+    console.error(`lmc ${command}: ${(err as Error).message}`);
+    if (process.env.LMC_DEBUG) console.error((err as Error).stack);
+    return 1;
+  }
+}
