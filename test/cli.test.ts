@@ -1,0 +1,58 @@
+// The `lmc` command as a user runs it: JSON output, exit codes and error messages.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const LMC = path.resolve(__dirname, '..', '..', 'bin', 'lmc.js');
+
+function lmc(args: string[], env: Record<string, string> = {}) {
+  const run = spawnSync(process.execPath, [LMC, ...args], { encoding: 'utf8', env: { ...process.env, LMC_BACKEND: 'wasm', ...env } });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+test('lmc train --json prints one object with config, backend, steps, accuracy, errors and seconds', () => {
+  const run = lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '30it', '--set', 'dataOrderSeed=2', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const lines = run.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, 'exactly one line on stdout');
+  const report = JSON.parse(lines[0]);
+  for (const key of ['config', 'backend', 'steps', 'testAccuracy', 'testError', 'trainError', 'seconds']) assert.ok(key in report, key);
+  assert.equal(report.backend, 'wasm');
+  assert.equal(report.steps, 30);
+  assert.equal(report.config.dataOrderSeed, 2);
+  assert.equal(report.dataset, 'MNIST subset (10k digits)');
+  assert.ok(Math.abs(report.testAccuracy + report.testError - 1) < 1e-12);
+  assert.ok(report.testAccuracy > 0.5, `30 Adam steps should beat chance, got ${report.testAccuracy}`);
+});
+
+test('lmc train rejects bad input, naming the field and the value', () => {
+  const cases: [string[], RegExp][] = [
+    [['--config', 'resnet18'], /unknown preset "resnet18"; valid presets are lenet_mnist/],
+    [['--config', 'lenet_mnist', '--set', 'lr=-0.5'], /lr = -0\.5 is invalid/],
+    [['--config', 'lenet_mnist', '--set', 'batchSize=0'], /batchSize = 0 is invalid/],
+    [['--config', 'lenet_mnist', '--set', 'schedule=cosine'], /schedule = "cosine" is invalid/],
+    [['--config', 'lenet_mnist', '--set', 'learning_rate=1'], /--set learning_rate: unknown key/],
+    [['--config', 'lenet_mnist', '--steps', 'ten'], /"ten" is not a step/],
+    [['--config', 'lenet_mnist', '--scale', 'huge'], /--scale huge: use one of paper, quick, smoke/],
+    [[], /--config is required/],
+  ];
+  for (const [args, message] of cases) {
+    const run = lmc(['train', ...args]);
+    assert.notEqual(run.code, 0, `${args.join(' ')} should fail`);
+    assert.match(run.stderr, message);
+  }
+});
+
+test('lmc backend reports the backend; forcing one that is not installed says how to get it', () => {
+  const ok = lmc(['backend']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^backend wasm: CPU \(wasm/);
+  const gpu = lmc(['backend'], { LMC_BACKEND: 'gpu' });
+  assert.equal(gpu.code, 1);
+  assert.match(gpu.stderr, /@tensorflow\/tfjs-node-gpu/);
+  const bogus = lmc(['backend'], { LMC_BACKEND: 'tpu' });
+  assert.equal(bogus.code, 1);
+  assert.match(bogus.stderr, /LMC_BACKEND.*tpu/);
+  assert.equal(lmc(['frobnicate']).code, 2);
+});
