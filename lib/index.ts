@@ -8,3 +8,4 @@ export * from './models';
 export * from './train';
 export * from './io/safetensors';
 export { tf } from './tf';
+export * from './display';
