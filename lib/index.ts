@@ -9,3 +9,4 @@ export * from './train';
 export * from './io/safetensors';
 export { tf } from './tf';
 export * from './display';
+export * from './prune';

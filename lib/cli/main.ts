@@ -5,11 +5,13 @@
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { trainCommand, TRAIN_HELP } from './train';
+import { impCommand, IMP_HELP } from './imp';
 
 const HELP = `lmc: instability analysis and lottery tickets on TensorFlow.js
 
 Usage:
   lmc train --config <preset> [--scale paper|quick|smoke] [--set key=value ...] [--steps 300it] [--json]
+  lmc imp --config <preset> --rewind <k> --levels <N> [--oneshot] [--density D] [--baselines] [--scale ...] [--json]
   lmc quickstart            train LeNet-300-100 on the embedded MNIST digits at quick scale
   lmc backend               print the backend lmc-lab would use here
   lmc help [command]
@@ -24,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'train':
         return await trainCommand(rest);
+      case 'imp':
+        return await impCommand(rest);
       case 'quickstart':
         return await trainCommand(['--config', 'lenet_mnist', '--scale', 'quick', ...rest]);
       case 'backend': {
@@ -36,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        console.log(rest[0] === 'train' ? TRAIN_HELP : HELP);
+        console.log(rest[0] === 'train' ? TRAIN_HELP : rest[0] === 'imp' ? IMP_HELP : HELP);
         return 0;
       default:
         console.error(`lmc: unknown command "${command}"\n\n${HELP}`);

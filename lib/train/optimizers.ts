@@ -36,7 +36,8 @@ export interface Optimizer {
   /**
    * Applies one update with rate `lr`. `grads` maps parameter names to gradients; where
    * `masks` has an entry the gradient is masked first and the weight is re-masked after, so a
-   * pruned weight is exactly zero after every update and its slots never move.
+   * pruned weight is exactly zero after every update, and its slots never move once they are
+   * zero (lib/prune zeroes them when it restores a dense optimizer state under a mask).
    */
   apply(params: ReadonlyMap<string, tf.Variable>, grads: Map<string, Tensor>, lr: number, masks?: ReadonlyMap<string, Tensor>): void;
   /** Frees the slot tensors. */
