@@ -102,6 +102,22 @@ export class TrainingCancelled extends Error {
   }
 }
 
+let interrupt: AbortSignal | undefined;
+
+/**
+ * Sets an AbortSignal that every `trainFrom` obeys in addition to its own `options.signal`:
+ * the process-wide interrupt. The Jupyter kernel sets a fresh one per cell and aborts it on
+ * SIGINT, so that code which composes training (and passes signals of its own) still stops.
+ */
+export function setInterruptSignal(signal: AbortSignal | undefined): void {
+  interrupt = signal;
+}
+
+/** The signal set by `setInterruptSignal`, for loops of your own that should stop on interrupt. */
+export function interruptSignal(): AbortSignal | undefined {
+  return interrupt;
+}
+
 /** The dataset a config names (imageSize applies to ImageNet only; the others have a fixed size). */
 export function datasetFor(config: TrainConfig): Dataset {
   return loadDataset(config.dataset, config.dataset === 'imagenet' ? { imageSize: config.imageSize } : {});
@@ -167,6 +183,8 @@ export async function trainFrom(configInput: TrainConfig, options: TrainOptions 
     throw new Error(`train: cannot train from step ${startStep} to step ${endStep}; the end must be a whole number >= the start`);
   }
   if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`train: dataOrderSeed ${seed} must be a whole number >= 0`);
+  // Captured now: a later cell's interrupt signal must not govern this run.
+  const signals = [options.signal, interrupt].filter((s): s is AbortSignal => s !== undefined);
   const masks = options.masks;
   if (masks) {
     for (const name of masks.keys()) {
@@ -211,7 +229,7 @@ export async function trainFrom(configInput: TrainConfig, options: TrainOptions 
     for (let step = startStep; step < endStep; step++) {
       // Yield to the event loop so that an interrupt (AbortSignal) can arrive between updates.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (options.signal?.aborted) throw new TrainingCancelled(step, endStep);
+      if (signals.some((s) => s.aborted)) throw new TrainingCancelled(step, endStep);
       const lr = learningRateAt(resolved.schedule, step);
       const indices = batchIndices(dataset.train.size, config.batchSize, seed, step);
       const batch = dataset.train.read(indices, {

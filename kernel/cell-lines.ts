@@ -1,0 +1,125 @@
+/**
+ * Maps errors back to the lines of the cell that the user wrote. tslab compiles a cell to
+ * JavaScript whose lines do not match the TypeScript (imports become requires, exports are
+ * appended, types vanish) and runs every cell as "evalmachine.<anonymous>", so a stack frame
+ * says neither which cell nor which line. Two cheap fixes, both invisible to the user:
+ *
+ * - each statement of the cell is prefixed with a comment marker `/*@L<line>*\/`, which the
+ *   TypeScript emitter carries into the JavaScript: the nearest marker before a frame's position
+ *   is the statement's line in the cell;
+ * - the script runs under the file name `In[<n>]`, so frames say which cell they are in (also
+ *   for a function defined in one cell and called from another).
+ */
+import { createRequire } from 'node:module';
+import vm = require('node:vm');
+import type * as TS from '@tslab/typescript-for-tslab';
+
+/** The TypeScript that tslab compiles with (resolved through tslab, which pins it). */
+export const ts: typeof TS = createRequire(require.resolve('tslab/package.json'))('@tslab/typescript-for-tslab');
+
+/** A cell with line markers, and where they were put (to undo their effect on diagnostic columns). */
+export interface InstrumentedCell {
+  code: string;
+  /** Markers as inserted: zero-based line, zero-based column in `code`, length. */
+  markers: { line: number; column: number; length: number }[];
+}
+
+const MARKER = /\/\*@L(\d+)\*\//g;
+
+/** Prefixes every statement of `source` (nested ones too) with a marker naming its one-based line. */
+export function instrument(source: string): InstrumentedCell {
+  const file = ts.createSourceFile('cell.ts', source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const starts: number[] = [];
+  const visit = (node: TS.Node): void => {
+    const statements = (node as { statements?: TS.NodeArray<TS.Statement> }).statements;
+    if (statements) for (const s of statements) starts.push(s.getStart(file));
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  starts.sort((a, b) => a - b);
+  let code = '';
+  let from = 0;
+  let shift = 0;
+  const markers: InstrumentedCell['markers'] = [];
+  for (const start of new Set(starts)) {
+    const { line, character } = file.getLineAndCharacterOfPosition(start);
+    const marker = `/*@L${line + 1}*/`;
+    code += source.slice(from, start) + marker;
+    // Columns shift only by the markers earlier on the same line.
+    shift = markers.length > 0 && markers[markers.length - 1].line === line ? shift : 0;
+    markers.push({ line, column: character + shift, length: marker.length });
+    shift += marker.length;
+    from = start;
+  }
+  code += source.slice(from);
+  return { code, markers };
+}
+
+/** The column (zero-based) in the original cell of a zero-based column of the instrumented one. */
+export function originalColumn(cell: InstrumentedCell, line: number, column: number): number {
+  let original = column;
+  for (const m of cell.markers) {
+    if (m.line === line && m.column + m.length <= column) original -= m.length;
+  }
+  return original;
+}
+
+/** The one-based cell line of the statement that contains a one-based position in the JavaScript run. */
+export function cellLineAt(javascript: string, line: number, column: number): number | null {
+  const lines = javascript.split('\n');
+  for (let i = Math.min(line, lines.length) - 1; i >= 0; i--) {
+    const text = i === line - 1 ? lines[i].slice(0, column - 1) : lines[i];
+    let found: number | null = null;
+    for (const m of text.matchAll(MARKER)) found = Number(m[1]);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/** A cell as run: what the user wrote and the JavaScript that ran under `filename`. */
+export interface CellRecord {
+  filename: string;
+  source: string;
+  javascript: string;
+}
+
+/** The cells run so far, by file name, so that any frame can be mapped (bounded: old cells are forgotten). */
+export class CellRegistry {
+  private readonly cells = new Map<string, CellRecord>();
+
+  constructor(private readonly capacity = 1000) {}
+
+  add(record: CellRecord): void {
+    this.cells.delete(record.filename);
+    this.cells.set(record.filename, record);
+    if (this.cells.size > this.capacity) this.cells.delete(this.cells.keys().next().value as string);
+  }
+
+  get(filename: string): CellRecord | undefined {
+    return this.cells.get(filename);
+  }
+}
+
+type RunInThisContext = typeof vm.runInThisContext;
+
+/**
+ * Calls `body` (tslab's `execute`, which runs the cell synchronously before its first await)
+ * with `vm.runInThisContext` giving the cell's script `filename` and reporting the JavaScript.
+ * tslab's executor is the only caller that passes breakOnSigint; other scripts are untouched.
+ */
+export function runNamed<T>(filename: string, onScript: (javascript: string) => void, body: () => T): T {
+  const module = vm as unknown as { runInThisContext: RunInThisContext };
+  const original = module.runInThisContext;
+  module.runInThisContext = ((code: string, options?: vm.RunningCodeOptions | string) => {
+    if (typeof options === 'object' && options.breakOnSigint) {
+      onScript(code);
+      return original.call(vm, code, { ...options, filename });
+    }
+    return original.call(vm, code, options);
+  }) as RunInThisContext;
+  try {
+    return body();
+  } finally {
+    module.runInThisContext = original;
+  }
+}

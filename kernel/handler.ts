@@ -1,0 +1,294 @@
+/**
+ * The kernel's request handler: tslab's JupyterHandlerImpl (kept for inspect, complete and
+ * shutdown), with execution rebuilt around tslab's executor so that a cell's outcome reaches
+ * the frontend as Jupyter expects: execute_input, streams, an execute_result carrying the last
+ * value's own MIME bundle, an `error` with ename/evalue/traceback, and replies that respect
+ * stop_on_error. tslab's executor reports the last value and errors only by printing them to
+ * the console it is given; this handler gives it one that captures them instead.
+ */
+import { JupyterHandlerImpl } from 'tslab/dist/jupyter';
+import { createExecutor, type ConverterSet, type Executor } from 'tslab/dist/executor';
+import tslabJupyter = require('tslab/dist/jupyter');
+import { toMimeBundle, type MimeBundle } from '../lib/display/bundle';
+import { setInterruptSignal } from '../lib/train/trainer';
+import { CellRegistry, instrument, originalColumn, runNamed, ts, type InstrumentedCell } from './cell-lines';
+import { compileError, runtimeError, type CellDiagnostic, type ErrorContent } from './errors';
+import { History, type HistoryItem, type HistoryRequest } from './history';
+import { isComplete, type IsCompleteReply } from './is-complete';
+import { isDisplayHandle, setOutputSink, type OutputSink } from './runtime';
+import { PROTOCOL_VERSION } from './wire';
+
+/** Publishes on iopub with the request being handled as parent. */
+export type Publish = (msgType: string, content: Record<string, unknown>) => void;
+
+/** The fields of an execute_request that this kernel reads. */
+export interface ExecuteRequest {
+  code: string;
+  silent?: boolean;
+  store_history?: boolean;
+  stop_on_error?: boolean;
+}
+
+/** The content of an execute_reply. */
+export type ExecuteReply =
+  | { status: 'ok'; execution_count: number; user_expressions: Record<string, unknown>; payload: unknown[] }
+  | ({ status: 'error'; execution_count: number } & ErrorContent)
+  | { status: 'aborted' };
+
+/** What the launcher tells the handler about the kernel. */
+export interface KernelDescription {
+  implementationVersion: string;
+  /** Shown by consoles at start (filled in after the init cell, which picks the backend). */
+  banner: string;
+}
+
+/** How long a cell may take to honour an interrupt cooperatively before it is abandoned (ms). */
+const INTERRUPT_GRACE_MS = graceFromEnv(process.env.LMC_KERNEL_INTERRUPT_GRACE_MS);
+
+function graceFromEnv(value: string | undefined): number {
+  const ms = Number(value);
+  return value !== undefined && value !== '' && Number.isFinite(ms) && ms >= 0 ? ms : 10_000;
+}
+
+/** tslab's executor prints diagnostics with exactly this format string (tslab is pinned). */
+const DIAGNOSTIC_FORMAT = '%s%d:%d - %s';
+
+/** What the executor reported during one cell. */
+interface Capture {
+  result: { value: unknown } | null;
+  diagnostics: CellDiagnostic[];
+  thrown: unknown[];
+  cell: InstrumentedCell;
+}
+
+/** The cell running now: what an interrupt acts on. */
+interface Running {
+  controller: AbortController;
+  grace?: NodeJS.Timeout;
+}
+
+const realStderrWrite = process.stderr.write.bind(process.stderr);
+
+/** The kernel's own log line (to the real stderr, i.e. the Jupyter server's log). */
+export function kernelLog(message: string): void {
+  realStderrWrite(`[lmc-lab kernel] ${message}\n`);
+}
+
+/** Handles requests for one kernel process; `execute` runs cells one at a time in arrival order. */
+export class LmcJupyterHandler extends JupyterHandlerImpl {
+  private readonly exec: Executor;
+  private readonly cells = new CellRegistry();
+  private readonly history = new History();
+  private capture: Capture | null = null;
+  private running: Running | null = null;
+  private count = 0;
+  private unnamed = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Requests waiting in `queue`, so that a failing cell can abort them (stop_on_error). */
+  private readonly waiting = new Set<{ aborted: boolean }>();
+  private aborting = false;
+
+  /** Builds tslab's executor over `convs`, resolving bare imports from `rootDir` as tslab does. */
+  constructor(convs: ConverterSet, rootDir: string, readonly description: KernelDescription) {
+    // The executor needs its console before `this` exists: route through a late-bound holder.
+    const self: { handler?: LmcJupyterHandler } = {};
+    const console = {
+      log: (value: unknown) => self.handler?.onExecutorResult(value),
+      error: (...args: unknown[]) => self.handler?.onExecutorError(args),
+    };
+    const executor = createExecutor(rootDir, convs, console);
+    super(executor, false);
+    this.exec = executor;
+    self.handler = this;
+  }
+
+  private onExecutorResult(value: unknown): void {
+    if (this.capture) this.capture.result = { value };
+  }
+
+  private onExecutorError(args: unknown[]): void {
+    const capture = this.capture;
+    if (!capture) {
+      realStderrWrite(`${args.map(String).join(' ')}\n`);
+    } else if (args[0] === DIAGNOSTIC_FORMAT) {
+      const [, file, line, column, message] = args as [string, string, number, number, string];
+      const inCell = file === '';
+      // Markers sit only in the cell, and only move columns on their own line.
+      const col = inCell ? originalColumn(capture.cell, line - 1, column - 1) + 1 : column;
+      capture.diagnostics.push({ file: file.trim(), line, column: col, message });
+    } else {
+      capture.thrown.push(args[0]);
+    }
+  }
+
+  override handleKernel() {
+    return {
+      status: 'ok' as const,
+      protocol_version: PROTOCOL_VERSION,
+      implementation: 'lmc-lab',
+      implementation_version: this.description.implementationVersion,
+      language_info: {
+        name: 'typescript',
+        // The TypeScript that compiles the cells (tslab's pinned compiler), not the project's.
+        version: ts.version,
+        mimetype: 'text/typescript',
+        file_extension: '.ts',
+        pygments_lexer: 'typescript',
+        // As tslab: this combination turns on TypeScript highlighting in Notebook and JupyterLab.
+        codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true },
+      },
+      banner: this.description.banner,
+    };
+  }
+
+  override handleIsComplete(request: { code: string }): IsCompleteReply {
+    return isComplete(String(request.code ?? ''));
+  }
+
+  /** The content of a history_reply. */
+  handleHistory(request: HistoryRequest): { status: 'ok'; history: HistoryItem[] } {
+    return { status: 'ok', history: this.history.query(request) };
+  }
+
+  /**
+   * Queues a cell. With stop_on_error (the default), a failing cell aborts the requests that
+   * were already queued behind it, and only those: tslab instead refused everything for 200 ms.
+   */
+  execute(request: ExecuteRequest, publish: Publish): Promise<ExecuteReply> {
+    const ticket = { aborted: this.aborting };
+    this.waiting.add(ticket);
+    const run = this.queue.then(async (): Promise<ExecuteReply> => {
+      this.waiting.delete(ticket);
+      if (ticket.aborted) return { status: 'aborted' };
+      const reply = await this.run(request, publish);
+      if (reply.status === 'error' && request.stop_on_error !== false && request.silent !== true) {
+        for (const t of this.waiting) t.aborted = true;
+        // Requests still in the socket's buffer were sent before the client saw this error: abort them too.
+        this.aborting = true;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        this.aborting = false;
+      }
+      return reply;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Runs code before serving (the init cell): silent, not in history, output to the kernel's log. */
+  async runInit(code: string): Promise<{ value: unknown } | ErrorContent> {
+    const publish: Publish = (type, content) => {
+      if (type === 'stream') realStderrWrite(String(content.text));
+    };
+    const capture = await this.runCell(code, 'In[init]', publish);
+    return 'ename' in capture ? capture : { value: capture.result?.value };
+  }
+
+  /**
+   * Interrupt (SIGINT or interrupt_request): first abort the cell's signal, which training obeys
+   * within one step; abandon the cell only if it has not finished after a grace period, or at once
+   * on a second interrupt. Abandoning cannot stop code that ignores the signal: it only stops waiting.
+   */
+  interrupt(): void {
+    const running = this.running;
+    if (!running) return;
+    if (running.controller.signal.aborted) {
+      this.exec.interrupt();
+      return;
+    }
+    running.controller.abort();
+    running.grace = setTimeout(() => this.exec.interrupt(), INTERRUPT_GRACE_MS);
+  }
+
+  private async run(request: ExecuteRequest, publish: Publish): Promise<ExecuteReply> {
+    const code = String(request.code ?? '');
+    const silent = request.silent === true;
+    const store = !silent && request.store_history !== false;
+    if (store) this.count++;
+    const count = this.count;
+    const quiet: Publish = silent ? (type, content) => type === 'stream' && publish(type, content) : publish;
+    quiet('execute_input', { code, execution_count: count });
+    const name = store ? `In[${count}]` : `In[-${++this.unnamed}]`;
+    const outcome = await this.runCell(code, name, quiet);
+    // Failed cells are history too (IPython keeps them: the input is what one wants to fix).
+    if (store && 'ename' in outcome) this.history.add({ line: count, input: code, output: null });
+    if ('ename' in outcome) return { status: 'error', execution_count: count, ...outcome };
+    let output: string | null = null;
+    if (outcome.result && !isDisplayHandle(outcome.result.value)) {
+      try {
+        const data = jsonBundle(toMimeBundle(outcome.result.value));
+        output = typeof data['text/plain'] === 'string' ? data['text/plain'] : null;
+        quiet('execute_result', { execution_count: count, data, metadata: {} });
+      } catch (err) {
+        // The value's own MIME_BUNDLE method threw: that is the cell's error.
+        const error = runtimeError(err, this.cells);
+        quiet('error', { ...error });
+        if (store) this.history.add({ line: count, input: code, output: null });
+        return { status: 'error', execution_count: count, ...error };
+      }
+    }
+    if (store) this.history.add({ line: count, input: code, output });
+    return { status: 'ok', execution_count: count, user_expressions: {}, payload: [] };
+  }
+
+  /** Runs one cell through tslab's executor with output routed to `publish`; an error is also published. */
+  private async runCell(code: string, name: string, publish: Publish): Promise<Capture | ErrorContent> {
+    const cell = instrument(code);
+    const capture: Capture = { result: null, diagnostics: [], thrown: [], cell };
+    const running: Running = { controller: new AbortController() };
+    this.routeOutput(publish);
+    setInterruptSignal(running.controller.signal);
+    this.capture = capture;
+    this.running = running;
+    let ok = false;
+    try {
+      const record = (javascript: string) => this.cells.add({ filename: name, source: code, javascript });
+      ok = await runNamed(name, record, () => this.exec.execute(cell.code));
+    } catch (err) {
+      capture.thrown.push(err);
+    } finally {
+      clearTimeout(running.grace);
+      this.capture = null;
+      this.running = null;
+    }
+    // A module cell (/** @module m */) reports diagnostics yet counts as run: show them as text.
+    if (ok && capture.diagnostics.length > 0) {
+      publish('stream', { name: 'stderr', text: compileError(capture.diagnostics, name, code).traceback.join('\n') + '\n' });
+    }
+    if (ok && capture.thrown.length === 0) return capture;
+    const error = capture.diagnostics.length > 0 && !ok
+      ? compileError(capture.diagnostics, name, code)
+      : runtimeError(capture.thrown[0], this.cells);
+    publish('error', { ...error });
+    return error;
+  }
+
+  /** Sends the process's stdout, stderr and displays to the cell (and leaves them there, as ipykernel does, for late output). */
+  private routeOutput(publish: Publish): void {
+    const stream = (name: 'stdout' | 'stderr') =>
+      ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown) => {
+        const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+        publish('stream', { name, text });
+        const done = typeof encoding === 'function' ? encoding : callback;
+        if (typeof done === 'function') process.nextTick(done as () => void);
+        return true;
+      }) as typeof process.stdout.write;
+    process.stdout.write = stream('stdout');
+    process.stderr.write = stream('stderr');
+    const sink: OutputSink = {
+      display: (content, update) => publish(update ? 'update_display_data' : 'display_data', { ...content, data: jsonBundle(content.data) }),
+      clearOutput: (wait) => publish('clear_output', { wait }),
+    };
+    setOutputSink(sink);
+    // tslab's own display API (tslab.display, tslab.newDisplay) writes through this module variable.
+    (tslabJupyter as unknown as { lastWriteDisplayData: OutputSink['display'] }).lastWriteDisplayData = sink.display;
+  }
+}
+
+/** A bundle as JSON: binary data (PNG bytes) base64-encoded, as the protocol wants. */
+function jsonBundle(bundle: MimeBundle): MimeBundle {
+  const out: MimeBundle = {};
+  for (const [mime, value] of Object.entries(bundle)) {
+    out[mime] = value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value;
+  }
+  return out;
+}
