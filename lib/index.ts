@@ -10,3 +10,4 @@ export * from './io/safetensors';
 export { tf } from './tf';
 export * from './display';
 export * from './prune';
+export * from './stability';

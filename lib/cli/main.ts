@@ -5,15 +5,19 @@
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { trainCommand, TRAIN_HELP } from './train';
+import { kernelCommand } from './kernel';
 import { impCommand, IMP_HELP } from './imp';
+import { instabilityCommand } from './instability';
 
 const HELP = `lmc: instability analysis and lottery tickets on TensorFlow.js
 
 Usage:
   lmc train --config <preset> [--scale paper|quick|smoke] [--set key=value ...] [--steps 300it] [--json]
   lmc imp --config <preset> --rewind <k> --levels <N> [--oneshot] [--density D] [--baselines] [--scale ...] [--json]
+  lmc instability --config <preset> --k <step>[,<step>...] [--inits N] [--pairs N] [--alphas 30] [--bn interpolate|recompute] [--sparse imp|random-prune|reinit --density D] [--throughout epoch] [--json]
   lmc quickstart            train LeNet-300-100 on the embedded MNIST digits at quick scale
   lmc backend               print the backend lmc-lab would use here
+  lmc kernel install|uninstall [--user|--sys-prefix|--prefix P]   the Jupyter kernel "TypeScript (lmc-lab)"
   lmc help [command]
 
 Environment: LMC_BACKEND=gpu|tensorflow|wasm|cpu, LMC_SCALE=paper|quick|smoke, LMC_DATA_DIR=<folder>.
@@ -28,6 +32,10 @@ export async function main(argv: string[]): Promise<number> {
         return await trainCommand(rest);
       case 'imp':
         return await impCommand(rest);
+      case 'instability':
+        return await instabilityCommand(rest);
+      case 'kernel':
+        return await kernelCommand(rest);
       case 'quickstart':
         return await trainCommand(['--config', 'lenet_mnist', '--scale', 'quick', ...rest]);
       case 'backend': {

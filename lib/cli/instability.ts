@@ -1,0 +1,236 @@
+/**
+ * `lmc instability`: Algorithm 1 for one preset at one or more k, printed as text or one JSON
+ * object. With --sparse, the copies are a subnetwork at density D: IMP rewound to k (lib/prune),
+ * or its random-pruning or random-reinitialization baseline, one IMP run per initialization and k.
+ */
+import { parseArgs } from 'node:util';
+import { initBackend, describeBackend } from '../backend';
+import { presetConfig, applySettings, presetNames, SCALES, type Scale } from '../train/config';
+import { getPreset } from '../train/presets';
+import { datasetFor, type TrainCallback } from '../train/trainer';
+import { parseStep, toIterations } from '../train/step';
+import { iterationsPerEpoch } from '../data/order';
+import { instability, type InstabilityOptions, type InstabilityResult, type Subnetwork, type SubnetworkContext } from '../stability/instability';
+import { checkBatchNormPolicy } from '../stability/batchnorm';
+import type { ThroughoutOptions } from '../stability/instability';
+import type { MeanStd } from '../stability/measure';
+import { imp } from '../prune/imp';
+import { cloneMasks } from '../prune/mask';
+import { freshWeights, randomPruneMask, randomPruningStream, reinitSeed } from '../prune/random';
+import { terminalProgress, formatSeconds } from './progress';
+
+export const INSTABILITY_HELP = `lmc instability --config <preset> [options]
+
+Instability analysis (Algorithm 1 of the paper): trains the network to step k once per
+initialization, trains pairs of copies from k to T under different data orders, and linearly
+interpolates each pair. Instability = max error along the path - mean error of the two ends,
+on train and test data; reported as mean and std over initializations x pairs.
+
+Options:
+  --config <preset>      one of: ${presetNames().join(', ')}
+  --k <steps>            k, or a comma list for a sweep: "0", "0,100it,2ep" (default 0); one trunk per init
+  --inits <N>            initializations (default 3 at paper scale, 3 at quick, 1 at smoke)
+  --pairs <N>            pairs of copies per initialization (default 3 at paper scale, 1 at quick and smoke)
+  --alphas <N|list>      N evenly spaced alphas in [0, 1], ends included (default 30), or a list "0,0.5,1"
+  --bn <policy>          BatchNorm statistics along the path: interpolate (default) or recompute
+  --bn-batches <N>       training batches that re-estimate BatchNorm statistics under recompute (default 32)
+  --sparse <kind>        imp, random-prune or reinit: a subnetwork at --density found by IMP rewound to k
+  --density <D>          density of --sparse in (0, 1]; default the preset's (Table 1)
+  --throughout <when>    also interpolate during training: "epoch" or every N steps ("100it", "2ep")
+  --scale <scale>        paper (Table 1 exactly), quick (short), smoke (seconds); default $LMC_SCALE or paper
+  --set key=value        override a config field (repeatable), e.g. --set initSeed=4
+  --json                 print one JSON object instead of text
+  --quiet                no progress bars
+  --help                 this text
+`;
+
+/** Initializations x pairs when not given: the paper's 3 x 3 at paper scale, fewer when shortened. */
+export const DEFAULT_REPLICATES: Readonly<Record<Scale, { inits: number; pairs: number }>> = {
+  paper: { inits: 3, pairs: 3 },
+  quick: { inits: 3, pairs: 1 },
+  smoke: { inits: 1, pairs: 1 },
+};
+
+const SPARSE_KINDS = ['imp', 'random-prune', 'reinit'] as const;
+type SparseKind = (typeof SPARSE_KINDS)[number];
+
+/** Runs `lmc instability` with its flags; resolves to the exit code. */
+export async function instabilityCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      k: { type: 'string' },
+      inits: { type: 'string' },
+      pairs: { type: 'string' },
+      alphas: { type: 'string' },
+      bn: { type: 'string' },
+      'bn-batches': { type: 'string' },
+      sparse: { type: 'string' },
+      density: { type: 'string' },
+      throughout: { type: 'string' },
+      scale: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(INSTABILITY_HELP);
+    return 0;
+  }
+  if (!values.config) throw new Error(`--config is required; choose one of ${presetNames().join(', ')}`);
+  const scale = (values.scale ?? process.env.LMC_SCALE ?? 'paper') as Scale;
+  if (!SCALES.includes(scale)) throw new Error(`--scale ${scale}: use one of ${SCALES.join(', ')}`);
+  const preset = getPreset(values.config);
+  const config = applySettings(presetConfig(values.config, scale), values.set ?? []);
+  const inits = wholeNumber('--inits', values.inits) ?? DEFAULT_REPLICATES[scale].inits;
+  const pairs = wholeNumber('--pairs', values.pairs) ?? DEFAULT_REPLICATES[scale].pairs;
+  const bnBatches = wholeNumber('--bn-batches', values['bn-batches']);
+  const bn = checkBatchNormPolicy(values.bn ?? 'interpolate');
+  const alphas = parseAlphas(values.alphas);
+  const ks = (values.k ?? '0').split(',').map((s) => s.trim());
+  ks.forEach((k) => parseStep(k, '--k'));
+  const sparse = values.sparse as SparseKind | undefined;
+  if (sparse !== undefined && !SPARSE_KINDS.includes(sparse)) throw new Error(`--sparse ${sparse}: use one of ${SPARSE_KINDS.join(', ')}`);
+  const density = values.density === undefined ? undefined : Number(values.density);
+  if (density !== undefined && !(values.density!.trim() !== '' && density > 0 && density <= 1)) {
+    throw new Error(`--density ${values.density}: a density is the fraction of prunable weights kept, in (0, 1], e.g. 0.035`);
+  }
+  if (density !== undefined && !sparse) throw new Error('--density applies to sparse networks; add --sparse imp, random-prune or reinit');
+
+  const backend = await initBackend();
+  const log = (line: string) => {
+    if (!values.json) console.log(line);
+  };
+  log(describeBackend(backend));
+  const dataset = datasetFor(config);
+  log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
+  const throughout = parseThroughout(values.throughout, iterationsPerEpoch(dataset.train.size, config.batchSize));
+  const targetDensity = density ?? preset.targetDensity;
+  log(`instability of ${config.model} (${values.config}, ${scale} scale): k = ${ks.join(', ')}; ${inits} init(s) x ${pairs} pair(s); ${typeof alphas === 'number' ? alphas : alphas.length} alphas; BatchNorm ${bn}${sparse ? `; ${sparse} subnetwork at density ${targetDensity}` : '; dense'}`);
+
+  // One bar reused run after run; copies trained in lockstep would share it, so none then.
+  const progress: TrainCallback[] = values.quiet || values.json || throughout ? [] : [terminalProgress(config.model)];
+  const options: InstabilityOptions = {
+    k: ks, inits, pairs, alphas, bn, bnBatches, dataset, throughout,
+    callbacks: progress,
+    onRun: (run) => {
+      if (run.role === 'trunk' && run.to > 0) log(`init ${run.init} (seed ${run.initSeed}): trunk 0 -> ${run.to}`);
+    },
+    onPair: (rows) => {
+      const cells = rows.map((r) => `${r.split} ${pp(r.instability)} (max ${pct(r.maxError)}, ends ${pct(r.error1)} / ${pct(r.error2)})`);
+      log(`  k ${rows[0].k}, init ${rows[0].init}, pair ${rows[0].pair}: instability ${cells.join('; ')}; L2 ${rows[0].l2.toPrecision(4)}`);
+    },
+  };
+  if (sparse) {
+    options.trunk = false;
+    options.subnetwork = sparseSubnetwork(sparse, targetDensity, preset.pruning === 'one-shot', values.quiet || values.json ? [] : progress, log);
+  }
+  const started = performance.now();
+  const result = await instability(config, options);
+  const seconds = (performance.now() - started) / 1000;
+  const report = {
+    preset: values.config, scale, config, backend: backend.name, device: backend.device, dataset: dataset.description,
+    bn, alphas: result.setup.alphas.length, inits: result.setup.inits.map((s) => s.initSeed), pairs,
+    sparse: sparse ?? null, density: sparse ? targetDensity : null,
+    results: perK(result), seconds,
+  };
+  if (values.json) {
+    console.log(JSON.stringify(report));
+    return 0;
+  }
+  for (const r of report.results) {
+    const part = (split: string) => r.instability[split] ? `${split} ${pp(r.instability[split].mean)} ± ${pp(r.instability[split].std)}` : '';
+    log(`k ${r.k}: instability ${['test', 'train'].map(part).filter(Boolean).join(', ')}; test accuracy ${pct(r.accuracy.test?.mean)} ± ${pct(r.accuracy.test?.std)}; L2 ${r.l2.mean.toPrecision(4)}${r.density !== null ? `; density ${pct(r.density)}` : ''}`);
+  }
+  log(`done in ${formatSeconds(seconds)}`);
+  return 0;
+}
+
+/** The JSON item of each k: what --json promises (instability, l2, endpoint accuracies, curves). */
+function perK(result: InstabilityResult) {
+  const curves = result.table.objects() as { k: number; init: number; pair: number; alpha: number; split: string; error: number; loss: number }[];
+  const during = result.throughout?.pairs.objects() as { k: number; init: number; pair: number; step: number; split: string; instability: number }[] | undefined;
+  return result.summary.map((s) => ({
+    k: s.k,
+    instability: s.instability as Record<string, MeanStd>,
+    l2: s.l2,
+    l2Prunable: s.l2Prunable,
+    accuracy: s.accuracy as Record<string, MeanStd>,
+    endpointError: s.endpointError,
+    density: s.density,
+    meanCurve: s.curve,
+    curves: curves.filter((c) => c.k === s.k).map(({ init, pair, alpha, split, error, loss }) => ({ init, pair, alpha, split, error, loss })),
+    throughout: s.throughout,
+    throughoutPairs: during?.filter((d) => d.k === s.k).map(({ init, pair, step, split, instability: value }) => ({ init, pair, step, split, instability: value })),
+  }));
+}
+
+/**
+ * The subnetwork at density D for each initialization and k: IMP rewound to k from that
+ * initialization's W_0 (its own trunk and rewinding point), then the IMP mask itself, a random
+ * mask with the same per-tensor counts on the unmasked W_k, or the IMP mask on fresh weights,
+ * with the seeds lib/prune's baselines use.
+ */
+function sparseSubnetwork(kind: SparseKind, density: number, oneShot: boolean, progress: readonly TrainCallback[], log: (line: string) => void) {
+  return async (at: SubnetworkContext): Promise<Subnetwork> => {
+    log(`init ${at.init} (seed ${at.initSeed}), k ${at.k}: IMP to density ${density}${oneShot ? ' (one-shot)' : ''}`);
+    const found = await imp(at.config, { rewindTo: at.k, targetDensity: density, oneShot, keepWeights: false, dataset: at.dataset, callbacks: () => progress });
+    try {
+      const last = found.levels[found.levels.length - 1];
+      if (kind === 'imp') {
+        return { masks: cloneMasks(last.mask), start: found.rewind, dispose: () => found.dispose() };
+      }
+      if (kind === 'random-prune') {
+        const masks = randomPruneMask(last.mask, randomPruningStream(at.config.initSeed, last.level));
+        return { masks, start: found.rewind, dispose: () => { masks.forEach((t) => t.dispose()); found.dispose(); } };
+      }
+      const fresh = freshWeights(at.config, at.dataset, reinitSeed(at.config.initSeed, last.level));
+      const masks = cloneMasks(last.mask);
+      return {
+        masks,
+        start: { step: at.k, weights: fresh, optimizer: found.rewind.optimizer },
+        dispose: () => { fresh.forEach((t) => t.dispose()); masks.forEach((t) => t.dispose()); found.dispose(); },
+      };
+    } catch (err) {
+      found.dispose();
+      throw err;
+    }
+  };
+}
+
+function wholeNumber(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isSafeInteger(n) || n < 1) throw new Error(`${flag} ${text}: give a whole number >= 1`);
+  return n;
+}
+
+function parseAlphas(text: string | undefined): number | number[] {
+  if (text === undefined) return 30;
+  if (!text.includes(',')) {
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isSafeInteger(n) || n < 2) throw new Error(`--alphas ${text}: give a count >= 2 (ends included) or a list such as 0,0.5,1`);
+    return n;
+  }
+  return text.split(',').map((s) => {
+    const a = Number(s);
+    if (s.trim() === '' || !(a >= 0 && a <= 1)) throw new Error(`--alphas ${text}: "${s}" is not an alpha in [0, 1]`);
+    return a;
+  });
+}
+
+function parseThroughout(text: string | undefined, itersPerEpoch: number): ThroughoutOptions | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'epoch') return { everyEpoch: true };
+  const every = toIterations(parseStep(text, '--throughout'), itersPerEpoch);
+  if (every < 1) throw new Error(`--throughout ${text}: interpolate every "epoch" or every N >= 1 steps, e.g. 100it`);
+  return { everySteps: every };
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
+const pp = (x: number) => `${(100 * x).toFixed(2)} pp`;
+

@@ -1,0 +1,170 @@
+// Algorithm 1 end to end on LeNet (embedded MNIST) and ResNet-20 (generated CIFAR-format files):
+// trunk reuse in sweeps, determinism, lockstep training, masks, cancellation, leaks.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { tf } from '../lib/tf';
+import { initBackend } from '../lib/backend';
+import { presetConfig, type TrainConfig } from '../lib/train/config';
+import { TrainingCancelled, type TrainCallback } from '../lib/train/trainer';
+import { loadDataset } from '../lib/data/registry';
+import { instability, type RunEvent } from '../lib/stability';
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+// 8,000 training digits at batch 2000: 4 iterations per epoch, so epochs end at steps 4 and 8.
+const lenet = (overrides: Partial<TrainConfig> = {}) => presetConfig('lenet_mnist', 'smoke', { training: '8it', batchSize: 2000, evalExamples: 200, ...overrides });
+
+function counting(): { events: RunEvent[]; steps: { count: number }; callbacks: TrainCallback[]; onRun: (e: RunEvent) => void } {
+  const events: RunEvent[] = [];
+  const steps = { count: 0 };
+  return { events, steps, callbacks: [{ everySteps: 1, onStep: () => { steps.count++; } }], onRun: (e) => events.push(e) };
+}
+
+test('sweep over k: one trunk run per initialization to the largest k; every copy from its k to T', async () => {
+  const c = counting();
+  const before = tf.memory().numTensors;
+  const result = await instability(lenet({ batchSize: 60, training: '12it' }), {
+    k: [8, 0, '4it'], inits: 2, pairs: 2, alphas: 5, callbacks: c.callbacks, onRun: c.onRun,
+  });
+  assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
+  const trunks = c.events.filter((e) => e.role === 'trunk');
+  assert.equal(trunks.length, 2, 'one trunk per initialization');
+  assert.deepEqual(trunks.map((e) => [e.from, e.to]), [[0, 8], [0, 8]]);
+  assert.equal(c.events.filter((e) => e.role === 'copy').length, 2 * 3 * 2 * 2);
+  // Steps: 2 trunks x 8, plus 2 inits x 2 pairs x 2 copies x ((12-0) + (12-4) + (12-8)).
+  assert.equal(c.steps.count, 2 * 8 + 2 * 2 * 2 * 24);
+  assert.deepEqual(result.setup.ks, [0, 4, 8]);
+  assert.equal(result.table.numRows(), 3 * 2 * 2 * 5 * 2);
+  assert.equal(result.pairs.numRows(), 3 * 2 * 2 * 2);
+  assert.deepEqual(result.table.columnNames(), ['k', 'init', 'initSeed', 'pair', 'run', 'alpha', 'split', 'error', 'loss']);
+  assert.deepEqual(result.summary.map((s) => s.k), [0, 4, 8]);
+  for (const s of result.summary) {
+    assert.equal(s.n, 4);
+    assert.equal(s.instability.test.n, 4);
+    assert.equal(s.accuracy.test.n, 8, 'both copies of every pair');
+    assert.ok(s.l2.mean > 0 && s.l2Prunable.mean > 0 && s.l2Prunable.mean <= s.l2.mean);
+    assert.equal(s.curve.length, 5 * 2);
+  }
+  // Every pair's instability is max(curve) - mean(ends), checked against the curve table itself.
+  for (const row of result.pairs.objects() as Record<string, number | string>[]) {
+    const curve = result.table.filter(`(d) => d.k === ${row.k} && d.init === ${row.init} && d.pair === ${row.pair} && d.split === '${row.split}'`).objects() as { alpha: number; error: number }[];
+    const at = (a: number) => curve.find((p) => p.alpha === a)!.error;
+    assert.equal(row.instability, Math.max(...curve.map((p) => p.error)) - (at(0) + at(1)) / 2);
+    assert.equal(row.trainedError1, at(1));
+    assert.equal(row.trainedError2, at(0));
+  }
+  // Distinct seeds per init and per copy; the same copy seeds at every k.
+  const pairs = result.pairs.objects() as { k: number; init: number; pair: number; seed1: number; seed2: number }[];
+  assert.equal(new Set(pairs.flatMap((p) => [p.seed1, p.seed2])).size, 2 * 2 * 2);
+  assert.equal(new Set(c.events.filter((e) => e.role === 'trunk').map((e) => e.initSeed)).size, 2);
+});
+
+test('identical seeds give identical tables; another data-order seed gives other copies', async () => {
+  const run = (config: TrainConfig) => instability(config, { k: 4, inits: 1, pairs: 1, alphas: [0, 0.5, 1] });
+  const [a, b, c] = [await run(lenet()), await run(lenet()), await run(lenet({ dataOrderSeed: 1 }))];
+  assert.deepEqual(a.table.objects(), b.table.objects());
+  assert.deepEqual(a.pairs.objects(), b.pairs.objects());
+  assert.deepEqual(a.summary, b.summary);
+  assert.notDeepEqual(a.pairs.objects(), c.pairs.objects());
+});
+
+test('throughout training: copies meet at every epoch; lockstep training equals sequential training', async () => {
+  const before = tf.memory().numTensors;
+  const options = { k: 1, inits: 1, pairs: 1, alphas: 3 } as const;
+  const plain = await instability(lenet({ training: '9it' }), options);
+  const during = await instability(lenet({ training: '9it' }), { ...options, throughout: { everyEpoch: true } });
+  assert.equal(tf.memory().numTensors, before);
+  assert.deepEqual(during.table.objects(), plain.table.objects(), 'meeting during training does not change the copies');
+  assert.deepEqual(during.distances.array('step'), [4, 8, 9]);
+  assert.deepEqual(during.throughout!.pairs.array('step'), [4, 8], "test split only, Figure 4's default");
+  assert.deepEqual(during.throughout!.pairs.array('split'), ['test', 'test']);
+  assert.equal(during.throughout!.table.numRows(), 2 * 3);
+  assert.deepEqual(during.summary[0].throughout!.map((t) => t.step), [4, 8, 9]);
+  assert.equal(during.summary[0].throughout![0].instability.test.n, 1);
+  // Distances only, every 3 steps.
+  const l2only = await instability(lenet({ training: '9it' }), { ...options, throughout: { everySteps: 3, splits: [] } });
+  assert.deepEqual(l2only.distances.array('step'), [3, 6, 9]);
+  assert.equal(l2only.throughout!.pairs.numRows(), 0);
+  assert.deepEqual(l2only.distances.array('l2').at(-1), during.distances.array('l2').at(-1));
+});
+
+test('masks and subnetworks: dense trunk, masked copies, density reported, factory called once per init and k', async () => {
+  const mask = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([784, 300], 0, 1, 'float32', 11), 0.5), 'float32'));
+  const masks = new Map([['fc1.kernel', mask]]);
+  const fixed = await instability(lenet(), { k: 4, inits: 1, pairs: 1, alphas: 3, masks });
+  const kept = (mask.sum().dataSync()[0] as number);
+  const expected = (kept + 300 * 100 + 100 * 10) / (784 * 300 + 300 * 100 + 100 * 10);
+  assert.ok(Math.abs(fixed.summary[0].density! - expected) < 1e-12);
+  const calls: { k: number; step: number }[] = [];
+  const viaFactory = await instability(lenet(), {
+    k: [0, 4], inits: 1, pairs: 1, alphas: 3,
+    subnetwork: (at) => {
+      calls.push({ k: at.k, step: at.trunk!.step });
+      return { masks };
+    },
+  });
+  assert.deepEqual(calls, [{ k: 0, step: 0 }, { k: 4, step: 4 }]);
+  assert.deepEqual(viaFactory.pairs.filter((d) => d.k === 4).objects(), fixed.pairs.objects());
+  assert.equal(fixed.summary[0].l2Prunable.mean < fixed.summary[0].l2.mean, true);
+  mask.dispose();
+});
+
+test('cancelling during lockstep training rejects with TrainingCancelled, leaks nothing, and does not hang', async () => {
+  const before = tf.memory().numTensors;
+  const controller = new AbortController();
+  let steps = 0;
+  await assert.rejects(
+    instability(lenet({ training: '12it' }), {
+      k: 0, inits: 1, pairs: 1, alphas: 3, signal: controller.signal, throughout: { everySteps: 2 },
+      callbacks: [{ everySteps: 1, onStep: () => { if (++steps === 5) controller.abort(); } }],
+    }),
+    (err: unknown) => err instanceof TrainingCancelled,
+  );
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('bad options are named: k beyond T, alphas without both ends, unknown BatchNorm policy', async () => {
+  await assert.rejects(instability(lenet(), { k: 20, inits: 1, pairs: 1 }), /k\[0\] = 20 is 20 iterations, outside 0..8/);
+  await assert.rejects(instability(lenet(), { alphas: [0, 0.5], inits: 1, pairs: 1 }), /must include 0 and 1/);
+  await assert.rejects(instability(lenet(), { bn: 'average' as never, inits: 1, pairs: 1 }), /"average" is not a BatchNorm policy/);
+});
+
+test('ResNet-20 on generated CIFAR-format data runs end to end under both BatchNorm policies', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-stab-cifar-'));
+  fs.mkdirSync(path.join(dir, 'cifar10'));
+  writeCifarBatches(path.join(dir, 'cifar10'), 16);
+  const dataset = loadDataset('cifar10', { dataDir: dir });
+  const config = presetConfig('resnet20_standard', 'smoke', { training: '2it', batchSize: 8, evalExamples: 16, evalBatchSize: 16 });
+  const before = tf.memory().numTensors;
+  const results = [];
+  for (const bn of ['interpolate', 'recompute'] as const) {
+    const r = await instability(config, { dataset, k: 1, inits: 1, pairs: 1, alphas: 3, bn, bnBatches: 2, splits: ['test'] });
+    results.push(r);
+    const row = r.pairs.objects()[0] as Record<string, number>;
+    assert.ok(Number.isFinite(row.instability) && row.instability >= 0, `${bn}: instability ${row.instability}`);
+    assert.ok(row.l2 > 0);
+  }
+  assert.equal(tf.memory().numTensors, before);
+  // Same copies under both policies: the trained networks' own errors agree, the curves may not.
+  assert.deepEqual(results[0].pairs.array('trainedError1'), results[1].pairs.array('trainedError1'));
+  assert.deepEqual(results[0].pairs.array('l2'), results[1].pairs.array('l2'));
+  fs.rmSync(dir, { recursive: true });
+});
+
+/** Writes CIFAR-10 binary batches (1 label byte + 3072 CHW pixel bytes per record) with `perFile` records each. */
+function writeCifarBatches(dir: string, perFile: number): void {
+  const names = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
+  names.forEach((name, f) => {
+    const bytes = Buffer.alloc(perFile * 3073);
+    for (let r = 0; r < perFile; r++) {
+      bytes[r * 3073] = (r + f) % 10;
+      for (let i = 1; i < 3073; i++) bytes[r * 3073 + i] = (r * 31 + i * 7 + f * 13 + ((r * i) % 17)) % 256;
+    }
+    fs.writeFileSync(path.join(dir, name), bytes);
+  });
+}
