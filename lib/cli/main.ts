@@ -5,9 +5,9 @@
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { trainCommand, TRAIN_HELP } from './train';
-import { kernelCommand } from './kernel';
+import { kernelCommand, KERNEL_HELP } from './kernel';
 import { impCommand, IMP_HELP } from './imp';
-import { instabilityCommand } from './instability';
+import { instabilityCommand, INSTABILITY_HELP } from './instability';
 
 const HELP = `lmc: instability analysis and lottery tickets on TensorFlow.js
 
@@ -23,10 +23,22 @@ Usage:
 Environment: LMC_BACKEND=gpu|tensorflow|wasm|cpu, LMC_SCALE=paper|quick|smoke, LMC_DATA_DIR=<folder>.
 `;
 
+const COMMAND_HELP: Record<string, string> = {
+  train: TRAIN_HELP,
+  imp: IMP_HELP,
+  instability: INSTABILITY_HELP,
+  kernel: KERNEL_HELP,
+};
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    // `lmc <command> --help` is `lmc help <command>` for every command that has its own page.
+    if (command !== undefined && COMMAND_HELP[command] && (rest.includes('--help') || rest.includes('-h'))) {
+      console.log(COMMAND_HELP[command]);
+      return 0;
+    }
     switch (command) {
       case 'train':
         return await trainCommand(rest);
@@ -48,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        console.log(rest[0] === 'train' ? TRAIN_HELP : rest[0] === 'imp' ? IMP_HELP : HELP);
+        console.log(COMMAND_HELP[rest[0]] ?? HELP);
         return 0;
       default:
         console.error(`lmc: unknown command "${command}"\n\n${HELP}`);
