@@ -6,7 +6,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import { initBackend, registerWasmKernels } from '../lib/backend';
+import { initBackend, registerWasmKernels, restoreStockWasmKernels } from '../lib/backend';
+import { conv2DBackpropInputViaConv } from '../lib/backend/conv2d-backprop-input';
 
 /** Deterministic values in [-1, 1): the same numbers reach both backends. */
 function values(count: number, seed: number): Float32Array {
@@ -91,6 +92,17 @@ const convCases: ConvCase[] = [
   { x: [2, 9, 6, 3], kernel: [7, 1], cout: 4, strides: 1, pad: 'same' },
   { x: [2, 17, 17, 3], kernel: [3, 3], cout: 4, strides: 2, pad: 'valid' },
   { x: [1, 8, 8, 1], kernel: [3, 3], cout: 1, strides: 2, pad: 'same' },
+  // Stride-phase split of the input gradient: other strides, kernel sizes and paddings.
+  { x: [2, 9, 9, 4], kernel: [3, 3], cout: 5, strides: 3, pad: 'same' },
+  { x: [2, 11, 11, 3], kernel: [5, 5], cout: 4, strides: 2, pad: 2 },
+  { x: [2, 13, 13, 3], kernel: [7, 7], cout: 4, strides: 2, pad: 3 },
+  { x: [2, 11, 10, 3], kernel: [1, 7], cout: 4, strides: 2, pad: 'valid' },
+  { x: [2, 8, 10, 3], kernel: [3, 3], cout: 4, strides: [1, 2], pad: 1 },
+  { x: [2, 8, 8, 3], kernel: [2, 2], cout: 4, strides: 2, pad: 'valid' },
+  { x: [2, 10, 10, 3], kernel: [4, 4], cout: 4, strides: 3, pad: 'valid' },
+  // Forward padding wider than the kernel: the split does not apply, zeros are inserted.
+  { x: [2, 7, 7, 3], kernel: [3, 3], cout: 4, strides: 2, pad: [[0, 0], [3, 2], [4, 0], [0, 0]] },
+  { x: [2, 6, 6, 4], kernel: [1, 1], cout: 3, strides: 2, pad: 1 },
 ];
 
 /** Input and filter gradients of sum(conv2d(x, w) * r) for a random r (a non-uniform dy). */
@@ -203,6 +215,20 @@ describe('wasm convolution gradients equal the cpu backend', () => {
   });
 });
 
+test('the stride-phase input gradient equals the zero-insertion one', async () => {
+  await initBackend('wasm');
+  for (const c of convCases.filter((k) => k.strides !== 1)) {
+    const dy = filled(tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros([...c.kernel, c.x[3], c.cout]) as tf.Tensor4D,
+      c.strides, c.pad as 'same').shape), 4);
+    const filter = filled([...c.kernel, c.x[3], c.cout], 5);
+    const args = { inputs: { dy, filter }, backend: tf.backend(), attrs: { inputShape: c.x, strides: c.strides, pad: c.pad, dataFormat: 'NHWC' } };
+    const [phases, zeros] = [true, false].map((stridePhases) =>
+      tf.engine().makeTensorFromTensorInfo(conv2DBackpropInputViaConv('wasm', args as never, { stridePhases })));
+    assertClose(phases.dataSync() as Float32Array, zeros.dataSync() as Float32Array, `${JSON.stringify(c)}`);
+    tf.dispose([dy, filter, phases, zeros]);
+  }
+});
+
 describe('every op pattern of the registry networks trains on wasm like on cpu', () => {
   for (const name of Object.keys(patterns)) {
     test(name, async () => {
@@ -219,6 +245,8 @@ test('repeated gradient computations on wasm leak no tensors and no wasm buffers
     patternGradients('resnet');
     convGradients(convCases[7]);
     convGradients(convCases[11]);
+    convGradients(convCases[18]);
+    convGradients(convCases[24]);
   });
   step();
   const tensors = tf.memory().numTensors;
@@ -226,4 +254,41 @@ test('repeated gradient computations on wasm leak no tensors and no wasm buffers
   for (let i = 0; i < 4; i++) step();
   assert.equal(tf.memory().numTensors, tensors, 'engine tensors grew');
   assert.equal(backend.numDataIds(), buffers, 'wasm data buffers grew');
+});
+
+test('wasm Identity shares the buffer: clones keep their values when the original is freed, and free their own', async () => {
+  await initBackend('wasm');
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const buffers = backend.numDataIds();
+  const a = tf.tensor([1, 2, 3, 4], [2, 2]);
+  const b = tf.clone(a);
+  const c = tf.clone(b);
+  assert.equal(backend.numDataIds(), buffers + 1, 'a clone allocated a buffer');
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3, 4]);
+  b.dispose();
+  assert.deepEqual(Array.from(c.dataSync()), [1, 2, 3, 4]);
+  c.dispose();
+  assert.equal(backend.numDataIds(), buffers, 'the shared buffer was not freed');
+  const strings = tf.tensor(['x', 'y']);
+  const copy = tf.clone(strings);
+  assert.deepEqual(copy.dataSync(), ['x', 'y']);
+  tf.dispose([strings, copy]);
+});
+
+test('registerWasmKernels is idempotent; restoreStockWasmKernels puts back the stock kernels it replaced', async () => {
+  await initBackend('wasm');
+  const names = ['Conv2DBackpropInput', 'Identity'];
+  const ours = names.map((name) => tf.getKernel(name, 'wasm')!.kernelFunc);
+  registerWasmKernels();
+  names.forEach((name, i) => assert.equal(tf.getKernel(name, 'wasm')!.kernelFunc, ours[i], `${name} replaced twice`));
+  restoreStockWasmKernels();
+  const stock = names.map((name) => tf.getKernel(name, 'wasm')!.kernelFunc);
+  names.forEach((name, i) => assert.notEqual(stock[i], ours[i], `${name} not restored`));
+  // The stock kernels still compute (their setup ran when the backend started).
+  const dx = tf.tidy(() => convGradients(convCases[2])[0].dataSync());
+  restoreStockWasmKernels();
+  registerWasmKernels();
+  names.forEach((name, i) => assert.notEqual(tf.getKernel(name, 'wasm')!.kernelFunc, stock[i], `${name} not registered again`));
+  assertClose(tf.tidy(() => convGradients(convCases[2])[0].dataSync()) as Float32Array, dx as Float32Array, 'input gradient');
 });

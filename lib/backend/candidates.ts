@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { tf } from '../tf';
 import { loadWasmModule, registerWasmKernels, WASM_PACKAGE } from './wasm-kernels';
+import { registerCpuKernels } from './cpu-kernels';
 
 /** A backend lmc-lab can run on: native TensorFlow on GPU or CPU, WebAssembly, or pure JS. */
 export type BackendName = 'gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -131,6 +132,7 @@ const cpu: Candidate = {
   name: 'cpu',
   package: '@tensorflow/tfjs-backend-cpu',
   async activate() {
+    registerCpuKernels();
     if (!(await tf.setBackend('cpu'))) {
       throw new Error(`tf.setBackend('cpu') failed (see the warning printed above)`);
     }

@@ -15,6 +15,7 @@ import {
 export { BACKEND_NAMES } from './candidates';
 export type { BackendName } from './candidates';
 export { registerWasmKernels, restoreStockWasmKernels } from './wasm-kernels';
+export { registerCpuKernels, restoreStockCpuKernels, stockCpuKernel } from './cpu-kernels';
 
 /** The environment variable that forces a backend. */
 export const BACKEND_ENV_VAR = 'LMC_BACKEND';

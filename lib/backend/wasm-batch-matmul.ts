@@ -8,11 +8,11 @@
  * gives the same sums in a fraction of the time, so this wrapper does exactly that.
  */
 import { tf } from '../tf';
-import { withWasmScope, type TensorInfo } from './wasm-kernel-scope';
+import { KernelScope, withKernelScope, type TensorInfo } from './kernel-scope';
 
 let original: tf.KernelFunc | null = null;
 
-function transposeLast(scope: Parameters<Parameters<typeof withWasmScope>[1]>[0], t: TensorInfo): TensorInfo {
+function transposeLast(scope: KernelScope, t: TensorInfo): TensorInfo {
   const rank = t.shape.length;
   const perm = [...Array(rank).keys()];
   [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
@@ -35,7 +35,7 @@ export function registerWasmBatchMatMul(): void {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
       if (!transposeA && !transposeB) return base({ inputs, backend, attrs });
-      return withWasmScope(backend, (scope) => {
+      return withKernelScope('wasm', backend, (scope) => {
         const a = transposeA ? transposeLast(scope, inputs.a as TensorInfo) : (inputs.a as TensorInfo);
         const b = transposeB ? transposeLast(scope, inputs.b as TensorInfo) : (inputs.b as TensorInfo);
         const out = base({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });

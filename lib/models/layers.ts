@@ -9,6 +9,8 @@ import type { Tensor, Variable } from '../tf';
 import { normals } from '../rng';
 import type { Random } from '../rng';
 import type { ForwardOptions, Model, ParamInfo, ParamRole } from './types';
+import { normalizeWithBatchStatistics } from './batch-norm';
+import { addBias, channelAffine } from './channel-ops';
 
 /** Padding as tfjs-core accepts it: a symmetric count, or explicit [[0,0],[top,bottom],[left,right],[0,0]]. */
 export type Padding = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -143,7 +145,7 @@ function torchPadding(pad: number | [number, number]): Padding {
 /** Applies a convolution (NHWC input, [kh, kw, cin, cout] kernel) plus its bias if any. */
 export function conv2d(x: Tensor, layer: Conv): Tensor {
   const y = tf.conv2d(x as tf.Tensor4D, layer.kernel as tf.Tensor4D, layer.strides, layer.pad);
-  return layer.bias ? tf.add(y, layer.bias) : y;
+  return layer.bias ? addBias(y, layer.bias) : y;
 }
 
 /** Applies a dense layer to a [n, in] batch. */
@@ -156,32 +158,26 @@ export function dense(x: Tensor, layer: Dense): Tensor {
  * and biased variance and, as PyTorch does, moves the running statistics toward the batch mean
  * and the unbiased batch variance. The update is a side effect on non-trainable variables: it
  * is not on the path to the loss, so it contributes nothing to gradients taken with variableGrads.
+ * Training mode's gradient is the closed form in batch-norm.ts rather than autodiff's.
  */
 export function batchNorm(x: Tensor, bn: BatchNorm, training: boolean): Tensor {
-  let mean: Tensor;
-  let variance: Tensor;
   if (training) {
-    const axes = x.shape.slice(0, -1).map((_, i) => i);
     const count = x.size / x.shape[x.rank - 1];
     if (count < 2) {
       throw new Error(`models: BatchNorm in training mode needs more than one value per channel (input shape [${x.shape}]); use a larger batch or spatial size`);
     }
-    const moments = tf.moments(x, axes);
-    mean = moments.mean;
-    variance = moments.variance;
     const m = bn.momentum;
-    bn.runningMean.assign(tf.tidy(() => tf.add(tf.mul(bn.runningMean, 1 - m), tf.mul(mean, m))));
-    bn.runningVariance.assign(
-      tf.tidy(() => tf.add(tf.mul(bn.runningVariance, 1 - m), tf.mul(variance, (m * count) / (count - 1)))),
-    );
-  } else {
-    mean = bn.runningMean;
-    variance = bn.runningVariance;
+    return normalizeWithBatchStatistics(x, bn.gamma, bn.beta, bn.epsilon, (mean, variance) => {
+      bn.runningMean.assign(tf.tidy(() => tf.add(tf.mul(bn.runningMean, 1 - m), tf.mul(mean, m))));
+      bn.runningVariance.assign(
+        tf.tidy(() => tf.add(tf.mul(bn.runningVariance, 1 - m), tf.mul(variance, (m * count) / (count - 1)))),
+      );
+    });
   }
-  // Folding into one scale and one shift per channel keeps the full-size work to two ops.
-  const scale = tf.mul(bn.gamma, tf.rsqrt(tf.add(variance, bn.epsilon)));
-  const shift = tf.sub(bn.beta, tf.mul(mean, scale));
-  return tf.add(tf.mul(x, scale), shift);
+  // Folding into one scale and one shift per channel keeps the full-size work to one affine map.
+  const scale = tf.mul(bn.gamma, tf.rsqrt(tf.add(bn.runningVariance, bn.epsilon)));
+  const shift = tf.sub(bn.beta, tf.mul(bn.runningMean, scale));
+  return channelAffine(x, scale, shift);
 }
 
 /** Max pooling with PyTorch-style symmetric padding (padding never wins the max). */
