@@ -11,3 +11,5 @@ export { tf } from './tf';
 export * from './display';
 export * from './prune';
 export * from './stability';
+export * from './store';
+export * from './experiments';

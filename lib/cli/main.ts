@@ -8,6 +8,8 @@ import { trainCommand, TRAIN_HELP } from './train';
 import { kernelCommand, KERNEL_HELP } from './kernel';
 import { impCommand, IMP_HELP } from './imp';
 import { instabilityCommand, INSTABILITY_HELP } from './instability';
+import { quickstartCommand, QUICKSTART_HELP } from './quickstart';
+import { lsCommand, showCommand, gcCommand, STORE_HELP } from './store';
 
 const HELP = `lmc: instability analysis and lottery tickets on TensorFlow.js
 
@@ -15,12 +17,15 @@ Usage:
   lmc train --config <preset> [--scale paper|quick|smoke] [--set key=value ...] [--steps 300it] [--json]
   lmc imp --config <preset> --rewind <k> --levels <N> [--oneshot] [--density D] [--baselines] [--scale ...] [--json]
   lmc instability --config <preset> --k <step>[,<step>...] [--inits N] [--pairs N] [--alphas 30] [--bn interpolate|recompute] [--sparse imp|random-prune|reinit --density D] [--throughout epoch] [--json]
-  lmc quickstart            train LeNet-300-100 on the embedded MNIST digits at quick scale
+  lmc quickstart [--scale quick|smoke|paper] [--out <folder>] [--export csv,json,arrow] [--json]   instability and IMP of LeNet-300-100 on the embedded MNIST digits; writes out/quickstart/report.html
+  lmc ls [--kind <kind>] [--verify] [--json]   units in the run store ($LMC_HOME/store)
+  lmc show <hash> [--json]  one unit of the store in full (a unique hash prefix will do)
+  lmc gc [--dry-run]        remove unfinished units and leftovers of interrupted attempts
   lmc backend               print the backend lmc-lab would use here
   lmc kernel install|uninstall [--user|--sys-prefix|--prefix P]   the Jupyter kernel "TypeScript (lmc-lab)"
   lmc help [command]
 
-Environment: LMC_BACKEND=gpu|tensorflow|wasm|cpu, LMC_SCALE=paper|quick|smoke, LMC_DATA_DIR=<folder>.
+Environment: LMC_BACKEND=gpu|tensorflow|wasm|cpu, LMC_SCALE=paper|quick|smoke, LMC_DATA_DIR=<folder>, LMC_HOME=<folder> (run store in <folder>/store, default ~/.lmc).
 `;
 
 const COMMAND_HELP: Record<string, string> = {
@@ -28,6 +33,10 @@ const COMMAND_HELP: Record<string, string> = {
   imp: IMP_HELP,
   instability: INSTABILITY_HELP,
   kernel: KERNEL_HELP,
+  quickstart: QUICKSTART_HELP,
+  ls: STORE_HELP,
+  show: STORE_HELP,
+  gc: STORE_HELP,
 };
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
@@ -49,7 +58,13 @@ export async function main(argv: string[]): Promise<number> {
       case 'kernel':
         return await kernelCommand(rest);
       case 'quickstart':
-        return await trainCommand(['--config', 'lenet_mnist', '--scale', 'quick', ...rest]);
+        return await quickstartCommand(rest);
+      case 'ls':
+        return await lsCommand(rest);
+      case 'show':
+        return await showCommand(rest);
+      case 'gc':
+        return await gcCommand(rest);
       case 'backend': {
         parseArgs({ args: rest, options: {}, strict: true });
         const info = await initBackend();

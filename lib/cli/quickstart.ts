@@ -1,0 +1,214 @@
+/**
+ * `lmc quickstart` (what `npm start` runs): LeNet-300-100 on the embedded MNIST digits at quick
+ * scale, instability at a few k and IMP with rewinding to 3.5% density with both baselines, every
+ * training a cached unit of the store, then one offline HTML report with the three figures and
+ * the tables behind them. A second run finds every unit in the store and only redraws the report.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { initBackend, describeBackend, type BackendInfo } from '../backend';
+import type { Dataset } from '../data/types';
+import { SCALES, type Scale } from '../train/config';
+import { datasetFor } from '../train/trainer';
+import { experimentContext, quickstartPlan, runQuickstart, type QuickstartResults, type UnitEvent } from '../experiments';
+import { exportTable, TABLE_FORMATS, type TableFormat } from '../store';
+import { accuracyDensityPlot, figureToHtmlPage, instabilityPlot, interpolationPlot, tableView, type PageSection } from '../display';
+import { formatSeconds, terminalProgress } from './progress';
+
+/** The text of `lmc help quickstart`. */
+export const QUICKSTART_HELP = `lmc quickstart [options]
+
+LeNet-300-100 on the embedded MNIST digits with the best backend present: instability at
+k = 0, 100 and 500 iterations, and IMP with rewinding to 3.5% density with random pruning and
+random reinitialization. Every training is a unit of the store ($LMC_HOME/store): a second run
+trains nothing. Writes <out>/report.html (one offline page) and the result tables.
+
+Options:
+  --scale <scale>        quick (default; about 10 minutes on 2 cores, under a minute again), smoke (seconds) or paper (hours); or $LMC_SCALE
+  --out <folder>         where the report and tables go (default out/quickstart)
+  --export <formats>     table formats, comma-separated: csv,json,arrow (default all three) or none
+  --k <steps>            instability at these k, e.g. 0,100,500 (iterations)
+  --levels <N>           rounds of IMP (default 15: 3.5% density)
+  --baseline-every <N>   baselines at every N-th level and the last (default 3 at quick scale)
+  --json                 print one JSON object instead of text
+  --quiet                no progress bars
+`;
+
+/** Runs `lmc quickstart`; resolves to the exit code. */
+export async function quickstartCommand(args: string[]): Promise<number> {
+  const started = performance.now();
+  const { values } = parseArgs({
+    args, strict: true,
+    options: {
+      scale: { type: 'string' }, out: { type: 'string' }, export: { type: 'string' }, k: { type: 'string' },
+      levels: { type: 'string' }, 'baseline-every': { type: 'string' },
+      json: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(QUICKSTART_HELP);
+    return 0;
+  }
+  const scale = (values.scale ?? process.env.LMC_SCALE ?? 'quick') as Scale;
+  if (!SCALES.includes(scale)) throw new Error(`--scale ${scale}: use one of ${SCALES.join(', ')}`);
+  const formats = parseFormats(values.export);
+  const plan = quickstartPlan(scale, {
+    ks: values.k === undefined ? undefined : values.k.split(',').map((s) => wholeNumber('--k', s, 0)),
+    levels: values.levels === undefined ? undefined : wholeNumber('--levels', values.levels, 0),
+    baselineEvery: values['baseline-every'] === undefined ? undefined : wholeNumber('--baseline-every', values['baseline-every'], 1),
+  });
+  const out = path.resolve(values.out ?? path.join('out', 'quickstart'));
+  const log = (line: string) => {
+    if (!values.json) console.log(line);
+  };
+
+  const backend = await initBackend();
+  log(describeBackend(backend));
+  const dataset = datasetFor(plan.config);
+  log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
+  log(`plan (${scale} scale, T = ${plan.config.training}): instability at k = ${plan.instability.ks.join(', ')} (${plan.instability.inits} init x ${plan.instability.pairs} pair); IMP rewound to k = ${plan.imp.k}, ${plan.imp.levels} levels, baselines at levels ${plan.imp.baselineLevels.join(', ')}`);
+
+  // Units are looked up more than once (a level is found again as the next level's parent): count each once.
+  const found = new Set<string>();
+  const computed = new Set<string>();
+  const counts = { hit: 0, computed: 0, trainings: 0 };
+  const ctx = experimentContext({
+    dataset,
+    callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)],
+    onUnit: (event: UnitEvent) => {
+      if (event.type === 'hit') found.add(event.hash);
+      if (event.type === 'done') computed.add(event.hash);
+      counts.computed = computed.size;
+      counts.hit = [...found].filter((h) => !computed.has(h)).length;
+      if (event.type === 'train') {
+        counts.trainings++;
+        if (event.via === 'checkpoint') log(`resuming ${event.label} from its checkpoint at step ${event.from}`);
+        if (event.via === 'shorter-trunk') log(`continuing ${event.label} from the finished trunk at step ${event.from}`);
+      }
+      if (event.type === 'start' && event.kind === 'instability-pair') log(`interpolating ${event.label}`);
+    },
+  });
+  log(`store: ${ctx.store.root}`);
+  const results = await runQuickstart(ctx, plan);
+  const seconds = (performance.now() - started) / 1000;
+
+  fs.mkdirSync(out, { recursive: true });
+  const reportFile = path.join(out, 'report.html');
+  fs.writeFileSync(reportFile, quickstartReport(results, { dataset, backend, seconds, counts }));
+  const exported: string[] = [];
+  for (const [name, table] of Object.entries(resultTables(results))) {
+    if (formats.length > 0) exported.push(...(await exportTable(table, path.join(out, name), formats)));
+  }
+  const summary = quickstartSummary(results);
+  const totalSeconds = (performance.now() - started) / 1000;
+  if (values.json) {
+    console.log(JSON.stringify({
+      report: reportFile, exported, scale, dataset: dataset.description, backend: backend.name, device: backend.device,
+      store: ctx.store.root, units: { fromStore: counts.hit, computed: counts.computed, trainings: counts.trainings },
+      seconds: totalSeconds, ...summary,
+    }));
+    return 0;
+  }
+  for (const s of summary.instability) log(`instability at k = ${s.k}: test ${pp(s.test)}, train ${pp(s.train)} (test accuracy ${pct(s.testAccuracy)})`);
+  const last = summary.imp[summary.imp.length - 1];
+  if (last) {
+    log(`IMP at ${pct(last.density)} density: ${pct(last.imp)} test accuracy; random pruning ${pct(last.randomPrune)}, random reinit ${pct(last.randomReinit)}; dense ${pct(summary.imp[0].imp)}`);
+  }
+  log(`${counts.computed} units computed (${counts.trainings} trainings), ${counts.hit} from the store; ${formatSeconds(totalSeconds)} in all`);
+  if (exported.length > 0) log(`tables: ${path.join(out, '*')} (${formats.join(', ')})`);
+  log(`report: ${reportFile}`);
+  return 0;
+}
+
+/** The numbers the terminal prints: instability per k, accuracies per IMP level. */
+export function quickstartSummary(results: QuickstartResults) {
+  const instability = results.instability.summary.map((s) => ({
+    k: s.k, test: s.instability.test?.mean ?? null, train: s.instability.train?.mean ?? null, testAccuracy: s.accuracy.test?.mean ?? null,
+  }));
+  const imp = results.imp.levels.map((l) => ({
+    level: l.level.level, density: l.level.summary.density, imp: l.level.summary.testAccuracy,
+    randomPrune: l.randomPrune?.summary.testAccuracy ?? null, randomReinit: l.randomReinit?.summary.testAccuracy ?? null,
+  }));
+  return { instability, imp };
+}
+
+/** The tables behind the figures, by file name. */
+export function resultTables(results: QuickstartResults) {
+  return {
+    'instability-curves': results.instability.table,
+    'instability-pairs': results.instability.pairs,
+    imp: results.imp.table,
+  };
+}
+
+/** What the report says about how it was made. */
+export interface ReportMeta {
+  dataset: Dataset;
+  backend: BackendInfo;
+  seconds: number;
+  counts: { hit: number; computed: number; trainings: number };
+}
+
+/** The report: one offline HTML page (plotly.js embedded once) with three figures and their tables. */
+export function quickstartReport(results: QuickstartResults, meta: ReportMeta): string {
+  const { plan } = results;
+  const c = plan.config;
+  const setting = `LeNet-300-100 on ${meta.dataset.description}, ${plan.scale} scale (T = ${c.training}, batch ${c.batchSize}, ${c.optimizer} lr ${c.lr})`;
+  const reps = `${plan.instability.inits} initialization x ${plan.instability.pairs} pair per k`;
+  const curves = results.instability.table;
+  const pairs = results.instability.pairs;
+  const imp = results.imp.table;
+  const dense = results.imp.levels[0]?.level.summary.testAccuracy;
+  const density = (imp.objects() as Record<string, unknown>[]).map((r) => ({ density: r.density, accuracy: r.testAccuracy, method: r.method, run: r.run }));
+  const sections: PageSection[] = [
+    {
+      title: 'Error along the linear path',
+      text: `Test and train error of alpha W1 + (1 - alpha) W2, where W1 and W2 are two copies trained from W_k to T under different data orders (${plan.instability.alphas} alphas). ${setting}; ${reps}.`,
+      items: [interpolationPlot(curves, { seriesBy: 'k' })],
+    },
+    {
+      title: 'Instability against k',
+      text: `Instability = highest error along the path minus the mean error of its two ends, for copies spawned at step k. ${setting}; ${reps}.`,
+      items: [instabilityPlot(pairs, { xScale: 'even' })],
+    },
+    {
+      title: 'IMP with rewinding: accuracy against density',
+      text: `Test accuracy of IMP subnetworks rewound to k = ${results.imp.k} (${plan.imp.levels} levels, each pruning 20% of the remaining weights by magnitude, globally), random pruning (the IMP mask's per-layer counts at random positions, on W_k) and random reinitialization (the IMP mask on fresh weights); the black line is the unpruned network. ${setting}; one run each.`,
+      items: [accuracyDensityPlot(density, dense === undefined ? {} : { dense: [dense] })],
+    },
+    {
+      title: 'Tables',
+      text: `The numbers behind the figures (${setting}); the same tables are written next to this page as CSV, JSON and Arrow.`,
+      items: [
+        tableView(pairs.select('k', 'split', 'instability', 'maxError', 'argmaxAlpha', 'error1', 'error2', 'l2'), { limit: 1000 }),
+        tableView(imp, { limit: 1000 }),
+        tableView(curves, { limit: 2000 }),
+      ],
+    },
+    {
+      title: 'How this was made',
+      text: `Backend ${meta.backend.name} (${meta.backend.device}). ${meta.counts.computed} units computed (${meta.counts.trainings} trainings) and ${meta.counts.hit} found in the store, in ${formatSeconds(meta.seconds)}. Data: ${meta.dataset.description} from ${meta.dataset.source}. Every unit is in the run store; \`lmc ls\` lists them.`,
+    },
+  ];
+  return figureToHtmlPage(sections, { title: `lmc-lab quick start: LeNet-300-100 on ${meta.dataset.description}`, subtitle: `${setting}.` });
+}
+
+function parseFormats(text: string | undefined): TableFormat[] {
+  if (text === undefined) return [...TABLE_FORMATS];
+  if (text.trim() === 'none') return [];
+  return text.split(',').map((f) => {
+    const format = f.trim() as TableFormat;
+    if (!TABLE_FORMATS.includes(format)) throw new Error(`--export ${text}: "${f}" is not a table format; use ${TABLE_FORMATS.join(', ')} (comma-separated) or none`);
+    return format;
+  });
+}
+
+function wholeNumber(flag: string, text: string, min: number): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new Error(`${flag} ${text}: give a whole number >= ${min}`);
+  return n;
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
+const pp = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)} pp`);

@@ -1,0 +1,87 @@
+/** `lmc ls`, `lmc show <hash>` and `lmc gc`: the run store from the terminal. */
+import { parseArgs } from 'node:util';
+import { formatGcReport, formatUnitDetails, formatUnitList, openStore, type Store, type UnitInfo } from '../store';
+import { describeUnit, unitLabel } from '../experiments/keys';
+
+/** The help text of the store commands. */
+export const STORE_HELP = `lmc ls [--kind <kind>] [--verify] [--json]
+lmc show <hash> [--json]
+lmc gc [--dry-run] [--corrupt] [--keep-resumable] [--json]
+
+The run store holds every unit of work (trunks, copies, IMP levels, instability pairs), named by
+the hash of its config, in $LMC_HOME/store (default ~/.lmc/store).
+
+  ls        one line per unit: hash prefix, kind, state, size, when, what it is
+  show      one unit in full: config, summary, files with checksums (verified); a unique hash prefix will do
+  gc        removes unfinished units and the leftovers of interrupted attempts; never a finished unit
+
+Options:
+  --store <folder>       another store than $LMC_HOME/store
+  --kind <kind>          ls: only this kind (trunk, copy, imp-level, instability-pair, mask)
+  --verify               ls: hash every file (default: sizes only)
+  --dry-run              gc: say what would be removed, remove nothing
+  --corrupt              gc: also remove corrupt units (kept for inspection by default)
+  --keep-resumable       gc: keep unfinished units that have a resume checkpoint
+  --json                 print JSON instead of text
+`;
+
+function storeFrom(dir: string | undefined): Store {
+  return openStore(dir ? { root: dir } : {});
+}
+
+/** Units with their config replaced by the fields that tell them apart, for the listing. */
+function described(units: readonly UnitInfo[]): UnitInfo[] {
+  return units.map((u) => ({ ...u, config: u.config === null ? null : describeUnit(u.kind, u.config) }));
+}
+
+/** A unit as --json prints it (dates as ISO strings, no internal fields). */
+function unitJson(u: UnitInfo) {
+  return {
+    kind: u.kind, hash: u.hash, state: u.state, label: unitLabel(u.kind, u.config), bytes: u.bytes, modified: u.modified.toISOString(),
+    checkpointStep: u.checkpointStep, owner: u.owner, problems: u.problems, config: u.config, summary: u.summary, dir: u.dir,
+  };
+}
+
+/** Runs `lmc ls`; resolves to the exit code. */
+export async function lsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, strict: true, allowPositionals: true,
+    options: { store: { type: 'string' }, kind: { type: 'string' }, verify: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  });
+  if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"; to see one unit use \`lmc show ${positionals[0]}\``);
+  const store = storeFrom(values.store);
+  const units = await store.list({ kind: values.kind, verify: values.verify ? 'checksums' : 'sizes' });
+  if (values.json) console.log(JSON.stringify({ store: store.root, units: units.map(unitJson) }));
+  else process.stdout.write(`store ${store.root}\n${formatUnitList(described(units))}`);
+  return 0;
+}
+
+/** Runs `lmc show <hash>`; resolves to the exit code. */
+export async function showCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, strict: true, allowPositionals: true,
+    options: { store: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  if (positionals.length !== 1) throw new Error('give one unit hash (or a unique prefix of it, as `lmc ls` prints), e.g. `lmc show 3fa4c2`');
+  const info = await storeFrom(values.store).show(positionals[0]);
+  if (values.json) console.log(JSON.stringify({ ...unitJson(info), manifest: info.manifest }));
+  else process.stdout.write(`what      ${unitLabel(info.kind, info.config)}\n${formatUnitDetails(info)}`);
+  return info.state === 'corrupt' ? 1 : 0;
+}
+
+/** Runs `lmc gc`; resolves to the exit code. */
+export async function gcCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, strict: true, allowPositionals: true,
+    options: {
+      store: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, corrupt: { type: 'boolean', default: false },
+      'keep-resumable': { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"; gc takes only flags`);
+  const store = storeFrom(values.store);
+  const report = await store.gc({ dryRun: values['dry-run'], corrupt: values.corrupt, keepResumable: values['keep-resumable'] });
+  if (values.json) console.log(JSON.stringify({ store: store.root, dryRun: values['dry-run'], ...report }));
+  else process.stdout.write(`store ${store.root}\n${formatGcReport(report, values['dry-run'])}`);
+  return 0;
+}

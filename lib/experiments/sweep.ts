@@ -1,0 +1,89 @@
+/**
+ * An instability sweep over k (Figures 3 and 7) as cached pair units, with the tables and
+ * per-k summary of lib/stability's `instability()`: the same seeds, the same rows, so a notebook
+ * can switch between the two and plot either. Each trunk continues from the finished trunk at the
+ * next smaller k, so nothing before the largest k is trained twice, and a sweep extended by a k
+ * or a pair trains only what is new.
+ */
+import { validateConfig, resolveConfig, type TrainConfig } from '../train/config';
+import {
+  checkBatchNormPolicy, initSeedsFor, resolveAlphas, summarize, tablesOf, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT,
+  type BatchNormPolicy, type ExperimentRows, type InstabilityResult, type PairRow, type SplitName,
+} from '../stability';
+import type { ExperimentContext } from './context';
+import { stepOf } from './keys';
+import type { MaskSpec } from './masks';
+import { instabilityPair, type PairResult } from './pair';
+
+/** Options of `instabilitySweep` (lib/stability's names and defaults). */
+export interface SweepOptions {
+  /** Step(s) k: iterations, "500it" or "2ep" (default 0). */
+  k?: number | string | readonly (number | string)[];
+  /** Initializations (default 3); seeds hashed from config.initSeed as instability() does. */
+  inits?: number;
+  /** Explicit W_0 seeds (override `inits`). */
+  initSeeds?: readonly number[];
+  /** Pairs per initialization (default 3). */
+  pairs?: number;
+  alphas?: number | readonly number[];
+  bn?: BatchNormPolicy;
+  bnBatches?: number;
+  bnSeed?: number;
+  splits?: readonly SplitName[];
+  /** One mask for every copy (dense trunk, masked copies). */
+  mask?: MaskSpec;
+  /** Called with each pair's rows once it is available (from the store or measured). */
+  onPair?(rows: readonly PairRow[]): void;
+}
+
+/** The sweep's tables and summary (as `instability()` returns them) and its pair units. */
+export interface SweepResult extends Omit<InstabilityResult, 'throughout'> {
+  units: PairResult[];
+}
+
+/** Instability at every k, initialization and pair, each pair a cached unit. */
+export async function instabilitySweep(ctx: ExperimentContext, configInput: TrainConfig, options: SweepOptions = {}): Promise<SweepResult> {
+  const config = validateConfig({ ...configInput });
+  const dataset = ctx.dataset(config);
+  const resolved = resolveConfig(config, dataset.train.size);
+  const kList = options.k === undefined ? [0] : Array.isArray(options.k) ? options.k : [options.k as number | string];
+  if (kList.length === 0) throw new Error('instabilitySweep: k is an empty list; give at least one step, e.g. 0 or "500it"');
+  const ks = [...new Set(kList.map((k, i) => stepOf(config, dataset, k, `k[${i}]`)))].sort((a, b) => a - b);
+  const pairs = options.pairs ?? 3;
+  if (!Number.isSafeInteger(pairs) || pairs < 1) throw new Error(`instabilitySweep: pairs = ${pairs}; give a whole number of pairs >= 1`);
+  const inits = initSeedsFor(config.initSeed, config.dataOrderSeed, options.inits ?? 3, options.initSeeds);
+  const alphas = resolveAlphas(options.alphas ?? PAPER_ALPHA_COUNT);
+  const bn = checkBatchNormPolicy(options.bn ?? 'interpolate');
+  const splits = [...(options.splits ?? ['train', 'test'])] as SplitName[];
+  const rows: ExperimentRows = { curves: [], pairs: [], distances: [], throughoutCurves: [], throughoutPairs: [] };
+  const densities = new Map<number, number[]>();
+  const units: PairResult[] = [];
+  const T = resolved.totalIterations;
+  for (const seeds of inits) {
+    const initConfig = { ...config, initSeed: seeds.initSeed };
+    for (const k of ks) {
+      for (let pair = 0; pair < pairs; pair++) {
+        const unit = await instabilityPair(ctx, {
+          config: initConfig, k, pair, trunkSeed: seeds.trunkSeed, mask: options.mask,
+          alphas, bn, bnBatches: options.bnBatches, bnSeed: options.bnSeed, splits, shortcuts: ks,
+        });
+        units.push(unit);
+        const s = unit.summary;
+        const where = { k, init: seeds.init, initSeed: seeds.initSeed, pair, run: `${seeds.init}.${pair}` };
+        for (const p of await unit.curve()) rows.curves.push({ ...where, alpha: p.alpha, split: p.split, error: p.error, loss: p.loss });
+        rows.distances.push({ ...where, step: T, epoch: T / resolved.itersPerEpoch, l2: s.l2, l2Prunable: s.l2Prunable });
+        const added: PairRow[] = splits.map((split) => ({ ...where, seed1: s.seed1, seed2: s.seed2, ...s.splits[split], l2: s.l2, l2Prunable: s.l2Prunable, density: s.density }));
+        rows.pairs.push(...added);
+        // instability() records a subnetwork's density once per initialization and k.
+        if (pair === 0 && s.density !== null) densities.set(k, [...(densities.get(k) ?? []), s.density]);
+        options.onPair?.(added);
+      }
+    }
+  }
+  const setup = {
+    ks, totalIterations: T, itersPerEpoch: resolved.itersPerEpoch, alphas, bn,
+    bnBatches: options.bnBatches ?? DEFAULT_BN_BATCHES, splits, inits, pairs, evalExamples: config.evalExamples,
+  };
+  const { table, pairs: pairTable, distances } = tablesOf(rows, false);
+  return { table, pairs: pairTable, distances, summary: summarize(rows, setup, densities, false), setup, units };
+}

@@ -1,0 +1,93 @@
+/**
+ * The trunk unit: W_k = A^{0->k}(W_0), trained once under config.dataOrderSeed and kept with the
+ * optimizer state at k (rewinding under optimizerStateAtK 'restore' needs it). Every copy, IMP
+ * level and instability pair that starts at k reads it from here.
+ *
+ * A trunk to k may start from a finished trunk of the same run at an earlier k' (the `shortcuts`
+ * of a sweep): data order and learning rate depend on (seed, step) only, so 0 -> k' -> k is the
+ * same run as 0 -> k, and a sweep over k trains nothing before the largest k twice.
+ */
+import type { FinishedUnit } from '../store';
+import { validateConfig, type TrainConfig } from '../train/config';
+import { copyWeights, disposeState, snapshot, type TrainState } from '../train/state';
+import { buildModel } from '../train/trainer';
+import { cachedUnit, datasetFingerprint, type ExperimentContext, type UnitResult } from './context';
+import { stepOf, trainKey, unitLabel } from './keys';
+import { trainInUnit } from './resumable';
+import { decodeState, encodeState } from './state-bytes';
+
+/** The file a trunk unit keeps W_k in (weights, then 'optimizer/...' slots when k > 0). */
+export const TRUNK_STATE_FILE = 'state.safetensors';
+
+/** A finished trunk. */
+export interface TrunkResult extends UnitResult {
+  /** k in iterations. */
+  k: number;
+  /** W_k with the optimizer state at k (null at k = 0); the caller disposes it (disposeState). */
+  loadState(): Promise<TrainState>;
+}
+
+/** Options of `trunk`. */
+export interface TrunkOptions {
+  /** Earlier steps whose finished trunks (same config) this one may continue from. */
+  shortcuts?: readonly (number | string)[];
+}
+
+/** The store config of the trunk of `config` to step k (iterations). */
+export function trunkKey(config: TrainConfig, data: string, k: number) {
+  return { train: trainKey(config), data, k };
+}
+
+/** W_k of `config` (trained under its dataOrderSeed), from the store or trained now. */
+export async function trunk(ctx: ExperimentContext, configInput: TrainConfig, kStep: number | string, options: TrunkOptions = {}): Promise<TrunkResult> {
+  const config = validateConfig({ ...configInput });
+  const dataset = ctx.dataset(config);
+  const data = datasetFingerprint(dataset);
+  const k = stepOf(config, dataset, kStep, 'trunk k');
+  const key = trunkKey(config, data, k);
+  const { unit, ref } = await cachedUnit(ctx, 'trunk', key, unitLabel('trunk', key), async (writer, unitRef) => {
+    const { model } = buildModel(config, dataset);
+    let shortcut: TrainState | null = null;
+    try {
+      let state: TrainState;
+      if (k === 0) {
+        state = { step: 0, weights: copyWeights(model), optimizer: null };
+      } else {
+        shortcut = await nearestShortcut(ctx, config, k, options.shortcuts ?? []);
+        const result = await trainInUnit(ctx, writer, unitRef, { config, start: null, to: k, model, dataset }, shortcut);
+        try {
+          state = snapshot(model, k, result.optimizer.state);
+        } finally {
+          result.dispose();
+        }
+      }
+      try {
+        await writer.writeFile(TRUNK_STATE_FILE, encodeState(state));
+      } finally {
+        disposeState(state);
+      }
+      return { k };
+    } finally {
+      if (shortcut) disposeState(shortcut);
+      model.dispose();
+    }
+  });
+  return { unit, ref, k, loadState: () => readState(unit, TRUNK_STATE_FILE) };
+}
+
+/** The state of the finished trunk at the largest shortcut step below k, or null. Never trains. */
+async function nearestShortcut(ctx: ExperimentContext, config: TrainConfig, k: number, shortcuts: readonly (number | string)[]): Promise<TrainState | null> {
+  const dataset = ctx.dataset(config);
+  const data = datasetFingerprint(dataset);
+  const steps = [...new Set(shortcuts.map((s) => stepOf(config, dataset, s, 'trunk shortcut')))].filter((s) => s > 0 && s < k).sort((a, b) => b - a);
+  for (const step of steps) {
+    const found = await ctx.store.get('trunk', trunkKey(config, data, step));
+    if (found) return readState(found, TRUNK_STATE_FILE);
+  }
+  return null;
+}
+
+/** Reads a state file of a finished unit (verified against its manifest). */
+export async function readState(unit: FinishedUnit, file: string): Promise<TrainState> {
+  return decodeState(await unit.readFile(file), `${unit.dir}/${file}`).state;
+}
