@@ -1,13 +1,18 @@
 // The `lmc` command as a user runs it: JSON output, exit codes and error messages.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const LMC = path.resolve(__dirname, '..', '..', 'bin', 'lmc.js');
+// `lmc train` keeps its runs in the store: a fresh one per test file, never the user's ~/.lmc.
+const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-cli-test-'));
+after(() => fs.rmSync(HOME, { recursive: true, force: true }));
 
 function lmc(args: string[], env: Record<string, string> = {}) {
-  const run = spawnSync(process.execPath, [LMC, ...args], { encoding: 'utf8', env: { ...process.env, LMC_BACKEND: 'wasm', ...env } });
+  const run = spawnSync(process.execPath, [LMC, ...args], { encoding: 'utf8', env: { ...process.env, LMC_BACKEND: 'wasm', LMC_HOME: HOME, ...env } });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -24,6 +29,27 @@ test('lmc train --json prints one object with config, backend, steps, accuracy, 
   assert.equal(report.dataset, 'MNIST subset (10k digits)');
   assert.ok(Math.abs(report.testAccuracy + report.testError - 1) < 1e-12);
   assert.ok(report.testAccuracy > 0.5, `30 Adam steps should beat chance, got ${report.testAccuracy}`);
+  assert.equal(report.fromStore, false);
+  assert.match(report.unit, /^[0-9a-f]{64}$/);
+  assert.match(report.weightsSha256, /^[0-9a-f]{64}$/);
+
+  // The same request again answers from the store, with the same result and no training.
+  const again = lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '30it', '--set', 'dataOrderSeed=2', '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  const cached = JSON.parse(again.stdout);
+  assert.equal(cached.fromStore, true);
+  assert.match(again.stderr, /found in the store/);
+  for (const key of ['unit', 'weightsSha256', 'testAccuracy', 'trainError', 'steps']) assert.equal(cached[key], report[key], key);
+  const text = lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '30it', '--set', 'dataOrderSeed=2']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /from the store: unit [0-9a-f]{12}/);
+
+  // A shorter run is another unit: it never answers for the longer one, nor the longer for it.
+  const shorter = JSON.parse(lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '20it', '--set', 'dataOrderSeed=2', '--json']).stdout);
+  assert.equal(shorter.fromStore, false);
+  assert.equal(shorter.steps, 20);
+  assert.notEqual(shorter.unit, report.unit);
+  assert.notEqual(shorter.weightsSha256, report.weightsSha256);
 });
 
 test('lmc train rejects bad input, naming the field and the value', () => {
@@ -36,6 +62,9 @@ test('lmc train rejects bad input, naming the field and the value', () => {
     [['--config', 'lenet_mnist', '--steps', 'ten'], /"ten" is not a step/],
     [['--config', 'lenet_mnist', '--scale', 'huge'], /--scale huge: use one of paper, quick, smoke/],
     [[], /--config is required/],
+    [['--config', 'lenet_mnist', '--checkpoint-every', '0'], /--checkpoint-every "0" is invalid/],
+    [['--config', 'lenet_mnist', '--checkpoint-every', 'often'], /--checkpoint-every "often" is invalid/],
+    [['--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '100000it'], /--steps 100000it is step 100000, outside training/],
   ];
   for (const [args, message] of cases) {
     const run = lmc(['train', ...args]);

@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, describeBackend } from '../backend';
-import { presetConfig, applySettings, presetNames, SCALES, type Scale } from '../train/config';
-import { getPreset } from '../train/presets';
+import { presetNames } from '../train/config';
+import { configFromFlags } from './config-flags';
 import { datasetFor } from '../train/trainer';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint';
 import { disposeState } from '../train/state';
@@ -56,11 +56,7 @@ export async function impCommand(args: string[]): Promise<number> {
       quiet: { type: 'boolean', default: false },
     },
   });
-  if (!values.config) throw new Error(`--config is required; choose one of ${presetNames().join(', ')}`);
-  const scale = (values.scale ?? process.env.LMC_SCALE ?? 'paper') as Scale;
-  if (!SCALES.includes(scale)) throw new Error(`--scale ${scale}: use one of ${SCALES.join(', ')}`);
-  const preset = getPreset(values.config);
-  const config = applySettings(presetConfig(values.config, scale), values.set ?? []);
+  const { preset, scale, config } = configFromFlags(values);
   const levels = values.levels === undefined ? undefined : Number(values.levels);
   if (levels !== undefined && !(values.levels!.trim() !== '' && Number.isSafeInteger(levels) && levels >= 0)) {
     throw new Error(`--levels ${values.levels}: give the number of pruning rounds, a whole number >= 0`);

@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
-import { presetConfig, applySettings, presetNames, SCALES, type Scale } from '../train/config';
-import { getPreset } from '../train/presets';
+import { presetNames, type Scale } from '../train/config';
+import { configFromFlags } from './config-flags';
 import { datasetFor, type TrainCallback } from '../train/trainer';
 import { parseStep, toIterations } from '../train/step';
 import { iterationsPerEpoch } from '../data/order';
@@ -81,11 +81,7 @@ export async function instabilityCommand(args: string[]): Promise<number> {
     console.log(INSTABILITY_HELP);
     return 0;
   }
-  if (!values.config) throw new Error(`--config is required; choose one of ${presetNames().join(', ')}`);
-  const scale = (values.scale ?? process.env.LMC_SCALE ?? 'paper') as Scale;
-  if (!SCALES.includes(scale)) throw new Error(`--scale ${scale}: use one of ${SCALES.join(', ')}`);
-  const preset = getPreset(values.config);
-  const config = applySettings(presetConfig(values.config, scale), values.set ?? []);
+  const { preset, scale, config } = configFromFlags(values);
   const inits = wholeNumber('--inits', values.inits) ?? DEFAULT_REPLICATES[scale].inits;
   const pairs = wholeNumber('--pairs', values.pairs) ?? DEFAULT_REPLICATES[scale].pairs;
   const bnBatches = wholeNumber('--bn-batches', values['bn-batches']);

@@ -14,7 +14,7 @@ import { lsCommand, showCommand, gcCommand, STORE_HELP } from './store';
 const HELP = `lmc: instability analysis and lottery tickets on TensorFlow.js
 
 Usage:
-  lmc train --config <preset> [--scale paper|quick|smoke] [--set key=value ...] [--steps 300it] [--json]
+  lmc train --config <preset> [--scale paper|quick|smoke] [--set key=value ...] [--steps 300it] [--checkpoint-every N] [--json]
   lmc imp --config <preset> --rewind <k> --levels <N> [--oneshot] [--density D] [--baselines] [--scale ...] [--json]
   lmc instability --config <preset> --k <step>[,<step>...] [--inits N] [--pairs N] [--alphas 30] [--bn interpolate|recompute] [--sparse imp|random-prune|reinit --density D] [--throughout epoch] [--json]
   lmc quickstart [--scale quick|smoke|paper] [--out <folder>] [--export csv,json,arrow] [--json]   instability and IMP of LeNet-300-100 on the embedded MNIST digits; writes out/quickstart/report.html

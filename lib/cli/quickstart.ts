@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend, type BackendInfo } from '../backend';
 import type { Dataset } from '../data/types';
-import { SCALES, type Scale } from '../train/config';
+import { scaleFrom } from './config-flags';
 import { datasetFor } from '../train/trainer';
 import { experimentContext, quickstartPlan, runQuickstart, type QuickstartResults, type UnitEvent } from '../experiments';
 import { exportTable, TABLE_FORMATS, type TableFormat } from '../store';
@@ -50,8 +50,7 @@ export async function quickstartCommand(args: string[]): Promise<number> {
     console.log(QUICKSTART_HELP);
     return 0;
   }
-  const scale = (values.scale ?? process.env.LMC_SCALE ?? 'quick') as Scale;
-  if (!SCALES.includes(scale)) throw new Error(`--scale ${scale}: use one of ${SCALES.join(', ')}`);
+  const scale = scaleFrom(values.scale, 'quick');
   const formats = parseFormats(values.export);
   const plan = quickstartPlan(scale, {
     ks: values.k === undefined ? undefined : values.k.split(',').map((s) => wholeNumber('--k', s, 0)),

@@ -1,27 +1,42 @@
-/** `lmc train`: one training run of a preset, printed as text or one JSON object. */
+/**
+ * `lmc train`: one training run of a preset, printed as text or one JSON object. The run is a
+ * store unit (the trunk of lib/experiments to step T, or to --steps): a finished run is answered
+ * from the store ($LMC_HOME/store) without training, an interrupted one resumes from its last
+ * checkpoint, and two processes asking for the same run at once train it once.
+ */
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
-import { presetConfig, applySettings, presetNames, SCALES, type Scale } from '../train/config';
-import { getPreset } from '../train/presets';
-import { trainFrom, datasetFor } from '../train/trainer';
+import { presetNames, resolveConfig } from '../train/config';
+import { configFromFlags } from './config-flags';
+import { buildModel, datasetFor } from '../train/trainer';
 import { evaluate } from '../train/evaluate';
 import { parseStep, toIterations } from '../train/step';
+import { disposeState, loadWeights } from '../train/state';
+import { DEFAULT_CHECKPOINT_EVERY, experimentContext, trunk, TRUNK_STATE_FILE, type UnitEvent } from '../experiments';
+import { decodeState } from '../experiments/state-bytes';
+import type { TrainCallback } from '../train/trainer';
 import { terminalProgress } from './progress';
 
 export const TRAIN_HELP = `lmc train --config <preset> [options]
 
-Trains one network of Table 1 and reports its train and test error.
+Trains one network of Table 1 and reports its train and test error. The run is kept in the run
+store ($LMC_HOME/store, default ~/.lmc/store) as a trunk unit to its last step: asking again for a
+finished run answers from the store without training, an interrupted run resumes from its last
+checkpoint, and two processes asking for the same run at once train it once.
 
 Options:
-  --config <preset>      one of: ${presetNames().join(', ')}
-  --scale <scale>        paper (Table 1 exactly), quick (short), smoke (seconds); default $LMC_SCALE or paper
-  --set key=value        override a config field (repeatable), e.g. --set lr=0.01 --set dataOrderSeed=3
-  --steps <step>         stop after this many iterations ("300it") or epochs ("2ep") instead of T
-  --json                 print one JSON object instead of text
-  --quiet                no progress bar
+  --config <preset>        one of: ${presetNames().join(', ')}
+  --scale <scale>          paper (Table 1 exactly), quick (short), smoke (seconds); default $LMC_SCALE or paper
+  --set key=value          override a config field (repeatable), e.g. --set lr=0.01 --set dataOrderSeed=3
+  --steps <step>           stop after this many iterations ("300it") or epochs ("2ep") instead of T
+                           (a separate unit: a short run never answers for a long one)
+  --checkpoint-every <n>   iterations between resume checkpoints (default ${DEFAULT_CHECKPOINT_EVERY}); not part of the run's identity
+  --json                   print one JSON object instead of text
+  --quiet                  no progress bar
 `;
 
-/** Runs `lmc train` with its flags; resolves to the exit code. */
+/** Runs \`lmc train\` with its flags; resolves to the exit code. */
 export async function trainCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -31,34 +46,81 @@ export async function trainCommand(args: string[]): Promise<number> {
       scale: { type: 'string' },
       set: { type: 'string', multiple: true },
       steps: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
     },
   });
-  if (!values.config) throw new Error(`--config is required; choose one of ${presetNames().join(', ')}`);
-  const scale = (values.scale ?? process.env.LMC_SCALE ?? 'paper') as Scale;
-  if (!SCALES.includes(scale)) throw new Error(`--scale ${scale}: use one of ${SCALES.join(', ')}`);
-  getPreset(values.config);
-  const config = applySettings(presetConfig(values.config, scale), values.set ?? []);
+  const { scale, config } = configFromFlags(values);
+  let checkpointEvery = DEFAULT_CHECKPOINT_EVERY;
+  if (values['checkpoint-every'] !== undefined) {
+    const text = values['checkpoint-every'];
+    checkpointEvery = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+    if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 1) {
+      throw new Error(`--checkpoint-every ${JSON.stringify(text)} is invalid; give a whole number of iterations >= 1, e.g. --checkpoint-every 100`);
+    }
+  }
 
   const backend = await initBackend();
   const log = (line: string) => {
     if (!values.json) console.log(line);
+  };
+  // Progress lines that must not disturb --json's single stdout line go to stderr.
+  const note = (line: string) => {
+    if (values.json) console.error(`lmc train: ${line}`);
+    else console.log(line);
   };
   log(describeBackend(backend));
 
   const dataset = datasetFor(config);
   log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
   const itersPerEpoch = Math.ceil(dataset.train.size / config.batchSize);
-  const to = values.steps ? toIterations(parseStep(values.steps, '--steps'), itersPerEpoch) : undefined;
-  log(`training ${config.model} (${values.config}, ${scale} scale) for ${to ?? toIterations(config.training, itersPerEpoch)} iterations, batch ${config.batchSize}`);
+  const T = resolveConfig(config, dataset.train.size).totalIterations;
+  const to = values.steps ? toIterations(parseStep(values.steps, '--steps'), itersPerEpoch) : T;
+  if (!(Number.isSafeInteger(to) && to >= 0 && to <= T)) {
+    throw new Error(`--steps ${values.steps} is step ${to}, outside training (0..${T} iterations of ${config.model}); give a step within [0, T] or raise --set training=...`);
+  }
+  log(`training ${config.model} (${values.config}, ${scale} scale) for ${to} iterations, batch ${config.batchSize}`);
 
-  const progress = values.quiet || values.json ? [] : [terminalProgress(config.model)];
-  const result = await trainFrom(config, { dataset, to, callbacks: progress });
+  let trained: { from: number; to: number } | null = null;
+  const started = performance.now();
+  let trainStarted = started;
+  const markers: TrainCallback = {
+    everySteps: checkpointEvery,
+    onStep: (step) => {
+      if (values.json) console.error(`lmc train: step ${step.step}/${step.endStep}`);
+    },
+  };
+  const ctx = experimentContext({
+    dataset,
+    checkpointEvery,
+    callbacks: (run) => (values.quiet || values.json ? [markers] : [terminalProgress(`${config.model} ${run.label}`), markers]),
+    onUnit: (event: UnitEvent) => {
+      if (event.type === 'train') {
+        trained = { from: event.from ?? 0, to: event.to ?? to };
+        trainStarted = performance.now();
+        const how = event.via === 'checkpoint' ? ` (resuming from its checkpoint at step ${event.from})` : event.via === 'shorter-trunk' ? ` (continuing a finished run at step ${event.from})` : '';
+        note(`unit ${event.hash.slice(0, 12)}: training steps ${event.from ?? 0} -> ${event.to}${how}`);
+      } else if (event.type === 'hit') {
+        note(`unit ${event.hash.slice(0, 12)}: finished run found in the store ${ctx.store.root}; not training`);
+      }
+    },
+  });
+  const { unit, ref } = await trunk(ctx, config, to);
+  const fromStore = !unit.computed;
+  const done = performance.now();
+
+  const bytes = await unit.readFile(TRUNK_STATE_FILE);
+  const weightsSha256 = createHash('sha256').update(bytes).digest('hex');
+  const state = decodeState(bytes, unit.path(TRUNK_STATE_FILE)).state;
+  const { model } = buildModel(config, dataset);
   try {
+    loadWeights(model, state.weights);
     const evalOptions = { batchSize: config.evalBatchSize, limit: config.evalExamples };
-    const test = evaluate(result.model, dataset.test, evalOptions);
-    const train = evaluate(result.model, dataset.train, evalOptions);
+    const test = evaluate(model, dataset.test, evalOptions);
+    const train = evaluate(model, dataset.train, evalOptions);
+    const ran = trained as { from: number; to: number } | null;
+    const trainSeconds = ran ? (done - trainStarted) / 1000 : 0;
     const report = {
       preset: values.config,
       scale,
@@ -66,23 +128,34 @@ export async function trainCommand(args: string[]): Promise<number> {
       backend: backend.name,
       device: backend.device,
       dataset: dataset.description,
-      steps: result.step,
+      steps: to,
       testAccuracy: test.accuracy,
       testError: test.error,
       testLoss: test.loss,
       trainError: train.error,
       trainLoss: train.loss,
-      seconds: result.seconds,
-      msPerStep: (1000 * result.seconds) / Math.max(1, result.step - result.startStep),
+      /** Seconds this command spent getting the trained weights (training, waiting, or reading the store). */
+      seconds: (done - started) / 1000,
+      /** Iterations this process trained (0 when the run came from the store). */
+      stepsTrained: ran ? ran.to - ran.from : 0,
+      msPerStep: ran && ran.to > ran.from ? (1000 * trainSeconds) / (ran.to - ran.from) : null,
+      fromStore,
+      unit: ref.hash,
+      store: ctx.store.root,
+      /** sha256 of the unit's state file (weights and optimizer state at the last step). */
+      weightsSha256,
     };
     if (values.json) {
       console.log(JSON.stringify(report));
     } else {
+      if (fromStore) log(`from the store: unit ${ref.hash.slice(0, 12)} (${unit.dir}); no training`);
+      else log(`stored as unit ${ref.hash.slice(0, 12)} (${unit.dir})`);
       log(`test accuracy ${(100 * test.accuracy).toFixed(2)}%  (test error ${(100 * test.error).toFixed(2)}%, train error ${(100 * train.error).toFixed(2)}%) on ${dataset.description}`);
-      log(`${result.step} steps in ${result.seconds.toFixed(1)} s (${report.msPerStep.toFixed(1)} ms/step)`);
+      if (ran && report.msPerStep !== null) log(`${report.stepsTrained} steps in ${trainSeconds.toFixed(1)} s (${report.msPerStep.toFixed(1)} ms/step)`);
     }
     return 0;
   } finally {
-    result.dispose();
+    model.dispose();
+    disposeState(state);
   }
 }

@@ -8,32 +8,18 @@
 import { validateConfig, resolveConfig, type TrainConfig } from '../train/config';
 import {
   checkBatchNormPolicy, initSeedsFor, resolveAlphas, summarize, tablesOf, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT,
-  type BatchNormPolicy, type ExperimentRows, type InstabilityResult, type PairRow, type SplitName,
+  type ExperimentRows, type InstabilityOptions, type InstabilityResult, type PairRow, type SplitName,
 } from '../stability';
 import type { ExperimentContext } from './context';
 import { stepOf } from './keys';
 import type { MaskSpec } from './masks';
 import { instabilityPair, type PairResult } from './pair';
 
-/** Options of `instabilitySweep` (lib/stability's names and defaults). */
-export interface SweepOptions {
-  /** Step(s) k: iterations, "500it" or "2ep" (default 0). */
-  k?: number | string | readonly (number | string)[];
-  /** Initializations (default 3); seeds hashed from config.initSeed as instability() does. */
-  inits?: number;
-  /** Explicit W_0 seeds (override `inits`). */
-  initSeeds?: readonly number[];
-  /** Pairs per initialization (default 3). */
-  pairs?: number;
-  alphas?: number | readonly number[];
-  bn?: BatchNormPolicy;
-  bnBatches?: number;
-  bnSeed?: number;
-  splits?: readonly SplitName[];
+/** Options of `instabilitySweep`: lib/stability's names and defaults, plus a stored mask. */
+export interface SweepOptions
+  extends Pick<InstabilityOptions, 'k' | 'inits' | 'initSeeds' | 'pairs' | 'alphas' | 'bn' | 'bnBatches' | 'bnSeed' | 'splits' | 'onPair'> {
   /** One mask for every copy (dense trunk, masked copies). */
   mask?: MaskSpec;
-  /** Called with each pair's rows once it is available (from the store or measured). */
-  onPair?(rows: readonly PairRow[]): void;
 }
 
 /** The sweep's tables and summary (as `instability()` returns them) and its pair units. */
