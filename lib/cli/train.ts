@@ -14,7 +14,7 @@ import { evaluate } from '../train/evaluate';
 import { parseStep, toIterations } from '../train/step';
 import { disposeState, loadWeights } from '../train/state';
 import { DEFAULT_CHECKPOINT_EVERY, experimentContext, trunk, TRUNK_STATE_FILE, type UnitEvent } from '../experiments';
-import { decodeState } from '../experiments/state-bytes';
+import { decodeState } from '../train/state-bytes';
 import type { TrainCallback } from '../train/trainer';
 import { terminalProgress } from './progress';
 

@@ -20,7 +20,7 @@ import { cachedUnit, datasetFingerprint, type ExperimentContext, type UnitResult
 import { stepOf, trainKey, unitLabel, withoutDefaults } from './keys';
 import { loadMask, maskKey, type MaskKey, type MaskSpec } from './masks';
 import { trainInUnit } from './resumable';
-import { encodeState } from './state-bytes';
+import { encodeState } from '../train/state-bytes';
 import { readState, trunk } from './trunk';
 
 /** The file a copy keeps W_T in (weights only). */

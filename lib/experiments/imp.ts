@@ -30,7 +30,7 @@ import { copy, FINAL_FILE, type CopyResult } from './copy';
 import { stepOf, trainKey, unitLabel, withoutDefaults } from './keys';
 import { MASK_FILE, readMask, type MaskHolder } from './masks';
 import { trainInUnit } from './resumable';
-import { encodeMasks, encodeState } from './state-bytes';
+import { encodeMasks, encodeState } from '../train/state-bytes';
 import { readState, trunk } from './trunk';
 
 /** Where IMP rewinds to and how it prunes. */

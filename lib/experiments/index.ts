@@ -10,7 +10,7 @@
  *   const pair = await instabilityPair(ctx, { config, k: 500, pair: 0 });
  */
 export * from './context';
-export { encodeState, encodeMasks, decodeState, type DecodedState } from './state-bytes';
+export { encodeState, encodeMasks, decodeState, type DecodedState } from '../train/state-bytes';
 export { trainInUnit, type ResumableRun } from './resumable';
 export { trainKey, stepOf, unitLabel, describeUnit } from './keys';
 export * from './trunk';

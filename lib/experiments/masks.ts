@@ -12,7 +12,7 @@ import type { Masks } from '../prune/mask';
 import { pruningFor } from '../prune/choices';
 import { randomPruneMask, randomPruningStream } from '../prune/random';
 import { cachedUnit, type ExperimentContext, type UnitResult } from './context';
-import { decodeState, encodeMasks } from './state-bytes';
+import { decodeState, encodeMasks } from '../train/state-bytes';
 import { unitLabel, withoutDefaults } from './keys';
 
 /** The file IMP level units and mask units keep their mask in. */

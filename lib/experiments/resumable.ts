@@ -13,7 +13,7 @@ import type { TrainConfig } from '../train/config';
 import { disposeState, type TrainState } from '../train/state';
 import { trainFrom, type TrainCallback, type TrainResult } from '../train/trainer';
 import { anySignal, type ExperimentContext, type UnitRef } from './context';
-import { decodeState, encodeState } from './state-bytes';
+import { decodeState, encodeState } from '../train/state-bytes';
 
 const CHECKPOINT_FILE = 'state.safetensors';
 

@@ -14,7 +14,7 @@ import { buildModel } from '../train/trainer';
 import { cachedUnit, datasetFingerprint, type ExperimentContext, type UnitResult } from './context';
 import { stepOf, trainKey, unitLabel } from './keys';
 import { trainInUnit } from './resumable';
-import { decodeState, encodeState } from './state-bytes';
+import { decodeState, encodeState } from '../train/state-bytes';
 
 /** The file a trunk unit keeps W_k in (weights, then 'optimizer/...' slots when k > 0). */
 export const TRUNK_STATE_FILE = 'state.safetensors';

@@ -7,7 +7,7 @@
  */
 import { tf } from '../tf';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../io/safetensors';
-import type { TrainState } from '../train/state';
+import type { TrainState } from './state';
 
 type Tensor = tf.Tensor;
 
