@@ -8,22 +8,7 @@ import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
 import { initBackend, registerWasmKernels, restoreStockWasmKernels } from '../lib/backend';
 import { conv2DBackpropInputViaConv } from '../lib/backend/conv2d-backprop-input';
-
-/** Deterministic values in [-1, 1): the same numbers reach both backends. */
-function values(count: number, seed: number): Float32Array {
-  let s = (seed * 2654435761) >>> 0;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-
-/** A tensor of deterministic values. */
-function filled(shape: number[], seed: number): tf.Tensor {
-  return tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed), shape);
-}
+import { assertClose, CONV_CASES, filled, type ConvCase, type Pad } from './fixtures/conv';
 
 /** Runs `compute` on a backend (inside tidy) and returns its outputs as arrays. */
 async function on(backend: 'wasm' | 'cpu', compute: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -35,28 +20,6 @@ async function on(backend: 'wasm' | 'cpu', compute: () => tf.Tensor[]): Promise<
   });
 }
 
-/**
- * Asserts `actual` matches `expected` to 1e-4 relative to the largest magnitude, and
- * elementwise to 1e-4 relative with an absolute floor of 1e-6 of that magnitude (float32
- * sums in a different order differ by about 1e-7 relative).
- */
-function assertClose(actual: Float32Array, expected: Float32Array, label: string): void {
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-  }
-  assert.ok(scale > 0, `${label}: expected gradient is all zeros, the test is vacuous`);
-  assert.ok(worst / scale <= 1e-4, `${label}: max |a-b| / max |b| = ${worst / scale}`);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    assert.ok(d <= 1e-4 * Math.abs(expected[i]) + 1e-6 * scale,
-      `${label}: element ${i}: ${actual[i]} vs ${expected[i]}`);
-  }
-}
-
 /** Compares every output of `compute` on wasm against cpu. */
 async function assertSameOnWasmAndCpu(label: string, compute: () => tf.Tensor[]): Promise<void> {
   const wasm = await on('wasm', compute);
@@ -65,45 +28,7 @@ async function assertSameOnWasmAndCpu(label: string, compute: () => tf.Tensor[])
   wasm.forEach((w, i) => assertClose(w, cpu[i], `${label} output ${i}`));
 }
 
-type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
-
-interface ConvCase {
-  x: [number, number, number, number];
-  kernel: [number, number];
-  cout: number;
-  strides: number | [number, number];
-  pad: Pad;
-}
-
-const convCases: ConvCase[] = [
-  { x: [2, 8, 8, 3], kernel: [3, 3], cout: 4, strides: 1, pad: 'same' },
-  { x: [3, 7, 7, 2], kernel: [3, 3], cout: 5, strides: 1, pad: 'valid' },
-  { x: [2, 8, 8, 4], kernel: [3, 3], cout: 8, strides: 2, pad: 'same' },
-  { x: [2, 7, 7, 4], kernel: [3, 3], cout: 8, strides: 2, pad: 'same' },
-  { x: [2, 8, 8, 3], kernel: [3, 3], cout: 2, strides: 2, pad: 'valid' },
-  { x: [2, 9, 9, 16], kernel: [3, 3], cout: 16, strides: 1, pad: 1 },
-  { x: [2, 8, 8, 8], kernel: [3, 3], cout: 16, strides: 2, pad: 1 },
-  { x: [2, 8, 9, 3], kernel: [3, 3], cout: 4, strides: [2, 1], pad: [[0, 0], [2, 0], [1, 3], [0, 0]] },
-  { x: [2, 6, 6, 3], kernel: [3, 3], cout: 4, strides: 1, pad: [[0, 0], [3, 1], [0, 4], [0, 0]] },
-  { x: [2, 8, 8, 8], kernel: [1, 1], cout: 16, strides: 1, pad: 'valid' },
-  { x: [2, 8, 8, 8], kernel: [1, 1], cout: 16, strides: 2, pad: 'valid' },
-  { x: [3, 7, 7, 5], kernel: [1, 1], cout: 6, strides: 2, pad: 'valid' },
-  { x: [2, 9, 6, 3], kernel: [1, 7], cout: 4, strides: 1, pad: 'same' },
-  { x: [2, 9, 6, 3], kernel: [7, 1], cout: 4, strides: 1, pad: 'same' },
-  { x: [2, 17, 17, 3], kernel: [3, 3], cout: 4, strides: 2, pad: 'valid' },
-  { x: [1, 8, 8, 1], kernel: [3, 3], cout: 1, strides: 2, pad: 'same' },
-  // Stride-phase split of the input gradient: other strides, kernel sizes and paddings.
-  { x: [2, 9, 9, 4], kernel: [3, 3], cout: 5, strides: 3, pad: 'same' },
-  { x: [2, 11, 11, 3], kernel: [5, 5], cout: 4, strides: 2, pad: 2 },
-  { x: [2, 13, 13, 3], kernel: [7, 7], cout: 4, strides: 2, pad: 3 },
-  { x: [2, 11, 10, 3], kernel: [1, 7], cout: 4, strides: 2, pad: 'valid' },
-  { x: [2, 8, 10, 3], kernel: [3, 3], cout: 4, strides: [1, 2], pad: 1 },
-  { x: [2, 8, 8, 3], kernel: [2, 2], cout: 4, strides: 2, pad: 'valid' },
-  { x: [2, 10, 10, 3], kernel: [4, 4], cout: 4, strides: 3, pad: 'valid' },
-  // Forward padding wider than the kernel: the split does not apply, zeros are inserted.
-  { x: [2, 7, 7, 3], kernel: [3, 3], cout: 4, strides: 2, pad: [[0, 0], [3, 2], [4, 0], [0, 0]] },
-  { x: [2, 6, 6, 4], kernel: [1, 1], cout: 3, strides: 2, pad: 1 },
-];
+const convCases = CONV_CASES;
 
 /** Input and filter gradients of sum(conv2d(x, w) * r) for a random r (a non-uniform dy). */
 function convGradients(c: ConvCase): tf.Tensor[] {
