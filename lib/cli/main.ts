@@ -9,6 +9,7 @@ import { kernelCommand, KERNEL_HELP } from './kernel';
 import { impCommand, IMP_HELP } from './imp';
 import { instabilityCommand, INSTABILITY_HELP } from './instability';
 import { quickstartCommand, QUICKSTART_HELP } from './quickstart';
+import { notebooksCommand, NOTEBOOKS_HELP } from './notebooks';
 import { lsCommand, showCommand, gcCommand, STORE_HELP } from './store';
 
 const HELP = `lmc: instability analysis and lottery tickets on TensorFlow.js
@@ -18,6 +19,7 @@ Usage:
   lmc imp --config <preset> --rewind <k> --levels <N> [--oneshot] [--density D] [--baselines] [--scale ...] [--json]
   lmc instability --config <preset> --k <step>[,<step>...] [--inits N] [--pairs N] [--alphas 30] [--bn interpolate|recompute] [--sparse imp|random-prune|reinit --density D] [--throughout epoch] [--json]
   lmc quickstart [--scale quick|smoke|paper] [--out <folder>] [--export csv,json,arrow] [--json]   instability and IMP of LeNet-300-100 on the embedded MNIST digits; writes out/quickstart/report.html
+  lmc notebooks [--scale quick|smoke|paper] [--only 01,03] [--out out/notebooks]   execute the notebooks headless into executed .ipynb + offline HTML
   lmc ls [--kind <kind>] [--verify] [--json]   units in the run store ($LMC_HOME/store)
   lmc show <hash> [--json]  one unit of the store in full (a unique hash prefix will do)
   lmc gc [--dry-run]        remove unfinished units and leftovers of interrupted attempts
@@ -34,6 +36,7 @@ const COMMAND_HELP: Record<string, string> = {
   instability: INSTABILITY_HELP,
   kernel: KERNEL_HELP,
   quickstart: QUICKSTART_HELP,
+  notebooks: NOTEBOOKS_HELP,
   ls: STORE_HELP,
   show: STORE_HELP,
   gc: STORE_HELP,
@@ -59,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
         return await kernelCommand(rest);
       case 'quickstart':
         return await quickstartCommand(rest);
+      case 'notebooks':
+        return await notebooksCommand(rest);
       case 'ls':
         return await lsCommand(rest);
       case 'show':

@@ -4,6 +4,7 @@
  * pixel bytes: the 1024 red values, then green, then blue, each plane row-major 32x32. We store
  * HWC bytes, the layout the models read.
  */
+import { DatasetMissingError } from './missing';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Dataset } from './types';
@@ -84,7 +85,7 @@ function concat(parts: { pixels: Uint8Array; labels: Int32Array }[]): { pixels: 
 export function loadCifar10(dataDir: string): Dataset {
   const { dir, tried } = findCifar10Dir(dataDir);
   if (!dir) {
-    throw new Error(
+    throw new DatasetMissingError('cifar10', tried,
       `cifar10: dataset not found; looked for ${CIFAR10_TEST_FILE} and ${CIFAR10_TRAIN_FILES[0]} in ${tried.join(' and ')}. ` +
         `Download the "CIFAR-10 binary version" from ${CIFAR10_URL} (https://www.cs.toronto.edu/~kriz/cifar.html) ` +
         `and unpack it into ${tried[0]} ($LMC_DATA_DIR/cifar10), e.g. \`mkdir -p ${tried[0]} && tar -xzf cifar-10-binary.tar.gz -C ${tried[0]}\`.`,

@@ -4,6 +4,7 @@
  * package, which installs the four gzipped IDX files under LeCun's names in
  * /usr/share/datasets/fashion-mnist.
  */
+import { DatasetMissingError } from './missing';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Dataset } from './types';
@@ -21,7 +22,7 @@ export function loadFashionMnist(dataDir: string, systemDirs: readonly string[] 
   const tried = [path.join(dataDir, 'fashion-mnist'), ...systemDirs];
   const dir = tried.find((d) => existsSync(d));
   if (!dir) {
-    throw new Error(
+    throw new DatasetMissingError('fashion-mnist', tried,
       `fashion-mnist: dataset not found; tried ${tried.join(', ')}. ` +
         `Install it with \`apt-get install dataset-fashion-mnist\` (Debian/Ubuntu), or put the four IDX files ` +
         `(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz ` +

@@ -5,6 +5,7 @@
  * - training: RandomResizedCrop(imageSize) + RandomHorizontalFlip, drawn from the read's stream;
  * - evaluation: Resize(round(imageSize * 256 / 224)) on the shorter side + CenterCrop(imageSize).
  */
+import { DatasetMissingError } from './missing';
 import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import * as jpeg from 'jpeg-js';
@@ -149,7 +150,7 @@ export function loadImagenet(dataDir: string, options: ImagenetOptions = {}): Da
   const valDir = path.join(root, 'val');
   const absent = [trainDir, valDir].filter((d) => !existsSync(d));
   if (absent.length > 0) {
-    throw new Error(
+    throw new DatasetMissingError('imagenet', [trainDir, valDir],
       `imagenet: dataset not found: ${absent.join(' and ')} missing. Expected ${trainDir}/<class>/*.JPEG and ${valDir}/<class>/*.JPEG ` +
         `(torchvision ImageFolder layout). ILSVRC 2012 is downloaded after registering at https://image-net.org/download; ` +
         `unpack the train tarballs into one folder per class, and sort val into class folders (e.g. with the widely used valprep.sh).`,

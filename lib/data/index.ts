@@ -11,3 +11,4 @@ export { inMemorySplit, normalizationTable, type Normalization } from './in-memo
 export { padCropFlip, drawCropFlip, applyCropFlip, type CropFlip } from './augment';
 export { resizeBilinear, type Box } from './resize';
 export { randomResizedCropBox, centerCropBox, resizeShorterSide } from './crops';
+export { DatasetMissingError, isDatasetMissing } from './missing';

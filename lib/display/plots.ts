@@ -4,7 +4,7 @@
  * paper's "mean and standard deviation across ... samples"), and returns a Figure with the
  * paper's axis titles. Errors, accuracies and instabilities are fractions unless `percent: false`.
  */
-import { figure, type Figure, type PlotlyLayout, type PlotlyTrace } from './figure';
+import { figure, updateLayout, type Figure, type PlotlyLayout, type PlotlyTrace } from './figure';
 import { formatNumber } from './format';
 import { PALETTE, bandTraces, mean, numberField, rowsOf, standardDeviation, summarise, withAlpha, type Row, type Series } from './series';
 
@@ -119,6 +119,32 @@ export function instabilityPlot(input: Iterable<Row> | object, options: StepAxis
  */
 export function l2DistancePlot(input: Iterable<Row> | object, options: StepAxisOptions = {}): Figure {
   return stepAxisPlot(input, { ...options, percent: false }, 'distance', 'L2 Distance', 'l2DistancePlot');
+}
+
+/** Options of `accuracyStepPlot`. */
+export interface AccuracyStepOptions extends StepAxisOptions {
+  /** The unpruned network's accuracy (over runs, or mean and std): a black line in a grey band. */
+  dense?: readonly number[] | { mean: number; std: number };
+}
+
+/**
+ * Test accuracy against the rewinding step k (the lower panels of paper Figure 7), one line per
+ * `seriesBy` value (e.g. 'method') with std bands, the dense network as a grey band. Rows:
+ * {k, accuracy, run}.
+ */
+export function accuracyStepPlot(input: Iterable<Row> | object, options: AccuracyStepOptions = {}): Figure {
+  const fig = stepAxisPlot(input, options, 'accuracy', 'Test Accuracy', 'accuracyStepPlot');
+  if (options.dense === undefined) return fig;
+  const yScale = options.percent === false ? 1 : 100;
+  const runs = options.dense as readonly number[];
+  const dense = Array.isArray(options.dense) ? { mean: mean(runs), std: standardDeviation(runs, options.ddof) } : (options.dense as { mean: number; std: number });
+  const [m, sd] = [dense.mean * yScale, dense.std * yScale];
+  return updateLayout(fig, {
+    shapes: [
+      { type: 'rect', xref: 'paper', x0: 0, x1: 1, yref: 'y', y0: m - sd, y1: m + sd, fillcolor: withAlpha('#7f7f7f', 0.25), line: { width: 0 }, layer: 'below' },
+      { type: 'line', xref: 'paper', x0: 0, x1: 1, yref: 'y', y0: m, y1: m, line: { color: 'black', width: 1.5 } },
+    ],
+  });
 }
 
 /** A mean ± std plot of `y` against k or epoch, split by `split` when rows have one and by `seriesBy`. */

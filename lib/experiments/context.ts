@@ -10,7 +10,7 @@ import type { TrainConfig } from '../train/config';
 import { datasetFor, type TrainCallback } from '../train/trainer';
 
 /** The unit kinds of lib/experiments (folder names in the store). */
-export type UnitKind = 'trunk' | 'copy' | 'imp-level' | 'instability-pair' | 'mask';
+export type UnitKind = 'trunk' | 'copy' | 'imp-level' | 'instability-pair' | 'throughout' | 'mask';
 
 /** Which unit an event or a training run belongs to. */
 export interface UnitRef {

@@ -20,3 +20,5 @@ export * from './imp';
 export * from './pair';
 export * from './sweep';
 export * from './quickstart';
+export * from './sparse';
+export * from './throughout';

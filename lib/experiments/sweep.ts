@@ -20,6 +20,30 @@ export interface SweepOptions
   extends Pick<InstabilityOptions, 'k' | 'inits' | 'initSeeds' | 'pairs' | 'alphas' | 'bn' | 'bnBatches' | 'bnSeed' | 'splits' | 'onPair'> {
   /** One mask for every copy (dense trunk, masked copies). */
   mask?: MaskSpec;
+  /**
+   * A subnetwork per initialization and k (overrides `mask`): its mask, fresh weights (random
+   * reinitialization) and the trunk it starts from. IMP subnetworks differ per initialization,
+   * so a sweep over inits of sparse networks names them here (see sparseSweep).
+   */
+  subnetwork?(at: SweepSubnetworkContext): SweepSubnetwork | Promise<SweepSubnetwork>;
+}
+
+/** Where a sweep asks for a subnetwork. */
+export interface SweepSubnetworkContext {
+  init: number;
+  initSeed: number;
+  k: number;
+  /** This initialization's config (initSeed set). */
+  config: TrainConfig;
+}
+
+/** What both copies of the pairs at one initialization and k train. */
+export interface SweepSubnetwork {
+  mask?: MaskSpec;
+  /** Fresh weights of this seed instead of W_k (random reinitialization). */
+  reinit?: number;
+  /** Data-order seed of the trunk 0 -> k (IMP's own trunk trains under config.dataOrderSeed). */
+  trunkSeed?: number;
 }
 
 /** The sweep's tables and summary (as `instability()` returns them) and its pair units. */
@@ -48,9 +72,12 @@ export async function instabilitySweep(ctx: ExperimentContext, configInput: Trai
   for (const seeds of inits) {
     const initConfig = { ...config, initSeed: seeds.initSeed };
     for (const k of ks) {
+      const sub: SweepSubnetwork = options.subnetwork
+        ? await options.subnetwork({ init: seeds.init, initSeed: seeds.initSeed, k, config: initConfig })
+        : { mask: options.mask };
       for (let pair = 0; pair < pairs; pair++) {
         const unit = await instabilityPair(ctx, {
-          config: initConfig, k, pair, trunkSeed: seeds.trunkSeed, mask: options.mask,
+          config: initConfig, k, pair, trunkSeed: sub.trunkSeed ?? seeds.trunkSeed, mask: sub.mask, reinit: sub.reinit,
           alphas, bn, bnBatches: options.bnBatches, bnSeed: options.bnSeed, splits, shortcuts: ks,
         });
         units.push(unit);
