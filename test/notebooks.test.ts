@@ -1,16 +1,19 @@
 /**
- * The shipped notebooks: stored without outputs, and each executes at smoke scale through the
- * real lmc-lab kernel with Jupyter's own client (nbconvert) without a cell error, showing every
- * figure it builds.
+ * The shipped notebooks: stored without outputs, each opening with its claim and closing with
+ * measured numbers, and each executed at smoke scale by `lmc notebooks` (the real lmc-lab kernel
+ * under Jupyter's own nbconvert) without a cell error, showing every figure it builds, into an
+ * executed .ipynb and an offline HTML page.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { installTempKernelspec, missingPythonModules, SYSTEM_PYTHON } from './fixtures/kernel/jupyter';
+import * as os from 'node:os';
+import { missingPythonModules } from './fixtures/kernel/jupyter';
 
 const NOTEBOOKS = path.resolve(__dirname, '..', '..', 'notebooks');
+const LMC = path.resolve(__dirname, '..', '..', 'bin', 'lmc.js');
 const notebooks = fs.readdirSync(NOTEBOOKS).filter((f) => f.endsWith('.ipynb')).sort();
 const missing = missingPythonModules({ jupyter_client: 'jupyter-client', nbclient: 'python3-nbclient', nbconvert: 'jupyter-nbconvert' });
 
@@ -26,27 +29,37 @@ const source = (c: Cell) => (Array.isArray(c.source) ? c.source.join('') : c.sou
 describe('notebooks/', () => {
   it('holds notebooks, stored without outputs, on the lmc-lab kernel', () => {
     assert.ok(notebooks.length > 0, 'no notebooks');
+    it('each opens with what its section claims and ends with what the runs here show, numbers filled in', () => {
     for (const file of notebooks) {
-      const nb = read(path.join(NOTEBOOKS, file));
-      assert.equal(nb.metadata.kernelspec?.name, 'lmc-lab', `${file}: kernelspec`);
-      for (const cell of nb.cells.filter((c) => c.cell_type === 'code')) {
-        assert.deepEqual(cell.outputs, [], `${file}: a cell has stored outputs; clear them before committing`);
-        assert.equal(cell.execution_count, null, `${file}: a cell has an execution count; clear outputs before committing`);
-      }
+      const cells = read(path.join(NOTEBOOKS, file)).cells;
+      assert.equal(cells[0].cell_type, 'markdown', `${file}: the first cell should say what the section claims`);
+      const last = cells[cells.length - 1];
+      assert.ok(last.cell_type === 'markdown' && /^## What the runs here show/m.test(source(last)), `${file}: the last cell should be "## What the runs here show"`);
+      assert.doesNotMatch(source(last), /QUICK-SCALE NUMBERS GO HERE/, `${file}: the quick-scale numbers are not filled in`);
     }
   });
 
+  it('lmc notebooks rejects an unknown notebook or scale, naming the flag and the choices', () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, [LMC, 'notebooks', ...args], { encoding: 'utf8' });
+    const only = cli('--only', '99-nothing', '--out', fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-nb-')));
+    assert.equal(only.status, 1);
+    assert.match(only.stderr, /--only 99-nothing: no notebook name starts with that; notebooks are 00-quickstart\.ipynb/);
+    const scale = cli('--scale', 'huge');
+    assert.equal(scale.status, 1);
+    assert.match(scale.stderr, /--scale huge: use one of paper, quick, smoke/);
+  });
+
   for (const file of notebooks) {
-    it(`${file} runs at smoke scale without errors and shows its figures`, { skip: missing ?? false, timeout: 300_000 }, () => {
-      const spec = installTempKernelspec();
+    it(`${file} runs at smoke scale through \`lmc notebooks\` without errors and shows its figures`, { skip: missing ?? false, timeout: 300_000 }, () => {
+      // Outside the repository, so that nothing resolves from its node_modules: the kernel must be self-contained.
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-notebooks-test-'));
       try {
-        const input = path.join(spec.workDir, file);
-        fs.copyFileSync(path.join(NOTEBOOKS, file), input);
-        const run = spawnSync(SYSTEM_PYTHON, ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.timeout=240', '--output', 'executed.ipynb', input], {
-          cwd: spec.workDir, env: { ...spec.env, LMC_SCALE: 'smoke' }, encoding: 'utf8',
+        const name = file.replace(/\.ipynb$/, '');
+        const run = spawnSync(process.execPath, [LMC, 'notebooks', '--scale', 'smoke', '--only', name, '--out', out, '--timeout', '240'], {
+          cwd: out, encoding: 'utf8', env: { ...process.env, JUPYTER_CONFIG_DIR: path.join(out, '.config'), JUPYTER_RUNTIME_DIR: path.join(out, '.runtime') },
         });
         assert.equal(run.status, 0, `${file} failed:\n${run.stdout}\n${run.stderr}`);
-        const executed = read(path.join(spec.workDir, 'executed.ipynb'));
+        const executed = read(path.join(out, `${name}.ipynb`));
         const code = executed.cells.filter((c) => c.cell_type === 'code');
         for (const cell of code) {
           assert.ok(!cell.outputs!.some((o) => o.output_type === 'error'), `${file}: error in\n${source(cell)}`);
@@ -54,8 +67,11 @@ describe('notebooks/', () => {
             assert.ok(cell.outputs!.some((o) => o.data && 'application/vnd.plotly.v1+json' in o.data), `${file}: no figure from\n${source(cell)}`);
           }
         }
+        // The offline page carries plotly.js itself when the notebook draws a figure.
+        const html = fs.readFileSync(path.join(out, `${name}.html`), 'utf8');
+        if (code.some((c) => /Plot\(|lmc\.figure\(/.test(source(c)))) assert.match(html, /Plotly\.newPlot|plotly\.js v\d/);
       } finally {
-        spec.remove();
+        fs.rmSync(out, { recursive: true, force: true });
       }
     });
   }

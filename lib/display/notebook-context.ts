@@ -1,0 +1,25 @@
+/**
+ * The experiment context a notebook cell uses: the default store ($LMC_HOME/store), and one
+ * progress display that shows whichever training run the units start (labelled with the unit,
+ * e.g. "copy k=100 order=...") plus a running count of units trained and found in the store.
+ */
+import { experimentContext, type ExperimentContext, type ExperimentOptions } from '../experiments/context';
+import { notebookProgress, type DisplayHandle } from './progress';
+
+/** Options of `notebookContext`: those of experimentContext, less the callbacks it installs. */
+export type NotebookContextOptions = Omit<ExperimentOptions, 'callbacks' | 'onUnit'>;
+
+/** A context whose training runs draw their progress into `handle` (a `newDisplayHandle()`). */
+export function notebookContext(handle: DisplayHandle, options: NotebookContextOptions = {}): ExperimentContext & { counts(): { computed: number; found: number } } {
+  let trained = 0;
+  let found = 0;
+  const ctx = experimentContext({
+    ...options,
+    callbacks: (run) => [notebookProgress(handle, { label: `${run.label} (units so far: ${trained} computed, ${found} found in the store)` })],
+    onUnit: (event) => {
+      if (event.type === 'done') trained++;
+      if (event.type === 'hit') found++;
+    },
+  });
+  return Object.assign(ctx, { counts: () => ({ computed: trained, found }) });
+}
