@@ -29,7 +29,17 @@ const source = (c: Cell) => (Array.isArray(c.source) ? c.source.join('') : c.sou
 describe('notebooks/', () => {
   it('holds notebooks, stored without outputs, on the lmc-lab kernel', () => {
     assert.ok(notebooks.length > 0, 'no notebooks');
-    it('each opens with what its section claims and ends with what the runs here show, numbers filled in', () => {
+    for (const file of notebooks) {
+      const nb = read(path.join(NOTEBOOKS, file));
+      assert.equal(nb.metadata.kernelspec?.name, 'lmc-lab', `${file}: kernelspec`);
+      for (const cell of nb.cells.filter((c) => c.cell_type === 'code')) {
+        assert.deepEqual(cell.outputs, [], `${file}: a cell has stored outputs; clear them before committing`);
+        assert.equal(cell.execution_count, null, `${file}: a cell has an execution count; clear outputs before committing`);
+      }
+    }
+  });
+
+  it('each opens with what its section claims and ends with what the runs here show, numbers filled in', () => {
     for (const file of notebooks) {
       const cells = read(path.join(NOTEBOOKS, file)).cells;
       assert.equal(cells[0].cell_type, 'markdown', `${file}: the first cell should say what the section claims`);

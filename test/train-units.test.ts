@@ -6,7 +6,7 @@ import { parseStep, toIterations, formatStep } from '../lib/train/step';
 import { learningRateAt, type ScheduleSpec } from '../lib/train/schedule';
 import { createOptimizer, type OptimizerSpec } from '../lib/train/optimizers';
 import { PRESETS, getPreset, roundsToDensity } from '../lib/train/presets';
-import { presetConfig, applySettings, canonicalConfig, validateConfig, resolveConfig, DEFAULTS } from '../lib/train/config';
+import { presetConfig, presetNames, applySettings, canonicalConfig, validateConfig, resolveConfig, DEFAULTS } from '../lib/train/config';
 
 test('steps parse "it" and "ep" and convert with ceil(train size / batch)', () => {
   assert.deepEqual(parseStep('2000it'), { value: 2000, unit: 'it' });
@@ -135,6 +135,10 @@ test('scales: quick keeps hyperparameters and shrinks milestones with T; smoke i
   assert.ok(smoke.batchSize <= 8 && smoke.imageSize <= 32);
   // A tiny fraction of an epoch still trains at least one iteration.
   assert.equal(resolveConfig(smoke, 20).totalIterations, 1);
+  // Every Table 1 row scales, Inception-v3 included (171 epochs beside the default warmup '0it').
+  for (const name of presetNames()) for (const scale of ['quick', 'smoke'] as const) assert.doesNotThrow(() => presetConfig(name, scale), `${name} at ${scale}`);
+  const inception = presetConfig('inceptionv3_imagenet', 'quick');
+  assert.deepEqual([inception.training, inception.warmup, inception.finalLr], ['2ep', '0it', 0.005]);
 });
 
 test('invalid configs name the field, the value and the fix', () => {

@@ -107,6 +107,8 @@ export function applyScale(config: TrainConfig, scale: Scale): TrainConfig {
   const factor = target.value / total.value;
   const shrink = (s: string): string => {
     const step = parseStep(s);
+    // Zero is zero in any unit (the defaults' warmup '0it' beside a length in epochs).
+    if (step.value === 0) return s;
     if (step.unit !== total.unit) throw new Error(`scale ${scale}: step ${s} must use the unit of training (${config.training}) to be scaled`);
     const value = step.unit === 'it' ? Math.max(step.value === 0 ? 0 : 1, Math.round(step.value * factor)) : +(step.value * factor).toPrecision(3);
     return formatStep({ value, unit: step.unit });
