@@ -26,30 +26,43 @@ export interface InstrumentedCell {
 
 const MARKER = /\/\*@L(\d+)\*\//g;
 
-/** Prefixes every statement of `source` (nested ones too) with a marker naming its one-based line. */
+/**
+ * Prefixes every statement of `source` (nested ones too) with a marker naming its one-based line,
+ * and spells out shorthand properties (`{ scale }` becomes `{ scale: scale }`, the same object):
+ * tslab rewrites a reference to an earlier cell's variable as `exports.scale`, but its checker
+ * resolves a shorthand property to the property, not the variable, so `{ scale }` threw
+ * "scale is not defined" whenever `scale` came from an earlier cell.
+ */
 export function instrument(source: string): InstrumentedCell {
   const file = ts.createSourceFile('cell.ts', source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-  const starts: number[] = [];
+  const inserts = new Map<number, string>();
+  const add = (pos: number, text: string) => inserts.set(pos, (inserts.get(pos) ?? '') + text);
+  const statementStarts = new Set<number>();
   const visit = (node: TS.Node): void => {
     const statements = (node as { statements?: TS.NodeArray<TS.Statement> }).statements;
-    if (statements) for (const s of statements) starts.push(s.getStart(file));
+    if (statements) for (const s of statements) statementStarts.add(s.getStart(file));
+    if (ts.isShorthandPropertyAssignment(node)) add(node.name.end, `: ${node.name.text}`);
     ts.forEachChild(node, visit);
   };
   visit(file);
-  starts.sort((a, b) => a - b);
+  // A statement's marker goes before anything else inserted at the same position.
+  for (const start of statementStarts) {
+    const { line } = file.getLineAndCharacterOfPosition(start);
+    inserts.set(start, `/*@L${line + 1}*/` + (inserts.get(start) ?? ''));
+  }
   let code = '';
   let from = 0;
   let shift = 0;
   const markers: InstrumentedCell['markers'] = [];
-  for (const start of new Set(starts)) {
-    const { line, character } = file.getLineAndCharacterOfPosition(start);
-    const marker = `/*@L${line + 1}*/`;
-    code += source.slice(from, start) + marker;
-    // Columns shift only by the markers earlier on the same line.
+  for (const at of [...inserts.keys()].sort((a, b) => a - b)) {
+    const text = inserts.get(at)!;
+    const { line, character } = file.getLineAndCharacterOfPosition(at);
+    code += source.slice(from, at) + text;
+    // Columns shift only by the insertions earlier on the same line.
     shift = markers.length > 0 && markers[markers.length - 1].line === line ? shift : 0;
-    markers.push({ line, column: character + shift, length: marker.length });
-    shift += marker.length;
-    from = start;
+    markers.push({ line, column: character + shift, length: text.length });
+    shift += text.length;
+    from = at;
   }
   code += source.slice(from);
   return { code, markers };

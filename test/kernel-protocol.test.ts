@@ -75,6 +75,16 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     assert.equal(outputs.some((m) => m.header.msg_type === 'stream'), false, 'the error was also printed as text');
   });
 
+  it('reads an earlier cell\'s variables through shorthand properties ({ scale }), which stock tslab cannot', async () => {
+    assert.equal((await kernel.execute("const scale = 'quick';\nlet levels = 15;")).reply.content.status, 'ok');
+    const { reply, outputs } = await kernel.execute('const plan = { scale, levels };\n({ ...plan, copy: { scale } })');
+    assert.equal(reply.content.status, 'ok', JSON.stringify(reply.content));
+    const result = outputs.find((m) => m.header.msg_type === 'execute_result');
+    assert.match(String((result?.content.data as Record<string, unknown>)['text/plain']), /scale: 'quick', levels: 15, copy: \{ scale: 'quick' \}/);
+    const destructured = await kernel.execute("let count = 0;\n({ count = 7 } = {} as { count?: number });\ncount");
+    assert.equal(destructured.reply.content.status, 'ok', JSON.stringify(destructured.reply.content));
+  });
+
   it('reports a type error as CompileError at the line and column of the cell', async () => {
     const { reply } = await kernel.execute('const ok = 1;\n  const n: number = "one";');
     assert.equal(reply.content.ename, 'CompileError');

@@ -73,6 +73,13 @@ describe('line markers', () => {
     assert.deepEqual(cell.markers.map((m) => m.line), [0, 0, 1, 2, 4]);
   });
 
+  it('spell out shorthand properties (an earlier cell\'s variable in `{ scale }`) and keep columns mappable', () => {
+    const cell = instrument('const o = { scale, n: 1, levels };\nconst { a = 2 } = o as any;');
+    assert.equal(cell.code.replace(/\/\*@L\d+\*\//g, ''), 'const o = { scale: scale, n: 1, levels: levels };\nconst { a = 2 } = o as any;');
+    const column = cell.code.split('\n')[0].indexOf('n: 1');
+    assert.equal(originalColumn(cell, 0, column), 'const o = { scale, '.length);
+  });
+
   it('map a column of the instrumented cell back to the cell', () => {
     const cell = instrument(source);
     const column = cell.code.split('\n')[0].indexOf('const b');
