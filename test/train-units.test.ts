@@ -138,7 +138,10 @@ test('scales: quick keeps hyperparameters and shrinks milestones with T; smoke i
   // Every Table 1 row scales, Inception-v3 included (171 epochs beside the default warmup '0it').
   for (const name of presetNames()) for (const scale of ['quick', 'smoke'] as const) assert.doesNotThrow(() => presetConfig(name, scale), `${name} at ${scale}`);
   const inception = presetConfig('inceptionv3_imagenet', 'quick');
-  assert.deepEqual([inception.training, inception.warmup, inception.finalLr], ['2ep', '0it', 0.005]);
+  assert.deepEqual([inception.training, inception.warmup, inception.finalLr, inception.imageSize], ['2ep', '0it', 0.005, 299]);
+  // Training includes the auxiliary head, which needs 299x299 inputs: no scale may shrink them.
+  assert.equal(presetConfig('inceptionv3_imagenet', 'smoke').imageSize, 299);
+  assert.equal(presetConfig('inceptionv3_imagenet').imageSize, 299);
 });
 
 test('invalid configs name the field, the value and the fix', () => {

@@ -125,7 +125,8 @@ export function applyScale(config: TrainConfig, scale: Scale): TrainConfig {
     scaled.batchSize = Math.min(config.batchSize, config.model === 'lenet_300_100' ? 60 : 8);
     scaled.evalExamples = 256;
     scaled.evalBatchSize = 128;
-    scaled.imageSize = config.model === 'inception_v3' ? 75 : 32;
+    // Inception-v3 trains its auxiliary head, which needs 299x299 inputs, at every scale.
+    scaled.imageSize = config.model === 'inception_v3' ? config.imageSize : 32;
   }
   return scaled;
 }

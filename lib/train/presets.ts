@@ -62,7 +62,8 @@ const rows: Preset[] = [
   },
   {
     name: 'inceptionv3_imagenet', title: 'Inception-v3 (ImageNet)', paperAccuracy: [78.1, 0.1], targetDensity: 0.3, pruning: 'one-shot',
-    config: { model: 'inception_v3', ...imagenet, training: '171ep', lr: 0.03, schedule: 'linear-decay', finalLr: 0.005 },
+    // 299x299 inputs, as Szegedy et al.: the auxiliary classifier, trained with the main loss, needs them.
+    config: { model: 'inception_v3', ...imagenet, training: '171ep', lr: 0.03, schedule: 'linear-decay', finalLr: 0.005, imageSize: 299 },
   },
 ];
 
