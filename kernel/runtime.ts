@@ -42,14 +42,26 @@ export interface DisplayHandle {
 }
 
 class KernelDisplayHandle implements DisplayHandle {
-  readonly displayId = randomBytes(8).toString('hex');
+  private id = randomBytes(8).toString('hex');
+  private home: OutputSink | null = null;
 
-  constructor(private shown: boolean) {}
+  constructor(private shown: boolean, private readonly followCells = false) {}
+
+  get displayId(): string {
+    return this.id;
+  }
 
   update(bundle: MimeBundle): void {
+    const sink = currentSink();
+    // Following cells: the first update from a new cell starts a fresh output there (a new display_id).
+    if (this.followCells && this.shown && sink !== this.home) {
+      this.id = randomBytes(8).toString('hex');
+      this.shown = false;
+    }
     // A handle updated from a later cell still replaces its output: frontends match display_id, not the cell.
-    currentSink().display({ data: bundle, metadata: {}, transient: { display_id: this.displayId } }, this.shown);
+    sink.display({ data: bundle, metadata: {}, transient: { display_id: this.id } }, this.shown);
     this.shown = true;
+    this.home = sink;
   }
 
   show(value: unknown): void {
@@ -72,9 +84,19 @@ export function display(value: unknown): DisplayHandle {
   return handle;
 }
 
+/** Options of `newDisplayHandle`. */
+export interface DisplayHandleOptions {
+  /**
+   * Show each update in the cell that is running: the handle's output moves to a new output area
+   * when a later cell first updates it (for a progress display made once and used by many cells).
+   * Default false: every update replaces the one output wherever it is.
+   */
+  followCells?: boolean;
+}
+
 /** A handle on an output area that appears at its first update: the target of a progress display. */
-export function newDisplayHandle(): DisplayHandle {
-  return new KernelDisplayHandle(false);
+export function newDisplayHandle(options: DisplayHandleOptions = {}): DisplayHandle {
+  return new KernelDisplayHandle(false, options.followCells === true);
 }
 
 /** Clears the cell's output; with `wait`, only when the next output arrives (no flicker when redrawing). */

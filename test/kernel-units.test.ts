@@ -11,6 +11,7 @@ import { CellRegistry, cellLineAt, instrument, originalColumn } from '../kernel/
 import { compileError, runtimeError } from '../kernel/errors';
 import { decode, encode, MessageFactory, Signer, WireError } from '../kernel/wire';
 import { crc32, kernelSpec, logoPng, shebangPython } from '../lib/cli/kernel';
+import { newDisplayHandle, setOutputSink, type OutputSink } from '../kernel/runtime';
 import { presetConfig, setInterruptSignal, trainFrom, TrainingCancelled } from '../lib/train';
 
 describe('is_complete', () => {
@@ -189,5 +190,38 @@ describe('interrupt signal', () => {
     } finally {
       setInterruptSignal(undefined);
     }
+  });
+});
+
+describe('display handles', () => {
+  type Sent = { id: string | undefined; update: boolean; text: unknown; cell: number };
+  const sinkFor = (cell: number, sent: Sent[]): OutputSink => ({
+    display: (content, update) => sent.push({ id: content.transient.display_id, update, text: content.data['text/plain'], cell }),
+    clearOutput: () => undefined,
+  });
+
+  it('replace one output wherever it is, or with followCells start a fresh output in each new cell', () => {
+    const sent: Sent[] = [];
+    const plain = newDisplayHandle();
+    const following = newDisplayHandle({ followCells: true });
+    try {
+      setOutputSink(sinkFor(1, sent));
+      plain.update({ 'text/plain': 'a' });
+      following.update({ 'text/plain': 'a' });
+      following.update({ 'text/plain': 'b' });
+      setOutputSink(sinkFor(2, sent));
+      plain.update({ 'text/plain': 'c' });
+      following.update({ 'text/plain': 'c' });
+      following.update({ 'text/plain': 'd' });
+    } finally {
+      setOutputSink(null);
+    }
+    const ofPlain = sent.filter((s) => s.id === plain.displayId);
+    assert.deepEqual(ofPlain.map((s) => [s.cell, s.update]), [[1, false], [2, true]], 'the plain handle updates its first output from cell 2');
+    const ofFollowing = sent.filter((s) => s.id !== plain.displayId);
+    assert.deepEqual(ofFollowing.map((s) => [s.cell, s.update, s.text]), [[1, false, 'a'], [1, true, 'b'], [2, false, 'c'], [2, true, 'd']]);
+    assert.equal(new Set(ofFollowing.filter((s) => s.cell === 1).map((s) => s.id)).size, 1);
+    assert.notEqual(ofFollowing[0].id, ofFollowing[2].id, 'a new display_id in the new cell');
+    assert.equal(following.displayId, ofFollowing[3].id);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The experiment context a notebook cell uses: the default store ($LMC_HOME/store), and one
  * progress display that shows whichever training run the units start (labelled with the unit,
- * e.g. "copy k=100 order=...") plus a running count of units trained and found in the store.
+ * e.g. "copy k=100 order=...") plus a running count of units computed and found in the store.
+ * In the lmc-lab kernel, make it once with `lmc.notebookContext(newDisplayHandle({ followCells: true }))`
+ * so that each cell's trainings show their progress in that cell.
  */
 import { experimentContext, type ExperimentContext, type ExperimentOptions } from '../experiments/context';
 import { notebookProgress, type DisplayHandle } from './progress';
