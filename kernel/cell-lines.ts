@@ -45,6 +45,10 @@ export function instrument(source: string): InstrumentedCell {
     ts.forEachChild(node, visit);
   };
   visit(file);
+  // tslab runs a cell as an async function only when its checker reports a top-level await, and it
+  // misses nested ones (`await (await p).y()` ran as a plain function: "SyntaxError: missing ) after
+  // argument list"). A leading `await 0;` in such a cell is always seen, and changes nothing else.
+  if (file.statements.length > 0 && hasTopLevelAwait(file)) add(file.statements[0].getStart(file), 'await 0;');
   // A statement's marker goes before anything else inserted at the same position.
   for (const start of statementStarts) {
     const { line } = file.getLineAndCharacterOfPosition(start);
@@ -66,6 +70,16 @@ export function instrument(source: string): InstrumentedCell {
   }
   code += source.slice(from);
   return { code, markers };
+}
+
+/** True when `file` awaits outside any function or class (an await expression or `for await`). */
+function hasTopLevelAwait(file: TS.SourceFile): boolean {
+  const search = (node: TS.Node): boolean => {
+    if (ts.isFunctionLike(node) || ts.isClassLike(node)) return false;
+    if (ts.isAwaitExpression(node) || (ts.isForOfStatement(node) && node.awaitModifier !== undefined)) return true;
+    return ts.forEachChild(node, search) ?? false;
+  };
+  return search(file);
 }
 
 /** The column (zero-based) in the original cell of a zero-based column of the instrumented one. */

@@ -85,6 +85,14 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     assert.equal(destructured.reply.content.status, 'ok', JSON.stringify(destructured.reply.content));
   });
 
+  it('runs nested top-level awaits (await (await p).y()), which stock tslab compiles as a plain function', async () => {
+    assert.equal((await kernel.execute('const later = Promise.resolve({ y: async () => 41 });')).reply.content.status, 'ok');
+    const { reply, outputs } = await kernel.execute('const got = await (await later).y();\ngot + 1');
+    assert.equal(reply.content.status, 'ok', JSON.stringify(reply.content));
+    const result = outputs.find((m) => m.header.msg_type === 'execute_result');
+    assert.equal((result?.content.data as Record<string, unknown>)['text/plain'], '42');
+  });
+
   it('reports a type error as CompileError at the line and column of the cell', async () => {
     const { reply } = await kernel.execute('const ok = 1;\n  const n: number = "one";');
     assert.equal(reply.content.ename, 'CompileError');

@@ -81,6 +81,12 @@ describe('line markers', () => {
     assert.equal(originalColumn(cell, 0, column), 'const o = { scale, '.length);
   });
 
+  it('begin a cell that awaits at top level with `await 0;`, and only such a cell', () => {
+    assert.equal(instrument('const v = await (await p).y();').code, '/*@L1*/await 0;const v = await (await p).y();');
+    assert.equal(instrument('async function f() { await g(); }\nf()').code, '/*@L1*/async function f() { /*@L1*/await g(); }\n/*@L2*/f()');
+    assert.match(instrument('for await (const x of xs) {}').code, /^\/\*@L1\*\/await 0;for await/);
+  });
+
   it('map a column of the instrumented cell back to the cell', () => {
     const cell = instrument(source);
     const column = cell.code.split('\n')[0].indexOf('const b');
