@@ -97,6 +97,27 @@ export async function startKernel(options: KernelOptions): Promise<LmcKernelServ
   return server;
 }
 
+/**
+ * Ends the kernel when the process that started it (Jupyter, nbconvert) is gone, as ipykernel's
+ * parent poller does: an orphaned kernel would otherwise keep training, holding a core and the
+ * store units it computes, long after anyone can see it. jupyter_client names the parent in
+ * JPY_PARENT_PID; without it (or when it is 1, which never goes away) nothing is watched.
+ * Checked every `everyMs`; the timer never keeps the process alive by itself.
+ */
+export function exitWithParent(everyMs = 2000, exit: (code: number) => void = (code) => process.exit(code)): NodeJS.Timeout | null {
+  const parent = Number(process.env.JPY_PARENT_PID);
+  if (!Number.isSafeInteger(parent) || parent <= 1) return null;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      kernelLog(`parent process ${parent} is gone; exiting`);
+      clearInterval(timer);
+      exit(0);
+    }
+  }, everyMs);
+  timer.unref();
+  return timer;
+}
+
 /** `launcher.js [--connection-file] <file>`. */
 function main(argv: string[]): void {
   const args = argv.filter((a) => a !== '--connection-file' && a !== '-f');
@@ -104,6 +125,7 @@ function main(argv: string[]): void {
     console.error('usage: node launcher.js <connection-file>   (Jupyter passes {connection_file}; install with `lmc kernel install`)');
     process.exit(2);
   }
+  exitWithParent();
   startKernel({ connectionFile: path.resolve(args[0]) }).catch((err: Error) => {
     kernelLog(`failed to start: ${err.stack ?? err.message}`);
     process.exit(1);

@@ -4,6 +4,10 @@
  * kernelspec and the shebang reading of the installer, and the trainer's interrupt signal.
  */
 import { describe, it } from 'node:test';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import { isComplete } from '../kernel/is-complete';
 import { globToRegExp, History, SESSION } from '../kernel/history';
@@ -229,5 +233,35 @@ describe('display handles', () => {
     assert.equal(new Set(ofFollowing.filter((s) => s.cell === 1).map((s) => s.id)).size, 1);
     assert.notEqual(ofFollowing[0].id, ofFollowing[2].id, 'a new display_id in the new cell');
     assert.equal(following.displayId, ofFollowing[3].id);
+  });
+});
+
+describe('orphaned kernel', () => {
+  const launcher = path.resolve(__dirname, '..', 'kernel', 'launcher.js');
+  const script = (marker: string) =>
+    `const { exitWithParent } = require(${JSON.stringify(launcher)});` +
+    `exitWithParent(100, (code) => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'exited'); process.exit(code); });` +
+    'setInterval(() => {}, 1000);';
+
+  it('exits once the process named by JPY_PARENT_PID is gone, and not before', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-orphan-'));
+    try {
+      // A live parent (this test): the child keeps running.
+      const kept = path.join(dir, 'kept');
+      const child = spawn(process.execPath, ['-e', script(kept)], { stdio: 'ignore', env: { ...process.env, JPY_PARENT_PID: String(process.pid) } });
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(fs.existsSync(kept), false, 'exited while its parent was alive');
+      assert.equal(child.exitCode, null);
+      child.kill();
+      // A shell that starts it in the background and exits at once: the kernel is orphaned.
+      const orphan = path.join(dir, 'orphan');
+      fs.writeFileSync(path.join(dir, 'orphan.js'), script(orphan));
+      spawnSync('sh', ['-c', `JPY_PARENT_PID=$$ "${process.execPath}" "${path.join(dir, 'orphan.js')}" >/dev/null 2>&1 &`]);
+      const deadline = Date.now() + 10_000;
+      while (!fs.existsSync(orphan) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(fs.existsSync(orphan), true, 'the orphaned kernel did not exit within 10 s');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
