@@ -4,9 +4,14 @@
  * every backend installed here, and of the same steps in PyTorch (bench/torch_step.py) when
  * Python has torch, measured in the same run on the same machine.
  *
+ * Each row also runs a leak check (1,000 steps where a step takes milliseconds: the tensor count
+ * after the last step must equal the count after the first) and reports tensor memory and the
+ * process's peak resident set size.
+ *
  *   npm run bench                       table
- *   npm run bench -- --json             one JSON array of {model, backend, batch, msPerStep, pytorchMsPerStep, ratio}
- *   npm run bench -- --models lenet --backends wasm --steps 30
+ *   npm run bench -- --markdown         the table only (README's performance table)
+ *   npm run bench -- --json             one JSON array of {model, backend, batch, msPerStep, pytorchMsPerStep, ratio, steps, tensorGrowth, tensorMiB, peakRssMiB}
+ *   npm run bench -- --models lenet --backends wasm --steps 30 --leak-steps 200
  */
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
@@ -43,6 +48,14 @@ export interface BenchRow {
   msPerStep: number;
   pytorchMsPerStep: number | null;
   ratio: number | null;
+  /** Steps run in all (timed, warm-up and leak check). */
+  steps: number;
+  /** Tensors alive after the last step minus after the first (0: nothing leaks per step). */
+  tensorGrowth: number;
+  /** Bytes held by tfjs tensors after the last step (weights, optimizer state, batch). */
+  tensorMiB: number;
+  /** Largest resident set size of this process seen during the run (all backends so far). */
+  peakRssMiB: number;
 }
 
 function median(xs: number[]): number {
@@ -50,8 +63,8 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Median ms per update of `c` on the current backend, after `warmup` untimed updates. */
-function timeSteps(c: Case, steps: number, warmup: number): number {
+/** Median ms per update of `c` on the current backend, after `warmup` untimed updates; then `leakSteps` more, counting tensors. */
+function timeSteps(c: Case, steps: number, warmup: number, leakSteps: number): { ms: number; steps: number; tensorGrowth: number; tensorMiB: number; peakRssMiB: number } {
   const model = createModel(c.model, { seed: 0, numClasses: 10, inputShape: c.shape });
   const optimizer = createOptimizer(c.optimizer);
   const update = createUpdate(model, optimizer);
@@ -59,18 +72,26 @@ function timeSteps(c: Case, steps: number, warmup: number): number {
   const x = tf.tensor4d(normals(c.batch * c.shape[0] * c.shape[1] * c.shape[2], 1, rng), [c.batch, ...c.shape]);
   const y = tf.tensor1d(Int32Array.from({ length: c.batch }, (_, i) => i % 10), 'int32');
   const times: number[] = [];
-  for (let i = 0; i < warmup + steps; i++) {
+  let peakRss = process.memoryUsage().rss;
+  let afterFirst = 0;
+  const total = warmup + Math.max(steps, leakSteps);
+  for (let i = 0; i < total; i++) {
     const start = performance.now();
     const loss = update(x, y, c.lr, stream('dropout', 0, i));
     loss.dataSync(); // wait for the device, as a training loop that logs the loss does
     loss.dispose();
-    if (i >= warmup) times.push(performance.now() - start);
+    if (i >= warmup && times.length < steps) times.push(performance.now() - start);
+    // The first step creates the optimizer's slots; from then on a step must leave the count unchanged.
+    if (i === 0) afterFirst = tf.memory().numTensors;
+    if (i % 10 === 0 || i === total - 1) peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }
+  const tensorGrowth = tf.memory().numTensors - afterFirst;
+  const tensorMiB = tf.memory().numBytes / 2 ** 20;
   x.dispose();
   y.dispose();
   optimizer.dispose();
   model.dispose();
-  return median(times);
+  return { ms: median(times), steps: total, tensorGrowth, tensorMiB, peakRssMiB: peakRss / 2 ** 20 };
 }
 
 /** Runs bench/torch_step.py with the first Python that has torch; null (and why) when none does. */
@@ -104,6 +125,8 @@ async function main(): Promise<void> {
     strict: true,
     options: {
       json: { type: 'boolean', default: false },
+      markdown: { type: 'boolean', default: false },
+      'leak-steps': { type: 'string' },
       models: { type: 'string', default: 'lenet,resnet20' },
       backends: { type: 'string', default: BACKEND_NAMES.join(',') },
       steps: { type: 'string' },
@@ -111,7 +134,7 @@ async function main(): Promise<void> {
   });
   const wanted = values.models.split(',');
   const cases = CASES.filter((c) => wanted.includes(c.short) || wanted.includes(c.model));
-  const log = (s: string) => { if (!values.json) console.log(s); };
+  const log = (s: string) => { if (!values.json && !values.markdown) console.log(s); };
   const rows: BenchRow[] = [];
   const torch = new Map<string, number | null>();
   for (const c of cases) {
@@ -128,28 +151,40 @@ async function main(): Promise<void> {
       continue;
     }
     for (const c of cases) {
-      const { steps, warmup } = plan(c, name, values.steps);
-      const ms = timeSteps(c, steps, warmup);
+      const { steps, warmup, leakSteps } = plan(c, name, values.steps, values['leak-steps']);
+      const m = timeSteps(c, steps, warmup, leakSteps);
       const py = torch.get(c.model) ?? null;
-      rows.push({ model: c.model, backend: name, batch: c.batch, msPerStep: ms, pytorchMsPerStep: py, ratio: py === null ? null : ms / py });
-      log(`${name} ${c.model}: ${ms.toFixed(2)} ms/step over ${steps} steps`);
+      rows.push({
+        model: c.model, backend: name, batch: c.batch, msPerStep: m.ms, pytorchMsPerStep: py, ratio: py === null ? null : m.ms / py,
+        steps: m.steps, tensorGrowth: m.tensorGrowth, tensorMiB: m.tensorMiB, peakRssMiB: m.peakRssMiB,
+      });
+      log(`${name} ${c.model}: ${m.ms.toFixed(2)} ms/step (median of ${steps}); ${m.steps} steps: tensors ${m.tensorGrowth >= 0 ? '+' : ''}${m.tensorGrowth}, ${m.tensorMiB.toFixed(1)} MiB in tensors, peak RSS ${m.peakRssMiB.toFixed(0)} MiB`);
     }
   }
   if (values.json) {
     console.log(JSON.stringify(rows));
     return;
   }
-  console.log('\n| model | backend | batch | ms/step | PyTorch ms/step | ratio |\n|---|---|---|---|---|---|');
+  if (!values.markdown) console.log('');
+  console.log('| model | backend | batch | ms/step | PyTorch ms/step | ratio | steps run | tensor growth | tensor MiB | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.model} | ${r.backend} | ${r.batch} | ${r.msPerStep.toFixed(1)} | ${r.pytorchMsPerStep?.toFixed(1) ?? 'n/a'} | ${r.ratio?.toFixed(2) ?? 'n/a'} |`);
+    console.log(`| ${r.model} | ${r.backend} | ${r.batch} | ${r.msPerStep.toFixed(1)} | ${r.pytorchMsPerStep?.toFixed(1) ?? 'n/a'} | ${r.ratio?.toFixed(2) ?? 'n/a'} | ${r.steps} | ${r.tensorGrowth} | ${r.tensorMiB.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`);
   }
 }
 
-/** Steps to time: enough for a stable median, few where a step takes seconds. */
-function plan(c: Case, backend: string, override?: string): { steps: number; warmup: number } {
-  if (override) return { steps: Number(override), warmup: 2 };
+/**
+ * Steps to time (enough for a stable median, few where a step takes seconds) and to run in all
+ * for the leak check: 1,000 where a step takes milliseconds, the timed steps where it takes seconds.
+ */
+function plan(c: Case, backend: string, override?: string, leakOverride?: string): { steps: number; warmup: number; leakSteps: number } {
   const slow = c.model === 'resnet20' && (backend === 'cpu' || backend === 'wasm');
-  return slow ? { steps: 3, warmup: 1 } : { steps: 50, warmup: 5 };
+  const veryFast = !slow && backend !== 'cpu';
+  const base = override ? { steps: Number(override), warmup: 2 } : slow ? { steps: 3, warmup: 1 } : { steps: 50, warmup: 5 };
+  const leakSteps = leakOverride !== undefined ? Number(leakOverride) : veryFast ? 1000 : slow ? 0 : 100;
+  for (const [flag, v] of [['--steps', base.steps], ['--leak-steps', leakSteps]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${flag} ${v}: give a whole number of steps`);
+  }
+  return { ...base, leakSteps };
 }
 
 main().catch((err) => {
