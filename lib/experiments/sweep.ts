@@ -8,8 +8,9 @@
 import { validateConfig, resolveConfig, type TrainConfig } from '../train/config';
 import {
   checkBatchNormPolicy, initSeedsFor, resolveAlphas, summarize, tablesOf, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT,
-  type ExperimentRows, type InstabilityOptions, type InstabilityResult, type PairRow, type SplitName,
+  type BatchNormPolicy, type ExperimentRows, type InitSeeds, type InstabilityOptions, type InstabilityResult, type PairRow, type SplitName,
 } from '../stability';
+import type { Dataset } from '../data/types';
 import type { ExperimentContext } from './context';
 import { stepOf } from './keys';
 import type { MaskSpec } from './masks';
@@ -51,19 +52,30 @@ export interface SweepResult extends Omit<InstabilityResult, 'throughout'> {
   units: PairResult[];
 }
 
+/** The options every sweep shares, resolved and checked: ks (iterations, ascending), pairs, initializations, alphas, policy. */
+export function resolveSweep(
+  who: string, config: TrainConfig, dataset: Dataset,
+  options: Pick<InstabilityOptions, 'k' | 'inits' | 'initSeeds' | 'pairs' | 'alphas' | 'bn'>,
+): { ks: number[]; pairs: number; inits: InitSeeds[]; alphas: number[]; bn: BatchNormPolicy } {
+  const kList = options.k === undefined ? [0] : Array.isArray(options.k) ? options.k : [options.k as number | string];
+  if (kList.length === 0) throw new Error(`${who}: k is an empty list; give at least one step, e.g. 0 or "500it"`);
+  const ks = [...new Set(kList.map((k, i) => stepOf(config, dataset, k, `k[${i}]`)))].sort((a, b) => a - b);
+  const pairs = options.pairs ?? 3;
+  if (!Number.isSafeInteger(pairs) || pairs < 1) throw new Error(`${who}: pairs = ${pairs}; give a whole number of pairs >= 1`);
+  return {
+    ks, pairs,
+    inits: initSeedsFor(config.initSeed, config.dataOrderSeed, options.inits ?? 3, options.initSeeds),
+    alphas: resolveAlphas(options.alphas ?? PAPER_ALPHA_COUNT),
+    bn: checkBatchNormPolicy(options.bn ?? 'interpolate'),
+  };
+}
+
 /** Instability at every k, initialization and pair, each pair a cached unit. */
 export async function instabilitySweep(ctx: ExperimentContext, configInput: TrainConfig, options: SweepOptions = {}): Promise<SweepResult> {
   const config = validateConfig({ ...configInput });
   const dataset = ctx.dataset(config);
   const resolved = resolveConfig(config, dataset.train.size);
-  const kList = options.k === undefined ? [0] : Array.isArray(options.k) ? options.k : [options.k as number | string];
-  if (kList.length === 0) throw new Error('instabilitySweep: k is an empty list; give at least one step, e.g. 0 or "500it"');
-  const ks = [...new Set(kList.map((k, i) => stepOf(config, dataset, k, `k[${i}]`)))].sort((a, b) => a - b);
-  const pairs = options.pairs ?? 3;
-  if (!Number.isSafeInteger(pairs) || pairs < 1) throw new Error(`instabilitySweep: pairs = ${pairs}; give a whole number of pairs >= 1`);
-  const inits = initSeedsFor(config.initSeed, config.dataOrderSeed, options.inits ?? 3, options.initSeeds);
-  const alphas = resolveAlphas(options.alphas ?? PAPER_ALPHA_COUNT);
-  const bn = checkBatchNormPolicy(options.bn ?? 'interpolate');
+  const { ks, pairs, inits, alphas, bn } = resolveSweep('instabilitySweep', config, dataset, options);
   const splits = [...(options.splits ?? ['train', 'test'])] as SplitName[];
   const rows: ExperimentRows = { curves: [], pairs: [], distances: [], throughoutCurves: [], throughoutPairs: [] };
   const densities = new Map<number, number[]>();

@@ -9,13 +9,14 @@
 import type { ColumnTable } from 'arquero';
 import { validateConfig, type TrainConfig } from '../train/config';
 import {
-  DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, checkBatchNormPolicy, initSeedsFor, instability, resolveAlphas, summarize, tablesOf,
+  DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, instability, resolveAlphas, summarize, tablesOf,
   type CurveRow, type DistanceRow, type ExperimentRows, type InstabilityOptions, type InstabilitySummary, type PairRow,
   type SplitName, type ThroughoutOptions, type ThroughoutRow,
 } from '../stability';
-import type { Json } from '../store';
+import { canonicalJson, type Json } from '../store';
 import { cachedUnit, datasetFingerprint, type ExperimentContext } from './context';
-import { stepOf, trainKey, unitLabel, withoutDefaults } from './keys';
+import { trainKey, unitLabel, withoutDefaults } from './keys';
+import { resolveSweep } from './sweep';
 
 /** Options of `throughoutSweep`. */
 export interface ThroughoutSweepOptions extends Pick<InstabilityOptions, 'k' | 'inits' | 'initSeeds' | 'pairs' | 'alphas' | 'bn' | 'bnBatches' | 'bnSeed'> {
@@ -44,14 +45,7 @@ export async function throughoutSweep(ctx: ExperimentContext, configInput: Train
   const dataset = ctx.dataset(config);
   const data = datasetFingerprint(dataset);
 
-  const kList = options.k === undefined ? [0] : Array.isArray(options.k) ? options.k : [options.k as number | string];
-  if (kList.length === 0) throw new Error('throughoutSweep: k is an empty list; give at least one step, e.g. 0 or "500it"');
-  const ks = [...new Set(kList.map((k, i) => stepOf(config, dataset, k, `k[${i}]`)))].sort((a, b) => a - b);
-  const pairs = options.pairs ?? 3;
-  if (!Number.isSafeInteger(pairs) || pairs < 1) throw new Error(`throughoutSweep: pairs = ${pairs}; give a whole number of pairs >= 1`);
-  const inits = initSeedsFor(config.initSeed, config.dataOrderSeed, options.inits ?? 3, options.initSeeds);
-  const alphas = resolveAlphas(options.alphas ?? PAPER_ALPHA_COUNT);
-  const bn = checkBatchNormPolicy(options.bn ?? 'interpolate');
+  const { ks, pairs, inits, alphas, bn } = resolveSweep('throughoutSweep', config, dataset, options);
   const bnBatches = options.bnBatches ?? DEFAULT_BN_BATCHES;
   const t = options.throughout ?? { everyEpoch: true };
   if (!t.everyEpoch && !t.everySteps) throw new Error('throughoutSweep: throughout needs everyEpoch: true or everySteps: n');
@@ -65,7 +59,7 @@ export async function throughoutSweep(ctx: ExperimentContext, configInput: Train
     for (const k of ks) {
       const key = withoutDefaults({
         train: trainKey(initConfig), data, k, pairs,
-        alphas: alphas.length === PAPER_ALPHA_COUNT && alphas.every((a, i) => a === resolveAlphas(PAPER_ALPHA_COUNT)[i]) ? undefined : alphas,
+        alphas: canonicalJson(alphas) === canonicalJson(resolveAlphas(PAPER_ALPHA_COUNT)) ? undefined : alphas,
         bn: bn === 'interpolate' ? undefined : bn,
         bnBatches: bn === 'recompute' && bnBatches !== DEFAULT_BN_BATCHES ? bnBatches : undefined,
         bnSeed: bn === 'recompute' && (options.bnSeed ?? 0) !== 0 ? options.bnSeed : undefined,
