@@ -10,6 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { tf } from '../lib/tf';
+import { median } from './median';
 import { initBackend, BACKEND_NAMES, type BackendName } from '../lib/backend';
 import { loadDataset } from '../lib/data';
 import { createModel } from '../lib/models/registry';
@@ -26,11 +27,6 @@ export interface InterpolationBenchRow {
   imagesPerSecond: number;
   /** Tensors alive after the last repetition minus before the first (0: no leak). */
   tensorGrowth: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function main(): Promise<void> {

@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../lib/tf';
+import { median } from './median';
 import { initBackend, BACKEND_NAMES, type BackendName } from '../lib/backend';
 import { createModel } from '../lib/models/registry';
 import { createOptimizer, type OptimizerSpec } from '../lib/train/optimizers';
@@ -56,11 +57,6 @@ export interface BenchRow {
   tensorMiB: number;
   /** Largest resident set size of this process seen during the run (all backends so far). */
   peakRssMiB: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** Median ms per update of `c` on the current backend, after `warmup` untimed updates; then `leakSteps` more, counting tensors. */
