@@ -3,39 +3,24 @@
 // with impRun's masks and seeds, throughoutSweep equals lib/stability's instability() with
 // `throughout` and ends at the networks a plain sweep trains, both answer a second call from the
 // store; presetData tells absent data (a notice) from damaged data (an error).
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
-import { presetConfig, type TrainConfig } from '../lib/train/config';
-import { openStore } from '../lib/store';
 import { initSeedsFor, instability } from '../lib/stability';
 import { reinitSeed } from '../lib/prune/random';
 import { clearDatasetCache } from '../lib/data';
 import {
-  experimentContext, impLevel, instabilityPair, instabilitySweep, sparseSweep, throughoutSweep, type UnitEvent,
+  impLevel, instabilityPair, instabilitySweep, sparseSweep, throughoutSweep,
 } from '../lib/experiments';
 import { MIME_BUNDLE, accuracyStepPlot, notebookContext, presetData } from '../lib/display';
+
+import { counted, lenet, tempDir, tempStore } from './fixtures/experiments';
 
 before(async () => {
   await initBackend('wasm');
 });
-
-const lenet = (overrides: Partial<TrainConfig> = {}) => presetConfig('lenet_mnist', 'smoke', { training: '12it', ...overrides });
-const temps: string[] = [];
-after(() => temps.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
-function tempDir() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-nbunits-'));
-  temps.push(dir);
-  return dir;
-}
-function counted() {
-  const events: UnitEvent[] = [];
-  const ctx = experimentContext({ store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }), onUnit: (e) => events.push(e) });
-  return { ctx, events, trainings: () => events.filter((e) => e.type === 'train').length };
-}
 
 test('sparseSweep: each initialization gets its own IMP mask; baselines use impRun\'s masks and seeds; a second call trains nothing', async () => {
   const { ctx, trainings } = counted();
@@ -68,9 +53,9 @@ test('sparseSweep: each initialization gets its own IMP mask; baselines use impR
   const level = await impLevel(ctx, { ...config, initSeed: imp0.summary.initSeed }, 1, { k: 0 });
   const direct = await instabilityPair(ctx, { config: { ...config, initSeed: imp0.summary.initSeed }, k: 0, pair: 0, mask: level, trunkSeed: config.dataOrderSeed, alphas: 3 });
   assert.equal(direct.ref.hash, imp0.ref.hash);
-  const count = trainings();
+  const count = trainings().length;
   const again = await sparseSweep(ctx, config, { k: [0, 4], inits: 2, pairs: 1, levels: 1, alphas: 3 });
-  assert.equal(trainings(), count, 'everything came from the store');
+  assert.equal(trainings().length, count, 'everything came from the store');
   assert.deepEqual(again.summary.objects(), result.summary.objects());
   await assert.rejects(sparseSweep(ctx, config, { levels: 0 }), /give levels \(a whole number of pruning rounds >= 1\)/);
   await assert.rejects(sparseSweep(ctx, config, { levels: 1, methods: ['lottery' as never] }), /methods \[lottery\]; choose from imp, random-prune, random-reinit/);
@@ -89,9 +74,9 @@ test('throughoutSweep equals instability() with throughout, ends at the networks
   assert.ok(cached.pairs.numRows() > 0 && cached.distances.numRows() > 4, 'meetings measured');
   const sweep = await instabilitySweep(ctx, config, options);
   assert.deepEqual(cached.final.objects(), sweep.pairs.objects(), 'same end points as the sweep');
-  const count = trainings();
+  const count = trainings().length;
   const again = await throughoutSweep(ctx, config, { ...options, throughout });
-  assert.equal(trainings(), count);
+  assert.equal(trainings().length, count);
   assert.deepEqual(again.summary, cached.summary);
   assert.equal(cached.summary[0].throughout!.length, new Set((cached.distances.objects() as Record<string, unknown>[]).filter((r) => r.k === 0).map((r) => r.step)).size);
   await assert.rejects(throughoutSweep(ctx, config, { throughout: {} }), /throughout needs everyEpoch: true or everySteps: n/);
@@ -143,7 +128,7 @@ test('accuracyStepPlot draws accuracy against k per method with the dense band a
 
 test('notebookContext counts units computed and found, and draws each training into one display', async () => {
   const updates: unknown[] = [];
-  const ctx = notebookContext({ update: (b) => updates.push(b) }, { store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }) });
+  const ctx = notebookContext({ update: (b) => updates.push(b) }, { store: tempStore() });
   const config = lenet({ training: '4it' });
   await instabilitySweep(ctx, config, { k: 0, inits: 1, pairs: 1, alphas: 3 });
   const first = ctx.counts();

@@ -2,14 +2,10 @@
 // training, an interrupted trunk resumes to identical weights, cached IMP and instability equal
 // lib/prune's imp() and lib/stability's instability() bit for bit, and a fresh computation in
 // another store gives the same files byte for byte.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { tf } from '../lib/tf';
 import { initBackend } from '../lib/backend';
-import { presetConfig, type TrainConfig } from '../lib/train/config';
 import { TrainingCancelled, type TrainCallback } from '../lib/train/trainer';
 import { disposeState } from '../lib/train/state';
 import { openStore, StoreError } from '../lib/store';
@@ -20,34 +16,11 @@ import {
   type ExperimentOptions, type UnitEvent,
 } from '../lib/experiments';
 
+import { counted, lenet, tempStore } from './fixtures/experiments';
+
 before(async () => {
   await initBackend('wasm');
 });
-
-const lenet = (overrides: Partial<TrainConfig> = {}) => presetConfig('lenet_mnist', 'smoke', { training: '12it', ...overrides });
-
-const temps: string[] = [];
-after(() => temps.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
-
-function tempStore() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-exp-'));
-  temps.push(dir);
-  return openStore({ root: path.join(dir, 'store'), onEvent: () => undefined });
-}
-
-/** A context on a fresh store that records unit events and counts optimizer steps. */
-function counted(options: ExperimentOptions = {}) {
-  const events: UnitEvent[] = [];
-  const steps = { count: 0 };
-  const ctx = experimentContext({
-    store: tempStore(),
-    onUnit: (e) => events.push(e),
-    callbacks: () => [{ everySteps: 1, onStep: () => { steps.count++; } }],
-    ...options,
-  });
-  const trainings = () => events.filter((e) => e.type === 'train');
-  return { ctx, events, steps, trainings };
-}
 
 function bits(t: tf.Tensor): Buffer {
   const a = t.dataSync() as Float32Array;
