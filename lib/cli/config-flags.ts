@@ -2,6 +2,19 @@
 import { presetConfig, applySettings, presetNames, SCALES, type Scale, type TrainConfig } from '../train/config';
 import { getPreset, type Preset } from '../train/presets';
 
+/** parseArgs options of the shared flags, spread into each experiment command's own table. */
+export const CONFIG_OPTIONS = {
+  config: { type: 'string' },
+  scale: { type: 'string' },
+  set: { type: 'string', multiple: true },
+} as const;
+
+/** parseArgs options of the output flags the experiment commands share: --json and --quiet. */
+export const OUTPUT_OPTIONS = {
+  json: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
+} as const;
+
 /** The parsed values of the shared flags. */
 export interface ConfigFlags {
   config?: string;

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, describeBackend } from '../backend';
 import { presetNames } from '../train/config';
-import { configFromFlags } from './config-flags';
+import { configFromFlags, CONFIG_OPTIONS, OUTPUT_OPTIONS } from './config-flags';
 import { datasetFor } from '../train/trainer';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint';
 import { disposeState } from '../train/state';
@@ -41,7 +41,8 @@ export async function impCommand(args: string[]): Promise<number> {
     args,
     strict: true,
     options: {
-      config: { type: 'string' },
+      ...CONFIG_OPTIONS,
+      ...OUTPUT_OPTIONS,
       rewind: { type: 'string' },
       levels: { type: 'string' },
       density: { type: 'string' },
@@ -50,10 +51,6 @@ export async function impCommand(args: string[]): Promise<number> {
       'random-scope': { type: 'string' },
       mask: { type: 'string' },
       save: { type: 'string' },
-      scale: { type: 'string' },
-      set: { type: 'string', multiple: true },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
     },
   });
   const { preset, scale, config } = configFromFlags(values);

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { presetNames, type Scale } from '../train/config';
-import { configFromFlags } from './config-flags';
+import { configFromFlags, CONFIG_OPTIONS, OUTPUT_OPTIONS } from './config-flags';
 import { datasetFor, type TrainCallback } from '../train/trainer';
 import { parseStep, toIterations } from '../train/step';
 import { iterationsPerEpoch } from '../data/order';
@@ -60,7 +60,8 @@ export async function instabilityCommand(args: string[]): Promise<number> {
     args,
     strict: true,
     options: {
-      config: { type: 'string' },
+      ...CONFIG_OPTIONS,
+      ...OUTPUT_OPTIONS,
       k: { type: 'string' },
       inits: { type: 'string' },
       pairs: { type: 'string' },
@@ -70,10 +71,6 @@ export async function instabilityCommand(args: string[]): Promise<number> {
       sparse: { type: 'string' },
       density: { type: 'string' },
       throughout: { type: 'string' },
-      scale: { type: 'string' },
-      set: { type: 'string', multiple: true },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { presetNames, resolveConfig } from '../train/config';
-import { configFromFlags } from './config-flags';
+import { configFromFlags, CONFIG_OPTIONS, OUTPUT_OPTIONS } from './config-flags';
 import { buildModel, datasetFor } from '../train/trainer';
 import { evaluate } from '../train/evaluate';
 import { parseStep, toIterations } from '../train/step';
@@ -42,13 +42,10 @@ export async function trainCommand(args: string[]): Promise<number> {
     args,
     strict: true,
     options: {
-      config: { type: 'string' },
-      scale: { type: 'string' },
-      set: { type: 'string', multiple: true },
+      ...CONFIG_OPTIONS,
+      ...OUTPUT_OPTIONS,
       steps: { type: 'string' },
       'checkpoint-every': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
     },
   });
   const { scale, config } = configFromFlags(values);
