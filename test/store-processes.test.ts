@@ -11,19 +11,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openStore } from '../lib/store';
 import { HOST_ID } from '../lib/store/lock';
+import type { WorkerArgs } from './store-worker';
 
 const WORKER = path.join(__dirname, 'store-worker.js');
 const ENOSPC = path.join(__dirname, 'store-enospc.js');
 
-interface WorkerArgs {
-  root: string;
-  config: { seed: number; steps: number; every: number };
-  stepMs: number;
-  log?: string;
-  staleMs?: number;
-  heartbeatMs?: number;
-  pollMs?: number;
-}
 interface WorkerResult {
   code: number | null;
   signal: NodeJS.Signals | null;

@@ -12,7 +12,8 @@ import { appendFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { openStore, StoreError, type StoreEvent } from '../lib/store';
 
-interface Args {
+/** The worker's command-line argument (JSON); the test imports this type only, never the script. */
+export interface WorkerArgs {
   root: string;
   config: { seed: number; steps: number; every: number };
   stepMs: number;
@@ -22,7 +23,7 @@ interface Args {
   pollMs?: number;
 }
 
-const args = JSON.parse(process.argv[2]) as Args;
+const args = JSON.parse(process.argv[2]) as WorkerArgs;
 const log = (line: string) => {
   if (args.log) appendFileSync(args.log, `${line}\n`);
 };
