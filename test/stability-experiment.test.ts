@@ -11,6 +11,7 @@ import { presetConfig, type TrainConfig } from '../lib/train/config';
 import { TrainingCancelled, type TrainCallback } from '../lib/train/trainer';
 import { loadDataset } from '../lib/data/registry';
 import { instability, type RunEvent } from '../lib/stability';
+import { writeCifarDataset } from './data-fixtures';
 
 before(async () => {
   await initBackend('wasm');
@@ -136,8 +137,7 @@ test('bad options are named: k beyond T, alphas without both ends, unknown Batch
 
 test('ResNet-20 on generated CIFAR-format data runs end to end under both BatchNorm policies', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-stab-cifar-'));
-  fs.mkdirSync(path.join(dir, 'cifar10'));
-  writeCifarBatches(path.join(dir, 'cifar10'), 16);
+  writeCifarDataset(path.join(dir, 'cifar10'), 16, 16);
   const dataset = loadDataset('cifar10', { dataDir: dir });
   const config = presetConfig('resnet20_standard', 'smoke', { training: '2it', batchSize: 8, evalExamples: 16, evalBatchSize: 16 });
   const before = tf.memory().numTensors;
@@ -156,15 +156,3 @@ test('ResNet-20 on generated CIFAR-format data runs end to end under both BatchN
   fs.rmSync(dir, { recursive: true });
 });
 
-/** Writes CIFAR-10 binary batches (1 label byte + 3072 CHW pixel bytes per record) with `perFile` records each. */
-function writeCifarBatches(dir: string, perFile: number): void {
-  const names = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
-  names.forEach((name, f) => {
-    const bytes = Buffer.alloc(perFile * 3073);
-    for (let r = 0; r < perFile; r++) {
-      bytes[r * 3073] = (r + f) % 10;
-      for (let i = 1; i < 3073; i++) bytes[r * 3073 + i] = (r * 31 + i * 7 + f * 13 + ((r * i) % 17)) % 256;
-    }
-    fs.writeFileSync(path.join(dir, name), bytes);
-  });
-}

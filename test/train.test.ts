@@ -12,6 +12,7 @@ import { evaluate } from '../lib/train/evaluate';
 import { copyWeights, disposeState, type TrainState } from '../lib/train/state';
 import { saveCheckpoint, loadCheckpoint } from '../lib/train/checkpoint';
 import { loadDataset } from '../lib/data/registry';
+import { writeCifarDataset } from './data-fixtures';
 
 const lenet = (overrides: Partial<TrainConfig> = {}) => presetConfig('lenet_mnist', 'smoke', { training: '12it', ...overrides });
 
@@ -158,8 +159,7 @@ test('checkpoints: load -> save is bit-identical, and resuming from a loaded che
 test('ResNet-20 and VGG-16 train on wasm (loss finite, every parameter moves)', async () => {
   await initBackend('wasm');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-cifar-'));
-  fs.mkdirSync(path.join(dir, 'cifar10'));
-  writeCifarBatches(path.join(dir, 'cifar10'), 48);
+  writeCifarDataset(path.join(dir, 'cifar10'), 48, 48);
   const cifar = loadDataset('cifar10', { dataDir: dir });
   for (const preset of ['resnet20_standard', 'vgg16_standard']) {
     const config = presetConfig(preset, 'smoke', { training: '3it', batchSize: 8 });
@@ -179,15 +179,3 @@ test('ResNet-20 and VGG-16 train on wasm (loss finite, every parameter moves)', 
 });
 let initial: Map<string, tf.Tensor> | undefined;
 
-/** Writes CIFAR-10 binary batches (1 label byte + 3072 CHW pixel bytes per record) with `perFile` records each. */
-function writeCifarBatches(dir: string, perFile: number): void {
-  const names = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
-  names.forEach((name, f) => {
-    const bytes = Buffer.alloc(perFile * 3073);
-    for (let r = 0; r < perFile; r++) {
-      bytes[r * 3073] = (r + f) % 10;
-      for (let i = 1; i < 3073; i++) bytes[r * 3073 + i] = (r * 31 + i * 7 + f) % 256;
-    }
-    fs.writeFileSync(path.join(dir, name), bytes);
-  });
-}
