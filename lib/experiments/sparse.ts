@@ -81,10 +81,9 @@ export async function sparseSweep(ctx: ExperimentContext, configInput: TrainConf
     const s = u.summary;
     const split = s.splits.test;
     if (!split) return [];
-    const run = `${sweeps[m]!.setup.inits.findIndex((i) => i.initSeed === s.initSeed)}.${s.pair}`;
-    const init = Number(run.split('.')[0]);
+    const init = sweeps[m]!.setup.inits.findIndex((i) => i.initSeed === s.initSeed);
     return ([1, 2] as const).map((c) => ({
-      method: m, k: s.k, init, pair: s.pair, run: `${run}.${c}`, copy: c, density: s.density,
+      method: m, k: s.k, init, pair: s.pair, run: `${init}.${s.pair}.${c}`, copy: c, density: s.density,
       accuracy: 1 - (c === 1 ? split.trainedError1 : split.trainedError2),
     }));
   }));
