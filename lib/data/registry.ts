@@ -43,6 +43,20 @@ export function defaultDataDir(): string {
   return process.env.LMC_DATA_DIR ?? path.join(os.homedir(), '.lmc', 'data');
 }
 
+/** How a dataset was loaded: enough for another thread to load the same one. */
+export interface DatasetOrigin {
+  name: string;
+  dataDir: string;
+  imageSize?: number;
+}
+
+const origins = new WeakMap<Dataset, DatasetOrigin>();
+
+/** How `dataset` was loaded by loadDataset, or undefined for a dataset built some other way. */
+export function datasetOrigin(dataset: Dataset): DatasetOrigin | undefined {
+  return origins.get(dataset);
+}
+
 /** The dataset called `name`, loaded once per (name, resolved folder, image size). */
 export function loadDataset(name: string, options: LoadOptions = {}): Dataset {
   const entry = Object.prototype.hasOwnProperty.call(DATASETS, name) ? DATASETS[name] : undefined;
@@ -63,6 +77,7 @@ export function loadDataset(name: string, options: LoadOptions = {}): Dataset {
   if (!dataset) {
     dataset = entry.load(dataDir, imageSize);
     loaded.set(key, dataset);
+    origins.set(dataset, { name, dataDir, imageSize });
   }
   return dataset;
 }

@@ -6,8 +6,13 @@
 import { createHash } from 'node:crypto';
 import type { Dataset } from '../data/types';
 import { openStore, type FinishedUnit, type Json, type Store, type UnitWriter } from '../store';
+import { backendInfo, initBackend } from '../backend';
+import { datasetOrigin } from '../data/registry';
 import type { TrainConfig } from '../train/config';
-import { datasetFor, type TrainCallback } from '../train/trainer';
+import { datasetFor, type StepContext, type TrainCallback } from '../train/trainer';
+import type { UnitCall } from './calls';
+import { POOLED_BACKENDS, WORKERS_ENV_VAR, callConfig, defaultWorkers, describeCall, sharedPool, type RemoteStep, type TaskSetup, type TaskSink } from './pool';
+import { callbackFires } from '../train/trainer';
 
 /** The unit kinds of lib/experiments (folder names in the store). */
 export type UnitKind = 'trunk' | 'copy' | 'imp-level' | 'instability-pair' | 'throughout' | 'mask';
@@ -50,6 +55,12 @@ export interface ExperimentOptions {
   callbacks?(run: UnitRef): readonly TrainCallback[];
   /** Sees every unit found, started, trained and committed. */
   onUnit?(event: UnitEvent): void;
+  /**
+   * Worker threads that compute independent units in parallel (default LMC_WORKERS, else one per
+   * core; 1: everything in this thread). Used on the wasm and cpu backends, with a dataset loaded
+   * by name (loadDataset, or the config's); results are the same bits either way.
+   */
+  workers?: number;
 }
 
 /** The resolved context that every unit function takes first. */
@@ -61,6 +72,14 @@ export interface ExperimentContext {
   dataset(config: TrainConfig): Dataset;
   callbacks(run: UnitRef): readonly TrainCallback[];
   emit(event: UnitEvent): void;
+  /** Worker threads this context computes on (1: this thread only). */
+  readonly workers: number;
+  /**
+   * Computes these units in parallel on the worker threads, when this context has them and they
+   * can run there (else does nothing); resolves once all are in the store. Unit functions call
+   * it for their independent parts and then make the same calls themselves, finding the units.
+   */
+  prefetch(calls: readonly UnitCall[]): Promise<void>;
 }
 
 /** Default iterations between resume checkpoints: a few seconds of LeNet, a few minutes of ResNet-20 on a CPU. */
@@ -73,10 +92,17 @@ export function experimentContext(options: ExperimentOptions = {}): ExperimentCo
     throw new Error(`experiments: checkpointEvery = ${JSON.stringify(every)} is invalid; give a whole number of iterations >= 1`);
   }
   const store = options.store ?? openStore();
-  return {
+  const workers = options.workers ?? defaultWorkers();
+  if (!Number.isSafeInteger(workers) || workers < 1) {
+    throw new Error(`experiments: workers = ${JSON.stringify(workers)} is invalid; give a whole number of worker threads >= 1 (1: compute in this thread)`);
+  }
+  // Units a worker computed: this thread's own lookup of them afterwards is not reported as a store hit.
+  const fromWorkers = new Set<string>();
+  const ctx: ExperimentContext = {
     store,
     checkpointEvery: every,
     signal: options.signal,
+    workers,
     dataset: (config) => {
       if (!options.dataset) return datasetFor(config);
       if (options.dataset.name !== config.dataset) {
@@ -85,7 +111,113 @@ export function experimentContext(options: ExperimentOptions = {}): ExperimentCo
       return options.dataset;
     },
     callbacks: (run) => options.callbacks?.(run) ?? [],
-    emit: (event) => options.onUnit?.(event),
+    emit: (event) => {
+      if (event.type === 'hit' && fromWorkers.delete(event.hash)) return;
+      options.onUnit?.(event);
+    },
+    prefetch: (calls) => prefetch(ctx, options, calls, fromWorkers),
+  };
+  return ctx;
+}
+
+/** The worker setup of a call, or null when it cannot run in a worker (a dataset not loaded by name). */
+function setupOf(ctx: ExperimentContext, backend: TaskSetup['backend'], call: UnitCall): TaskSetup | null {
+  const dataset = ctx.dataset(callConfig(call));
+  const origin = datasetOrigin(dataset);
+  if (!origin) return null;
+  return {
+    backend,
+    dataset: { ...origin, fingerprint: datasetFingerprint(dataset) },
+    store: { root: ctx.store.root, keepCheckpoints: ctx.store.keepCheckpoints, timing: ctx.store.timing },
+    checkpointEvery: ctx.checkpointEvery,
+  };
+}
+
+async function prefetch(ctx: ExperimentContext, options: ExperimentOptions, calls: readonly UnitCall[], fromWorkers: Set<string>): Promise<void> {
+  if (ctx.workers <= 1 || calls.length === 0) return;
+  let backend: TaskSetup['backend'];
+  try {
+    backend = backendInfo().name;
+  } catch {
+    backend = (await initBackend()).name;
+  }
+  if (!POOLED_BACKENDS.includes(backend)) return;
+  const setups = calls.map((call) => setupOf(ctx, backend, call));
+  if (setups.some((s) => s === null)) return;
+  const pool = sharedPool(ctx.workers);
+  // A progress callback that throws stops the calls, as it stops a training in this thread.
+  const stop = new AbortController();
+  const signal = anySignal(ctx.signal, stop.signal);
+  const failures: unknown[] = [];
+  const settled = await Promise.allSettled(calls.map(async (call, i) => {
+    const sink = progressSink(ctx, options, fromWorkers, (e) => {
+      failures.push(e);
+      stop.abort(e);
+    });
+    try {
+      await pool.run(call, setups[i]!, sink, signal);
+    } finally {
+      await sink.drained();
+    }
+  }));
+  const failed = failures[0] ?? settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason;
+  if (failed !== undefined) {
+    if (failed instanceof Error && !failed.message.includes(WORKERS_ENV_VAR) && failures.length === 0) {
+      failed.message = `${failed.message} (while computing ${describeCall(calls[settled.findIndex((s) => s.status === 'rejected')])} on a worker thread; ${WORKERS_ENV_VAR}=1 computes in this thread)`;
+    }
+    throw failed;
+  }
+}
+
+/** Delivers a worker's events to the context, and its progress to the context's training callbacks. */
+function progressSink(ctx: ExperimentContext, options: ExperimentOptions, fromWorkers: Set<string>, fail: (e: unknown) => void): TaskSink & { drained(): Promise<void> } {
+  const runs = new Map<number, { callbacks: readonly TrainCallback[]; config: TrainConfig }>();
+  let chain: Promise<void> = Promise.resolve();
+  const later = (f: () => void | Promise<void>) => {
+    chain = chain.then(f).catch(fail);
+  };
+  return {
+    unit: (event) => {
+      if (event.type === 'done') fromWorkers.add(event.hash);
+      // A worker finding what another worker of this call computed is not a store hit for the caller.
+      if (event.type === 'hit' && fromWorkers.has(event.hash)) return;
+      later(() => options.onUnit?.(event));
+    },
+    store: (event) => ctx.store.relay(event),
+    runStart: (run, ref, at, config) => {
+      const callbacks = ctx.callbacks(ref);
+      runs.set(run, { callbacks, config });
+      later(async () => {
+        for (const cb of callbacks) await cb.onStart?.(remoteStep(at, config, ctx.workers));
+      });
+    },
+    runStep: (run, at) => {
+      const r = runs.get(run);
+      if (!r || r.callbacks.length === 0) return;
+      later(async () => {
+        for (const cb of r.callbacks) {
+          if (cb.onStep && callbackFires(cb, at.step, at.itersPerEpoch, at.endStep)) await cb.onStep(remoteStep(at, r.config, ctx.workers));
+        }
+      });
+    },
+    drained: () => chain,
+  };
+}
+
+/** A training callback's view of a run in a worker: its position, rate and loss; the model stays there. */
+function remoteStep(at: RemoteStep, config: TrainConfig, workers: number): StepContext {
+  const away = (what: string): never => {
+    throw new Error(`lmc-lab: ${what} is not available to a progress callback of a unit trained on a worker thread ` +
+      `(${WORKERS_ENV_VAR}=${workers}); only the step, epoch, learning rate, loss and config are. Set ${WORKERS_ENV_VAR}=1 ` +
+      '(or the context option workers: 1) for callbacks that read the model');
+  };
+  return {
+    step: at.step, epoch: at.epoch, itersPerEpoch: at.itersPerEpoch, startStep: at.startStep, endStep: at.endStep, lr: at.lr, config,
+    loss: () => at.loss,
+    get model() { return away('the model'); },
+    get optimizer() { return away('the optimizer'); },
+    get dataset() { return away('the dataset'); },
+    snapshot: () => away('snapshot()'),
   };
 }
 

@@ -26,7 +26,8 @@ import { sparsityTable } from '../prune/sparsity';
 import { resolveConfig } from '../train/config';
 import type { Json } from '../store';
 import { cachedUnit, datasetFingerprint, type ExperimentContext } from './context';
-import { copy, FINAL_FILE, type CopyResult } from './copy';
+import { copyCall } from './calls';
+import { copy, FINAL_FILE, type CopyResult, type CopySpec } from './copy';
 import { stepOf, trainKey, unitLabel, withoutDefaults } from './keys';
 import { MASK_FILE, readMask, type MaskHolder } from './masks';
 import { trainInUnit } from './resumable';
@@ -198,17 +199,34 @@ export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, o
   }
   const levels: ImpRunLevel[] = [];
   const rows: Record<string, unknown>[] = [];
+  /** The copy units of level n's baselines. */
+  const baselineSpecs = (level: ImpLevelResult, n: number): { randomPrune?: CopySpec; randomReinit?: CopySpec } => {
+    const withBaselines = b !== null && n > 0 && baselineLevels.has(n);
+    const k = level.summary.k;
+    return {
+      randomPrune: withBaselines && b.randomPrune !== false ? { config, k, mask: { randomPrune: level, seed, scope: b.scope } } : undefined,
+      randomReinit: withBaselines && b.randomReinit !== false ? { config, k, mask: level, reinit: reinitSeed(seed, n) } : undefined,
+    };
+  };
+  if (ctx.workers > 1) {
+    // On worker threads: each level after the one before, and each level's baselines beside the next levels.
+    const baselines: Promise<void>[] = [];
+    for (let n = 0; n <= rounds; n++) {
+      await ctx.prefetch([{ unit: 'imp-level', config, level: n, options: { k: options.k, pruning: options.pruning } }]);
+      const specs = Object.values(baselineSpecs(await impLevel(ctx, config, n, options), n)).filter((s) => s !== undefined);
+      const done = ctx.prefetch(specs.map(copyCall));
+      done.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      baselines.push(done);
+    }
+    await Promise.all(baselines);
+  }
   let k = 0;
   for (let n = 0; n <= rounds; n++) {
     const level = await impLevel(ctx, config, n, options);
     k = level.summary.k;
-    const withBaselines = b !== null && n > 0 && baselineLevels.has(n);
-    const randomPrune = withBaselines && b.randomPrune !== false
-      ? await copy(ctx, { config, k, mask: { randomPrune: level, seed, scope: b.scope } })
-      : null;
-    const randomReinit = withBaselines && b.randomReinit !== false
-      ? await copy(ctx, { config, k, mask: level, reinit: reinitSeed(seed, n) })
-      : null;
+    const specs = baselineSpecs(level, n);
+    const randomPrune = specs.randomPrune ? await copy(ctx, specs.randomPrune) : null;
+    const randomReinit = specs.randomReinit ? await copy(ctx, specs.randomReinit) : null;
     const entry = { level, randomPrune, randomReinit };
     levels.push(entry);
     const row = (method: string, s: { testAccuracy: number; testError: number; testLoss: number }, unit: string) =>

@@ -21,7 +21,8 @@ import {
 } from '../stability';
 import { canonicalJson, type Json } from '../store';
 import { cachedUnit, datasetFingerprint, type ExperimentContext, type UnitResult } from './context';
-import { copy, type CopyResult } from './copy';
+import { copyCall } from './calls';
+import { copy, type CopyResult, type CopySpec } from './copy';
 import { stepOf, trainKey, unitLabel, withoutDefaults } from './keys';
 import { loadMask, maskKey, type MaskSpec } from './masks';
 
@@ -81,8 +82,8 @@ export function instabilityTrunkSeed(config: TrainConfig): number {
   return initSeedsFor(config.initSeed, config.dataOrderSeed, 1, [config.initSeed])[0].trunkSeed;
 }
 
-/** Measures (or finds) one instability pair. */
-export async function instabilityPair(ctx: ExperimentContext, spec: PairSpec): Promise<PairResult> {
+/** A pair spec checked and resolved: its unit key, its copies, and what evaluating it needs. */
+function resolvePair(ctx: ExperimentContext, spec: PairSpec) {
   const config = validateConfig({ ...spec.config });
   const dataset = ctx.dataset(config);
   const data = datasetFingerprint(dataset);
@@ -110,11 +111,29 @@ export async function instabilityPair(ctx: ExperimentContext, spec: PairSpec): P
     splits: same(splits, DEFAULT_SPLITS) ? undefined : splits,
   });
   const seeds: [number, number] = [copySeed(config.dataOrderSeed, config.initSeed, spec.pair, 1), copySeed(config.dataOrderSeed, config.initSeed, spec.pair, 2)];
+  const copySpecs = seeds.map((seed): CopySpec => ({ config: { ...config, dataOrderSeed: seed }, k, trunkSeed, mask: spec.mask, reinit: spec.reinit, shortcuts: spec.shortcuts }));
+  return { config, dataset, k, alphas, bn, bnBatches, bnSeed, splits, mask, key, seeds, copySpecs };
+}
+
+/** The store key of a pair's unit. */
+export function pairKey(ctx: ExperimentContext, spec: PairSpec): Json {
+  return resolvePair(ctx, spec).key as unknown as Json;
+}
+
+/** The two copy units a pair trains. */
+export function pairCopySpecs(ctx: ExperimentContext, spec: PairSpec): CopySpec[] {
+  return resolvePair(ctx, spec).copySpecs;
+}
+
+/** Measures (or finds) one instability pair. */
+export async function instabilityPair(ctx: ExperimentContext, spec: PairSpec): Promise<PairResult> {
+  const { config, dataset, k, alphas, bn, bnBatches, bnSeed, splits, mask, key, seeds, copySpecs } = resolvePair(ctx, spec);
   const found = await ctx.store.get('instability-pair', key);
-  // One after the other (as instability() trains them): one training at a time, one progress bar.
+  // On worker threads the two copies train at once; here they are then found, one after the other.
   const trainCopies = async (): Promise<[CopyResult, CopyResult]> => {
+    await ctx.prefetch(copySpecs.map(copyCall));
     const out: CopyResult[] = [];
-    for (const seed of seeds) out.push(await copy(ctx, { config: { ...config, dataOrderSeed: seed }, k, trunkSeed, mask: spec.mask, reinit: spec.reinit, shortcuts: spec.shortcuts }));
+    for (const s of copySpecs) out.push(await copy(ctx, s));
     return out as [CopyResult, CopyResult];
   };
   const copies = found ? null : await trainCopies();

@@ -14,7 +14,8 @@ import { reinitSeed } from '../prune/random';
 import type { PruningOptions } from '../prune/magnitude';
 import type { ExperimentContext } from './context';
 import { impLevel } from './imp';
-import { instabilitySweep, type SweepOptions, type SweepResult, type SweepSubnetwork } from './sweep';
+import type { UnitCall } from './calls';
+import { instabilitySweep, resolveSweep, type SweepOptions, type SweepResult, type SweepSubnetwork } from './sweep';
 
 /** The kinds of subnetwork the paper compares. */
 export type SubnetworkKind = 'imp' | 'random-prune' | 'random-reinit';
@@ -60,6 +61,9 @@ export async function sparseSweep(ctx: ExperimentContext, configInput: TrainConf
   if (methods.length === 0 || unknown.length > 0) throw new Error(`sparseSweep: methods [${methods.join(', ')}]; choose from ${SUBNETWORK_KINDS.join(', ')}`);
   const { levels: _l, targetDensity: _t, methods: _m, pruning, ...sweepOptions } = options;
   const sweeps: SparseSweepResult['sweeps'] = {};
+  // Every initialization's IMP run to k is independent of the others: on worker threads they train at once.
+  const { ks, inits } = resolveSweep('sparseSweep', config, ctx.dataset(config), sweepOptions);
+  await ctx.prefetch(inits.flatMap((seeds) => ks.map((k): UnitCall => ({ unit: 'imp-level', config: { ...config, initSeed: seeds.initSeed }, level: levels, options: { k, pruning } }))));
   for (const method of methods) {
     sweeps[method] = await instabilitySweep(ctx, config, {
       ...sweepOptions,

@@ -14,7 +14,8 @@ import type { Dataset } from '../data/types';
 import type { ExperimentContext } from './context';
 import { stepOf } from './keys';
 import type { MaskSpec } from './masks';
-import { instabilityPair, type PairResult } from './pair';
+import { copyCall, pairCall } from './calls';
+import { instabilityPair, pairCopySpecs, pairKey, type PairResult, type PairSpec } from './pair';
 
 /** Options of `instabilitySweep`: lib/stability's names and defaults, plus a stored mask. */
 export interface SweepOptions
@@ -70,6 +71,18 @@ export function resolveSweep(
   };
 }
 
+/**
+ * Computes pairs on the context's worker threads: first every copy (a worker that needs a trunk
+ * another one is training waits for it), then the pairs' curves; the sweep then finds them all.
+ */
+export async function prefetchPairs(ctx: ExperimentContext, specs: readonly PairSpec[]): Promise<void> {
+  if (ctx.workers <= 1) return;
+  const missing: PairSpec[] = [];
+  for (const spec of specs) if (!(await ctx.store.get('instability-pair', pairKey(ctx, spec)))) missing.push(spec);
+  await ctx.prefetch(missing.flatMap((spec) => pairCopySpecs(ctx, spec).map(copyCall)));
+  await ctx.prefetch(missing.map(pairCall));
+}
+
 /** Instability at every k, initialization and pair, each pair a cached unit. */
 export async function instabilitySweep(ctx: ExperimentContext, configInput: TrainConfig, options: SweepOptions = {}): Promise<SweepResult> {
   const config = validateConfig({ ...configInput });
@@ -81,6 +94,7 @@ export async function instabilitySweep(ctx: ExperimentContext, configInput: Trai
   const densities = new Map<number, number[]>();
   const units: PairResult[] = [];
   const T = resolved.totalIterations;
+  const planned: { seeds: InitSeeds; k: number; pair: number; spec: PairSpec }[] = [];
   for (const seeds of inits) {
     const initConfig = { ...config, initSeed: seeds.initSeed };
     for (const k of ks) {
@@ -88,22 +102,28 @@ export async function instabilitySweep(ctx: ExperimentContext, configInput: Trai
         ? await options.subnetwork({ init: seeds.init, initSeed: seeds.initSeed, k, config: initConfig })
         : { mask: options.mask };
       for (let pair = 0; pair < pairs; pair++) {
-        const unit = await instabilityPair(ctx, {
-          config: initConfig, k, pair, trunkSeed: sub.trunkSeed ?? seeds.trunkSeed, mask: sub.mask, reinit: sub.reinit,
-          alphas, bn, bnBatches: options.bnBatches, bnSeed: options.bnSeed, splits, shortcuts: ks,
+        planned.push({
+          seeds, k, pair, spec: {
+            config: initConfig, k, pair, trunkSeed: sub.trunkSeed ?? seeds.trunkSeed, mask: sub.mask, reinit: sub.reinit,
+            alphas, bn, bnBatches: options.bnBatches, bnSeed: options.bnSeed, splits, shortcuts: ks,
+          },
         });
-        units.push(unit);
-        const s = unit.summary;
-        const where = { k, init: seeds.init, initSeed: seeds.initSeed, pair, run: `${seeds.init}.${pair}` };
-        for (const p of await unit.curve()) rows.curves.push({ ...where, alpha: p.alpha, split: p.split, error: p.error, loss: p.loss });
-        rows.distances.push({ ...where, step: T, epoch: T / resolved.itersPerEpoch, l2: s.l2, l2Prunable: s.l2Prunable });
-        const added: PairRow[] = splits.map((split) => ({ ...where, seed1: s.seed1, seed2: s.seed2, ...s.splits[split], l2: s.l2, l2Prunable: s.l2Prunable, density: s.density }));
-        rows.pairs.push(...added);
-        // instability() records a subnetwork's density once per initialization and k.
-        if (pair === 0 && s.density !== null) densities.set(k, [...(densities.get(k) ?? []), s.density]);
-        options.onPair?.(added);
       }
     }
+  }
+  await prefetchPairs(ctx, planned.map((p) => p.spec));
+  for (const { seeds, k, pair, spec } of planned) {
+    const unit = await instabilityPair(ctx, spec);
+    units.push(unit);
+    const s = unit.summary;
+    const where = { k, init: seeds.init, initSeed: seeds.initSeed, pair, run: `${seeds.init}.${pair}` };
+    for (const p of await unit.curve()) rows.curves.push({ ...where, alpha: p.alpha, split: p.split, error: p.error, loss: p.loss });
+    rows.distances.push({ ...where, step: T, epoch: T / resolved.itersPerEpoch, l2: s.l2, l2Prunable: s.l2Prunable });
+    const added: PairRow[] = splits.map((split) => ({ ...where, seed1: s.seed1, seed2: s.seed2, ...s.splits[split], l2: s.l2, l2Prunable: s.l2Prunable, density: s.density }));
+    rows.pairs.push(...added);
+    // instability() records a subnetwork's density once per initialization and k.
+    if (pair === 0 && s.density !== null) densities.set(k, [...(densities.get(k) ?? []), s.density]);
+    options.onPair?.(added);
   }
   const setup = {
     ks, totalIterations: T, itersPerEpoch: resolved.itersPerEpoch, alphas, bn,

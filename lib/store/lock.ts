@@ -25,6 +25,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { isMainThread } from 'node:worker_threads';
 import { StoreError, errnoCode, ioError } from './errors';
 
 /** Who holds a lock, as written in the lock file. */
@@ -36,6 +37,8 @@ export interface LockOwner {
   hostId: string;
   started: string;
   token: string;
+  /** The owning process's identity, shared by its worker threads (absent in locks of older versions). */
+  process?: string;
   /** What the owner is doing, for people reading the file ("compute train/3fa4..."). */
   purpose: string;
 }
@@ -76,8 +79,25 @@ function readBootId(): string {
 /** This machine's identity in lock files. */
 export const HOST_ID = `${os.hostname()}/${readBootId()}`;
 
-/** Tokens of the locks this process holds, so a lock with our pid but a foreign token is known stale. */
+/** Tokens of the locks this thread holds, so a lock with our pid but a foreign token is known stale. */
 const heldTokens = new Set<string>();
+
+/**
+ * This process's identity in lock files: its pid and a random part, set by the main thread and
+ * inherited by worker threads (through their copy of the environment), which load this module
+ * anew and so hold their own `heldTokens`. A lock with our pid and our process identity but a
+ * token this thread never issued belongs to another thread of this live process, not to an
+ * earlier process that had the same pid.
+ */
+export const PROCESS_ID = processIdentity();
+
+function processIdentity(): string {
+  const inherited = process.env.LMC_LOCK_PROCESS;
+  if (!isMainThread && inherited !== undefined && inherited.startsWith(`${process.pid}:`)) return inherited;
+  const id = `${process.pid}:${randomBytes(8).toString('hex')}`;
+  if (isMainThread) process.env.LMC_LOCK_PROCESS = id;
+  return id;
+}
 
 /** True when a process with this pid exists on this host (EPERM means it exists but is not ours). */
 export function isPidAlive(pid: number): boolean {
@@ -128,7 +148,8 @@ export function staleReason(lock: Extract<LockState, { state: 'held' }>, firstSe
   const { owner } = lock;
   if (owner && owner.hostId === HOST_ID) {
     if (owner.pid === process.pid) {
-      if (!heldTokens.has(owner.token)) return `it carries this process's pid ${owner.pid} but was left by an earlier process`;
+      // Another thread's lock is live while it heartbeats (the rule below).
+      if (!heldTokens.has(owner.token) && owner.process !== PROCESS_ID) return `it carries this process's pid ${owner.pid} but was left by an earlier process`;
     } else if (!isPidAlive(owner.pid)) {
       return `its owner, process ${owner.pid} on this host, is no longer running`;
     }
@@ -201,6 +222,7 @@ export class HeldLock {
       hostId: HOST_ID,
       started: new Date().toISOString(),
       token: randomBytes(12).toString('hex'),
+      process: PROCESS_ID,
       purpose,
     };
     const text = `${JSON.stringify(owner, null, 2)}\n`;

@@ -62,7 +62,8 @@ export class Store {
   readonly timing: LockTiming;
   private readonly report: (event: StoreEvent) => void;
   private readonly hashCache: boolean;
-  private readonly keepCheckpoints: number;
+  /** Resume checkpoints kept per unit. */
+  readonly keepCheckpoints: number;
   private readonly inflight = new Map<string, Promise<FinishedUnit>>();
   private markerChecked = false;
 
@@ -124,6 +125,11 @@ export class Store {
    * resume from `unit.latestCheckpoint()`, and returns the summary. Throws StoreError('COMPUTE_FAILED')
    * when `fn` throws (nothing is committed; checkpoints are kept for the next attempt).
    */
+  /** Reports `event` as this store's own (what worker threads' stores on the same folder report). */
+  relay(event: StoreEvent): void {
+    this.report(event);
+  }
+
   async compute(kind: string, config: unknown, fn: Compute): Promise<FinishedUnit> {
     const id = unitIdentity(kind, config);
     if (typeof fn !== 'function') throw new StoreError('INVALID_CONFIG', `compute(${kind}): the third argument must be an async function (unit) => summary`);

@@ -58,6 +58,14 @@ export interface TrainCallback {
   onStart?(context: Omit<StepContext, 'lr' | 'loss'>): void | Promise<void>;
 }
 
+/** Whether `cb.onStep` fires after the update that reaches step `reached`. */
+export function callbackFires(cb: TrainCallback, reached: number, itersPerEpoch: number, endStep: number): boolean {
+  return (cb.atSteps?.includes(reached) ?? false) ||
+    (cb.everySteps !== undefined && cb.everySteps > 0 && reached % cb.everySteps === 0) ||
+    (cb.everyEpoch === true && reached % itersPerEpoch === 0) ||
+    (cb.atEnd === true && reached === endStep);
+}
+
 /** Options of `trainFrom`. */
 export interface TrainOptions {
   /** Start here (W_k and optionally the optimizer state at k). Default: fresh W_0 from initSeed, step 0. */
@@ -244,12 +252,7 @@ export async function trainFrom(configInput: TrainConfig, options: TrainOptions 
       const reached = step + 1;
       for (const cb of callbacks) {
         if (!cb.onStep) continue;
-        const fire =
-          (cb.atSteps?.includes(reached) ?? false) ||
-          (cb.everySteps !== undefined && cb.everySteps > 0 && reached % cb.everySteps === 0) ||
-          (cb.everyEpoch === true && reached % resolved.itersPerEpoch === 0) ||
-          (cb.atEnd === true && reached === endStep);
-        if (fire) await cb.onStep(contextAt(reached, lr));
+        if (callbackFires(cb, reached, resolved.itersPerEpoch, endStep)) await cb.onStep(contextAt(reached, lr));
       }
     }
     const seconds = (performance.now() - started) / 1000;

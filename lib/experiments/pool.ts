@@ -1,0 +1,243 @@
+/**
+ * A pool of worker threads that compute independent units in parallel: the two copies of an
+ * instability pair, the pairs of a sweep, IMP runs at different k, the baselines of IMP levels.
+ *
+ * Each worker loads its own TensorFlow.js backend (the same kind as this thread's), its own copy
+ * of the dataset (loaded the same way, checked by fingerprint) and opens the same store folder;
+ * it runs a unit call (calls.ts) and reports the unit's events, its training progress and its
+ * store's reports back here. The store's locks keep two threads from computing one unit: a unit
+ * that a second worker needs while the first computes it is waited for, then found. The caller
+ * then makes the same calls itself and finds every unit finished, so results are the ones a
+ * serial run computes, bit for bit (wasm and the pure-JS cpu backend are deterministic).
+ *
+ * Workers start on demand, stay for later calls, and never keep the process alive when idle.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { DatasetOrigin } from '../data/registry';
+import type { BackendName } from '../backend/candidates';
+import type { LockTiming, StoreEvent } from '../store';
+import type { TrainConfig } from '../train/config';
+import type { UnitCall } from './calls';
+import type { UnitEvent, UnitRef } from './context';
+
+/** The environment variable that sets the number of worker threads (1: compute in this thread). */
+export const WORKERS_ENV_VAR = 'LMC_WORKERS';
+
+/** Backends whose units run in worker threads; native TensorFlow already uses every core (and the one GPU). */
+export const POOLED_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
+
+/** Worker threads by default: LMC_WORKERS, else one per core. Throws on a malformed LMC_WORKERS. */
+export function defaultWorkers(env: Record<string, string | undefined> = process.env): number {
+  const raw = env[WORKERS_ENV_VAR];
+  if (raw === undefined || raw.trim() === '') return Math.max(1, os.availableParallelism());
+  const n = Number(raw.trim());
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new Error(`${WORKERS_ENV_VAR}='${raw}' is not a number of worker threads; set it to a whole number >= 1 ` +
+      `(1 computes every unit in this thread), or unset it for one per core (${os.availableParallelism()} here)`);
+  }
+  return n;
+}
+
+/** Everything a worker needs to make a call as this thread would. */
+export interface TaskSetup {
+  backend: BackendName;
+  dataset: DatasetOrigin & { fingerprint: string };
+  store: { root: string; keepCheckpoints: number; timing: LockTiming };
+  checkpointEvery: number;
+}
+
+/** A training run's position as a worker reports it. */
+export interface RemoteStep {
+  step: number;
+  epoch: number;
+  itersPerEpoch: number;
+  startStep: number;
+  endStep: number;
+  lr: number;
+  loss: number;
+}
+
+/** What the pool delivers back to the caller while a call runs. */
+export interface TaskSink {
+  unit(event: UnitEvent): void;
+  store(event: StoreEvent): void;
+  /** A training run started (`run` numbers it within the task). */
+  runStart(run: number, ref: UnitRef, at: RemoteStep, config: TrainConfig): void;
+  runStep(run: number, at: RemoteStep): void;
+}
+
+/** Messages between the pool and its workers. */
+export type ToWorker = { type: 'call'; id: number; call: UnitCall; setup: TaskSetup } | { type: 'abort'; id: number; reason: string };
+export type FromWorker =
+  | { type: 'unit'; id: number; event: UnitEvent }
+  | { type: 'store'; id: number; event: StoreEvent }
+  | { type: 'run-start'; id: number; run: number; ref: UnitRef; at: RemoteStep; config: TrainConfig }
+  | { type: 'run-step'; id: number; run: number; at: RemoteStep }
+  | { type: 'done'; id: number; hash: string }
+  | { type: 'failed'; id: number; error: { name: string; message: string; stack?: string; code?: string } };
+
+interface Task {
+  id: number;
+  call: UnitCall;
+  setup: TaskSetup;
+  sink: TaskSink;
+  signal?: AbortSignal;
+  resolve(hash: string): void;
+  reject(error: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  task: Task | null;
+  onAbort?: () => void;
+}
+
+/** A fixed-size pool of unit workers; see the module comment. */
+export class UnitPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private nextId = 1;
+
+  constructor(readonly size: number) {
+    if (!Number.isSafeInteger(size) || size < 1) throw new Error(`UnitPool: size = ${size}; give a whole number of workers >= 1`);
+  }
+
+  /** Runs `call` on a worker; resolves to the unit hash once the unit is in the store. */
+  run(call: UnitCall, setup: TaskSetup, sink: TaskSink, signal?: AbortSignal): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      if (signal?.aborted) return reject(abortError(signal));
+      this.queue.push({ id: this.nextId++, call, setup, sink, signal, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stops every worker (queued and running calls fail). */
+  async close(): Promise<void> {
+    const error = new Error('lmc-lab: the unit worker pool was closed');
+    for (const task of this.queue.splice(0)) task.reject(error);
+    await Promise.all(this.slots.splice(0).map((slot) => {
+      slot.task?.reject(error);
+      return slot.worker.terminate();
+    }));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.task === null);
+      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot) return;
+      const task = this.queue.shift()!;
+      if (task.signal?.aborted) {
+        task.reject(abortError(task.signal));
+        continue;
+      }
+      this.start(slot, task);
+    }
+  }
+
+  private start(slot: Slot, task: Task): void {
+    slot.task = task;
+    slot.worker.ref();
+    if (task.signal) {
+      const signal = task.signal;
+      slot.onAbort = () => slot.worker.postMessage({ type: 'abort', id: task.id, reason: String(signal.reason ?? 'aborted') } satisfies ToWorker);
+      signal.addEventListener('abort', slot.onAbort, { once: true });
+    }
+    slot.worker.postMessage({ type: 'call', id: task.id, call: task.call, setup: task.setup } satisfies ToWorker);
+  }
+
+  private finish(slot: Slot): Task | null {
+    const task = slot.task;
+    if (task?.signal && slot.onAbort) task.signal.removeEventListener('abort', slot.onAbort);
+    slot.task = null;
+    slot.onAbort = undefined;
+    slot.worker.unref();
+    return task;
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(path.join(__dirname, 'worker.js'));
+    worker.unref();
+    const slot: Slot = { worker, task: null };
+    this.slots.push(slot);
+    worker.on('message', (message: FromWorker) => this.receive(slot, message));
+    const lost = (why: string) => {
+      const index = this.slots.indexOf(slot);
+      if (index < 0) return;
+      this.slots.splice(index, 1);
+      const task = this.finish(slot);
+      task?.reject(new Error(`lmc-lab: the worker thread computing ${describeCall(task.call)} ${why}; the units it finished are in the store, a rerun continues from its last checkpoint`));
+      this.dispatch();
+    };
+    worker.on('error', (e) => lost(`failed: ${e.message}`));
+    worker.on('exit', (code) => lost(`exited (code ${code})`));
+    return slot;
+  }
+
+  private receive(slot: Slot, message: FromWorker): void {
+    const task = slot.task;
+    if (!task || task.id !== message.id) return;
+    try {
+      switch (message.type) {
+        case 'unit': task.sink.unit(message.event); break;
+        case 'store': task.sink.store(message.event); break;
+        case 'run-start': task.sink.runStart(message.run, message.ref, message.at, message.config); break;
+        case 'run-step': task.sink.runStep(message.run, message.at); break;
+        case 'done':
+          this.finish(slot);
+          task.resolve(message.hash);
+          this.dispatch();
+          break;
+        case 'failed':
+          this.finish(slot);
+          task.reject(reviveError(message.error));
+          this.dispatch();
+          break;
+      }
+    } catch (e) {
+      // A sink that throws (a progress callback) stops the call, as it would stop a serial training.
+      slot.worker.postMessage({ type: 'abort', id: task.id, reason: `a callback failed: ${(e as Error).message}` } satisfies ToWorker);
+    }
+  }
+}
+
+let shared: UnitPool | undefined;
+
+/** The process's pool of `size` workers (a pool of another size replaces it). */
+export function sharedPool(size: number): UnitPool {
+  if (!shared || shared.size !== size) {
+    void shared?.close();
+    shared = new UnitPool(size);
+  }
+  return shared;
+}
+
+/** The config a call trains under (which dataset its worker loads). */
+export function callConfig(call: UnitCall): TrainConfig {
+  return call.unit === 'copy' || call.unit === 'instability-pair' ? call.spec.config : call.config;
+}
+
+/** A short description of a call for messages, e.g. "copy k=100". */
+export function describeCall(call: UnitCall): string {
+  switch (call.unit) {
+    case 'trunk': return `trunk k=${call.k}`;
+    case 'copy': return `copy k=${call.spec.k} order=${call.spec.config.dataOrderSeed}`;
+    case 'imp-level': return `imp level ${call.level} k=${call.options?.k ?? 0}`;
+    case 'instability-pair': return `instability pair k=${call.spec.k} pair=${call.spec.pair}`;
+  }
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error(`lmc-lab: cancelled (${String(signal.reason ?? 'aborted')})`);
+}
+
+/** The worker's error as an Error of this thread, keeping its name, code and stack. */
+function reviveError(e: { name: string; message: string; stack?: string; code?: string }): Error {
+  const error = new Error(e.message);
+  error.name = e.name;
+  if (e.stack) error.stack = `${e.stack}\n    (in an lmc-lab worker thread)`;
+  if (e.code !== undefined) (error as Error & { code?: string }).code = e.code;
+  return error;
+}

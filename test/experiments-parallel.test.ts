@@ -1,0 +1,121 @@
+// Units on worker threads (LMC_WORKERS): a pair, a sweep, sparse sweeps and an IMP run with
+// baselines computed on two workers equal a serial run bit for bit (same units, same files, same
+// tables), train each unit once, and deliver every training step to the caller's progress
+// callbacks; errors from workers keep their message; a callback that reads the model is told why
+// it cannot; LMC_WORKERS is checked; another thread's lock is never taken for a stale one.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { initBackend } from '../lib/backend';
+import { HeldLock, inspectLock, staleReason, DEFAULT_LOCK_TIMING, PROCESS_ID } from '../lib/store/lock';
+import { impRun, instabilityPair, instabilitySweep, sparseSweep, defaultWorkers, type UnitEvent } from '../lib/experiments';
+import type { Store } from '../lib/store';
+import { unitDir } from '../lib/store/layout';
+import { counted, lenet, tempDir } from './fixtures/experiments';
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+/** Every finished unit of a store with the checksums of its files. */
+async function contents(store: Store): Promise<string[]> {
+  const units = await store.list();
+  return units.map((u) => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(unitDir(store.root, u.kind, u.hash), 'manifest.json'), 'utf8')) as { files: Record<string, unknown> };
+    return `${u.kind}/${u.hash} ${JSON.stringify(manifest.files)}`;
+  }).sort();
+}
+
+const computed = (events: UnitEvent[]) => events.filter((e) => e.type !== 'hit').map((e) => `${e.type} ${e.kind}/${e.hash}`).sort();
+
+test('a pair, a sweep and an IMP run with baselines on 2 worker threads equal a serial run bit for bit, each unit trained once', async () => {
+  const config = lenet({ training: '16it' });
+  const runs = [];
+  for (const workers of [1, 2]) {
+    const run = counted({ workers });
+    const pair = await instabilityPair(run.ctx, { config, k: 4, pair: 0, alphas: 5 });
+    const sweep = await instabilitySweep(run.ctx, config, { k: [0, 4, 8], inits: 2, pairs: 1, alphas: 5 });
+    const imp = await impRun(run.ctx, config, { levels: 2, baselines: true });
+    runs.push({ ...run, pair: await pair.curve(), summary: pair.summary, sweep: sweep.pairs.objects(), imp: imp.table.objects(), files: await contents(run.ctx.store) });
+  }
+  const [serial, parallel] = runs;
+  assert.deepEqual(parallel.summary, serial.summary);
+  assert.deepEqual(parallel.pair, serial.pair);
+  assert.deepEqual(parallel.sweep, serial.sweep);
+  assert.deepEqual(parallel.imp, serial.imp);
+  assert.ok(serial.files.length > 20, `only ${serial.files.length} units`);
+  assert.deepEqual(parallel.files, serial.files, 'the same units with the same file checksums');
+  // Every unit started, trained and committed once, as serially; every step reached the callbacks.
+  assert.deepEqual(computed(parallel.events), computed(serial.events));
+  assert.equal(parallel.steps.count, serial.steps.count);
+  // No unit a worker computed is reported as found in the store.
+  const done = new Set(parallel.events.filter((e) => e.type === 'done').map((e) => e.hash));
+  assert.deepEqual(parallel.events.filter((e) => e.type === 'hit' && done.has(e.hash) && e.kind !== 'imp-level'), []);
+});
+
+test('sparseSweep on worker threads equals the serial one', async () => {
+  const config = lenet({ training: '12it' });
+  const tables = [];
+  for (const workers of [1, 2]) {
+    const { ctx } = counted({ workers });
+    const result = await sparseSweep(ctx, config, { levels: 1, k: [0, 4], inits: 2, pairs: 1, alphas: 3 });
+    tables.push({ pairs: result.pairs.objects(), accuracy: result.accuracy.objects(), files: await contents(ctx.store) });
+  }
+  assert.deepEqual(tables[1], tables[0]);
+});
+
+test('progress callbacks of worker-trained units see step, loss and config; reading the model names LMC_WORKERS', async () => {
+  const seen: { step: number; loss: number }[] = [];
+  const { ctx } = counted({
+    workers: 2,
+    callbacks: () => [{ everySteps: 4, onStep: (s) => { seen.push({ step: s.step, loss: s.loss() }); } }],
+  });
+  await instabilityPair(ctx, { config: lenet(), k: 0, pair: 0, alphas: 3 });
+  assert.deepEqual(seen.map((s) => s.step).sort((a, b) => a - b), [4, 4, 8, 8, 12, 12]);
+  assert.ok(seen.every((s) => Number.isFinite(s.loss) && s.loss > 0));
+
+  const reader = counted({ workers: 2, callbacks: () => [{ atEnd: true, onStep: (s) => { void s.model; } }] });
+  await assert.rejects(instabilityPair(reader.ctx, { config: lenet(), k: 0, pair: 1, alphas: 3 }), /the model is not available .*LMC_WORKERS=2.*LMC_WORKERS=1/s);
+});
+
+test('an error in a worker reaches the caller with its message and the unit it was computing', async () => {
+  const { ctx } = counted({ workers: 2 });
+  // A mask named by the hash of an IMP level that was never computed: only the worker looks it up.
+  const missing = { imp: '0'.repeat(64) };
+  await assert.rejects(instabilityPair(ctx, { config: lenet(), k: 0, pair: 0, alphas: 3, mask: missing }), (e: Error) => {
+    assert.match(e.message, /imp-level unit 000000000000 is not finished/);
+    assert.match(e.message, /copy k=0/);
+    assert.match(e.message, /LMC_WORKERS=1/);
+    return true;
+  });
+});
+
+test('LMC_WORKERS: default one per core; a malformed value is an error that names it and the fix', () => {
+  assert.equal(defaultWorkers({ LMC_WORKERS: '3' }), 3);
+  assert.ok(defaultWorkers({}) >= 1);
+  for (const raw of ['0', '-1', '1.5', 'many']) {
+    assert.throws(() => defaultWorkers({ LMC_WORKERS: raw }), new RegExp(`LMC_WORKERS='${raw.replace('.', '\\.')}'.*whole number >= 1`));
+  }
+});
+
+test('a lock held by another thread of this process is live; one with this pid from an earlier process is stale', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'unit.lock');
+  const lock = await HeldLock.tryAcquire(file, 'test');
+  assert.ok(lock);
+  try {
+    const held = await inspectLock(file);
+    assert.equal(held.state, 'held');
+    if (held.state !== 'held' || !held.owner) return;
+    assert.equal(held.owner.process, PROCESS_ID);
+    const now = Date.now();
+    // Another thread: same pid and process identity, a token this thread never issued.
+    const otherThread = { ...held, owner: { ...held.owner, token: 'another-thread' } };
+    assert.equal(staleReason(otherThread, now, DEFAULT_LOCK_TIMING, now), null);
+    const earlierProcess = { ...held, owner: { ...held.owner, token: 'earlier', process: `${process.pid}:0000` } };
+    assert.match(staleReason(earlierProcess, now, DEFAULT_LOCK_TIMING, now) ?? '', /earlier process/);
+  } finally {
+    await lock.release();
+  }
+});
