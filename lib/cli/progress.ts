@@ -1,5 +1,43 @@
-/** A one-line terminal progress bar (step, loss, rate, ETA) for long training runs. */
+/**
+ * A one-line terminal progress bar (step, loss, rate, ETA) for long training runs. Runs that train
+ * at once (units on worker threads) each keep a line of their own at the bottom of the terminal;
+ * a finished run's last line stays above them.
+ */
 import type { TrainCallback } from '../train/trainer';
+
+/** The live progress lines on one terminal: one per run in progress, redrawn in place. */
+class Board {
+  private readonly active = new Map<number, string>();
+  private drawn = 0;
+  private next = 0;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  open(): number {
+    return this.next++;
+  }
+
+  /** Shows `line` as run `id`'s; `last` leaves it above the lines still in progress. */
+  show(id: number, line: string, last: boolean): void {
+    if (last) this.active.delete(id);
+    else this.active.set(id, line);
+    const up = this.drawn > 1 ? `\x1b[${this.drawn - 1}A` : '';
+    const lines = [...this.active.values()].map((l) => `${l}\x1b[K`);
+    this.stream.write(`\r${up}${last ? `${line}\x1b[K\n` : ''}${lines.join('\n')}\x1b[J`);
+    this.drawn = lines.length;
+  }
+}
+
+const boards = new WeakMap<NodeJS.WriteStream, Board>();
+
+function boardOf(stream: NodeJS.WriteStream): Board {
+  let board = boards.get(stream);
+  if (!board) {
+    board = new Board(stream);
+    boards.set(stream, board);
+  }
+  return board;
+}
 
 /** A callback that redraws a progress line on `stream` every `every` steps (TTY) or prints milestones (non-TTY). */
 export function terminalProgress(label: string, stream: NodeJS.WriteStream = process.stderr, every = 10): TrainCallback {
@@ -7,11 +45,14 @@ export function terminalProgress(label: string, stream: NodeJS.WriteStream = pro
   let started = 0;
   let startStep = 0;
   let lastPrinted = -1;
+  const board = tty ? boardOf(stream) : undefined;
+  let id = 0;
   return {
     everySteps: 1,
     onStart: (ctx) => {
       started = performance.now();
       startStep = ctx.step;
+      if (board) id = board.open();
     },
     onStep: (ctx) => {
       const done = ctx.step - startStep;
@@ -29,7 +70,8 @@ export function terminalProgress(label: string, stream: NodeJS.WriteStream = pro
       const filled = Math.round((width * done) / Math.max(total, 1));
       const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
       const line = `${label} [${bar}] step ${ctx.step}/${ctx.endStep}  loss ${ctx.loss().toFixed(4)}  ${rate.toFixed(1)} it/s  ETA ${formatSeconds(eta)}`;
-      stream.write(tty ? `\r${line}\x1b[K${last ? '\n' : ''}` : `${line}\n`);
+      if (board) board.show(id, line, last);
+      else stream.write(`${line}\n`);
     },
   };
 }

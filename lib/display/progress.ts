@@ -146,3 +146,48 @@ export function progressBundle(s: ProgressState): MimeBundle {
     '</div>';
   return { 'text/html': html, 'text/plain': text };
 }
+
+/** Progress of several runs in one display: see `progressBoard`. */
+export interface ProgressBoard {
+  /** A progress callback for one more run, drawn as its own block of the display. */
+  run(options?: Omit<NotebookProgressOptions, 'clock'>): NotebookProgress;
+}
+
+/**
+ * One display that shows every run in progress (units training at once on worker threads), one
+ * block each, plus the latest finished ones, `keep` blocks at most (oldest finished dropped first).
+ * With one run it shows exactly that run's progress.
+ */
+export function progressBoard(handle: DisplayHandle, keep = 1): ProgressBoard {
+  const blocks: { bundle: MimeBundle; done: boolean }[] = [];
+  const draw = () => {
+    if (blocks.length === 1) return handle.update(blocks[0].bundle);
+    handle.update({
+      'text/html': blocks.map((b) => String(b.bundle['text/html'])).join(''),
+      'text/plain': blocks.map((b) => String(b.bundle['text/plain'])).join('\n'),
+    });
+  };
+  return {
+    run: (options = {}) => {
+      const block = { bundle: {} as MimeBundle, done: false };
+      let shown = false;
+      const progress = notebookProgress({
+        update: (bundle) => {
+          if (!shown) {
+            shown = true;
+            while (blocks.length >= Math.max(keep, 1)) {
+              const finished = blocks.findIndex((b) => b.done);
+              if (finished < 0) break;
+              blocks.splice(finished, 1);
+            }
+            blocks.push(block);
+          }
+          block.bundle = bundle;
+          block.done = progress.state().done;
+          draw();
+        },
+      }, options);
+      return progress;
+    },
+  };
+}
