@@ -7,6 +7,7 @@
  * The loop stays short; checkpoints, progress and evaluation hook in as callbacks.
  */
 import { tf } from '../tf';
+import { residentSplit } from './resident';
 import type { Model } from '../models/types';
 import type { Dataset } from '../data/types';
 import { loadDataset } from '../data/registry';
@@ -233,6 +234,8 @@ export async function trainFrom(configInput: TrainConfig, options: TrainOptions 
       await cb.onStart?.({ ...base, step: startStep, epoch: startStep / resolved.itersPerEpoch, snapshot: () => snapshot(model, startStep, optimizer.state) });
     }
 
+    // On the native backends the training split lives on the device (resident.ts); batches are gathered there.
+    const resident = residentSplit(dataset.train, config.augment);
     const started = performance.now();
     for (let step = startStep; step < endStep; step++) {
       // Yield to the event loop so that an interrupt (AbortSignal) can arrive between updates.
@@ -240,13 +243,19 @@ export async function trainFrom(configInput: TrainConfig, options: TrainOptions 
       if (signals.some((s) => s.aborted)) throw new TrainingCancelled(step, endStep);
       const lr = learningRateAt(resolved.schedule, step);
       const indices = batchIndices(dataset.train.size, config.batchSize, seed, step);
-      const batch = dataset.train.read(indices, {
-        augment: config.augment,
-        rng: config.augment ? augmentationStream(seed, step) : undefined,
-      });
       // Dropout masks (Inception-v3) are SGD noise too: keyed by the data-order seed and the step.
       const dropoutRng = stream('dropout', seed, step);
-      const loss = tf.tidy(() => update(tf.tensor4d(batch.x, batch.shape), tf.tensor1d(batch.y, 'int32'), lr, dropoutRng));
+      const loss = tf.tidy(() => {
+        if (resident) {
+          const { x, y } = resident.read(indices);
+          return update(x, y, lr, dropoutRng);
+        }
+        const batch = dataset.train.read(indices, {
+          augment: config.augment,
+          rng: config.augment ? augmentationStream(seed, step) : undefined,
+        });
+        return update(tf.tensor4d(batch.x, batch.shape), tf.tensor1d(batch.y, 'int32'), lr, dropoutRng);
+      });
       lastLoss?.dispose();
       lastLoss = loss;
       const reached = step + 1;
