@@ -15,7 +15,7 @@ import { disposeState, loadWeights, type TrainState } from '../train/state';
 import { buildModel } from '../train/trainer';
 import { disposeMasks } from '../prune/mask';
 import {
-  BatchNormRecompute, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, checkBatchNormPolicy, copySeed, density, initSeedsFor,
+  BatchNormRecompute, CURVE_ARITHMETIC, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, checkBatchNormPolicy, copySeed, density, initSeedsFor,
   interpolationCurve, l2Distances, measureInstability, resolveAlphas, type BatchNormPolicy, type InterpolationPoint,
   type InstabilityMeasure, type SplitName,
 } from '../stability';
@@ -108,6 +108,7 @@ export async function instabilityPair(ctx: ExperimentContext, spec: PairSpec): P
     bnBatches: bn === 'recompute' && bnBatches !== DEFAULT_BN_BATCHES ? bnBatches : undefined,
     bnSeed: bn === 'recompute' && bnSeed !== 0 ? bnSeed : undefined,
     splits: same(splits, DEFAULT_SPLITS) ? undefined : splits,
+    curve: CURVE_ARITHMETIC, // always present: pairs stored by an older arithmetic are not this one's
   });
   const seeds: [number, number] = [copySeed(config.dataOrderSeed, config.initSeed, spec.pair, 1), copySeed(config.dataOrderSeed, config.initSeed, spec.pair, 2)];
   const found = await ctx.store.get('instability-pair', key);
