@@ -7,8 +7,9 @@
  * The curve computes LeNet's first layer (784x300, ~88% of the arithmetic) once per batch for each
  * network and mixes the outputs at every alpha (lib/stability/input-split.ts); `--plain` measures
  * the forward of W(alpha) at every alpha instead, the arithmetic before. Measured here on wasm
- * (2 shared cores, best of runs): 6.9-7.9 s plain, about 1.5 s split, of which the 300x100 layer
- * at every alpha is the largest part.
+ * (2 shared cores, best of 3 runs of 3): 6.7 s before, 1.2 s split. What remains, roughly: the
+ * 300x100 layer and the rest at every alpha 0.7 s (18 GFLOP), the first layer for both networks
+ * 0.35 s, mixing the outputs 0.25 s (three elementwise ops per batch and alpha), loss sums 0.15 s.
  *
  *   npm run bench:interpolate                   table
  *   npm run bench:interpolate -- --json         [{backend, alphas, images, seconds, imagesPerSecond, tensorGrowth}]
