@@ -4,9 +4,17 @@
  * instability pair does, on each backend installed; and the tensor count before and after each
  * repetition (a leak shows as growth). Issue 8's target: under 2 seconds.
  *
+ * The curve computes LeNet's first layer (784x300, ~88% of the arithmetic) once per batch for each
+ * network and mixes the outputs at every alpha (lib/stability/input-split.ts); `--plain` measures
+ * the forward of W(alpha) at every alpha instead, the arithmetic before. Measured here on wasm
+ * (2 shared cores, best of 3 runs of 3): 6.7 s before, 1.2 s split. What remains, roughly: the
+ * 300x100 layer and the rest at every alpha 0.7 s (18 GFLOP), the first layer for both networks
+ * 0.35 s, mixing the outputs 0.25 s (three elementwise ops per batch and alpha), loss sums 0.15 s.
+ *
  *   npm run bench:interpolate                   table
  *   npm run bench:interpolate -- --json         [{backend, alphas, images, seconds, imagesPerSecond, tensorGrowth}]
  *   npm run bench:interpolate -- --backends wasm --repeats 5
+ *   npm run bench:interpolate -- --plain        without the split input layer
  */
 import { parseArgs } from 'node:util';
 import { tf } from '../lib/tf';
@@ -38,6 +46,7 @@ async function main(): Promise<void> {
       backends: { type: 'string', default: BACKEND_NAMES.join(',') },
       repeats: { type: 'string', default: '3' },
       alphas: { type: 'string', default: '30' },
+      plain: { type: 'boolean', default: false },
     },
   });
   const repeats = Number(values.repeats);
@@ -62,12 +71,12 @@ async function main(): Promise<void> {
     a.dispose();
     b.dispose();
     const splits = [{ name: 'train', split: data.train }, { name: 'test', split: data.test }];
-    interpolationCurve(probe, w1.weights, w2.weights, { alphas: 2, splits }); // warm-up: kernels compiled, buffers allocated
+    interpolationCurve(probe, w1.weights, w2.weights, { alphas: 3, splits, splitInputLayer: !values.plain }); // warm-up: kernels compiled, buffers allocated
     const before = tf.memory().numTensors;
     const times: number[] = [];
     for (let r = 0; r < repeats; r++) {
       const start = performance.now();
-      interpolationCurve(probe, w1.weights, w2.weights, { alphas, splits, evalBatchSize: 1000 });
+      interpolationCurve(probe, w1.weights, w2.weights, { alphas, splits, evalBatchSize: 1000, splitInputLayer: !values.plain });
       times.push((performance.now() - start) / 1000);
     }
     const tensorGrowth = tf.memory().numTensors - before;

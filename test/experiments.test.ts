@@ -10,7 +10,7 @@ import { TrainingCancelled, type TrainCallback } from '../lib/train/trainer';
 import { disposeState } from '../lib/train/state';
 import { openStore, StoreError } from '../lib/store';
 import { imp } from '../lib/prune';
-import { instability } from '../lib/stability';
+import { CURVE_ARITHMETIC, instability } from '../lib/stability';
 import {
   copy, experimentContext, impLevel, impRun, instabilityPair, instabilitySweep, storeMask, trunk,
   type ExperimentOptions, type UnitEvent,
@@ -57,6 +57,8 @@ test('a finished unit is answered from the store without training, in well under
   assert.ok(level.summary.density < 1 && level.summary.density > 0.7);
   assert.deepEqual(Object.keys(pair.summary.splits).sort(), ['test', 'train']);
   assert.equal((await pair.curve()).length, 5 * 2);
+  // The evaluation arithmetic is part of a pair's identity, default or not: older curves are never reused.
+  assert.equal((pair.unit.config as { curve?: number }).curve, CURVE_ARITHMETIC);
   // A pair with other alphas reuses both copies: only the curve is new.
   await instabilityPair(ctx, { config, k: 4, pair: 0, alphas: 3 });
   assert.equal(trainings().length, before);

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
 import { initBackend } from '../lib/backend';
 import { presetConfig } from '../lib/train/config';
-import { trainFrom, datasetFor } from '../lib/train/trainer';
+import { trainFrom, datasetFor, buildModel } from '../lib/train/trainer';
 import { evaluate } from '../lib/train/evaluate';
 import { residentPolicy, residentSplit } from '../lib/train/resident';
+import { interpolationCurve } from '../lib/stability';
 
 before(async () => {
   await initBackend('wasm');
@@ -51,4 +52,24 @@ test('augmented and oversized splits stay on the host; auto is off on wasm', () 
 
 test('a malformed LMC_RESIDENT_DATA names the variable and the values it takes', () => {
   assert.throws(() => residentPolicy({ LMC_RESIDENT_DATA: 'yes please' }), /LMC_RESIDENT_DATA='yes please'.*auto.*1.*0/);
+});
+
+test('an interpolation curve from device-resident batches equals the host one bit for bit', async () => {
+  const config = presetConfig('lenet_mnist', 'smoke', { training: '6it' });
+  const a = await trainFrom(config);
+  const b = await trainFrom({ ...config, dataOrderSeed: 1 });
+  const w1 = new Map([...a.model.params].map(([k, v]) => [k, tf.clone(v)]));
+  const w2 = new Map([...b.model.params].map(([k, v]) => [k, tf.clone(v)]));
+  a.dispose();
+  b.dispose();
+  const { model: probe, dataset } = buildModel(config);
+  const curve = (policy: string) => {
+    process.env.LMC_RESIDENT_DATA = policy;
+    return interpolationCurve(probe, w1, w2, { alphas: 5, evalBatchSize: 300, splits: [{ name: 'test', split: dataset.test }] });
+  };
+  const host = curve('0');
+  const device = curve('1');
+  assert.deepEqual(device, host);
+  probe.dispose();
+  tf.dispose([...w1.values(), ...w2.values()]);
 });

@@ -15,7 +15,7 @@ import { disposeState, loadWeights, type TrainState } from '../train/state';
 import { buildModel } from '../train/trainer';
 import { disposeMasks } from '../prune/mask';
 import {
-  BatchNormRecompute, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, checkBatchNormPolicy, copySeed, density, initSeedsFor,
+  BatchNormRecompute, CURVE_ARITHMETIC, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, checkBatchNormPolicy, copySeed, density, initSeedsFor,
   interpolationCurve, l2Distances, measureInstability, resolveAlphas, type BatchNormPolicy, type InterpolationPoint,
   type InstabilityMeasure, type SplitName,
 } from '../stability';
@@ -109,6 +109,7 @@ function resolvePair(ctx: ExperimentContext, spec: PairSpec) {
     bnBatches: bn === 'recompute' && bnBatches !== DEFAULT_BN_BATCHES ? bnBatches : undefined,
     bnSeed: bn === 'recompute' && bnSeed !== 0 ? bnSeed : undefined,
     splits: same(splits, DEFAULT_SPLITS) ? undefined : splits,
+    curve: CURVE_ARITHMETIC, // always present: pairs stored by an older arithmetic are not this one's
   });
   const seeds: [number, number] = [copySeed(config.dataOrderSeed, config.initSeed, spec.pair, 1), copySeed(config.dataOrderSeed, config.initSeed, spec.pair, 2)];
   const copySpecs = seeds.map((seed): CopySpec => ({ config: { ...config, dataOrderSeed: seed }, k, trunkSeed, mask: spec.mask, reinit: spec.reinit, shortcuts: spec.shortcuts }));

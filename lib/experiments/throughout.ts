@@ -9,7 +9,7 @@
 import type { ColumnTable } from 'arquero';
 import { validateConfig, type TrainConfig } from '../train/config';
 import {
-  DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, instability, resolveAlphas, summarize, tablesOf,
+  CURVE_ARITHMETIC, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, instability, resolveAlphas, summarize, tablesOf,
   type CurveRow, type DistanceRow, type ExperimentRows, type InstabilityOptions, type InstabilitySummary, type PairRow,
   type SplitName, type ThroughoutOptions, type ThroughoutRow,
 } from '../stability';
@@ -64,6 +64,7 @@ export async function throughoutSweep(ctx: ExperimentContext, configInput: Train
         bnBatches: bn === 'recompute' && bnBatches !== DEFAULT_BN_BATCHES ? bnBatches : undefined,
         bnSeed: bn === 'recompute' && (options.bnSeed ?? 0) !== 0 ? options.bnSeed : undefined,
         throughout: withoutDefaults(during),
+        curve: CURVE_ARITHMETIC, // always present: rows stored by an older arithmetic are not this one's
       }) as unknown as Json;
       const { unit } = await cachedUnit(ctx, 'throughout', key, unitLabel('throughout', key), async (writer, ref) => {
         const result = await instability(initConfig, {

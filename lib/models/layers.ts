@@ -8,7 +8,7 @@ import { tf } from '../tf';
 import type { Tensor, Variable } from '../tf';
 import { normals } from '../rng';
 import type { Random } from '../rng';
-import type { ForwardOptions, Model, ParamInfo, ParamRole } from './types';
+import type { ForwardOptions, InputLayer, InputLayerOp, Model, ParamInfo, ParamRole } from './types';
 import { normalizeWithBatchStatistics } from './batch-norm';
 import { addBias, channelAffine } from './channel-ops';
 
@@ -148,6 +148,19 @@ export function conv2d(x: Tensor, layer: Conv): Tensor {
   return layer.bias ? addBias(y, layer.bias) : y;
 }
 
+/** An input layer's x W without the bias: a matmul on x flattened to [n, features], or a convolution. Linear in `kernel`. */
+export function inputLinear(x: Tensor, op: InputLayerOp, kernel: Tensor): Tensor {
+  return op.kind === 'dense'
+    ? tf.matMul(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D, kernel as tf.Tensor2D)
+    : tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, op.strides, op.pad);
+}
+
+/** An input layer's output from its linear part: plus the bias, added as `dense` and `conv2d` add it. */
+export function inputOutput(z: Tensor, op: InputLayerOp, bias?: Tensor): Tensor {
+  if (!bias) return z;
+  return op.kind === 'dense' ? tf.add(z, bias) : addBias(z, bias);
+}
+
 /** Applies a dense layer to a [n, in] batch. */
 export function dense(x: Tensor, layer: Dense): Tensor {
   return tf.add(tf.matMul(x as tf.Tensor2D, layer.kernel as tf.Tensor2D), layer.bias);
@@ -210,17 +223,33 @@ export function dropout(x: Tensor, rate: number, rng: Random): Tensor {
   return tf.mul(x, tf.tensor(keep, x.shape, 'float32'));
 }
 
-/** What an architecture module hands to `assembleModel`. */
-export interface ModelParts {
+/** What every architecture module hands to `assembleModel`. */
+interface CommonParts {
   name: string;
   inputShape: readonly [number, number, number];
   numClasses: number;
   builder: ParamBuilder;
-  /** The forward pass; called inside tf.tidy, so it may create intermediates freely. */
-  forward(x: Tensor, options: ForwardOptions): Tensor;
   /** Training-mode forward returning auxiliary heads, called inside tf.tidy. */
   forwardWithAuxiliary?: Model['forwardWithAuxiliary'];
 }
+
+/** A first layer that is linear in its weights and meets the raw input, and the network after it. */
+export interface InputParts {
+  /** The layer (a dense layer applies to the flattened input). */
+  layer: Dense | Conv;
+  /** Logits from the layer's output; called inside tf.tidy. */
+  forwardFrom(z: Tensor, options: ForwardOptions): Tensor;
+}
+
+/**
+ * What an architecture module hands to `assembleModel`: the forward pass (called inside tf.tidy,
+ * so it may create intermediates freely), or, where the first layer is a linear map of the input,
+ * that layer and the rest, from which the forward pass is composed (see `InputLayer`).
+ */
+export type ModelParts = CommonParts & (
+  | { forward(x: Tensor, options: ForwardOptions): Tensor; input?: undefined }
+  | { input: InputParts; forward?: undefined }
+);
 
 /** Wraps an architecture's variables and forward functions into a `Model` that never leaks intermediates. */
 export function assembleModel(parts: ModelParts): Model {
@@ -232,6 +261,14 @@ export function assembleModel(parts: ModelParts): Model {
     }
   };
   const auxiliary = parts.forwardWithAuxiliary;
+  const inputLayer = parts.input ? describeInput(builder, parts.input) : undefined;
+  const forward = inputLayer
+    ? (x: Tensor, options: ForwardOptions): Tensor => {
+        const { op, kernel, bias } = inputLayer;
+        const z = inputLinear(x, op, builder.params.get(kernel)!);
+        return inputLayer.forwardFrom(inputOutput(z, op, bias === undefined ? undefined : builder.params.get(bias)), options);
+      }
+    : parts.forward!;
   return {
     name: parts.name,
     inputShape: parts.inputShape,
@@ -241,8 +278,9 @@ export function assembleModel(parts: ModelParts): Model {
     buffers: builder.buffers,
     forward(x, options) {
       checkInput(x);
-      return tf.tidy(() => parts.forward(x, options));
+      return tf.tidy(() => forward(x, options));
     },
+    inputLayer,
     forwardWithAuxiliary: auxiliary
       ? (x, options) => {
           checkInput(x);
@@ -259,5 +297,22 @@ export function assembleModel(parts: ModelParts): Model {
       for (const v of builder.params.values()) v.dispose();
       for (const v of builder.buffers.values()) v.dispose();
     },
+  };
+}
+
+// The variables are found by identity in the builder: the architecture hands over the layer it
+// built, never a name to match.
+function describeInput(builder: ParamBuilder, input: InputParts): InputLayer {
+  const nameOf = (v: Variable): string => {
+    for (const [name, p] of builder.params) if (p === v) return name;
+    throw new Error('models: the input layer\'s variables were not made by this model\'s ParamBuilder');
+  };
+  const { layer } = input;
+  const op: InputLayerOp = 'strides' in layer ? { kind: 'conv2d', strides: layer.strides, pad: layer.pad } : { kind: 'dense' };
+  return {
+    op,
+    kernel: nameOf(layer.kernel),
+    bias: layer.bias ? nameOf(layer.bias) : undefined,
+    forwardFrom: (z, options) => tf.tidy(() => input.forwardFrom(z, options)),
   };
 }

@@ -22,13 +22,14 @@ export function createFullyConnected(name: string, hidden: readonly number[], op
     inputShape,
     numClasses,
     builder,
-    forward(x) {
-      let h = tf.reshape(x, [x.shape[0], -1]);
-      layers.forEach((layer, i) => {
-        h = dense(h, layer);
-        if (i < layers.length - 1) h = tf.relu(h);
-      });
-      return h;
+    // The first dense layer, on the flattened input, is linear in its weights (see InputLayer).
+    input: {
+      layer: layers[0],
+      forwardFrom(z) {
+        let h = z;
+        for (const layer of layers.slice(1)) h = dense(tf.relu(h), layer);
+        return h;
+      },
     },
   });
 }

@@ -70,15 +70,19 @@ export function createCifarResnet(name: string, depth: number, width: number, op
     inputShape,
     numClasses,
     builder: b,
-    forward(x, { training }) {
-      let h = tf.relu(batchNorm(conv2d(x, stem.conv), stem.bn, training));
-      for (const block of blocks) {
-        const out = tf.relu(batchNorm(conv2d(h, block.conv1), block.bn1, training));
-        const residual = batchNorm(conv2d(out, block.conv2), block.bn2, training);
-        const skip: Tensor = block.shortcut ? batchNorm(conv2d(h, block.shortcut.conv), block.shortcut.bn, training) : h;
-        h = tf.relu(tf.add(residual, skip));
-      }
-      return dense(globalAvgPool(h), fc);
+    // The stem convolution comes before any nonlinearity or BatchNorm: linear in its weights (see InputLayer).
+    input: {
+      layer: stem.conv,
+      forwardFrom(z, { training }) {
+        let h = tf.relu(batchNorm(z, stem.bn, training));
+        for (const block of blocks) {
+          const out = tf.relu(batchNorm(conv2d(h, block.conv1), block.bn1, training));
+          const residual = batchNorm(conv2d(out, block.conv2), block.bn2, training);
+          const skip: Tensor = block.shortcut ? batchNorm(conv2d(h, block.shortcut.conv), block.shortcut.bn, training) : h;
+          h = tf.relu(tf.add(residual, skip));
+        }
+        return dense(globalAvgPool(h), fc);
+      },
     },
   });
 }

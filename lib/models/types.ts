@@ -6,6 +6,7 @@
  */
 import type { tf } from '../tf';
 import type { Random } from '../rng';
+import type { Padding } from './layers';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type Variable = import('@tensorflow/tfjs').Variable;
@@ -38,6 +39,29 @@ export interface ForwardOptions {
   dropoutRng?: Random;
 }
 
+/** How an input layer applies its kernel: a matmul on the input flattened to [n, features], or a convolution. */
+export type InputLayerOp =
+  | { readonly kind: 'dense' }
+  | { readonly kind: 'conv2d'; readonly strides: [number, number]; readonly pad: Padding };
+
+/**
+ * A model's first layer, described where it is linear in its weights and meets the raw input
+ * (a dense layer or a convolution, before any nonlinearity or BatchNorm). Its output
+ * inputOutput(inputLinear(x, op, kernel), op, bias) (lib/models/layers) is affine in the kernel and
+ * bias, so at W(alpha) = alpha W1 + (1 - alpha) W2 it is alpha (its output at W1) + (1 - alpha)
+ * (its output at W2): interpolation computes the layer once per network, not once per alpha.
+ * The model's `forward` is by construction forwardFrom of that output.
+ */
+export interface InputLayer {
+  readonly op: InputLayerOp;
+  /** Name in `params` of the layer's kernel. */
+  readonly kernel: string;
+  /** Name in `params` of the layer's bias; absent for a layer without one. */
+  readonly bias?: string;
+  /** Logits from the layer's output (bias added), with the model's own variables for every later layer. */
+  forwardFrom(z: Tensor, options: ForwardOptions): Tensor;
+}
+
 /** A network ready to train. Created by `createModel(name, ...)` from the registry. */
 export interface Model {
   /** Registry name, e.g. 'lenet_300_100'. */
@@ -53,6 +77,8 @@ export interface Model {
   readonly buffers: ReadonlyMap<string, Variable>;
   /** Logits [n, numClasses] for a batch x [n, h, w, c]. */
   forward(x: Tensor, options: ForwardOptions): Tensor;
+  /** The first layer, where it is a linear map of the input; absent where the model cannot express it. */
+  readonly inputLayer?: InputLayer;
   /**
    * Training-mode forward that also returns auxiliary heads (Inception-v3's aux classifier),
    * each added to the loss with its weight. Absent for models without auxiliary heads.

@@ -5,6 +5,7 @@
  * features to the classes.
  */
 import { tf } from '../tf';
+import type { Tensor } from '../tf';
 import { stream } from '../rng';
 import { ParamBuilder, assembleModel, batchNorm, conv2d, dense, globalAvgPool, maxPool } from './layers';
 import type { BatchNorm, Conv } from './layers';
@@ -35,20 +36,19 @@ export function createCifarVgg(name: string, plan: VggPlan, options: ModelOption
   }
   const fc = b.dense('fc', channels, numClasses);
 
+  const tail = (h: Tensor, from: number, training: boolean): Tensor => {
+    for (const layer of layers.slice(from)) h = layer === 'M' ? maxPool(h, 2, 2) : tf.relu(batchNorm(conv2d(h, layer.conv), layer.bn, training));
+    // open_lth applies AvgPool2d(2) to the final 2x2 map of a 32x32 input: the same numbers as a
+    // global average, which also lets smaller inputs (down to 16x16) run, e.g. in tests.
+    return dense(globalAvgPool(h), fc);
+  };
+  const parts = { name, inputShape, numClasses, builder: b };
+  const first = layers[0];
+  if (first === undefined || first === 'M') return assembleModel({ ...parts, forward: (x, { training }) => tail(x, 0, training) });
+  // The first convolution comes before its BatchNorm and any nonlinearity: linear in its weights (see InputLayer).
   return assembleModel({
-    name,
-    inputShape,
-    numClasses,
-    builder: b,
-    forward(x, { training }) {
-      let h = x;
-      for (const layer of layers) {
-        h = layer === 'M' ? maxPool(h, 2, 2) : tf.relu(batchNorm(conv2d(h, layer.conv), layer.bn, training));
-      }
-      // open_lth applies AvgPool2d(2) to the final 2x2 map of a 32x32 input: the same numbers as a
-      // global average, which also lets smaller inputs (down to 16x16) run, e.g. in tests.
-      return dense(globalAvgPool(h), fc);
-    },
+    ...parts,
+    input: { layer: first.conv, forwardFrom: (z, { training }) => tail(tf.relu(batchNorm(z, first.bn, training)), 1, training) },
   });
 }
 

@@ -7,14 +7,19 @@
  * At alpha = 1 and alpha = 0 the model is given W1 and W2 themselves rather than 1 * W1 + 0 * W2:
  * the arithmetic is exact for finite weights too (up to the sign of zero), but loading the
  * endpoints makes the curve's ends the endpoint networks by construction, whatever they hold.
+ *
+ * Where the model describes a linear input layer, the curve computes that layer's output once per
+ * batch for each network and mixes the two at every alpha (input-split.ts): the same ends, bit for
+ * bit, and interior points within float32 rounding of the forward of W(alpha).
  */
 import { tf } from '../tf';
-import type { Model } from '../models/types';
+import type { InputLayer, Model } from '../models/types';
 import type { Split } from '../data/types';
 import { loadWeights } from '../train/state';
 import { evaluate } from '../train/evaluate';
 import { resolveAlphas } from './alphas';
 import { BatchNormRecompute, checkBatchNormPolicy, type BatchNormPolicy } from './batchnorm';
+import { inputSplitCurve, type LayerWeights } from './input-split';
 
 type Tensor = tf.Tensor;
 
@@ -52,7 +57,29 @@ export interface CurveOptions {
   masks?: ReadonlyMap<string, Tensor>;
   /** Examples per forward pass (default 1000). */
   evalBatchSize?: number;
+  /**
+   * Where the model describes a linear input layer (Model.inputLayer), compute its output once
+   * per batch for each network and mix the two at every alpha (default true; see input-split.ts).
+   * The ends are the endpoint networks' own logits either way; interior points differ from the
+   * plain forward of W(alpha) (false) by float32 rounding.
+   */
+  splitInputLayer?: boolean;
+  /**
+   * Memory for both networks' input-layer outputs (default 256 MiB): examples go through in chunks
+   * that fit, and where one evaluation batch does not fit, every alpha runs the plain forward.
+   */
+  inputLayerBytes?: number;
 }
+
+/**
+ * The evaluation arithmetic of `interpolationCurve`, for the identity of stored curves: 1 ran the
+ * plain forward of W(alpha) at every alpha; 2 mixes the outputs of a linear input layer, which
+ * rounds interior alphas differently.
+ */
+export const CURVE_ARITHMETIC = 2;
+
+/** Default of CurveOptions.inputLayerBytes. */
+export const DEFAULT_INPUT_LAYER_BYTES = 256 * 2 ** 20;
 
 /** The parameters and buffers of a model as one map, without copying (for interpolating live models). */
 export function liveWeights(model: Model): Map<string, Tensor> {
@@ -106,16 +133,59 @@ export function interpolationCurve(
   if (policy === 'recompute' && model.buffers.size > 0 && !options.recompute) {
     throw new Error(`interpolate: bn 'recompute' on ${model.name} needs options.recompute (a BatchNormRecompute over training batches)`);
   }
+  const batchSize = options.evalBatchSize ?? 1000;
+  const layer = options.splitInputLayer === false ? undefined : model.inputLayer;
+  const throughInput = layer ? splitThroughInputLayer(model, layer, w1, w2, alphas, policy, batchSize, options) : null;
+  if (throughInput) return throughInput;
   const points: InterpolationPoint[] = [];
   for (const alpha of alphas) {
     interpolateInto(model, w1, w2, alpha, options.masks);
     if (policy === 'recompute') options.recompute?.apply(model);
     for (const { name, split, limit } of options.splits) {
-      const e = evaluate(model, split, { batchSize: options.evalBatchSize ?? 1000, limit });
+      const e = evaluate(model, split, { batchSize, limit });
       points.push({ alpha, split: name, error: e.error, loss: e.loss, examples: e.examples });
     }
   }
   return points;
+}
+
+/** The curve through the model's linear input layer, or null where one batch exceeds the memory budget. */
+function splitThroughInputLayer(
+  model: Model, layer: InputLayer, w1: ReadonlyMap<string, Tensor>, w2: ReadonlyMap<string, Tensor>,
+  alphas: readonly number[], policy: BatchNormPolicy, batchSize: number, options: CurveOptions,
+): InterpolationPoint[] | null {
+  // The ends' layer parameters exactly as the model holds them when it is W1 or W2 (masks applied).
+  const at = (alpha: number): LayerWeights => {
+    interpolateInto(model, w1, w2, alpha, options.masks);
+    return { kernel: tf.clone(model.params.get(layer.kernel)!), bias: layer.bias === undefined ? undefined : tf.clone(model.params.get(layer.bias)!) };
+  };
+  const ends: [LayerWeights, LayerWeights] = [at(1), at(0)];
+  // Every chunk of examples visits every alpha: re-estimate each W(alpha)'s statistics once.
+  const statistics = new Map<number, Tensor[]>();
+  const prepare = (alpha: number): void => {
+    interpolateInto(model, w1, w2, alpha, options.masks);
+    if (policy !== 'recompute' || !options.recompute || model.buffers.size === 0) return;
+    const stored = statistics.get(alpha);
+    if (stored) {
+      [...model.buffers.values()].forEach((v, i) => v.assign(stored[i]));
+      return;
+    }
+    options.recompute.apply(model);
+    statistics.set(alpha, [...model.buffers.values()].map((v) => tf.clone(v)));
+  };
+  try {
+    const results = inputSplitCurve(model, layer, {
+      ends, alphas, splits: options.splits, batchSize,
+      budgetBytes: options.inputLayerBytes ?? DEFAULT_INPUT_LAYER_BYTES, prepare,
+    });
+    return results && alphas.flatMap((alpha, a) => options.splits.map(({ name }, s) => {
+      const e = results[a][s];
+      return { alpha, split: name, error: e.error, loss: e.loss, examples: e.examples };
+    }));
+  } finally {
+    for (const w of ends) tf.dispose([w.kernel, ...(w.bias ? [w.bias] : [])]);
+    for (const t of statistics.values()) tf.dispose(t);
+  }
 }
 
 function applyMasks(model: Model, masks: ReadonlyMap<string, Tensor>): void {
