@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 import { HeldLock, inspectLock, staleReason, DEFAULT_LOCK_TIMING, PROCESS_ID } from '../lib/store/lock';
-import { impRun, instabilityPair, instabilitySweep, sparseSweep, defaultWorkers, type UnitEvent } from '../lib/experiments';
+import { impRun, instabilityPair, instabilitySweep, sparseSweep, throughoutSweep, defaultWorkers, type UnitEvent } from '../lib/experiments';
 import type { Store } from '../lib/store';
 import { unitDir } from '../lib/store/layout';
 import { counted, lenet, tempDir } from './fixtures/experiments';
@@ -118,4 +118,15 @@ test('a lock held by another thread of this process is live; one with this pid f
   } finally {
     await lock.release();
   }
+});
+
+test('throughoutSweep on worker threads equals the serial one', async () => {
+  const config = lenet({ training: '12it' });
+  const results = [];
+  for (const workers of [1, 2]) {
+    const { ctx } = counted({ workers });
+    const r = await throughoutSweep(ctx, config, { k: [0, 4], inits: 2, pairs: 1, alphas: 3, throughout: { everySteps: 6 } });
+    results.push({ pairs: r.pairs.objects(), distances: r.distances.objects(), files: await contents(ctx.store) });
+  }
+  assert.deepEqual(results[1], results[0]);
 });

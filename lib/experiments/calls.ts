@@ -10,6 +10,7 @@ import { copy, type CopySpec } from './copy';
 import { impLevel, type ImpLevelOptions } from './imp';
 import { maskKey, type MaskKey } from './masks';
 import { instabilityPair, type PairSpec } from './pair';
+import { throughoutUnit, type ThroughoutUnitSpec } from './throughout';
 import { trunk, type TrunkOptions } from './trunk';
 
 /** A unit function call that a worker thread can make. */
@@ -17,7 +18,8 @@ export type UnitCall =
   | { unit: 'trunk'; config: TrainConfig; k: number | string; options?: TrunkOptions }
   | { unit: 'copy'; spec: Omit<CopySpec, 'mask'> & { mask?: MaskKey } }
   | { unit: 'imp-level'; config: TrainConfig; level: number; options?: ImpLevelOptions }
-  | { unit: 'instability-pair'; spec: Omit<PairSpec, 'mask'> & { mask?: MaskKey } };
+  | { unit: 'instability-pair'; spec: Omit<PairSpec, 'mask'> & { mask?: MaskKey } }
+  | { unit: 'throughout'; spec: ThroughoutUnitSpec };
 
 /** The call of `copy(ctx, spec)`, its mask given by key. */
 export function copyCall(spec: CopySpec): UnitCall {
@@ -36,6 +38,7 @@ export async function runCall(ctx: ExperimentContext, call: UnitCall): Promise<s
     case 'copy': return (await copy(ctx, call.spec)).ref.hash;
     case 'imp-level': return (await impLevel(ctx, call.config, call.level, call.options)).ref.hash;
     case 'instability-pair': return (await instabilityPair(ctx, call.spec)).ref.hash;
+    case 'throughout': return (await throughoutUnit(ctx, call.spec)).ref.hash;
     default: throw new Error(`lmc-lab worker: unknown unit call ${JSON.stringify((call as { unit?: unknown }).unit)}`);
   }
 }

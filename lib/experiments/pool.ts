@@ -216,7 +216,7 @@ export function sharedPool(size: number): UnitPool {
 
 /** The config a call trains under (which dataset its worker loads). */
 export function callConfig(call: UnitCall): TrainConfig {
-  return call.unit === 'copy' || call.unit === 'instability-pair' ? call.spec.config : call.config;
+  return call.unit === 'copy' || call.unit === 'instability-pair' || call.unit === 'throughout' ? call.spec.config : call.config;
 }
 
 /** A short description of a call for messages, e.g. "copy k=100". */
@@ -226,6 +226,7 @@ export function describeCall(call: UnitCall): string {
     case 'copy': return `copy k=${call.spec.k} order=${call.spec.config.dataOrderSeed}`;
     case 'imp-level': return `imp level ${call.level} k=${call.options?.k ?? 0}`;
     case 'instability-pair': return `instability pair k=${call.spec.k} pair=${call.spec.pair}`;
+    case 'throughout': return `throughout k=${call.spec.k} init=${call.spec.config.initSeed}`;
   }
 }
 

@@ -11,10 +11,10 @@ import { validateConfig, type TrainConfig } from '../train/config';
 import {
   CURVE_ARITHMETIC, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, instability, resolveAlphas, summarize, tablesOf,
   type CurveRow, type DistanceRow, type ExperimentRows, type InstabilityOptions, type InstabilitySummary, type PairRow,
-  type SplitName, type ThroughoutOptions, type ThroughoutRow,
+  type BatchNormPolicy, type SplitName, type ThroughoutOptions, type ThroughoutRow,
 } from '../stability';
 import { canonicalJson, type Json } from '../store';
-import { cachedUnit, datasetFingerprint, type ExperimentContext } from './context';
+import { cachedUnit, datasetFingerprint, type ExperimentContext, type UnitResult } from './context';
 import { trainKey, unitLabel, withoutDefaults } from './keys';
 import { resolveSweep } from './sweep';
 
@@ -39,46 +39,66 @@ export interface ThroughoutSweepResult {
 
 const FILE = 'rows.json';
 
+/** One throughout unit: an initialization's config (initSeed set), k, and the sweep's settings, resolved. */
+export interface ThroughoutUnitSpec {
+  config: TrainConfig;
+  k: number;
+  pairs: number;
+  alphas: number[];
+  bn: BatchNormPolicy;
+  bnBatches: number;
+  bnSeed?: number;
+  throughout: { everyEpoch?: true; everySteps?: number; alphas?: number[]; splits: SplitName[] };
+}
+
+/** Measures (or finds) the pairs of one initialization and k throughout training. */
+export async function throughoutUnit(ctx: ExperimentContext, spec: ThroughoutUnitSpec): Promise<UnitResult> {
+  const { config, k, pairs, alphas, bn, bnBatches, bnSeed, throughout: during } = spec;
+  const dataset = ctx.dataset(config);
+  const key = withoutDefaults({
+    train: trainKey(config), data: datasetFingerprint(dataset), k, pairs,
+    alphas: canonicalJson(alphas) === canonicalJson(resolveAlphas(PAPER_ALPHA_COUNT)) ? undefined : alphas,
+    bn: bn === 'interpolate' ? undefined : bn,
+    bnBatches: bn === 'recompute' && bnBatches !== DEFAULT_BN_BATCHES ? bnBatches : undefined,
+    bnSeed: bn === 'recompute' && (bnSeed ?? 0) !== 0 ? bnSeed : undefined,
+    throughout: withoutDefaults(during),
+    curve: CURVE_ARITHMETIC, // always present: rows stored by an older arithmetic are not this one's
+  }) as unknown as Json;
+  return cachedUnit(ctx, 'throughout', key, unitLabel('throughout', key), async (writer, ref) => {
+    const result = await instability(config, {
+      k, initSeeds: [config.initSeed], pairs, alphas, bn, bnBatches, bnSeed, dataset,
+      throughout: during, signal: ctx.signal, callbacks: ctx.callbacks(ref),
+    });
+    const out = {
+      curves: result.table.objects(), pairs: result.pairs.objects(), distances: result.distances.objects(),
+      throughoutCurves: result.throughout!.table.objects(), throughoutPairs: result.throughout!.pairs.objects(),
+    };
+    await writer.writeJson(FILE, out as unknown as Json);
+    const s = result.summary[0];
+    return JSON.parse(JSON.stringify({ k, pairs, meetings: s.throughout?.length ?? 0, testInstability: s.instability.test?.mean ?? null, l2: s.l2.mean })) as Json;
+  });
+}
+
 /** Instability and L2 distance throughout training from every k, one cached unit per initialization and k. */
 export async function throughoutSweep(ctx: ExperimentContext, configInput: TrainConfig, options: ThroughoutSweepOptions = {}): Promise<ThroughoutSweepResult> {
   const config = validateConfig({ ...configInput });
-  const dataset = ctx.dataset(config);
-  const data = datasetFingerprint(dataset);
-
-  const { ks, pairs, inits, alphas, bn } = resolveSweep('throughoutSweep', config, dataset, options);
+  const { ks, pairs, inits, alphas, bn } = resolveSweep('throughoutSweep', config, ctx.dataset(config), options);
   const bnBatches = options.bnBatches ?? DEFAULT_BN_BATCHES;
   const t = options.throughout ?? { everyEpoch: true };
   if (!t.everyEpoch && !t.everySteps) throw new Error('throughoutSweep: throughout needs everyEpoch: true or everySteps: n');
   const during = {
-    everyEpoch: t.everyEpoch ? true : undefined, everySteps: t.everySteps,
+    everyEpoch: t.everyEpoch ? (true as const) : undefined, everySteps: t.everySteps,
     alphas: t.alphas === undefined ? undefined : resolveAlphas(t.alphas), splits: [...(t.splits ?? ['test'])] as SplitName[],
   };
   const rows: ExperimentRows = { curves: [], pairs: [], distances: [], throughoutCurves: [], throughoutPairs: [] };
-  for (const seeds of inits) {
-    const initConfig = { ...config, initSeed: seeds.initSeed };
-    for (const k of ks) {
-      const key = withoutDefaults({
-        train: trainKey(initConfig), data, k, pairs,
-        alphas: canonicalJson(alphas) === canonicalJson(resolveAlphas(PAPER_ALPHA_COUNT)) ? undefined : alphas,
-        bn: bn === 'interpolate' ? undefined : bn,
-        bnBatches: bn === 'recompute' && bnBatches !== DEFAULT_BN_BATCHES ? bnBatches : undefined,
-        bnSeed: bn === 'recompute' && (options.bnSeed ?? 0) !== 0 ? options.bnSeed : undefined,
-        throughout: withoutDefaults(during),
-        curve: CURVE_ARITHMETIC, // always present: rows stored by an older arithmetic are not this one's
-      }) as unknown as Json;
-      const { unit } = await cachedUnit(ctx, 'throughout', key, unitLabel('throughout', key), async (writer, ref) => {
-        const result = await instability(initConfig, {
-          k, initSeeds: [seeds.initSeed], pairs, alphas, bn, bnBatches, bnSeed: options.bnSeed, dataset,
-          throughout: during, signal: ctx.signal, callbacks: ctx.callbacks(ref),
-        });
-        const out = {
-          curves: result.table.objects(), pairs: result.pairs.objects(), distances: result.distances.objects(),
-          throughoutCurves: result.throughout!.table.objects(), throughoutPairs: result.throughout!.pairs.objects(),
-        };
-        await writer.writeJson(FILE, out as unknown as Json);
-        const s = result.summary[0];
-        return JSON.parse(JSON.stringify({ k, pairs, meetings: s.throughout?.length ?? 0, testInstability: s.instability.test?.mean ?? null, l2: s.l2.mean })) as Json;
-      });
+  const specs = inits.map((seeds) => ks.map((k): ThroughoutUnitSpec => ({
+    config: { ...config, initSeed: seeds.initSeed }, k, pairs, alphas, bn, bnBatches, bnSeed: options.bnSeed, throughout: during,
+  })));
+  // Each initialization and k is independent: on worker threads they train at once.
+  await ctx.prefetch(specs.flat().map((spec) => ({ unit: 'throughout', spec })));
+  for (const [i, seeds] of inits.entries()) {
+    for (const spec of specs[i]) {
+      const { unit } = await throughoutUnit(ctx, spec);
       const stored = await unit.readJson<Record<keyof ExperimentRows, Record<string, unknown>[]>>(FILE);
       // The unit ran one initialization (index 0): give its rows this sweep's index.
       const place = <T>(r: Record<string, unknown>): T => ({ ...r, init: seeds.init, run: `${seeds.init}.${r.pair}` }) as T;
