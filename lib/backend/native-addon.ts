@@ -42,10 +42,11 @@ export const NATIVE_THREADS_ENV_VAR = 'LMC_NATIVE_THREADS';
 let loaded: { addon: DnnlAddon } | { reason: string } | undefined;
 
 /**
- * One oneDNN thread per call, whatever the core count. Measured on this 2-core machine
- * (bench/README.md): 2 threads make one ResNet-20 step about 1.3x faster, but two training
- * processes side by side (LMC_WORKERS) lose throughput with 2 threads each. Results do not
- * depend on the choice of workers because the count is fixed, never derived from them.
+ * One oneDNN thread per call, whatever the core count. The filter gradient's sum over the batch
+ * depends on the thread count in its last bits, so a fixed count keeps results identical with
+ * or without LMC_WORKERS and across machines. On this shared 2-core machine 2 threads were
+ * faster for a lone run on idle cores (304 against 416 ms per ResNet-20 step) but several times
+ * slower as soon as another job or a second run took a core (bench/README.md).
  */
 export function defaultThreads(): number {
   return 1;
