@@ -12,6 +12,7 @@
  *   npm run bench -- --markdown         the table only (README's performance table)
  *   npm run bench -- --json             one JSON array of {model, backend, batch, msPerStep, pytorchMsPerStep, ratio, steps, tensorGrowth, tensorMiB, peakRssMiB}
  *   npm run bench -- --models lenet --backends wasm --steps 30 --leak-steps 200
+ *   LMC_NATIVE=0 npm run bench          wasm convolutions instead of the oneDNN addon (bench/README.md)
  */
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
@@ -141,7 +142,8 @@ async function main(): Promise<void> {
   }
   for (const name of values.backends.split(',') as BackendName[]) {
     try {
-      await initBackend(name);
+      const info = await initBackend(name);
+      log(`${name}: ${info.device}`);
     } catch (err) {
       log(`${name}: skipped (${(err as Error).message.split(';')[0]})`);
       continue;

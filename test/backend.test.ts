@@ -46,7 +46,7 @@ test('automatic selection falls through failed native loads, recording why', asy
   assert.deepEqual(info.tried.map((t) => [t.name, t.ok]), [['gpu', false], ['tensorflow', false], ['wasm', true]]);
   assert.match(info.tried[0].reason ?? '', /libcudart\.so\.11\.0/);
   assert.equal(info.tried[1].reason, `${NATIVE.tensorflow} is not installed`);
-  assert.match(info.device, /^CPU \(wasm, single-threaded, (SIMD|no SIMD)\)$/);
+  assert.match(info.device, /^CPU \(wasm, single-threaded, (SIMD|no SIMD); convolutions: (oneDNN [0-9.]+ native, [0-9]+ threads?|wasm \(.+\))\)$/);
   assert.equal(info.package, '@tensorflow/tfjs-backend-wasm');
   assert.equal(info.version, tf.version.tfjs);
 

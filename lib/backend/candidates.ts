@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { tf } from '../tf';
 import { loadWasmModule, registerWasmKernels, WASM_PACKAGE } from './wasm-kernels';
 import { registerCpuKernels } from './cpu-kernels';
+import { describeConvolutions } from './native-addon';
 
 /** A backend lmc-lab can run on: native TensorFlow on GPU or CPU, WebAssembly, or pure JS. */
 export type BackendName = 'gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -123,7 +124,7 @@ const wasm: Candidate = {
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     const threads = mod.getThreadsCount();
     const device = `CPU (wasm, ${threads > 1 ? `${threads} threads` : 'single-threaded'}, ` +
-      `${simd ? 'SIMD' : 'no SIMD'})`;
+      `${simd ? 'SIMD' : 'no SIMD'}; convolutions: ${describeConvolutions()})`;
     return { tfBackend: 'wasm', device, package: WASM_PACKAGE, version: mod.version_wasm };
   },
 };

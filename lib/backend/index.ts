@@ -16,6 +16,8 @@ export { BACKEND_NAMES } from './candidates';
 export type { BackendName } from './candidates';
 export { registerWasmKernels, restoreStockWasmKernels } from './wasm-kernels';
 export { registerCpuKernels, restoreStockCpuKernels, stockCpuKernel } from './cpu-kernels';
+export { nativeAddon, describeConvolutions, NATIVE_ENV_VAR, NATIVE_THREADS_ENV_VAR } from './native-addon';
+export { useNativeConvolutions } from './native-conv';
 
 /** The environment variable that forces a backend. */
 export const BACKEND_ENV_VAR = 'LMC_BACKEND';
@@ -33,7 +35,10 @@ export interface BackendInfo {
   name: BackendName;
   /** tfjs's name for it (tf.getBackend()): 'tensorflow' for both native packages. */
   tfBackend: string;
-  /** What computes, e.g. 'CPU (wasm, single-threaded, SIMD)' or 'GPU: NVIDIA H100 80GB HBM3'. */
+  /**
+   * What computes, e.g. 'CPU (wasm, single-threaded, SIMD; convolutions: oneDNN 2.6.3 native,
+   * 1 thread)' or 'GPU: NVIDIA H100 80GB HBM3'.
+   */
   device: string;
   /** The npm package that provides it. */
   package: string;

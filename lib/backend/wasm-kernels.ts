@@ -3,12 +3,15 @@
  * model registry trains on it, and fast enough to use: the missing Conv2DBackpropFilter, a
  * Conv2DBackpropInput that runs on XNNPACK's convolution instead of a scalar loop, a
  * BatchMatMul that transposes operands explicitly (the stock transposed products are several
- * times slower), and an Identity that shares its input's buffer instead of copying it.
+ * times slower), and an Identity that shares its input's buffer instead of copying it. Where
+ * the oneDNN addon is built, the three convolution kernels compute on it (native-conv.ts) and
+ * fall back to these.
  */
 import { tf } from '../tf';
 import { makeConv2DBackpropFilter } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInput } from './conv2d-backprop-input';
 import { registerWasmBatchMatMul } from './wasm-batch-matmul';
+import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput } from './native-conv';
 
 /** The npm package that provides the wasm backend. */
 export const WASM_PACKAGE = '@tensorflow/tfjs-backend-wasm';
@@ -74,7 +77,7 @@ function replace(kernelName: string, make: (stock: tf.KernelFunc) => tf.KernelFu
 
 /**
  * Registers lmc-lab's wasm kernels (Conv2DBackpropFilter; faster Conv2DBackpropInput and
- * BatchMatMul; a buffer-sharing Identity); idempotent.
+ * BatchMatMul; a buffer-sharing Identity; oneDNN convolutions where the addon is built); idempotent.
  */
 export function registerWasmKernels(): void {
   loadWasmModule();
@@ -82,15 +85,16 @@ export function registerWasmKernels(): void {
     tf.registerKernel({
       kernelName: 'Conv2DBackpropFilter',
       backendName: 'wasm',
-      kernelFunc: makeConv2DBackpropFilter('wasm', { stridedOneByOneAsMatMul: true }),
+      kernelFunc: nativeConv2DBackpropFilter(makeConv2DBackpropFilter('wasm', { stridedOneByOneAsMatMul: true })),
     });
   }
-  replace('Conv2DBackpropInput', (stock) => makeConv2DBackpropInput('wasm', stock, alwaysRewrite));
+  replace('Conv2DBackpropInput', (stock) => nativeConv2DBackpropInput(makeConv2DBackpropInput('wasm', stock, alwaysRewrite)));
+  replace('Conv2D', nativeConv2D);
   replace('Identity', sharedIdentity);
   registerWasmBatchMatMul();
 }
 
-/** Puts back the stock wasm kernels ours replaced (Conv2DBackpropInput, Identity), for comparisons and benchmarks. */
+/** Puts back the stock wasm kernels ours replaced (Conv2D, Conv2DBackpropInput, Identity), for comparisons and benchmarks. */
 export function restoreStockWasmKernels(): void {
   for (const [kernelName, stock] of stockKernels) {
     tf.unregisterKernel(kernelName, 'wasm');

@@ -1,0 +1,117 @@
+/**
+ * The optional oneDNN addon (native/dnnl, npm package @lmc-lab/dnnl): whether it loaded, why
+ * not, and how many threads it computes with.
+ *
+ * It is an optionalDependency built at install time against Debian's libdnnl-dev; where the
+ * library or a compiler is missing npm drops it and lmc-lab keeps its wasm convolutions.
+ * LMC_NATIVE=0 turns it off (for comparisons); LMC_NATIVE_THREADS sets its OpenMP team size.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The addon's interface (native/dnnl/src/addon.cc). */
+export interface DnnlAddon {
+  /** oneDNN's version, e.g. '2.6.3'. */
+  readonly version: string;
+  /** The threading runtime Debian's libdnnl was built with. */
+  readonly runtime: string;
+  /** Cores OpenMP sees. */
+  readonly cores: number;
+  /**
+   * out = kind(a, b) on float32 buffers at byte offsets of `memory`, described by the forward
+   * convolution `geometry` (see geometryOf): kind 0 (x, w) -> y; 1 (dy, w) -> dx; 2 (x, dy) -> dw.
+   */
+  run(kind: 0 | 1 | 2, memory: ArrayBufferLike, geometry: Int32Array, a: number, b: number, out: number): void;
+  /** oneDNN's name for the implementation it picks for a call, e.g. 'brg:avx512_core'. */
+  implementation(kind: 0 | 1 | 2, geometry: Int32Array): string;
+  setThreads(threads: number): void;
+  threads(): number;
+  /** Primitives cached (one per kind and shape). */
+  cached(): number;
+  clear(): void;
+}
+
+/** The npm package that provides the addon. */
+export const DNNL_PACKAGE = '@lmc-lab/dnnl';
+/** Set to 0 to compute convolutions with the wasm kernels even where the addon is built. */
+export const NATIVE_ENV_VAR = 'LMC_NATIVE';
+/** The addon's OpenMP thread count (default: see defaultThreads). */
+export const NATIVE_THREADS_ENV_VAR = 'LMC_NATIVE_THREADS';
+
+/** The addon, or why there is none; settled on first use. */
+let loaded: { addon: DnnlAddon } | { reason: string } | undefined;
+
+/**
+ * One oneDNN thread per call, whatever the core count. The filter gradient's sum over the batch
+ * depends on the thread count in its last bits, so a fixed count keeps results identical with
+ * or without LMC_WORKERS and across machines. On this shared 2-core machine 2 threads were
+ * faster for a lone run on idle cores (304 against 416 ms per ResNet-20 step) but several times
+ * slower as soon as another job or a second run took a core (bench/README.md).
+ */
+export function defaultThreads(): number {
+  return 1;
+}
+
+function threadsFrom(env: Record<string, string | undefined>): number {
+  const raw = env[NATIVE_THREADS_ENV_VAR];
+  if (raw === undefined || raw.trim() === '') return defaultThreads();
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1024) {
+    throw new Error(`${NATIVE_THREADS_ENV_VAR}='${raw}': give a whole number of threads from 1 to 1024 ` +
+      `(or unset it for ${defaultThreads()}; at most ${os.availableParallelism()} help here)`);
+  }
+  return n;
+}
+
+/** The first line of a load error, with the common causes said plainly. */
+function loadFailure(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const message = String(e?.message ?? err).split('\n')[0];
+  if (e?.code === 'MODULE_NOT_FOUND') {
+    return `native addon not built: ${DNNL_PACKAGE} is not installed; npm install builds it where ` +
+      `libdnnl-dev and g++ are present`;
+  }
+  return `native addon failed to load: ${message}`;
+}
+
+/** Requires the installed package, else a build inside this checkout (native/dnnl/build). */
+function requireAddon(): DnnlAddon {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(DNNL_PACKAGE) as DnnlAddon;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND' || !String((err as Error).message).includes(DNNL_PACKAGE)) throw err;
+    // dist/lib/backend -> the checkout root: `npx node-gyp rebuild` in native/dnnl works without npm install.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(path.resolve(__dirname, '..', '..', '..', 'native', 'dnnl')) as DnnlAddon;
+  }
+}
+
+/**
+ * The addon with its thread count set, or the one-line reason it is not used (turned off by
+ * LMC_NATIVE=0, not installed, or failing to load). Loads once per process (per worker thread).
+ */
+export function nativeAddon(env: Record<string, string | undefined> = process.env): { addon: DnnlAddon } | { reason: string } {
+  if (loaded !== undefined) return loaded;
+  const switch_ = env[NATIVE_ENV_VAR]?.trim();
+  if (switch_ === '0' || switch_ === 'false' || switch_ === 'off') {
+    loaded = { reason: `native convolutions turned off by ${NATIVE_ENV_VAR}=${switch_}` };
+    return loaded;
+  }
+  try {
+    const addon = requireAddon();
+    addon.setThreads(threadsFrom(env));
+    loaded = { addon };
+  } catch (err) {
+    loaded = { reason: loadFailure(err) };
+  }
+  return loaded;
+}
+
+/** What computes convolutions, for backendInfo().device: 'oneDNN 2.6.3 native, 1 thread' or 'wasm (<why>)'. */
+export function describeConvolutions(): string {
+  const n = nativeAddon();
+  if ('reason' in n) return `wasm (${n.reason})`;
+  const threads = n.addon.threads();
+  return `oneDNN ${n.addon.version} native, ${threads} ${threads === 1 ? 'thread' : 'threads'}`;
+}
