@@ -15,11 +15,9 @@
  *   LMC_NATIVE=0 npm run bench          wasm convolutions instead of the oneDNN addon (bench/README.md)
  */
 import { parseArgs } from 'node:util';
-import { spawnSync } from 'node:child_process';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { tf } from '../lib/tf';
 import { median } from './median';
+import { pytorchMs } from './pytorch';
 import { initBackend, BACKEND_NAMES, type BackendName } from '../lib/backend';
 import { createModel } from '../lib/models/registry';
 import { createOptimizer, type OptimizerSpec } from '../lib/train/optimizers';
@@ -91,31 +89,6 @@ function timeSteps(c: Case, steps: number, warmup: number, leakSteps: number): {
   return { ms: median(times), steps: total, tensorGrowth, tensorMiB, peakRssMiB: peakRss / 2 ** 20 };
 }
 
-/** Runs bench/torch_step.py with the first Python that has torch; null (and why) when none does. */
-function pytorchMs(c: Case, steps: number, warmup: number): { ms: number | null; note: string } {
-  const script = path.resolve(__dirname, '..', '..', 'bench', 'torch_step.py');
-  const notes: string[] = [];
-  for (const python of ['python3', '/usr/bin/python3']) {
-    // PyTorch gets every core (its default here is one thread); our CPU backends use one.
-    const threads = String(os.availableParallelism());
-    const args = [script, '--model', c.short, '--steps', String(steps), '--warmup', String(warmup), '--threads', threads];
-    const run = spawnSync(python, args, { encoding: 'utf8' });
-    if (run.error) {
-      notes.push(`${python}: ${run.error.message}`);
-      continue;
-    }
-    const line = run.stdout.trim().split('\n').filter(Boolean).pop() ?? '';
-    try {
-      const parsed = JSON.parse(line);
-      if (typeof parsed.msPerStep === 'number') return { ms: parsed.msPerStep, note: `${python}, torch ${parsed.torch}, ${parsed.threads} threads` };
-      notes.push(`${python}: ${parsed.error ?? line}`);
-    } catch {
-      notes.push(`${python}: ${(run.stderr || line).trim().split('\n').pop()}`);
-    }
-  }
-  return { ms: null, note: notes.join('; ') };
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
@@ -136,7 +109,7 @@ async function main(): Promise<void> {
   const torch = new Map<string, number | null>();
   for (const c of cases) {
     const { steps, warmup } = plan(c, 'pytorch', values.steps);
-    const { ms, note } = pytorchMs(c, steps, warmup);
+    const { ms, note } = pytorchMs(c.short, steps, warmup);
     torch.set(c.model, ms);
     log(`pytorch ${c.model}: ${ms === null ? 'unavailable' : ms.toFixed(2) + ' ms/step'} (${note})`);
   }

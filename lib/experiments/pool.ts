@@ -19,6 +19,7 @@ import type { DatasetOrigin } from '../data/registry';
 import type { BackendName } from '../backend/candidates';
 import type { LockTiming, StoreEvent } from '../store';
 import type { TrainConfig } from '../train/config';
+import type { StepContext } from '../train/trainer';
 import type { UnitCall } from './calls';
 import type { UnitEvent, UnitRef } from './context';
 
@@ -48,16 +49,8 @@ export interface TaskSetup {
   checkpointEvery: number;
 }
 
-/** A training run's position as a worker reports it. */
-export interface RemoteStep {
-  step: number;
-  epoch: number;
-  itersPerEpoch: number;
-  startStep: number;
-  endStep: number;
-  lr: number;
-  loss: number;
-}
+/** A training run's position as a worker reports it: a step context's numbers, with the loss read. */
+export type RemoteStep = Pick<StepContext, 'step' | 'epoch' | 'itersPerEpoch' | 'startStep' | 'endStep' | 'lr'> & { loss: number };
 
 /** What the pool delivers back to the caller while a call runs. */
 export interface TaskSink {
