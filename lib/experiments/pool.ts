@@ -196,15 +196,16 @@ export class UnitPool {
   }
 }
 
-let shared: UnitPool | undefined;
+const shared = new Map<number, UnitPool>();
 
-/** The process's pool of `size` workers (a pool of another size replaces it). */
+/** The process's pool of `size` workers, made on first use and kept (idle workers do not keep the process alive). */
 export function sharedPool(size: number): UnitPool {
-  if (!shared || shared.size !== size) {
-    void shared?.close();
-    shared = new UnitPool(size);
+  let pool = shared.get(size);
+  if (!pool) {
+    pool = new UnitPool(size);
+    shared.set(size, pool);
   }
-  return shared;
+  return pool;
 }
 
 /** The config a call trains under (which dataset its worker loads). */
