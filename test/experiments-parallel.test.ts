@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
+import { TrainingCancelled } from '../lib/train/trainer';
 import { HeldLock, inspectLock, staleReason, DEFAULT_LOCK_TIMING, PROCESS_ID } from '../lib/store/lock';
 import { impRun, instabilityPair, instabilitySweep, sparseSweep, throughoutSweep, defaultWorkers, type UnitEvent } from '../lib/experiments';
-import type { Store } from '../lib/store';
+import { StoreError, type Store } from '../lib/store';
 import { unitDir } from '../lib/store/layout';
 import { counted, lenet, tempDir } from './fixtures/experiments';
 
@@ -129,4 +130,24 @@ test('throughoutSweep on worker threads equals the serial one', async () => {
     results.push({ pairs: r.pairs.objects(), distances: r.distances.objects(), files: await contents(ctx.store) });
   }
   assert.deepEqual(results[1], results[0]);
+});
+
+test('cancelling a parallel pair stops its workers (a StoreError caused by TrainingCancelled, as in one thread); a rerun resumes to the serial bits', async () => {
+  const config = lenet({ training: '300it' });
+  const controller = new AbortController();
+  const cancelled = counted({
+    workers: 2, signal: controller.signal, checkpointEvery: 20,
+    callbacks: () => [{ everySteps: 1, onStep: (s) => { if (s.step >= 40) controller.abort(); } }],
+  });
+  // As in one thread: the store's COMPUTE_FAILED, caused by the training's cancellation.
+  await assert.rejects(instabilityPair(cancelled.ctx, { config, k: 0, pair: 0, alphas: 3 }), (e: Error) => {
+    assert.ok(e instanceof StoreError && e.code === 'COMPUTE_FAILED', String(e));
+    assert.ok(e.cause instanceof TrainingCancelled, String(e.cause));
+    return true;
+  });
+  const resumed = counted({ workers: 2, store: cancelled.ctx.store });
+  const pair = await instabilityPair(resumed.ctx, { config, k: 0, pair: 0, alphas: 3 });
+  assert.ok(resumed.events.some((e) => e.type === 'train' && e.resumed), 'a copy resumed from its checkpoint');
+  const serial = counted({ workers: 1 });
+  assert.deepEqual(pair.summary, (await instabilityPair(serial.ctx, { config, k: 0, pair: 0, alphas: 3 })).summary);
 });

@@ -12,7 +12,7 @@ import type { TrainConfig } from '../train/config';
 import { datasetFor, type StepContext, type TrainCallback } from '../train/trainer';
 import type { UnitCall } from './calls';
 import { POOLED_BACKENDS, WORKERS_ENV_VAR, callConfig, defaultWorkers, describeCall, sharedPool, type RemoteStep, type TaskSetup, type TaskSink } from './pool';
-import { callbackFires } from '../train/trainer';
+import { callbackFires, interruptSignal } from '../train/trainer';
 
 /** The unit kinds of lib/experiments (folder names in the store). */
 export type UnitKind = 'trunk' | 'copy' | 'imp-level' | 'instability-pair' | 'throughout' | 'mask';
@@ -147,7 +147,8 @@ async function prefetch(ctx: ExperimentContext, options: ExperimentOptions, call
   const pool = sharedPool(ctx.workers);
   // A progress callback that throws stops the calls, as it stops a training in this thread.
   const stop = new AbortController();
-  const signal = anySignal(ctx.signal, stop.signal);
+  // The kernel's per-cell interrupt lives in this thread's trainer: workers hear of it through the pool.
+  const signal = anySignal(ctx.signal, interruptSignal(), stop.signal);
   const failures: unknown[] = [];
   const settled = await Promise.allSettled(calls.map(async (call, i) => {
     const sink = progressSink(ctx, options, fromWorkers, (e) => {
@@ -162,7 +163,8 @@ async function prefetch(ctx: ExperimentContext, options: ExperimentOptions, call
   }));
   const failed = failures[0] ?? settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason;
   if (failed !== undefined) {
-    if (failed instanceof Error && !failed.message.includes(WORKERS_ENV_VAR) && failures.length === 0) {
+    // A cancellation is not the workers' doing: it is reported as one thread would report it.
+    if (failed instanceof Error && !failed.message.includes(WORKERS_ENV_VAR) && failures.length === 0 && !signal?.aborted) {
       failed.message = `${failed.message} (while computing ${describeCall(calls[settled.findIndex((s) => s.status === 'rejected')])} on a worker thread; ${WORKERS_ENV_VAR}=1 computes in this thread)`;
     }
     throw failed;

@@ -17,9 +17,9 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DatasetOrigin } from '../data/registry';
 import type { BackendName } from '../backend/candidates';
-import type { LockTiming, StoreEvent } from '../store';
+import { StoreError, type LockTiming, type StoreErrorCode, type StoreEvent } from '../store';
 import type { TrainConfig } from '../train/config';
-import type { StepContext } from '../train/trainer';
+import { TrainingCancelled, type StepContext } from '../train/trainer';
 import type { UnitCall } from './calls';
 import type { UnitEvent, UnitRef } from './context';
 
@@ -69,7 +69,32 @@ export type FromWorker =
   | { type: 'run-start'; id: number; run: number; ref: UnitRef; at: RemoteStep; config: TrainConfig }
   | { type: 'run-step'; id: number; run: number; at: RemoteStep }
   | { type: 'done'; id: number; hash: string }
-  | { type: 'failed'; id: number; error: { name: string; message: string; stack?: string; code?: string } };
+  | { type: 'failed'; id: number; error: WorkerError };
+
+/** An error as it crosses from a worker: name, message, stack, and the fields callers test. */
+export interface WorkerError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  /** A TrainingCancelled's position. */
+  step?: number;
+  endStep?: number;
+  /** What it wraps (a store's COMPUTE_FAILED wraps the training's error). */
+  cause?: WorkerError;
+}
+
+/** `e` as it can cross to another thread (its causes to a depth of 4). */
+export function workerError(e: unknown, depth = 0): WorkerError {
+  const error = (e instanceof Error ? e : new Error(String(e))) as Error & { code?: unknown; step?: unknown; endStep?: unknown };
+  const number = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  return {
+    name: error.name, message: error.message, stack: error.stack,
+    code: error.code === undefined ? undefined : String(error.code),
+    step: number(error.step), endStep: number(error.endStep),
+    cause: error.cause !== undefined && depth < 4 ? workerError(error.cause, depth + 1) : undefined,
+  };
+}
 
 interface Task {
   id: number;
@@ -228,9 +253,13 @@ function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error(`lmc-lab: cancelled (${String(signal.reason ?? 'aborted')})`);
 }
 
-/** The worker's error as an Error of this thread, keeping its name, code and stack. */
-function reviveError(e: { name: string; message: string; stack?: string; code?: string }): Error {
-  const error = new Error(e.message);
+/** The worker's error as an Error of this thread: a StoreError or TrainingCancelled stays one; name, code, stack and cause are kept. */
+function reviveError(e: WorkerError): Error {
+  const cause = e.cause === undefined ? undefined : reviveError(e.cause);
+  let error: Error;
+  if (e.name === 'TrainingCancelled' && e.step !== undefined && e.endStep !== undefined) error = new TrainingCancelled(e.step, e.endStep);
+  else if (e.name === 'StoreError' && e.code !== undefined) error = new StoreError(e.code as StoreErrorCode, e.message, { cause });
+  else error = new Error(e.message, { cause });
   error.name = e.name;
   if (e.stack) error.stack = `${e.stack}\n    (in an lmc-lab worker thread)`;
   if (e.code !== undefined) (error as Error & { code?: string }).code = e.code;

@@ -10,7 +10,7 @@ import { openStore, type Store } from '../store';
 import type { TrainCallback } from '../train/trainer';
 import { runCall } from './calls';
 import { datasetFingerprint, experimentContext, type UnitRef } from './context';
-import type { FromWorker, RemoteStep, TaskSetup, ToWorker } from './pool';
+import { workerError, type FromWorker, type RemoteStep, type TaskSetup, type ToWorker } from './pool';
 
 const port = parentPort;
 if (!port) throw new Error('lib/experiments/worker.js is the unit pool\'s worker thread; it is started by the pool, not run directly');
@@ -81,8 +81,7 @@ async function call(message: Extract<ToWorker, { type: 'call' }>): Promise<void>
     const hash = await runCall(ctx, message.call);
     post({ type: 'done', id, hash });
   } catch (e) {
-    const error = e instanceof Error ? e : new Error(String(e));
-    post({ type: 'failed', id, error: { name: error.name, message: error.message, stack: error.stack, code: (error as Error & { code?: unknown }).code === undefined ? undefined : String((error as Error & { code?: unknown }).code) } });
+    post({ type: 'failed', id, error: workerError(e) });
   } finally {
     controllers.delete(id);
   }
