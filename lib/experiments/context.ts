@@ -79,7 +79,13 @@ export interface ExperimentContext {
    * can run there (else does nothing); resolves once all are in the store. Unit functions call
    * it for their independent parts and then make the same calls themselves, finding the units.
    */
-  prefetch(calls: readonly UnitCall[]): Promise<void>;
+  prefetch(calls: readonly UnitCall[], options?: PrefetchOptions): Promise<void>;
+}
+
+/** Options of `prefetch`. */
+export interface PrefetchOptions {
+  /** Queue these calls ahead of those already waiting (the critical path, e.g. IMP's next level). */
+  first?: boolean;
 }
 
 /** Default iterations between resume checkpoints: a few seconds of LeNet, a few minutes of ResNet-20 on a CPU. */
@@ -115,7 +121,7 @@ export function experimentContext(options: ExperimentOptions = {}): ExperimentCo
       if (event.type === 'hit' && fromWorkers.delete(event.hash)) return;
       options.onUnit?.(event);
     },
-    prefetch: (calls) => prefetch(ctx, options, calls, fromWorkers),
+    prefetch: (calls, how) => prefetch(ctx, options, calls, fromWorkers, how?.first ?? false),
   };
   return ctx;
 }
@@ -133,7 +139,7 @@ function setupOf(ctx: ExperimentContext, backend: TaskSetup['backend'], call: Un
   };
 }
 
-async function prefetch(ctx: ExperimentContext, options: ExperimentOptions, calls: readonly UnitCall[], fromWorkers: Set<string>): Promise<void> {
+async function prefetch(ctx: ExperimentContext, options: ExperimentOptions, calls: readonly UnitCall[], fromWorkers: Set<string>, first: boolean): Promise<void> {
   if (ctx.workers <= 1 || calls.length === 0) return;
   let backend: TaskSetup['backend'];
   try {
@@ -156,7 +162,7 @@ async function prefetch(ctx: ExperimentContext, options: ExperimentOptions, call
       stop.abort(e);
     });
     try {
-      await pool.run(call, setups[i]!, sink, signal);
+      await pool.run(call, setups[i]!, sink, signal, first);
     } finally {
       await sink.drained();
     }

@@ -212,7 +212,8 @@ export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, o
     // On worker threads: each level after the one before, and each level's baselines beside the next levels.
     const baselines: Promise<void>[] = [];
     for (let n = 0; n <= rounds; n++) {
-      await ctx.prefetch([{ unit: 'imp-level', config, level: n, options: { k: options.k, pruning: options.pruning } }]);
+      // The chain of levels is the critical path: each goes ahead of the baselines still waiting.
+      await ctx.prefetch([{ unit: 'imp-level', config, level: n, options: { k: options.k, pruning: options.pruning } }], { first: true });
       const specs = Object.values(baselineSpecs(await impLevel(ctx, config, n, options), n)).filter((s) => s !== undefined);
       const done = ctx.prefetch(specs.map(copyCall));
       done.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile

@@ -102,6 +102,7 @@ interface Task {
   setup: TaskSetup;
   sink: TaskSink;
   signal?: AbortSignal;
+  first: boolean;
   resolve(hash: string): void;
   reject(error: Error): void;
 }
@@ -122,11 +123,15 @@ export class UnitPool {
     if (!Number.isSafeInteger(size) || size < 1) throw new Error(`UnitPool: size = ${size}; give a whole number of workers >= 1`);
   }
 
-  /** Runs `call` on a worker; resolves to the unit hash once the unit is in the store. */
-  run(call: UnitCall, setup: TaskSetup, sink: TaskSink, signal?: AbortSignal): Promise<string> {
+  /** Runs `call` on a worker (`first`: ahead of the calls queued so far); resolves to the unit hash once the unit is in the store. */
+  run(call: UnitCall, setup: TaskSetup, sink: TaskSink, signal?: AbortSignal, first = false): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       if (signal?.aborted) return reject(abortError(signal));
-      this.queue.push({ id: this.nextId++, call, setup, sink, signal, resolve, reject });
+      const task = { id: this.nextId++, call, setup, sink, signal, first, resolve, reject };
+      // Calls queued first keep their own order among themselves.
+      const at = first ? this.queue.findIndex((t) => !t.first) : -1;
+      if (at < 0) this.queue.push(task);
+      else this.queue.splice(at, 0, task);
       this.dispatch();
     });
   }
