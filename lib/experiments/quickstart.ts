@@ -82,13 +82,22 @@ export interface QuickstartResults {
   imp: ImpRunResult;
 }
 
-/** Computes (or finds) every unit of the plan: the instability sweep, then IMP with its baselines. */
+/**
+ * Computes (or finds) every unit of the plan: the instability sweep and IMP with its baselines.
+ * On worker threads the two run at once (IMP's chain of levels is serial by nature, and the
+ * sweep's trainings fill the other cores); in one thread, one after the other.
+ */
 export async function runQuickstart(ctx: ExperimentContext, plan: QuickstartPlan): Promise<QuickstartResults> {
-  const instability = await instabilitySweep(ctx, plan.config, {
+  const sweep = () => instabilitySweep(ctx, plan.config, {
     k: plan.instability.ks, inits: plan.instability.inits, pairs: plan.instability.pairs, alphas: plan.instability.alphas,
   });
-  const imp = await impRun(ctx, plan.config, {
+  const imp = () => impRun(ctx, plan.config, {
     k: plan.imp.k, levels: plan.imp.levels, baselines: { levels: plan.imp.baselineLevels },
   });
-  return { plan, instability, imp };
+  if (ctx.workers > 1) {
+    const [instability, run] = await Promise.all([sweep(), imp()]);
+    return { plan, instability, imp: run };
+  }
+  const instability = await sweep();
+  return { plan, instability, imp: await imp() };
 }
