@@ -187,8 +187,9 @@ function progressSink(ctx: ExperimentContext, options: ExperimentOptions, fromWo
   return {
     unit: (event) => {
       if (event.type === 'done') fromWorkers.add(event.hash);
-      // A worker finding what another worker of this call computed is not a store hit for the caller.
-      if (event.type === 'hit' && fromWorkers.has(event.hash)) return;
+      // What a worker finds in the store is not reported: this thread reports the units it finds
+      // itself when it makes the same calls (a unit is then counted once, not once per thread).
+      if (event.type === 'hit') return;
       later(() => options.onUnit?.(event));
     },
     store: (event) => ctx.store.relay(event),
