@@ -208,13 +208,16 @@ export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, o
       randomReinit: withBaselines && b.randomReinit !== false ? { config, k, mask: level, reinit: reinitSeed(seed, n) } : undefined,
     };
   };
+  // Levels this thread already looked up (on worker threads, below), so each is found once.
+  const found: ImpLevelResult[] = [];
   if (ctx.workers > 1) {
     // On worker threads: each level after the one before, and each level's baselines beside the next levels.
     const baselines: Promise<void>[] = [];
     for (let n = 0; n <= rounds; n++) {
       // The chain of levels is the critical path: each goes ahead of the baselines still waiting.
       await ctx.prefetch([{ unit: 'imp-level', config, level: n, options: { k: options.k, pruning: options.pruning } }], { first: true });
-      const specs = Object.values(baselineSpecs(await impLevel(ctx, config, n, options), n)).filter((s) => s !== undefined);
+      found[n] = await impLevel(ctx, config, n, options);
+      const specs = Object.values(baselineSpecs(found[n], n)).filter((s) => s !== undefined);
       const done = ctx.prefetch(specs.map(copyCall));
       done.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
       baselines.push(done);
@@ -223,7 +226,7 @@ export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, o
   }
   let k = 0;
   for (let n = 0; n <= rounds; n++) {
-    const level = await impLevel(ctx, config, n, options);
+    const level = found[n] ?? await impLevel(ctx, config, n, options);
     k = level.summary.k;
     const specs = baselineSpecs(level, n);
     const randomPrune = specs.randomPrune ? await copy(ctx, specs.randomPrune) : null;

@@ -116,14 +116,10 @@ function resolvePair(ctx: ExperimentContext, spec: PairSpec) {
   return { config, dataset, k, alphas, bn, bnBatches, bnSeed, splits, mask, key, seeds, copySpecs };
 }
 
-/** The store key of a pair's unit. */
-export function pairKey(ctx: ExperimentContext, spec: PairSpec): Json {
-  return resolvePair(ctx, spec).key as unknown as Json;
-}
-
-/** The two copy units a pair trains. */
-export function pairCopySpecs(ctx: ExperimentContext, spec: PairSpec): CopySpec[] {
-  return resolvePair(ctx, spec).copySpecs;
+/** A pair's units: the store key of the pair and the two copy units it trains. */
+export function pairUnits(ctx: ExperimentContext, spec: PairSpec): { key: Json; copySpecs: CopySpec[] } {
+  const { key, copySpecs } = resolvePair(ctx, spec);
+  return { key: key as unknown as Json, copySpecs };
 }
 
 /** Measures (or finds) one instability pair. */

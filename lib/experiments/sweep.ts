@@ -15,7 +15,8 @@ import type { ExperimentContext } from './context';
 import { stepOf } from './keys';
 import type { MaskSpec } from './masks';
 import { copyCall, pairCall } from './calls';
-import { instabilityPair, pairCopySpecs, pairKey, type PairResult, type PairSpec } from './pair';
+import type { CopySpec } from './copy';
+import { instabilityPair, pairUnits, type PairResult, type PairSpec } from './pair';
 
 /** Options of `instabilitySweep`: lib/stability's names and defaults, plus a stored mask. */
 export interface SweepOptions
@@ -77,10 +78,13 @@ export function resolveSweep(
  */
 export async function prefetchPairs(ctx: ExperimentContext, specs: readonly PairSpec[]): Promise<void> {
   if (ctx.workers <= 1) return;
-  const missing: PairSpec[] = [];
-  for (const spec of specs) if (!(await ctx.store.get('instability-pair', pairKey(ctx, spec)))) missing.push(spec);
-  await ctx.prefetch(missing.flatMap((spec) => pairCopySpecs(ctx, spec).map(copyCall)));
-  await ctx.prefetch(missing.map(pairCall));
+  const missing: { spec: PairSpec; copySpecs: CopySpec[] }[] = [];
+  for (const spec of specs) {
+    const { key, copySpecs } = pairUnits(ctx, spec);
+    if (!(await ctx.store.get('instability-pair', key))) missing.push({ spec, copySpecs });
+  }
+  await ctx.prefetch(missing.flatMap((m) => m.copySpecs.map(copyCall)));
+  await ctx.prefetch(missing.map((m) => pairCall(m.spec)));
 }
 
 /** Instability at every k, initialization and pair, each pair a cached unit. */

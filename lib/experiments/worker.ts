@@ -7,7 +7,7 @@ import { initBackend } from '../backend';
 import { loadDataset } from '../data/registry';
 import type { Dataset } from '../data/types';
 import { openStore, type Store } from '../store';
-import type { TrainCallback } from '../train/trainer';
+import type { StepContext, TrainCallback } from '../train/trainer';
 import { runCall } from './calls';
 import { datasetFingerprint, experimentContext, type UnitRef } from './context';
 import { workerError, type FromWorker, type RemoteStep, type TaskSetup, type ToWorker } from './pool';
@@ -47,17 +47,19 @@ function storeOf(setup: TaskSetup): Store {
 /** The id of the call running now (store events carry it). */
 let current = 0;
 
+/** The numbers of a step context that cross to the calling thread. */
+function stepNumbers(c: Pick<StepContext, 'step' | 'epoch' | 'itersPerEpoch' | 'startStep' | 'endStep'>, lr: number, loss: number): RemoteStep {
+  return { step: c.step, epoch: c.epoch, itersPerEpoch: c.itersPerEpoch, startStep: c.startStep, endStep: c.endStep, lr, loss };
+}
+
 /** A training callback that reports every step of a run to the calling thread. */
 function reporter(id: number, runs: { count: number }, ref: UnitRef): TrainCallback {
   const run = runs.count++;
   return {
     everySteps: 1,
-    onStart: (c) => {
-      const at: RemoteStep = { step: c.step, epoch: c.epoch, itersPerEpoch: c.itersPerEpoch, startStep: c.startStep, endStep: c.endStep, lr: NaN, loss: NaN };
-      post({ type: 'run-start', id, run, ref, at, config: c.config });
-    },
+    onStart: (c) => post({ type: 'run-start', id, run, ref, at: stepNumbers(c, NaN, NaN), config: c.config }),
     // The loss is read every step: on wasm and cpu (the pooled backends) that is a copy of one float.
-    onStep: (c) => post({ type: 'run-step', id, run, at: { step: c.step, epoch: c.epoch, itersPerEpoch: c.itersPerEpoch, startStep: c.startStep, endStep: c.endStep, lr: c.lr, loss: c.loss() } }),
+    onStep: (c) => post({ type: 'run-step', id, run, at: stepNumbers(c, c.lr, c.loss()) }),
   };
 }
 
