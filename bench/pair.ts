@@ -9,6 +9,7 @@
  *   npm run bench:pair
  *   npm run bench:pair -- --json
  *   npm run bench:pair -- --scale smoke --workers 2
+ *   npm run bench:pair -- --torch-python /usr/bin/python3   another PyTorch as the reference
  */
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
@@ -35,7 +36,7 @@ async function pairSeconds(scale: Scale, workers: number): Promise<{ seconds: nu
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { scale: { type: 'string', default: 'quick' }, workers: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { scale: { type: 'string', default: 'quick' }, workers: { type: 'string' }, json: { type: 'boolean', default: false }, 'torch-python': { type: 'string' } } });
   const scale = values.scale as Scale;
   if (!SCALES.includes(scale)) throw new Error(`--scale ${values.scale}: use one of ${SCALES.join(', ')}`);
   const backend = await initBackend(process.env.LMC_BACKEND ? undefined : 'wasm');
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   log(`${workers} workers: ${pool.seconds.toFixed(1)} s (test instability ${(100 * pool.instability).toFixed(2)} pp)`);
   const serial = await pairSeconds(scale, 1);
   log(`1 thread: ${serial.seconds.toFixed(1)} s (test instability ${(100 * serial.instability).toFixed(2)} pp)`);
-  const torch = pytorchMs('lenet', 200, 20);
+  const torch = pytorchMs('lenet', 200, 20, values['torch-python']);
   const torchSeconds = torch.ms === null ? null : (2 * steps * torch.ms) / 1000;
   log(`pytorch: ${torchSeconds === null ? `unavailable (${torch.note})` : `${torchSeconds.toFixed(1)} s for the two copies (${torch.ms!.toFixed(2)} ms/step; ${torch.note})`}`);
   const perHour = (s: number | null) => (s === null ? null : 3600 / s);

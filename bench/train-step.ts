@@ -12,6 +12,7 @@
  *   npm run bench -- --markdown         the table only (README's performance table)
  *   npm run bench -- --json             one JSON array of {model, backend, batch, msPerStep, pytorchMsPerStep, ratio, steps, tensorGrowth, tensorMiB, peakRssMiB}
  *   npm run bench -- --models lenet --backends wasm --steps 30 --leak-steps 200
+ *   npm run bench -- --torch-python /usr/bin/python3   another PyTorch as the reference (default: the project's .venv)
  *   LMC_NATIVE=0 npm run bench          wasm convolutions instead of the oneDNN addon (bench/README.md)
  */
 import { parseArgs } from 'node:util';
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
       models: { type: 'string', default: 'lenet,resnet20' },
       backends: { type: 'string', default: BACKEND_NAMES.join(',') },
       steps: { type: 'string' },
+      'torch-python': { type: 'string' },
     },
   });
   const wanted = values.models.split(',');
@@ -109,7 +111,7 @@ async function main(): Promise<void> {
   const torch = new Map<string, number | null>();
   for (const c of cases) {
     const { steps, warmup } = plan(c, 'pytorch', values.steps);
-    const { ms, note } = pytorchMs(c.short, steps, warmup);
+    const { ms, note } = pytorchMs(c.short, steps, warmup, values['torch-python']);
     torch.set(c.model, ms);
     log(`pytorch ${c.model}: ${ms === null ? 'unavailable' : ms.toFixed(2) + ' ms/step'} (${note})`);
   }

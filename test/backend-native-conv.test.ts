@@ -1,8 +1,8 @@
 /**
  * The oneDNN addon's convolutions (native/dnnl, registered into the wasm backend) give the
  * wasm kernels' and the cpu backend's results to 1e-5, the same bits on every call and in
- * every worker thread, fall back where they do not apply, and leak nothing. Skipped, with the
- * reason printed, where the addon is not built (no libdnnl-dev at install).
+ * every worker thread, fall back where they do not apply, and leak nothing. Skipped outside CI,
+ * with the reason printed, where the addon is not built (no libdnnl-dev).
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,10 +12,14 @@ import { Worker } from 'node:worker_threads';
 import { tf } from '../lib/tf';
 import { describeConvolutions, initBackend, nativeAddon, useNativeConvolutions } from '../lib/backend';
 import { CONV_CASES, filled, type ConvCase } from './fixtures/conv';
+import { requireTools, skipWhenMissing } from './fixtures/tools';
 
 const loaded = nativeAddon();
-const skip = 'reason' in loaded ? `oneDNN addon unavailable: ${loaded.reason}` : false;
+const missing = 'reason' in loaded ? `oneDNN addon unavailable: ${loaded.reason} (npm test builds it where libdnnl-dev is installed)` : null;
+const skip = skipWhenMissing(missing);
 if (skip) console.log(`# skipping the native convolution tests: ${skip}`);
+
+test('the oneDNN addon is built and loads (npm test builds it; CI must have it)', { skip }, () => requireTools(missing));
 
 /** max |a - b| / max |b|, which must stay within float32 summation-order noise. */
 function relativeError(actual: Float32Array, expected: Float32Array): number {

@@ -4,11 +4,15 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { DEBIAN_FASHION_MNIST_DIR, loadFashionMnist } from '../lib/data/fashion-mnist';
 import { tempDir, writeIdxDataset } from './data-fixtures';
+import { requireTools, skipWhenMissing } from './fixtures/tools';
 
 const debianInstalled = existsSync(path.join(DEBIAN_FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
 
 // Parsing 70,000 images takes about a second: this is the only test that does it.
-test('Debian Fashion-MNIST reads for real', { skip: debianInstalled ? false : `${DEBIAN_FASHION_MNIST_DIR} absent (apt-get install dataset-fashion-mnist)` }, () => {
+const missing = debianInstalled ? null : `${DEBIAN_FASHION_MNIST_DIR} absent (apt-get install dataset-fashion-mnist)`;
+
+test('Debian Fashion-MNIST reads for real', { skip: skipWhenMissing(missing) }, () => {
+  requireTools(missing);
   const ds = loadFashionMnist(tempDir());
   assert.equal(ds.name, 'fashion-mnist');
   assert.equal(ds.description, 'Fashion-MNIST');

@@ -1,6 +1,6 @@
 /**
- * Interoperability: a Python reader, written from the spec with only json + numpy (and the
- * reference safetensors and torch when they import), must see the same tensors as we wrote.
+ * Interoperability: a Python reader, written from the spec with only json + numpy, and the
+ * reference safetensors and torch (the project's Python environment) must see the tensors we wrote.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SafetensorsTensor, writeSafetensorsFile } from '../lib/io/safetensors';
+import { missingPythonModules, TEST_PYTHON } from './fixtures/kernel/jupyter';
+import { requireTools, skipWhenMissing } from './fixtures/tools';
 
 /**
  * Reads a file by the spec with json + numpy alone, then with safetensors.numpy and torch when
@@ -79,14 +81,7 @@ except ImportError as e:
 print(json.dumps(result))
 `;
 
-/** The first Python that can import numpy, preferring Debian's (which has torch here). */
-function findPython(): string | undefined {
-  for (const exe of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(exe, ['-c', 'import numpy'], { encoding: 'utf8', timeout: 60_000 });
-    if (r.status === 0) return exe;
-  }
-  return undefined;
-}
+const missing = missingPythonModules(['numpy', 'safetensors', 'torch']);
 
 const halfToNumber = (h: number) => {
   const exp = (h >> 10) & 0x1f;
@@ -138,12 +133,9 @@ function compareSummaries(reader: string, got: PySummary[], tensors: Map<string,
   }
 }
 
-test('interoperability: Python reads our file by the spec (numpy; safetensors and torch when present)', async (t) => {
-  const python = findPython();
-  if (!python) {
-    t.skip('no python3 with numpy on this machine (tried /usr/bin/python3, python3)');
-    return;
-  }
+test('interoperability: Python reads our file by the spec (numpy, safetensors and torch)', { skip: skipWhenMissing(missing) }, async (t) => {
+  requireTools(missing);
+  const python = TEST_PYTHON;
   const tensors = new Map<string, SafetensorsTensor>([
     ['conv.weight', { dtype: 'F32', shape: [2, 1, 3, 3], data: Float32Array.from({ length: 18 }, (_, i) => (i - 9) / 7) }],
     ['bn.running_var', { dtype: 'F64', shape: [2], data: new Float64Array([0.25, 1e-5]) }],
@@ -169,14 +161,13 @@ test('interoperability: Python reads our file by the spec (numpy; safetensors an
     const out = JSON.parse(r.stdout);
     compareSummaries('json+numpy', out.numpy, tensors, true);
     assert.deepEqual(out.metadata, { framework: 'lmc-lab' });
-    if (out.safetensors) assert.deepEqual(out.safetensors_metadata, { framework: 'lmc-lab' });
-    if (out.safetensors) compareSummaries('safetensors.numpy', out.safetensors, new Map([...tensors].filter(([, v]) => v.dtype !== 'BF16')), false);
-    else t.diagnostic(`safetensors.numpy not checked: ${out.safetensors_skipped}`);
-    if (out.torch) {
-      const torchable = new Map([...tensors].filter(([, v]) => !['U16', 'U32', 'U64'].includes(v.dtype)));
-      compareSummaries(`torch ${out.torch_version}`, out.torch, torchable, true);
-      t.diagnostic(`torch ${out.torch_version} (${python}) read all ${torchable.size} tensors`);
-    } else t.diagnostic(`torch not checked: ${out.torch_skipped}`);
+    assert.ok(out.safetensors, `safetensors did not read the file: ${out.safetensors_skipped}`);
+    assert.deepEqual(out.safetensors_metadata, { framework: 'lmc-lab' });
+    compareSummaries('safetensors.numpy', out.safetensors, new Map([...tensors].filter(([, v]) => v.dtype !== 'BF16')), false);
+    assert.ok(out.torch, `torch did not read the file: ${out.torch_skipped}`);
+    const torchable = new Map([...tensors].filter(([, v]) => !['U16', 'U32', 'U64'].includes(v.dtype)));
+    compareSummaries(`torch ${out.torch_version}`, out.torch, torchable, true);
+    t.diagnostic(`torch ${out.torch_version} (${python}) read all ${torchable.size} tensors`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,17 +1,18 @@
 /**
- * The kernel in a real browser: Debian's classic Notebook server serves a notebook whose kernel is
- * lmc-lab (installed into a temporary prefix), headless Chromium (Debian's, driven by
- * playwright-core) opens it and runs its cell with Shift+Enter, and the test waits for the plotly
- * figure's SVG: the text/html bundle must load plotly.js offline and draw in the page. The
- * screenshot is kept in $LMC_TEST_ARTIFACTS or out/test-artifacts/kernel-browser.png.
+ * The kernel in a real browser: JupyterLab (from the project's Python environment) serves a
+ * notebook whose kernel is lmc-lab (installed into a temporary prefix), headless Chromium
+ * (Debian's, driven by playwright-core) opens it and runs its cell with Shift+Enter, and the test
+ * waits for the plotly figure's SVG: the text/html bundle must load plotly.js offline and draw in
+ * the page. The screenshot is kept in $LMC_TEST_ARTIFACTS or out/test-artifacts/kernel-browser.png.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext } from 'playwright-core';
 import { installTempKernelspec } from './fixtures/kernel/jupyter';
-import { killProcessesUnder, missingNotebookServer, startNotebookServer, within, type NotebookServer } from './fixtures/browser/notebook-server';
+import { killProcessesUnder, missingLabServer, startLabServer, within, type LabServer } from './fixtures/browser/lab-server';
+import { requireTools, skipWhenMissing } from './fixtures/tools';
 
 /** Debian's Chromium (playwright-core downloads no browser of its own). */
 const CHROMIUM = '/usr/bin/chromium';
@@ -36,7 +37,7 @@ function artifactsDir(): string {
 function missingTools(): string | null {
   const missing: string[] = [];
   if (!fs.existsSync(CHROMIUM)) missing.push(`${CHROMIUM} is absent (apt-get install chromium)`);
-  const server = missingNotebookServer();
+  const server = missingLabServer();
   if (server) missing.push(server);
   return missing.length === 0 ? null : missing.join('; ');
 }
@@ -51,8 +52,9 @@ const missing = missingTools();
 const WAITS_MS = 60_000;
 const CAPS = { serverReady: 20_000, browserStart: 15_000, pageLoad: 15_000, kernelReady: 30_000, figure: 20_000, step: 5_000 };
 
-describe('the lmc-lab kernel in classic Notebook, in headless Chromium', () => {
-  it('draws a plotly figure as SVG when a cell is run', { skip: missing ?? false, timeout: 100_000 }, async (t) => {
+describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
+  it('draws a plotly figure as SVG when a cell is run', { skip: skipWhenMissing(missing), timeout: 100_000 }, async (t) => {
+    requireTools(missing);
     const started = Date.now();
     const deadline = started + WAITS_MS;
     /** The time a wait may take: its cap, or what is left before the deadline. */
@@ -71,12 +73,12 @@ describe('the lmc-lab kernel in classic Notebook, in headless Chromium', () => {
     const root = path.dirname(spec.workDir);
     const env = { ...spec.env, JUPYTER_DATA_DIR: path.join(root, 'data') };
 
-    let server: NotebookServer | undefined;
+    let server: LabServer | undefined;
     let context: BrowserContext | undefined;
     const consoleLines: string[] = [];
     try {
       fs.copyFileSync(path.join(FIXTURES, NOTEBOOK), path.join(spec.workDir, NOTEBOOK));
-      server = await startNotebookServer({ notebookDir: spec.workDir, env, kernelName: 'lmc-lab', readyTimeoutMs: upTo(CAPS.serverReady) });
+      server = await startLabServer({ notebookDir: spec.workDir, env, kernelName: 'lmc-lab', readyTimeoutMs: upTo(CAPS.serverReady) });
       phase('server ready');
       context = await chromium.launchPersistentContext(path.join(root, 'chromium-profile'), {
         executablePath: CHROMIUM,
@@ -94,24 +96,25 @@ describe('the lmc-lab kernel in classic Notebook, in headless Chromium', () => {
       try {
         await page.goto(server.notebookUrl(NOTEBOOK), { waitUntil: 'load', timeout: upTo(CAPS.pageLoad) });
         phase('page loaded');
-        await waitForKernel(page, upTo(CAPS.kernelReady));
+        await waitForIdleKernel(server, upTo(CAPS.kernelReady));
         phase('kernel ready');
 
         // As a user would: select the code cell and press Shift+Enter.
-        await page.locator('.code_cell .CodeMirror').first().click({ timeout: upTo(CAPS.step) });
+        const cell = page.locator('.jp-Notebook .jp-CodeCell').first();
+        await cell.locator('.cm-content').click({ timeout: upTo(CAPS.step) });
         await page.keyboard.press('Shift+Enter');
 
-        const output = page.locator('.code_cell').first().locator('.output_area');
+        const output = cell.locator('.jp-OutputArea');
         const svg = output.locator('.js-plotly-plot svg.main-svg').first();
         await svg.waitFor({ state: 'visible', timeout: upTo(CAPS.figure) });
         phase('figure drawn');
         await svg.scrollIntoViewIfNeeded({ timeout: upTo(CAPS.step) });
         // Drawn, not just created: one marker per point, and the title.
-        await page.waitForFunction("document.querySelectorAll('.code_cell .output_area .js-plotly-plot .scatterlayer .point').length === 3", null, { timeout: upTo(CAPS.step) });
+        await page.waitForFunction("document.querySelectorAll('.jp-CodeCell .jp-OutputArea .js-plotly-plot .scatterlayer .point').length === 3", null, { timeout: upTo(CAPS.step) });
 
-        assert.equal(await output.locator('.output_error').count(), 0, `the cell reported an error${diagnostics()}`);
+        assert.equal(await output.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count(), 0, `the cell reported an error${diagnostics()}`);
         assert.equal((await output.locator('.gtitle').first().textContent())?.trim(), 'browser test');
-        assert.match((await page.locator('.code_cell .output_prompt').first().textContent()) ?? '', /Out\[1\]/);
+        assert.match((await cell.locator('.jp-OutputPrompt').first().textContent()) ?? '', /\[1\]/);
       } catch (e) {
         (e as Error).message += diagnostics();
         throw e;
@@ -132,8 +135,20 @@ describe('the lmc-lab kernel in classic Notebook, in headless Chromium', () => {
   });
 });
 
-/** Waits until the notebook has loaded and its kernel has answered kernel_info. */
-async function waitForKernel(page: Page, timeout: number): Promise<void> {
-  // A string: it runs in the page, and this project compiles without the DOM's types.
-  await page.waitForFunction("window.Jupyter?.notebook?.kernel?.info_reply?.status === 'ok'", null, { timeout, polling: 200 });
+/** Waits until the page has started the notebook's kernel and the server reports it idle. */
+async function waitForIdleKernel(server: LabServer, timeout: number): Promise<void> {
+  const deadline = Date.now() + timeout;
+  let last = 'no kernel yet';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${server.baseUrl}/api/kernels`, { headers: { Authorization: `token ${server.token}` }, signal: AbortSignal.timeout(3_000) });
+      const kernels = (await response.json()) as { name: string; execution_state: string }[];
+      if (kernels.some((k) => k.name === 'lmc-lab' && k.execution_state === 'idle')) return;
+      last = kernels.map((k) => `${k.name} ${k.execution_state}`).join(', ') || 'no kernel yet';
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no idle lmc-lab kernel within ${timeout} ms (last: ${last})`);
 }

@@ -1,13 +1,14 @@
 /**
- * The standard kernel conformance suite, python3-jupyter-kernel-test, against the kernelspec
+ * The standard kernel conformance suite, jupyter_kernel_test (from the project's Python environment), against the kernelspec
  * that `lmc kernel install` writes (test/fixtures/kernel/conformance.py holds the samples).
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { installTempKernelspec, missingPythonModules, SYSTEM_PYTHON } from './fixtures/kernel/jupyter';
+import { installTempKernelspec, missingPythonModules, TEST_PYTHON } from './fixtures/kernel/jupyter';
+import { requireTools, skipWhenMissing } from './fixtures/tools';
 
-const missing = missingPythonModules({ jupyter_client: 'jupyter-client', jupyter_kernel_test: 'python3-jupyter-kernel-test' });
+const missing = missingPythonModules(['jupyter_client', 'jupyter_kernel_test']);
 
 /** Runs a command to completion, collecting its output (without blocking the test runner). */
 function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; output: string }> {
@@ -21,10 +22,11 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
 }
 
 describe('jupyter_kernel_test conformance', () => {
-  it('passes every test that applies (only the pager test is skipped)', { skip: missing ?? false, timeout: 180_000 }, async () => {
+  it('passes every test that applies (only the pager test is skipped)', { skip: skipWhenMissing(missing), timeout: 180_000 }, async () => {
+    requireTools(missing);
     const spec = installTempKernelspec();
     try {
-      const { code, output } = await run(SYSTEM_PYTHON, ['-m', 'unittest', '-v', 'conformance'], { cwd: spec.workDir, env: spec.env });
+      const { code, output } = await run(TEST_PYTHON, ['-m', 'unittest', '-v', 'conformance'], { cwd: spec.workDir, env: spec.env });
       assert.equal(code, 0, output);
       const ran = /Ran (\d+) tests?/.exec(output);
       assert.ok(ran && Number(ran[1]) >= 12, `too few tests ran:\n${output}`);

@@ -1,5 +1,5 @@
 /**
- * `lmc kernel install|uninstall` against Debian's jupyter_client: the kernelspec lands where
+ * `lmc kernel install|uninstall` against jupyter_client (the project's Python environment, as a user's Jupyter): the kernelspec lands where
  * the flag says, Jupyter reads it back with our name, display name, language and interrupt
  * mode, and its argv runs this node and this build's launcher.
  */
@@ -11,9 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { main } from '../lib/cli/main';
 import { crc32, launcherPath } from '../lib/cli/kernel';
-import { missingPythonModules, SYSTEM_PYTHON } from './fixtures/kernel/jupyter';
+import { missingPythonModules, TEST_PYTHON } from './fixtures/kernel/jupyter';
+import { requireTools, skipWhenMissing } from './fixtures/tools';
 
-const missing = missingPythonModules({ jupyter_client: 'jupyter-client' });
+const missing = missingPythonModules(['jupyter_client']);
 
 /** Runs the CLI in-process, capturing what it prints. */
 async function lmc(args: string[]): Promise<{ code: number; out: string }> {
@@ -42,7 +43,8 @@ function pngSize(png: Buffer): { width: number; height: number } {
 }
 
 describe('lmc kernel install / uninstall', () => {
-  it('installs a kernelspec that Jupyter finds, then removes it', { skip: missing ?? false, timeout: 60_000 }, async () => {
+  it('installs a kernelspec that Jupyter finds, then removes it', { skip: skipWhenMissing(missing), timeout: 60_000 }, async () => {
+    requireTools(missing);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-install-test-'));
     const prefix = path.join(root, 'prefix');
     try {
@@ -55,7 +57,7 @@ describe('lmc kernel install / uninstall', () => {
       assert.ok(path.isAbsolute(spec.argv[1]) && fs.existsSync(spec.argv[1]), 'the launcher is not where argv says');
       assert.deepEqual(pngSize(fs.readFileSync(path.join(dir, 'logo-64x64.png'))), { width: 64, height: 64 });
 
-      const read = spawnSync(SYSTEM_PYTHON, ['-c',
+      const read = spawnSync(TEST_PYTHON, ['-c',
         'import json; from jupyter_client.kernelspec import KernelSpecManager as K; s = K().get_kernel_spec("lmc-lab"); ' +
         'print(json.dumps([s.display_name, s.language, s.interrupt_mode, s.resource_dir]))'],
       { env: { ...process.env, JUPYTER_PATH: path.join(prefix, 'share', 'jupyter') }, encoding: 'utf8' });
@@ -68,6 +70,38 @@ describe('lmc kernel install / uninstall', () => {
       const again = await lmc(['kernel', 'uninstall', '--prefix', prefix]);
       assert.equal(again.code, 1);
       assert.match(again.out, /no kernelspec lmc-lab at/);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("installs with --sys-prefix into the environment of the python3 on PATH, and with --user into the user's data folder", { skip: skipWhenMissing(missing), timeout: 120_000 }, () => {
+    requireTools(missing);
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-install-where-'));
+    try {
+      // A user's own environment with Jupyter: a venv that sees the project's packages through a .pth file.
+      const userEnv = path.join(root, 'user-env');
+      const made = spawnSync(TEST_PYTHON, ['-m', 'venv', '--without-pip', userEnv], { encoding: 'utf8' });
+      assert.equal(made.status, 0, made.stderr);
+      const site = spawnSync(TEST_PYTHON, ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], { encoding: 'utf8' }).stdout.trim();
+      const userSite = spawnSync(path.join(userEnv, 'bin', 'python'), ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], { encoding: 'utf8' }).stdout.trim();
+      fs.writeFileSync(path.join(userSite, 'project.pth'), site + '\n');
+      const home = path.join(root, 'home');
+      fs.mkdirSync(home);
+      const env: NodeJS.ProcessEnv = { ...process.env, PATH: [path.join(userEnv, 'bin'), process.env.PATH].join(path.delimiter), HOME: home };
+      delete env.JUPYTER_DATA_DIR;
+      delete env.JUPYTER_PATH;
+      const cli = (...args: string[]) => spawnSync(process.execPath, [path.resolve(__dirname, '..', '..', 'bin', 'lmc.js'), 'kernel', ...args], { env, encoding: 'utf8' });
+
+      for (const [flag, dir] of [['--sys-prefix', path.join(userEnv, 'share', 'jupyter', 'kernels', 'lmc-lab')], ['--user', path.join(home, '.local', 'share', 'jupyter', 'kernels', 'lmc-lab')]]) {
+        const installed = cli('install', flag);
+        assert.equal(installed.status, 0, installed.stderr);
+        assert.ok(installed.stdout.includes(dir), `${flag}: ${installed.stdout}`);
+        assert.ok(fs.existsSync(path.join(dir, 'kernel.json')), `${flag}: no kernel.json in ${dir}`);
+        const removed = cli('uninstall', flag);
+        assert.equal(removed.status, 0, removed.stderr);
+        assert.equal(fs.existsSync(dir), false, `${flag}: ${dir} left behind`);
+      }
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

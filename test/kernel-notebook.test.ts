@@ -9,9 +9,10 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FIXTURES, installTempKernelspec, missingPythonModules, SYSTEM_PYTHON } from './fixtures/kernel/jupyter';
+import { FIXTURES, installTempKernelspec, missingPythonModules, TEST_PYTHON } from './fixtures/kernel/jupyter';
+import { requireTools, skipWhenMissing } from './fixtures/tools';
 
-const missing = missingPythonModules({ jupyter_client: 'jupyter-client', nbclient: 'python3-nbclient', nbconvert: 'jupyter-nbconvert' });
+const missing = missingPythonModules(['jupyter_client', 'nbclient', 'nbconvert']);
 
 interface Output {
   output_type: string;
@@ -33,14 +34,15 @@ interface Cell {
 const text = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join('') : v ?? '');
 
 describe('a notebook executed with nbconvert on the lmc-lab kernel', () => {
-  it('has the outputs the kernel promises', { skip: missing ?? false, timeout: 180_000 }, async () => {
+  it('has the outputs the kernel promises', { skip: skipWhenMissing(missing), timeout: 180_000 }, async () => {
+    requireTools(missing);
     const spec = installTempKernelspec();
     try {
       const input = path.join(spec.workDir, 'smoke.ipynb');
       fs.copyFileSync(path.join(FIXTURES, 'smoke.ipynb'), input);
       const args = ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--allow-errors', '--ExecutePreprocessor.timeout=120', '--output', 'executed.ipynb', input];
       const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn(SYSTEM_PYTHON, args, { cwd: spec.workDir, env: spec.env });
+        const child = spawn(TEST_PYTHON, args, { cwd: spec.workDir, env: spec.env });
         let log = '';
         child.stdout.on('data', (c: Buffer) => (log += c.toString()));
         child.stderr.on('data', (c: Buffer) => (log += c.toString()));

@@ -17,6 +17,7 @@ import {
 } from '../lib/models';
 import type { Model } from '../lib/models';
 import { batchNorm, conv2d } from '../lib/models/layers';
+import { initBackend } from '../lib/backend';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -324,19 +325,24 @@ describe('Inception-v3', () => {
     });
   });
 
-  // The 299x299 pass costs ~35 s on the pure-JS cpu backend, so it runs only on request.
-  test('forwardWithAuxiliary at the default 299x299 input', { skip: process.env.LMC_SLOW_TESTS ? false : 'set LMC_SLOW_TESTS=1' }, () => {
-    withModel('inception_v3', (m) => {
-      const x = input([2, 299, 299, 3]);
-      const before = tf.memory().numTensors;
-      const out = m.forwardWithAuxiliary!(x, { dropoutRng: stream('dropout', 1, 0) });
-      assert.deepEqual(out.logits.shape, [2, 1000]);
-      assert.equal(out.auxiliary.length, 1);
-      assert.deepEqual(out.auxiliary[0].logits.shape, [2, 1000]);
-      assert.equal(out.auxiliary[0].weight, 0.4);
-      tf.dispose([out.logits, out.auxiliary[0].logits]);
-      assert.equal(tf.memory().numTensors, before);
-      x.dispose();
-    });
+  // The 299x299 pass runs on wasm: the pure-JS cpu backend takes tens of seconds over it.
+  test('forwardWithAuxiliary at the default 299x299 input (wasm)', async () => {
+    await initBackend('wasm');
+    try {
+      withModel('inception_v3', (m) => {
+        const x = input([2, 299, 299, 3]);
+        const before = tf.memory().numTensors;
+        const out = m.forwardWithAuxiliary!(x, { dropoutRng: stream('dropout', 1, 0) });
+        assert.deepEqual(out.logits.shape, [2, 1000]);
+        assert.equal(out.auxiliary.length, 1);
+        assert.deepEqual(out.auxiliary[0].logits.shape, [2, 1000]);
+        assert.equal(out.auxiliary[0].weight, 0.4);
+        tf.dispose([out.logits, out.auxiliary[0].logits]);
+        assert.equal(tf.memory().numTensors, before);
+        x.dispose();
+      });
+    } finally {
+      await tf.setBackend('cpu');
+    }
   });
 });

@@ -10,12 +10,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
-import { missingPythonModules } from './fixtures/kernel/jupyter';
+import { missingPythonModules, TEST_PYTHON } from './fixtures/kernel/jupyter';
+import { requireTools, skipWhenMissing } from './fixtures/tools';
 
 const NOTEBOOKS = path.resolve(__dirname, '..', '..', 'notebooks');
 const LMC = path.resolve(__dirname, '..', '..', 'bin', 'lmc.js');
 const notebooks = fs.readdirSync(NOTEBOOKS).filter((f) => f.endsWith('.ipynb')).sort();
-const missing = missingPythonModules({ jupyter_client: 'jupyter-client', nbclient: 'python3-nbclient', nbconvert: 'jupyter-nbconvert' });
+const missing = missingPythonModules(['jupyter_client', 'nbclient', 'nbconvert']);
 
 interface Cell {
   cell_type: string;
@@ -60,13 +61,18 @@ describe('notebooks/', () => {
   });
 
   for (const file of notebooks) {
-    it(`${file} runs at smoke scale through \`lmc notebooks\` without errors and shows its figures`, { skip: missing ?? false, timeout: 300_000 }, () => {
+    it(`${file} runs at smoke scale through \`lmc notebooks\` without errors and shows its figures`, { skip: skipWhenMissing(missing), timeout: 300_000 }, () => {
+      requireTools(missing);
       // Outside the repository, so that nothing resolves from its node_modules: the kernel must be self-contained.
       const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-notebooks-test-'));
       try {
         const name = file.replace(/\.ipynb$/, '');
         const run = spawnSync(process.execPath, [LMC, 'notebooks', '--scale', 'smoke', '--only', name, '--out', out, '--timeout', '240'], {
-          cwd: out, encoding: 'utf8', env: { ...process.env, JUPYTER_CONFIG_DIR: path.join(out, '.config'), JUPYTER_RUNTIME_DIR: path.join(out, '.runtime') },
+          cwd: out, encoding: 'utf8', env: {
+            ...process.env, JUPYTER_CONFIG_DIR: path.join(out, '.config'), JUPYTER_RUNTIME_DIR: path.join(out, '.runtime'),
+            // As a user with the project's environment activated: its jupyter first on PATH.
+            PATH: [path.dirname(TEST_PYTHON), process.env.PATH].join(path.delimiter),
+          },
         });
         assert.equal(run.status, 0, `${file} failed:\n${run.stdout}\n${run.stderr}`);
         const executed = read(path.join(out, `${name}.ipynb`));

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { openStore } from '../lib/store';
 import { HOST_ID } from '../lib/store/lock';
 import type { WorkerArgs } from './store-worker';
+import { requireTools, skipWhenMissing } from './fixtures/tools';
 
 const WORKER = path.join(__dirname, 'store-worker.js');
 const ENOSPC = path.join(__dirname, 'store-enospc.js');
@@ -320,8 +321,9 @@ test('a full disk (injected ENOSPC at every phase) gives a clear error and leave
 test('a real full disk (a 64 KiB tmpfs) gives a clear error; after growing it the unit completes', async (t) => {
   const mountPoint = tempDir('tmpfs');
   if (process.platform !== 'linux' || spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mountPoint]).status !== 0) {
-    t.skip('cannot mount a tmpfs here (needs root); the injected-ENOSPC test covers this');
-    return;
+    const missing = 'cannot mount a tmpfs here (needs root on Linux); the injected-ENOSPC test covers this';
+    if (skipWhenMissing(missing)) return t.skip(missing);
+    requireTools(missing);
   }
   try {
     const root = path.join(mountPoint, 'store');

@@ -2,7 +2,8 @@
  * `lmc kernel install|uninstall`: the Jupyter kernelspec "lmc-lab" (display name
  * "TypeScript (lmc-lab)"), whose argv runs this build's kernel launcher with this node. The
  * kernelspec is handed to jupyter_client in whichever Python has it, as `jupyter kernelspec`
- * would: the `jupyter` on PATH (through its shebang's Python), else python3, else /usr/bin/python3.
+ * would: the `jupyter` on PATH (through its shebang's Python), else python3, else /usr/bin/python3,
+ * else the project's own environment (.venv/, see python-env.ts).
  *
  * The launcher is referred to by path only: nothing under lib/ imports kernel/.
  */
@@ -12,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { deflateSync } from 'node:zlib';
+import { PROJECT_PYTHON } from './python-env';
 
 /** The kernelspec's name (the folder under share/jupyter/kernels). */
 export const KERNEL_NAME = 'lmc-lab';
@@ -96,6 +98,8 @@ export function findJupyterPython(env: NodeJS.ProcessEnv = process.env): string[
     if (python) candidates.push({ command: python, from: `the Python of ${jupyter}` });
   }
   candidates.push({ command: ['python3'], from: 'python3 on PATH' }, { command: ['/usr/bin/python3'], from: '/usr/bin/python3' });
+  // The project's own environment (made by `npm test` or `lmc lab`) comes after any Jupyter of the user's.
+  if (fs.existsSync(PROJECT_PYTHON)) candidates.push({ command: [PROJECT_PYTHON], from: "the project's Python environment" });
   const tried: string[] = [];
   for (const c of candidates) {
     const run = spawnSync(c.command[0], [...c.command.slice(1), '-c', 'import jupyter_client'], { env, encoding: 'utf8' });
@@ -103,7 +107,8 @@ export function findJupyterPython(env: NodeJS.ProcessEnv = process.env): string[
     tried.push(`${c.from} (${c.command.join(' ')}): ${run.error ? run.error.message : 'no jupyter_client'}`);
   }
   throw new Error(`no Python with jupyter_client found; tried ${tried.join('; ')}. ` +
-    'Install Jupyter (pip install jupyterlab, conda install jupyterlab, or apt-get install jupyter-client) and run this again.');
+    'Install Jupyter (pip install jupyterlab, conda install jupyterlab, or apt-get install jupyter-client), ' +
+    "or make the project's own with `npm test` or `lmc lab`, and run this again.");
 }
 
 /** Python that installs or removes the kernelspec: argv = action, location kind, prefix, source folder. */

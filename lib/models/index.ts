@@ -10,3 +10,4 @@ export * from './resnet-cifar';
 export * from './vgg-cifar';
 export * from './resnet50';
 export * from './inception-v3';
+export * from './pytorch-layout';
