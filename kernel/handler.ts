@@ -81,6 +81,8 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
   private readonly history = new History();
   private capture: Capture | null = null;
   private running: Running | null = null;
+  /** Where output goes: the running cell's iopub, else the last cell's (late output, as ipykernel). */
+  private output: Publish | null = null;
   private count = 0;
   private unnamed = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -262,8 +264,23 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     return error;
   }
 
+  /**
+   * An exception thrown by a cell's code outside the cell's own await chain (a timer, an event
+   * handler, a promise nobody awaited): shown as an error output in the running cell, else in
+   * the last cell that ran (the one that most likely started it), and in the kernel's log. The
+   * kernel and its state live on.
+   */
+  reportAsyncError(error: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
+    const content = runtimeError(error, this.cells);
+    const where = origin === 'unhandledRejection' ? 'a promise that nothing awaited was rejected' : 'thrown outside the cell (a timer or an event handler)';
+    const report = { ...content, traceback: [...content.traceback, '', `(${where}; the kernel and its variables are intact)`] };
+    kernelLog(`${origin}: ${content.ename}: ${content.evalue}`);
+    this.output?.('error', report);
+  }
+
   /** Sends the process's stdout, stderr and displays to the cell (and leaves them there, as ipykernel does, for late output). */
   private routeOutput(publish: Publish): void {
+    this.output = publish;
     const stream = (name: 'stdout' | 'stderr') =>
       ((chunk: string | Uint8Array, encoding?: unknown, callback?: unknown) => {
         const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');

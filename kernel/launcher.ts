@@ -89,9 +89,9 @@ export async function startKernel(options: KernelOptions): Promise<LmcKernelServ
 
   const server = new LmcKernelServer(handler, options.connectionFile, signer);
   process.on('SIGINT', () => handler.interrupt());
-  // A rejection nobody awaited (a cell's stray promise) must not end the kernel: report it in the current cell.
-  process.on('unhandledRejection', (reason) => console.error('Unhandled promise rejection:', reason));
-  process.on('uncaughtException', (err) => console.error('Uncaught exception:', err));
+  // A rejection nobody awaited or an exception from a timer must not end the kernel: report it in a cell.
+  process.on('unhandledRejection', (reason) => handler.reportAsyncError(reason, 'unhandledRejection'));
+  process.on('uncaughtException', (err) => handler.reportAsyncError(err, 'uncaughtException'));
   await server.init();
   kernelLog(`serving ${options.connectionFile}`);
   return server;

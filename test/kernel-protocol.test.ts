@@ -128,6 +128,28 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     assert.equal(await status('lmc.presetConfig("lenet_mnist")'), 'complete');
   });
 
+  it('survives errors thrown outside a cell (a timer, a rejected promise, a training nobody awaited), shows each as an error output, and keeps its variables', async () => {
+    const kept = await kernel.execute('const survivor = 41');
+    assert.equal(kept.reply.content.status, 'ok');
+    const cases = [
+      { code: `setTimeout(() => { throw new Error('from a timer') }, 300)`, evalue: 'from a timer' },
+      { code: `Promise.reject(new Error('nobody awaited this'))`, evalue: 'nobody awaited this' },
+      { code: `lmc.trainFrom({ ...lmc.presetConfig('lenet_mnist', 'smoke'), lr: -1 });\n'started'`, evalue: 'lr = -1 is invalid' },
+    ];
+    for (const { code, evalue } of cases) {
+      const msgId = await kernel.send('execute_request', { code, silent: false, store_history: true, stop_on_error: true });
+      const reply = await kernel.reply(msgId, 30_000);
+      assert.equal(reply.content.status, 'ok', `${code}: the cell itself ran`);
+      const error = await kernel.waitFor((m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'error', 10_000);
+      assert.ok(String(error.content.evalue).includes(evalue), `${code}: ${JSON.stringify(error.content)}`);
+      assert.ok((error.content.traceback as string[]).some((l) => /the kernel and its variables are intact/.test(l)));
+      const next = await kernel.execute('survivor + 1');
+      assert.equal(next.reply.content.status, 'ok', `after ${code}`);
+      assert.deepEqual(next.outputs.find((m) => m.header.msg_type === 'execute_result')?.content.data, { 'text/plain': '42' });
+    }
+    assert.equal(kernel.child.exitCode, null, 'the kernel process is alive');
+  });
+
   it('stops a training run within a step on SIGINT, says where, and stays usable', async () => {
     const code = [
       `const config = lmc.presetConfig('lenet_mnist', 'smoke', { training: '100000it' });`,

@@ -107,9 +107,30 @@ async function activate(name: BackendName, load: PackageLoader): Promise<Activat
     }
     return known;
   }
-  const activation = await CANDIDATES[name].activate(load);
+  const activation = await withoutNewProcessHandlers(() => CANDIDATES[name].activate(load));
   activated.set(name, activation);
   return activation;
+}
+
+const PROCESS_ERROR_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * Runs `start`, then removes the process-level error listeners it added. The wasm backend's
+ * emscripten runtime installs listeners that rethrow every uncaught exception and unhandled
+ * rejection, which ends a long-lived host (the Jupyter kernel, a worker) at the first stray
+ * promise of a user's code; without them Node's own default applies, or the host's listeners.
+ */
+async function withoutNewProcessHandlers<T>(start: () => Promise<T>): Promise<T> {
+  type Listener = (...args: unknown[]) => void;
+  const listeners = (event: string) => process.listeners(event as 'exit') as Listener[];
+  const before = new Map(PROCESS_ERROR_EVENTS.map((event) => [event, new Set(listeners(event))]));
+  try {
+    return await start();
+  } finally {
+    for (const event of PROCESS_ERROR_EVENTS) {
+      for (const listener of listeners(event)) if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
 }
 
 /** Tries the requested backend, or each in order, and returns what was chosen. */
