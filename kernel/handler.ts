@@ -11,12 +11,14 @@ import { createExecutor, type ConverterSet, type Executor } from 'tslab/dist/exe
 import tslabJupyter = require('tslab/dist/jupyter');
 import { toMimeBundle, type MimeBundle } from '../lib/display/bundle';
 import { setInterruptSignal } from '../lib/train/trainer';
+import { tf } from '../lib/tf';
 import { CellRegistry, instrument, originalColumn, runNamed, ts, type InstrumentedCell } from './cell-lines';
 import { compileError, runtimeError, type CellDiagnostic, type ErrorContent } from './errors';
 import { History, type HistoryItem, type HistoryRequest } from './history';
 import { isComplete, type IsCompleteReply } from './is-complete';
 import { isDisplayHandle, setOutputSink, type OutputSink } from './runtime';
 import { PROTOCOL_VERSION } from './wire';
+import { STALL_MS } from './watchdog';
 
 /** Publishes on iopub with the request being handled as parent. */
 export type Publish = (msgType: string, content: Record<string, unknown>) => void;
@@ -65,6 +67,32 @@ interface Capture {
 interface Running {
   controller: AbortController;
   grace?: NodeJS.Timeout;
+  /** Its JavaScript was stopped by the watchdog (it held the thread through an interrupt). */
+  terminated?: boolean;
+}
+
+/** What the handler tells the watchdog (kernel/watchdog.ts). */
+export interface CellWatch {
+  cellStarted(): void;
+  cellEnded(): void;
+}
+
+/**
+ * After JavaScript was terminated mid-way, TensorFlow.js may be left inside a tidy scope or a
+ * gradient tape: close them, so that later tensors are tracked and freed as usual. (tfjs 4.22's
+ * engine state, pinned.)
+ */
+function closeOpenTensorScopes(): number {
+  const engine = tf.engine() as unknown as { state: { scopeStack: unknown[]; activeTape: unknown; gradientDepth: number; kernelDepth: number }; endScope(): void };
+  let closed = 0;
+  while (engine.state.scopeStack.length > 0) {
+    engine.endScope();
+    closed++;
+  }
+  engine.state.activeTape = null;
+  engine.state.gradientDepth = 0;
+  engine.state.kernelDepth = 0;
+  return closed;
 }
 
 const realStderrWrite = process.stderr.write.bind(process.stderr);
@@ -83,6 +111,8 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
   private running: Running | null = null;
   /** Where output goes: the running cell's iopub, else the last cell's (late output, as ipykernel). */
   private output: Publish | null = null;
+  /** Told when cells start and end, so it can stop one that holds the thread through an interrupt. */
+  watch: CellWatch | null = null;
   private count = 0;
   private unnamed = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -201,6 +231,16 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     running.grace = setTimeout(() => this.exec.interrupt(), INTERRUPT_GRACE_MS);
   }
 
+  /** The watchdog stopped the running cell's JavaScript: tidy up after it and abandon the cell. */
+  onTerminated(): void {
+    const running = this.running;
+    if (!running) return;
+    running.terminated = true;
+    const closed = closeOpenTensorScopes();
+    kernelLog(`stopped a cell that held the thread through an interrupt${closed > 0 ? `; closed ${closed} open tensor scope(s)` : ''}`);
+    this.exec.interrupt();
+  }
+
   private async run(request: ExecuteRequest, publish: Publish): Promise<ExecuteReply> {
     const code = String(request.code ?? '');
     const silent = request.silent === true;
@@ -242,15 +282,23 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     this.capture = capture;
     this.running = running;
     let ok = false;
+    this.watch?.cellStarted();
     try {
       const record = (javascript: string) => this.cells.add({ filename: name, source: code, javascript });
       ok = await runNamed(name, record, () => this.exec.execute(cell.code));
     } catch (err) {
       capture.thrown.push(err);
     } finally {
+      this.watch?.cellEnded();
       clearTimeout(running.grace);
       this.capture = null;
       this.running = null;
+    }
+    if (running.terminated) {
+      const evalue = `the cell's code held the thread through the interrupt and was stopped after ${STALL_MS / 1000} s; the kernel and its variables are intact`;
+      const error = { ename: 'Interrupted', evalue, traceback: [`Interrupted: ${evalue}`] };
+      publish('error', { ...error });
+      return error;
     }
     // A module cell (/** @module m */) reports diagnostics yet counts as run: show them as text.
     if (ok && capture.diagnostics.length > 0) {

@@ -7,7 +7,8 @@
  * server) from tslab's dist/ modules, with our handler and server subclasses in place of
  * tslab's; runs the init cell (kernel/init-cell.ts) through the executor, so later cells see
  * `lmc`, `tf`, `aq`, `tslab`, `display` and `clearOutput` with their types; and only then binds
- * the sockets. SIGINT (interrupt_mode "signal") interrupts the running cell cooperatively.
+ * the sockets. SIGINT (interrupt_mode "signal") interrupts the running cell cooperatively; the
+ * watchdog (kernel/watchdog.ts) stops a cell that holds the thread through it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +17,7 @@ import type { ConverterSet } from 'tslab/dist/executor';
 import { kernelLog, LmcJupyterHandler } from './handler';
 import { BACKEND_CELL, defaultInitPaths, importCell, type InitPaths } from './init-cell';
 import { LmcKernelServer } from './server';
+import { Watchdog } from './watchdog';
 import { Signer } from './wire';
 import { ts } from './cell-lines';
 
@@ -26,16 +28,24 @@ export interface KernelOptions {
   paths?: InitPaths;
 }
 
-/** Node converter now; the browser one (for `/** @browser *\/` cells) only when a cell asks. */
-function converterSet(): ConverterSet {
+/**
+ * Node converter now; the browser one (for `/** @browser *\/` cells) only when a cell asks. Each
+ * compiles under `guard` (the watchdog never stops the compiler mid-way).
+ */
+function converterSet(guard: <T>(compile: () => T) => T): ConverterSet {
   let node: Converter | undefined;
   let browser: Converter | undefined;
+  const guarded = (c: Converter): Converter => {
+    const convert = c.convert.bind(c);
+    c.convert = (prevDecl, src) => guard(() => convert(prevDecl, src));
+    return c;
+  };
   return {
     get node() {
-      return (node ??= createConverter({ isJS: false, isBrowser: false }));
+      return (node ??= guarded(createConverter({ isJS: false, isBrowser: false })));
     },
     get browser() {
-      return (browser ??= createConverter({ isJS: false, isBrowser: true }));
+      return (browser ??= guarded(createConverter({ isJS: false, isBrowser: true })));
     },
     close() {
       node?.close();
@@ -72,8 +82,15 @@ export async function startKernel(options: KernelOptions): Promise<LmcKernelServ
     implementationVersion: version,
     banner: `lmc-lab ${version}: TypeScript ${ts.version} (tslab ${require('tslab/package.json').version}) on Node ${process.version}`,
   };
-  const convs = converterSet();
-  const handler = new LmcJupyterHandler(convs, process.cwd(), description);
+  let server: LmcKernelServer | undefined;
+  let handler: LmcJupyterHandler | undefined;
+  const watchdog = new Watchdog(() => {
+    server?.resetSendChains();
+    handler?.onTerminated();
+  }, kernelLog);
+  const convs = converterSet((compile) => watchdog.compiling(compile));
+  handler = new LmcJupyterHandler(convs, process.cwd(), description);
+  handler.watch = watchdog;
 
   const imports = await handler.runInit(importCell(options.paths ?? defaultInitPaths()));
   if ('ename' in imports) {
@@ -87,11 +104,12 @@ export async function startKernel(options: KernelOptions): Promise<LmcKernelServ
     description.banner += `\n${line}\nIn scope: lmc, tf, aq, tslab, display(value), newDisplayHandle(), clearOutput()`;
   }
 
-  const server = new LmcKernelServer(handler, options.connectionFile, signer);
-  process.on('SIGINT', () => handler.interrupt());
+  server = new LmcKernelServer(handler, options.connectionFile, signer);
+  const cells = handler;
+  process.on('SIGINT', () => cells.interrupt());
   // A rejection nobody awaited or an exception from a timer must not end the kernel: report it in a cell.
-  process.on('unhandledRejection', (reason) => handler.reportAsyncError(reason, 'unhandledRejection'));
-  process.on('uncaughtException', (err) => handler.reportAsyncError(err, 'uncaughtException'));
+  process.on('unhandledRejection', (reason) => cells.reportAsyncError(reason, 'unhandledRejection'));
+  process.on('uncaughtException', (err) => cells.reportAsyncError(err, 'uncaughtException'));
   await server.init();
   kernelLog(`serving ${options.connectionFile}`);
   return server;

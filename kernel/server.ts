@@ -109,6 +109,14 @@ export class LmcKernelServer extends ZmqServer {
     process.exit(0);
   }
 
+  /**
+   * After the watchdog terminated JavaScript, V8 has dropped the microtasks that were queued at
+   * that moment, among them possibly the continuation of a send chain: start the chains anew.
+   */
+  resetSendChains(): void {
+    this.sending.clear();
+  }
+
   private send(sock: Socket, message: Message): void {
     const frames = encode(message, this.signer);
     const previous = this.sending.get(sock) ?? Promise.resolve();

@@ -159,7 +159,7 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     await kernel.waitFor((m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'stream' && String(m.content.text).includes('training started'), 60_000);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const sent = Date.now();
-    process.kill(kernel.child.pid!, 'SIGINT');
+    kernel.interrupt();
     const reply = await kernel.reply(msgId, 10_000);
     const seconds = (Date.now() - sent) / 1000;
     assert.equal(reply.content.status, 'error');
@@ -171,4 +171,26 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     const result = next.outputs.find((m) => m.header.msg_type === 'execute_result');
     assert.deepEqual(result?.content.data, { 'text/plain': '2' });
   });
+
+  const loops = [['after an await', `await 0; while (true) {}`], ['before any await', `while (true) {}`]];
+  for (const [i, [where, code]] of loops.entries()) {
+    it(`stops a busy loop ${where} within 3 s of an interrupt, and keeps its variables`, async (t) => {
+      const kept = await kernel.execute(`const kept${i} = 6`);
+      assert.equal(kept.reply.content.status, 'ok');
+      const msgId = await kernel.send('execute_request', { code, silent: false, store_history: true, stop_on_error: true });
+      // Nothing leaves the kernel while it loops, not even execute_input: give it time to compile and start.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const sent = Date.now();
+      kernel.interrupt();
+      const reply = await kernel.reply(msgId, 10_000);
+      const seconds = (Date.now() - sent) / 1000;
+      assert.equal(reply.content.status, 'error');
+      assert.equal(reply.content.ename, 'Interrupted', JSON.stringify(reply.content));
+      assert.ok(seconds < 3, `the kernel took ${seconds} s to stop the loop`);
+      t.diagnostic(`busy loop ${where} stopped ${seconds.toFixed(2)} s after the interrupt`);
+      const next = await kernel.execute(`kept${i} * 7`);
+      assert.equal(next.reply.content.status, 'ok');
+      assert.deepEqual(next.outputs.find((m) => m.header.msg_type === 'execute_result')?.content.data, { 'text/plain': '42' });
+    });
+  }
 });
