@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeIdxDataset } from './data-fixtures';
 
 const LMC = path.resolve(__dirname, '..', '..', 'bin', 'lmc.js');
 // `lmc train` keeps its runs in the store: a fresh one per test file, never the user's ~/.lmc.
@@ -15,6 +16,30 @@ function lmc(args: string[], env: Record<string, string> = {}) {
   const run = spawnSync(process.execPath, [LMC, ...args], { encoding: 'utf8', env: { ...process.env, LMC_BACKEND: 'wasm', LMC_HOME: HOME, ...env } });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
+
+test("one changed pixel of the user's MNIST files is another result: lmc train trains again instead of answering from the store", () => {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-cli-data-'));
+  try {
+    writeIdxDataset(path.join(data, 'mnist'), { train: 120, test: 40 });
+    const train = () => {
+      const run = lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '5it', '--json'], { LMC_DATA_DIR: data });
+      assert.equal(run.code, 0, run.stderr);
+      return JSON.parse(run.stdout) as { fromStore: boolean; unit: string };
+    };
+    const first = train();
+    assert.equal(train().fromStore, true, 'unchanged files: answered from the store');
+    // The last pixel of the last training image, well past any sample a fingerprint might take.
+    const file = path.join(data, 'mnist', 'train-images-idx3-ubyte');
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 1] ^= 1;
+    fs.writeFileSync(file, bytes);
+    const changed = train();
+    assert.equal(changed.fromStore, false, 'a changed image must not be answered from the store');
+    assert.notEqual(changed.unit, first.unit);
+  } finally {
+    fs.rmSync(data, { recursive: true, force: true });
+  }
+});
 
 test('lmc train --json prints one object with config, backend, steps, accuracy, errors and seconds', () => {
   const run = lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '30it', '--set', 'dataOrderSeed=2', '--json']);

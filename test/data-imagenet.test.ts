@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync, utimesSync } from 'node:fs';
 import * as path from 'node:path';
 import { decodeJpegFile, IMAGENET_NORMALIZATION, loadImagenet } from '../lib/data/imagenet';
 import { resizeBilinear } from '../lib/data/resize';
 import { centerCropBox, randomResizedCropBox, resizeShorterSide, roundHalfEven } from '../lib/data/crops';
 import { augmentationStream } from '../lib/data/order';
 import { stream } from '../lib/rng';
+import { datasetFingerprint } from '../lib/experiments/context';
 import { CMYK_JPEG_BASE64, GRAY_JPEG_BASE64, jpegOf, scriptedRandom, tempDir } from './data-fixtures';
 
 const { mean, std } = IMAGENET_NORMALIZATION;
@@ -43,6 +44,19 @@ test('ImageFolder layout: sorted classes, sorted files, only JPEG extensions', (
   assert.deepEqual(Array.from(ds.train.labels), [0, 0, 1, 2]); // n01/a.jpeg, n01/z.JPEG, n02/c.JPEG, n03/b.jpg
   assert.deepEqual(Array.from(ds.test.labels), [0, 1, 2]);
   assert.equal(loadImagenet(dataDir).description, 'ImageNet');
+});
+
+test("the fingerprint follows every file: a rewritten image or a touched file's time gives another, an unchanged tree the same", () => {
+  const dataDir = imageTree();
+  const fingerprint = () => datasetFingerprint(loadImagenet(dataDir, { imageSize: 14 }));
+  const first = fingerprint();
+  assert.equal(fingerprint(), first, 'the same tree loaded twice');
+  const file = path.join(dataDir, 'imagenet', 'val', 'n01', 'v.JPEG');
+  writeFileSync(file, jpegOf(16, 16, (x, y) => (x === 3 && y === 3 ? [0, 0, 0] : colorful(x, y))));
+  const rewritten = fingerprint();
+  assert.notEqual(rewritten, first, 'one pixel of one validation image changed');
+  utimesSync(file, new Date(2020, 0, 1), new Date(2020, 0, 1));
+  assert.notEqual(fingerprint(), rewritten, 'its modification time changed');
 });
 
 test('evaluation: resize shorter side to round(size*256/224), center crop, exact where the resize is the identity', () => {

@@ -3,6 +3,7 @@
  * as files for ImageNet); a batch is assembled on the host from example indices, so that the
  * data seen at any step is a pure function of (data-order seed, step) on every backend.
  */
+import type { Hash } from 'node:crypto';
 import type { Random } from '../rng';
 
 /** One batch, ready to become tensors: images NHWC float32 (normalized), labels int32. */
@@ -31,6 +32,12 @@ export interface Split {
   readonly labels: Int32Array;
   /** Assembles the examples at `indices` (in that order) into a batch. */
   read(indices: ArrayLike<number>, options: ReadOptions): Batch;
+  /**
+   * Feeds the split's whole content to `hash` (for the dataset's fingerprint, part of every
+   * result's identity): what differs between two splits must differ here. Absent, the fingerprint
+   * reads every example.
+   */
+  digest?(hash: Hash): void;
 }
 
 /** A dataset: two splits plus what a display needs to name it honestly. */

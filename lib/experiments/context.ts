@@ -3,7 +3,7 @@
  * checkpoint interval, and the hooks through which a caller sees units being found, trained and
  * committed (progress bars, counting in tests).
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { Dataset } from '../data/types';
 import { openStore, type FinishedUnit, type Json, type Store, type UnitWriter } from '../store';
 import { backendInfo, initBackend } from '../backend';
@@ -233,11 +233,12 @@ function remoteStep(at: RemoteStep, config: TrainConfig, workers: number): StepC
 const fingerprints = new WeakMap<Dataset, string>();
 
 /**
- * A short content fingerprint of a dataset, part of every unit's identity: the config names a
- * dataset ('mnist'), but the same name can mean the embedded 10k digits or the full set under
- * LMC_DATA_DIR, and a result computed on one must never be returned for the other. It hashes the
- * description, sizes, every label and a sample of normalized pixels (cheap: no full pass over the
- * images). Cached per dataset object.
+ * A content fingerprint of a dataset, part of every unit's identity: the config names a dataset
+ * ('mnist'), but the same name can mean the embedded 10k digits or the full set under
+ * LMC_DATA_DIR, and a result computed on one must never be returned for the other, nor for the same
+ * files after one pixel changed. It hashes the description, sizes and each split's whole content
+ * (Split.digest: the bytes of every image held in memory, ImageNet's file list with sizes and
+ * times; else every example read). Cached per dataset object.
  */
 export function datasetFingerprint(dataset: Dataset): string {
   const known = fingerprints.get(dataset);
@@ -246,14 +247,22 @@ export function datasetFingerprint(dataset: Dataset): string {
   hash.update(JSON.stringify([dataset.name, dataset.description, dataset.numClasses, dataset.imageShape, dataset.train.size, dataset.test.size]));
   for (const split of [dataset.train, dataset.test]) {
     hash.update(new Uint8Array(split.labels.buffer, split.labels.byteOffset, split.labels.byteLength));
-    const samples = Math.min(32, split.size);
-    const indices = Array.from({ length: samples }, (_, i) => Math.floor((i * split.size) / samples));
-    const batch = split.read(indices, { augment: false });
-    hash.update(new Uint8Array(batch.x.buffer, batch.x.byteOffset, batch.x.byteLength));
+    if (split.digest) split.digest(hash);
+    else digestEveryExample(split, hash);
   }
   const fingerprint = `${dataset.name}:${hash.digest('hex').slice(0, 16)}`;
   fingerprints.set(dataset, fingerprint);
   return fingerprint;
+}
+
+/** Feeds every example of `split`, as read for evaluation, to `hash`. */
+function digestEveryExample(split: Dataset['train'], hash: Hash): void {
+  const chunk = 1024;
+  for (let start = 0; start < split.size; start += chunk) {
+    const indices = Array.from({ length: Math.min(chunk, split.size - start) }, (_, i) => start + i);
+    const batch = split.read(indices, { augment: false });
+    hash.update(new Uint8Array(batch.x.buffer, batch.x.byteOffset, batch.x.byteLength));
+  }
 }
 
 /** One signal that fires when any of `signals` does (the caller's cancel, the store's lost lock). */
