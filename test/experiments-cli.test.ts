@@ -73,6 +73,9 @@ test('lmc ls lists the units, lmc show prints one, lmc gc removes only leftovers
   const json = JSON.parse(lmc('ls', '--json', '--kind', 'imp-level').stdout) as { units: { hash: string; label: string; summary: { level: number } }[] };
   assert.deepEqual(json.units.map((u) => u.summary.level).sort(), [0, 1, 2]);
   const level2 = json.units.find((u) => u.summary.level === 2)!;
+  const bogus = lmc('ls', '--kind', 'bogus');
+  assert.equal(bogus.code, 1, 'an unknown kind is an error, not an empty store');
+  assert.match(bogus.stderr, /--kind "bogus": no such kind of unit; use one of trunk, copy, imp-level, instability-pair, throughout, mask/);
 
   const show = lmc('show', level2.hash.slice(0, 10));
   assert.equal(show.code, 0, show.stderr);

@@ -7,6 +7,7 @@ import {
   formatGcReport, formatUnitDetails, formatUnitList, openStore, StoreError, unitHash,
   type StoreEvent, type StoreOptions, type UnitWriter,
 } from '../lib/store';
+import { DEFAULT_LOCK_TIMING, HeldLock, describeOwner, waitUntilFree } from '../lib/store/lock';
 
 function tempRoot(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-store-')), 'store');
@@ -112,6 +113,21 @@ test('a damaged metrics file, config.json or manifest is detected and recomputed
   await corruptAndRecompute((f) => fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('5', '6')), 'config.json', /SHA-256 differs/);
   await corruptAndRecompute((f) => fs.writeFileSync(f, fs.readFileSync(f, 'utf8').slice(0, 50)), 'manifest.json', /not valid JSON/);
   await corruptAndRecompute((f) => fs.rmSync(f), 'weights.bin', /the file is missing/);
+});
+
+test('a file removed together with its manifest entry is found (the manifest is sealed) and the unit recomputed', async () => {
+  await corruptAndRecompute((f) => {
+    const dir = path.dirname(f);
+    fs.rmSync(path.join(dir, 'weights.bin'));
+    const manifest = JSON.parse(fs.readFileSync(f, 'utf8'));
+    delete manifest.files['weights.bin'];
+    fs.writeFileSync(f, JSON.stringify(manifest, null, 2) + '\n');
+  }, 'manifest.json', /the manifest was changed after it was committed \(its seal does not match\)/);
+  await corruptAndRecompute((f) => {
+    const manifest = JSON.parse(fs.readFileSync(f, 'utf8'));
+    delete manifest.seal;
+    fs.writeFileSync(f, JSON.stringify(manifest, null, 2) + '\n');
+  }, 'manifest.json', /the manifest has no seal/);
 });
 
 test('a finished unit read after it changed on disk throws instead of returning other bytes', async () => {
@@ -400,4 +416,26 @@ test('a process whose lock was taken over does not commit, and its writer stops'
     await u.writeFile('a.bin', 'a');
   }), (e: unknown) => e instanceof StoreError && e.code === 'LOCK_LOST' && /lost the unit's lock to another.*not committing/.test(e.message));
   assert.equal(await slow.get('train', config), null);
+});
+
+test('a process waiting on a lock says who holds it and since when when it starts and again every waitReportMs', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-lock-wait-'));
+  const file = path.join(dir, 'lock');
+  const held = await HeldLock.tryAcquire(file, 'compute train/test');
+  assert.ok(held, 'the lock was free');
+  const reports: { owner: string; waitedMs: number }[] = [];
+  const timing = { ...DEFAULT_LOCK_TIMING, pollMs: 20, maxPollMs: 40, waitTimeoutMs: 700, waitReportMs: 200 };
+  try {
+    await assert.rejects(
+      waitUntilFree(file, timing, { waiting: (owner, waitedMs) => reports.push({ owner: describeOwner(owner), waitedMs }), recovered: () => assert.fail('a live lock was taken over') }),
+      /still held by process \d+ on .* \(since .*\) after waiting 1 s/,
+    );
+  } finally {
+    await held.release();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.ok(reports.length >= 3, `reports: ${JSON.stringify(reports)}`);
+  assert.equal(reports[0].waitedMs, 0);
+  assert.ok(reports.slice(1).every((r, i) => r.waitedMs >= 200 * (i + 1) - 50), JSON.stringify(reports));
+  for (const r of reports) assert.match(r.owner, new RegExp(`^process ${process.pid} on .+ \\(since \\d{4}-\\d\\d-\\d\\dT`));
 });

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { formatGcReport, formatUnitDetails, formatUnitList, openStore, type Store, type UnitInfo } from '../store';
 import { describeUnit, unitLabel } from '../experiments/keys';
+import { UNIT_KINDS } from '../experiments/context';
 
 /** The help text of the store commands. */
 export const STORE_HELP = `lmc ls [--kind <kind>] [--verify] [--json]
@@ -17,7 +18,7 @@ the hash of its config, in $LMC_HOME/store (default ~/.lmc/store).
 
 Options:
   --store <folder>       another store than $LMC_HOME/store
-  --kind <kind>          ls: only this kind (trunk, copy, imp-level, instability-pair, mask)
+  --kind <kind>          ls: only this kind (${UNIT_KINDS.join(', ')})
   --verify               ls: hash every file (default: sizes only)
   --dry-run              gc: say what would be removed, remove nothing
   --corrupt              gc: also remove corrupt units (kept for inspection by default)
@@ -49,6 +50,9 @@ export async function lsCommand(args: string[]): Promise<number> {
     options: { store: { type: 'string' }, kind: { type: 'string' }, verify: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"; to see one unit use \`lmc show ${positionals[0]}\``);
+  if (values.kind !== undefined && !(UNIT_KINDS as readonly string[]).includes(values.kind)) {
+    throw new Error(`--kind ${JSON.stringify(values.kind)}: no such kind of unit; use one of ${UNIT_KINDS.join(', ')}`);
+  }
   const store = storeFrom(values.store);
   const units = await store.list({ kind: values.kind, verify: values.verify ? 'checksums' : 'sizes' });
   if (values.json) console.log(JSON.stringify({ store: store.root, units: units.map(unitJson) }));

@@ -16,6 +16,8 @@ import { callbackFires, interruptSignal } from '../train/trainer';
 
 /** The unit kinds of lib/experiments (folder names in the store). */
 export type UnitKind = 'trunk' | 'copy' | 'imp-level' | 'instability-pair' | 'throughout' | 'mask';
+/** Every kind of unit the experiments store. */
+export const UNIT_KINDS: readonly UnitKind[] = ['trunk', 'copy', 'imp-level', 'instability-pair', 'throughout', 'mask'];
 
 /** Which unit an event or a training run belongs to. */
 export interface UnitRef {

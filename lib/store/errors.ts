@@ -64,11 +64,13 @@ export type StoreEvent =
       message: string;
     }
   | {
-      /** Another live process holds the unit's lock; this one waits for its result. */
+      /** Another live process holds the unit's lock; this one waits for its result (reported again every 30 s). */
       type: 'waiting';
       kind: string;
       hash: string;
       owner: string;
+      /** How long it has waited: 0 when the wait starts. */
+      waitedSeconds: number;
       message: string;
     };
 

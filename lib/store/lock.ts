@@ -55,6 +55,8 @@ export interface LockTiming {
   maxPollMs: number;
   /** Give up waiting after this long (default: never). */
   waitTimeoutMs: number;
+  /** While waiting, say again who holds the lock every this long (default 30 s). */
+  waitReportMs?: number;
 }
 
 export const DEFAULT_LOCK_TIMING: LockTiming = {
@@ -63,6 +65,7 @@ export const DEFAULT_LOCK_TIMING: LockTiming = {
   pollMs: 50,
   maxPollMs: 2_000,
   waitTimeoutMs: Infinity,
+  waitReportMs: 30_000,
 };
 
 const LOCK_FORMAT = 'lmc-lab lock 1';
@@ -358,9 +361,10 @@ export async function removeLockLeftovers(dir: string, lockName: string): Promis
   return removed;
 }
 
-/** Callbacks while waiting: once when the wait starts, and on every stale lock removed. */
+/** Callbacks while waiting: when the wait starts and every waitReportMs after, and on every stale lock removed. */
 export interface WaitReports {
-  waiting(owner: LockOwner | null): void;
+  /** `waitedMs`: 0 when the wait starts. */
+  waiting(owner: LockOwner | null, waitedMs: number): void;
   recovered(owner: LockOwner | null, reason: string): void;
 }
 
@@ -369,7 +373,8 @@ export async function waitUntilFree(file: string, timing: LockTiming, reports: W
   const started = Date.now();
   let delay = timing.pollMs;
   let seen: { signature: string; since: number } | undefined;
-  let told = false;
+  const reportEvery = timing.waitReportMs ?? DEFAULT_LOCK_TIMING.waitReportMs!;
+  let told: number | null = null;
   for (;;) {
     const lock = await inspectLock(file);
     if (lock.state === 'free') return;
@@ -381,9 +386,9 @@ export async function waitUntilFree(file: string, timing: LockTiming, reports: W
       if (outcome === 'removed') reports.recovered(lock.owner, reason);
       continue;
     }
-    if (!told) {
-      reports.waiting(lock.owner);
-      told = true;
+    if (told === null || Date.now() - told >= reportEvery) {
+      reports.waiting(lock.owner, told === null ? 0 : Date.now() - started);
+      told = Date.now();
     }
     if (Date.now() - started > timing.waitTimeoutMs) {
       throw new StoreError('LOCK_TIMEOUT', `${file}: still held by ${describeOwner(lock.owner)} after waiting ${Math.round((Date.now() - started) / 1000)} s; if that process is gone, delete the lock file or run gc`);

@@ -28,6 +28,11 @@ export interface Manifest {
   seconds: number;
   host: string;
   pid: number;
+  /**
+   * SHA-256 of the manifest's text without this field (manifestSeal): an edited manifest, say one
+   * entry removed along with its file, no longer matches and the unit counts as damaged.
+   */
+  seal?: string;
 }
 
 /** One file that failed verification. */
@@ -57,7 +62,21 @@ export async function readManifest(dir: string, kind: string, hash: string): Pro
     if (name.split('/').some((s) => s === '' || s === '.' || s === '..') || path.isAbsolute(name)) return invalid(`the file name ${JSON.stringify(name)} leaves the unit folder`);
   }
   if (!(CONFIG_FILE in m.files)) return invalid(`the manifest does not list ${CONFIG_FILE}`);
+  if (typeof m.seal !== 'string') return invalid('the manifest has no seal (an older lmc-lab wrote it, or it was edited): the unit is computed again');
+  const seal = manifestSeal(m);
+  if (m.seal !== seal) return invalid('the manifest was changed after it was committed (its seal does not match)', m.seal, seal);
   return { state: 'ok', manifest: m };
+}
+
+/** The seal of a manifest: the SHA-256 of its text without the seal. */
+export function manifestSeal(manifest: Manifest): string {
+  const { seal: _ignored, ...rest } = manifest;
+  return sha256(manifestText(rest));
+}
+
+/** The manifest with its seal, as committed. */
+export function sealManifest(manifest: Manifest): Manifest {
+  return { ...manifest, seal: manifestSeal(manifest) };
 }
 
 /** How hard to look: sizes only (listing), checksums with this process's cache, or full checksums. */

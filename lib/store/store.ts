@@ -26,7 +26,7 @@ import {
   defaultStoreRoot, ensureDir, listDir, listFilesRecursive, readJsonFile, removeTree, syncDir, unitDir,
 } from './layout';
 import { DEFAULT_LOCK_TIMING, HeldLock, describeOwner, removeLockLeftovers, waitUntilFree, type LockTiming } from './lock';
-import { MANIFEST_FORMAT, describeProblem, manifestText, readManifest, verifyManifestFiles, type Manifest } from './manifest';
+import { MANIFEST_FORMAT, describeProblem, manifestText, readManifest, sealManifest, verifyManifestFiles, type Manifest } from './manifest';
 import { FinishedUnit, UnitWriter } from './unit';
 import { gcStore, listUnits, showUnit, verifyStore, type GcOptions, type GcReport, type ListOptions, type UnitInfo, type VerifyReport } from './inventory';
 
@@ -50,8 +50,9 @@ export function openStore(options: string | StoreOptions = {}): Store {
   return new Store(typeof options === 'string' ? { root: options } : options);
 }
 
+/** Prints every event, but a wait only once it has lasted (short waits on a unit another thread computes are routine). */
 function defaultOnEvent(event: StoreEvent): void {
-  if (event.type !== 'waiting') console.warn(`lmc store: ${event.message}`);
+  if (event.type !== 'waiting' || event.waitedSeconds > 0) console.warn(`lmc store: ${event.message}`);
 }
 
 /** A store folder; see openStore. */
@@ -154,7 +155,12 @@ export class Store {
       const lock = await HeldLock.tryAcquire(lockFile, `compute ${id.kind}/${id.hash}`);
       if (!lock) {
         await waitUntilFree(lockFile, this.timing, {
-          waiting: (owner) => this.report({ type: 'waiting', kind: id.kind, hash: id.hash, owner: describeOwner(owner), message: `${dir}: waiting for ${describeOwner(owner)}, which is computing this ${id.kind} unit` }),
+          waiting: (owner, waitedMs) => {
+            const waitedSeconds = Math.round(waitedMs / 1000);
+            const waited = waitedSeconds > 0 ? `still waiting after ${waitedSeconds} s` : 'waiting';
+            this.report({ type: 'waiting', kind: id.kind, hash: id.hash, owner: describeOwner(owner), waitedSeconds,
+              message: `${dir}: ${waited} for ${describeOwner(owner)}, which is computing this ${id.kind} unit (lock file ${lockFile})` });
+          },
           recovered: (owner, reason) => this.report({ type: 'lock-recovered', lock: lockFile, owner: describeOwner(owner), reason, message: `${lockFile}: removed a stale lock held by ${describeOwner(owner)}: ${reason}` }),
         });
         continue;
@@ -234,7 +240,7 @@ export class Store {
       }
       for (const folder of folders) await syncDir(folder);
       const finished = new Date();
-      const manifest: Manifest = {
+      const manifest: Manifest = sealManifest({
         format: MANIFEST_FORMAT,
         kind: id.kind,
         hash: id.hash,
@@ -246,7 +252,7 @@ export class Store {
         seconds: (finished.getTime() - started.getTime()) / 1000,
         host: os.hostname(),
         pid: process.pid,
-      };
+      });
       if (!(await lock.stillHeld())) throw lost();
       await writeFileAtomic(path.join(dir, MANIFEST_FILE), Buffer.from(manifestText(manifest)));
       // Committed. Cleanup failures are harmless (gc finds the leftovers), so they are not errors.
