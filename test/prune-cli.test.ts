@@ -74,8 +74,10 @@ test('lmc imp refuses bad input with a non-zero exit naming the field', async ()
   const cases: [string[], RegExp][] = [
     [['--density', '1.5'], /--density 1\.5: a density is the fraction of prunable weights kept, in \(0, 1\]/],
     [['--density', '0'], /--density 0:/],
-    [['--levels=-1'], /--levels -1: give the number of pruning rounds/],
-    [['--levels', 'many'], /--levels many:/],
+    [['--levels=-1'], /--levels "-1": give a whole number from 0 to 100, in decimal digits/],
+    [['--levels', 'many'], /--levels "many":/],
+    [['--levels', '1e3'], /--levels "1e3": give a whole number from 0 to 100/],
+    [['--density', '0x1'], /--density "0x1": not a decimal number/],
     [['--levels', '2', '--rewind', '13it'], /rewindTo = "13it" is step 13, past the end of training \(T = 12 iterations\)/],
     [['--levels', '2', '--density', '0.5'], /--levels and --density both given/],
     [['--levels', '1', '--mask', wrong], /mask 'fc1.kernel': shape \[784,30\] does not match lenet_300_100's parameter shape \[784,300\]/],

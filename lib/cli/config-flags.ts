@@ -37,3 +37,43 @@ export function configFromFlags(values: ConfigFlags): { presetName: string; pres
   const config = applySettings(presetConfig(values.config, scale), values.set ?? []);
   return { presetName: values.config, preset, scale, config };
 }
+
+/**
+ * The most of each count a command accepts, checked before anything is allocated or trained: far
+ * above any experiment of the paper, far below what would exhaust memory.
+ */
+export const FLAG_LIMITS = {
+  inits: 100,
+  pairs: 100,
+  kValues: 64,
+  alphas: 1001,
+  bnBatches: 10_000,
+  levels: 100,
+  baselineEvery: 100,
+  checkpointEvery: 1_000_000_000,
+} as const;
+
+/** A whole number given as `flag text`: decimal digits only (no sign, hex, exponent, Infinity or blank), from min to max. */
+export function wholeNumberFlag(flag: string, text: string, min: number, max: number): number {
+  const digits = text.trim();
+  const n = Number(digits);
+  if (!/^\d+$/.test(digits) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new Error(`${flag} ${JSON.stringify(text)}: give a whole number from ${min} to ${max.toLocaleString('en-US')}, in decimal digits`);
+  }
+  return n;
+}
+
+/** A decimal number given as `flag text` (e.g. 0.035, 3.5e-2): no hex, Infinity, NaN or blank. */
+export function decimalFlag(flag: string, text: string, what: string): number {
+  const t = text.trim();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) throw new Error(`${flag} ${JSON.stringify(text)}: not a decimal number; ${what}`);
+  return Number(t);
+}
+
+/** A density flag: the fraction of prunable weights kept, in (0, 1]. */
+export function densityFlag(text: string): number {
+  const what = 'a density is the fraction of prunable weights kept, in (0, 1], e.g. 0.035';
+  const d = decimalFlag('--density', text, what);
+  if (!(d > 0 && d <= 1)) throw new Error(`--density ${text}: ${what}`);
+  return d;
+}

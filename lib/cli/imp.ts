@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, describeBackend } from '../backend';
 import { presetNames } from '../train/config';
-import { configFromFlags, CONFIG_OPTIONS, OUTPUT_OPTIONS } from './config-flags';
+import { configFromFlags, CONFIG_OPTIONS, densityFlag, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
 import { datasetFor } from '../train/trainer';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint';
 import { disposeState } from '../train/state';
@@ -54,14 +54,8 @@ export async function impCommand(args: string[]): Promise<number> {
     },
   });
   const { preset, scale, config } = configFromFlags(values);
-  const levels = values.levels === undefined ? undefined : Number(values.levels);
-  if (levels !== undefined && !(values.levels!.trim() !== '' && Number.isSafeInteger(levels) && levels >= 0)) {
-    throw new Error(`--levels ${values.levels}: give the number of pruning rounds, a whole number >= 0`);
-  }
-  const density = values.density === undefined ? undefined : Number(values.density);
-  if (density !== undefined && !(values.density!.trim() !== '' && density > 0 && density <= 1)) {
-    throw new Error(`--density ${values.density}: a density is the fraction of prunable weights kept, in (0, 1], e.g. 0.035`);
-  }
+  const levels = values.levels === undefined ? undefined : wholeNumberFlag('--levels', values.levels, 0, FLAG_LIMITS.levels);
+  const density = values.density === undefined ? undefined : densityFlag(values.density);
   if (levels !== undefined && density !== undefined && !values.oneshot) {
     throw new Error('--levels and --density both given: iterative pruning stops after --levels rounds, or at the round nearest --density; give one');
   }

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { presetNames, type Scale } from '../train/config';
-import { configFromFlags, CONFIG_OPTIONS, OUTPUT_OPTIONS } from './config-flags';
+import { configFromFlags, CONFIG_OPTIONS, decimalFlag, densityFlag, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
 import { datasetFor, type TrainCallback } from '../train/trainer';
 import { parseStep, toIterations } from '../train/step';
 import { iterationsPerEpoch } from '../data/order';
@@ -79,19 +79,18 @@ export async function instabilityCommand(args: string[]): Promise<number> {
     return 0;
   }
   const { preset, scale, config } = configFromFlags(values);
-  const inits = wholeNumber('--inits', values.inits) ?? DEFAULT_REPLICATES[scale].inits;
-  const pairs = wholeNumber('--pairs', values.pairs) ?? DEFAULT_REPLICATES[scale].pairs;
-  const bnBatches = wholeNumber('--bn-batches', values['bn-batches']);
+  const count = (flag: string, text: string | undefined, max: number) => (text === undefined ? undefined : wholeNumberFlag(flag, text, 1, max));
+  const inits = count('--inits', values.inits, FLAG_LIMITS.inits) ?? DEFAULT_REPLICATES[scale].inits;
+  const pairs = count('--pairs', values.pairs, FLAG_LIMITS.pairs) ?? DEFAULT_REPLICATES[scale].pairs;
+  const bnBatches = count('--bn-batches', values['bn-batches'], FLAG_LIMITS.bnBatches);
   const bn = checkBatchNormPolicy(values.bn ?? 'interpolate');
   const alphas = parseAlphas(values.alphas);
   const ks = (values.k ?? '0').split(',').map((s) => s.trim());
+  if (ks.length > FLAG_LIMITS.kValues) throw new Error(`--k: ${ks.length} values of k; give at most ${FLAG_LIMITS.kValues}`);
   ks.forEach((k) => parseStep(k, '--k'));
   const sparse = values.sparse as SparseKind | undefined;
   if (sparse !== undefined && !SPARSE_KINDS.includes(sparse)) throw new Error(`--sparse ${sparse}: use one of ${SPARSE_KINDS.join(', ')}`);
-  const density = values.density === undefined ? undefined : Number(values.density);
-  if (density !== undefined && !(values.density!.trim() !== '' && density > 0 && density <= 1)) {
-    throw new Error(`--density ${values.density}: a density is the fraction of prunable weights kept, in (0, 1], e.g. 0.035`);
-  }
+  const density = values.density === undefined ? undefined : densityFlag(values.density);
   if (density !== undefined && !sparse) throw new Error('--density applies to sparse networks; add --sparse imp, random-prune or reinit');
 
   const backend = await initBackend();
@@ -195,23 +194,14 @@ function sparseSubnetwork(kind: SparseKind, density: number, oneShot: boolean, p
   };
 }
 
-function wholeNumber(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isSafeInteger(n) || n < 1) throw new Error(`${flag} ${text}: give a whole number >= 1`);
-  return n;
-}
-
 function parseAlphas(text: string | undefined): number | number[] {
   if (text === undefined) return 30;
-  if (!text.includes(',')) {
-    const n = Number(text);
-    if (text.trim() === '' || !Number.isSafeInteger(n) || n < 2) throw new Error(`--alphas ${text}: give a count >= 2 (ends included) or a list such as 0,0.5,1`);
-    return n;
-  }
-  return text.split(',').map((s) => {
-    const a = Number(s);
-    if (s.trim() === '' || !(a >= 0 && a <= 1)) throw new Error(`--alphas ${text}: "${s}" is not an alpha in [0, 1]`);
+  if (!text.includes(',')) return wholeNumberFlag('--alphas', text, 2, FLAG_LIMITS.alphas);
+  const list = text.split(',');
+  if (list.length > FLAG_LIMITS.alphas) throw new Error(`--alphas: ${list.length} alphas; give at most ${FLAG_LIMITS.alphas}`);
+  return list.map((s) => {
+    const a = decimalFlag('--alphas', s, 'each alpha is a number in [0, 1], e.g. 0,0.5,1');
+    if (!(a >= 0 && a <= 1)) throw new Error(`--alphas ${text}: "${s}" is not an alpha in [0, 1]`);
     return a;
   });
 }

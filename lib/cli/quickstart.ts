@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend, type BackendInfo } from '../backend';
 import type { Dataset } from '../data/types';
-import { scaleFrom } from './config-flags';
+import { FLAG_LIMITS, scaleFrom, wholeNumberFlag } from './config-flags';
 import { datasetFor } from '../train/trainer';
 import { experimentContext, quickstartPlan, runQuickstart, type QuickstartResults, type UnitEvent } from '../experiments';
 import { exportTable, TABLE_FORMATS, type TableFormat } from '../store';
@@ -53,9 +53,9 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   const scale = scaleFrom(values.scale, 'quick');
   const formats = parseFormats(values.export);
   const plan = quickstartPlan(scale, {
-    ks: values.k === undefined ? undefined : values.k.split(',').map((s) => wholeNumber('--k', s, 0)),
-    levels: values.levels === undefined ? undefined : wholeNumber('--levels', values.levels, 0),
-    baselineEvery: values['baseline-every'] === undefined ? undefined : wholeNumber('--baseline-every', values['baseline-every'], 1),
+    ks: values.k === undefined ? undefined : kList(values.k),
+    levels: values.levels === undefined ? undefined : wholeNumberFlag('--levels', values.levels, 0, FLAG_LIMITS.levels),
+    baselineEvery: values['baseline-every'] === undefined ? undefined : wholeNumberFlag('--baseline-every', values['baseline-every'], 1, FLAG_LIMITS.baselineEvery),
   });
   const out = path.resolve(values.out ?? path.join('out', 'quickstart'));
   const log = (line: string) => {
@@ -203,10 +203,11 @@ function parseFormats(text: string | undefined): TableFormat[] {
   });
 }
 
-function wholeNumber(flag: string, text: string, min: number): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new Error(`${flag} ${text}: give a whole number >= ${min}`);
-  return n;
+/** --k as iteration counts, at most FLAG_LIMITS.kValues of them. */
+function kList(text: string): number[] {
+  const ks = text.split(',');
+  if (ks.length > FLAG_LIMITS.kValues) throw new Error(`--k: ${ks.length} values of k; give at most ${FLAG_LIMITS.kValues}`);
+  return ks.map((s) => wholeNumberFlag('--k', s, 0, FLAG_LIMITS.checkpointEvery));
 }
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { presetNames, resolveConfig } from '../train/config';
-import { configFromFlags, CONFIG_OPTIONS, OUTPUT_OPTIONS } from './config-flags';
+import { configFromFlags, CONFIG_OPTIONS, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
 import { buildModel, datasetFor } from '../train/trainer';
 import { evaluate } from '../train/evaluate';
 import { parseStep, toIterations } from '../train/step';
@@ -51,11 +51,7 @@ export async function trainCommand(args: string[]): Promise<number> {
   const { scale, config } = configFromFlags(values);
   let checkpointEvery = DEFAULT_CHECKPOINT_EVERY;
   if (values['checkpoint-every'] !== undefined) {
-    const text = values['checkpoint-every'];
-    checkpointEvery = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
-    if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 1) {
-      throw new Error(`--checkpoint-every ${JSON.stringify(text)} is invalid; give a whole number of iterations >= 1, e.g. --checkpoint-every 100`);
-    }
+    checkpointEvery = wholeNumberFlag('--checkpoint-every', values['checkpoint-every'], 1, FLAG_LIMITS.checkpointEvery);
   }
 
   const backend = await initBackend();
