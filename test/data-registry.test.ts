@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { symlinkSync, writeFileSync } from 'node:fs';
+import { isDatasetMissing } from '../lib/data/missing';
 import { clearDatasetCache, datasetNames, defaultDataDir, loadDataset } from '../lib/data/registry';
 import * as data from '../lib/data';
 import { tempDir, writeCifarDataset, writeIdxDataset } from './data-fixtures';
@@ -52,4 +54,23 @@ test('the index re-exports the public API', () => {
   for (const name of ['loadDataset', 'datasetNames', 'batchIndices', 'iterationsPerEpoch', 'augmentationStream', 'readIdxImages', 'loadCifar10', 'loadImagenet']) {
     assert.equal(typeof (data as Record<string, unknown>)[name], 'function', name);
   }
+});
+
+test('a dataset folder that is a dangling link, a link loop or a file is named as what it is, never taken for absent data', () => {
+  const cases: [string, (at: string, dataDir: string) => void, RegExp][] = [
+    ['mnist', (at, dataDir) => symlinkSync(path.join(dataDir, 'gone'), at), /mnist: .*mnist is a symbolic link to .*gone, which does not exist \(a dangling link\)/],
+    ['mnist', (at) => symlinkSync(at, at), /mnist: .*mnist is a symbolic link loop/],
+    ['fashion-mnist', (at) => writeFileSync(at, 'not a folder'), /fashion-mnist: .*fashion-mnist is a file, not a folder/],
+    ['cifar10', (at, dataDir) => symlinkSync(path.join(dataDir, 'elsewhere'), at), /cifar10: .*cifar10 is a symbolic link to .*elsewhere, which does not exist/],
+  ];
+  for (const [name, make, message] of cases) {
+    const dataDir = tempDir();
+    make(path.join(dataDir, name), dataDir);
+    assert.throws(() => loadDataset(name, { dataDir }), message, name);
+    assert.throws(() => loadDataset(name, { dataDir }), (e: Error) => !isDatasetMissing(e), `${name}: a broken path is not "missing"`);
+  }
+  // Under a regular file: the data folder itself cannot exist.
+  const file = path.join(tempDir(), 'plain-file');
+  writeFileSync(file, 'x');
+  assert.throws(() => loadDataset('mnist', { dataDir: file }), /a part of that path is a file, not a folder/);
 });

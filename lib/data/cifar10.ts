@@ -4,7 +4,7 @@
  * pixel bytes: the 1024 red values, then green, then blue, each plane row-major 32x32. We store
  * HWC bytes, the layout the models read.
  */
-import { DatasetMissingError } from './missing';
+import { datasetFolderPresent, DatasetMissingError } from './missing';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Dataset } from './types';
@@ -63,6 +63,7 @@ export function readCifarBatch(file: string): { pixels: Uint8Array; labels: Int3
 export function findCifar10Dir(dataDir: string): { dir?: string; tried: string[] } {
   const root = path.join(dataDir, 'cifar10');
   const tried = [root, path.join(root, 'cifar-10-batches-bin')];
+  if (!datasetFolderPresent('cifar10', root)) return { tried };
   const dir = tried.find((d) => existsSync(path.join(d, CIFAR10_TEST_FILE)) || existsSync(path.join(d, CIFAR10_TRAIN_FILES[0])));
   return { dir, tried };
 }

@@ -4,8 +4,7 @@
  * package, which installs the four gzipped IDX files under LeCun's names in
  * /usr/share/datasets/fashion-mnist.
  */
-import { DatasetMissingError } from './missing';
-import { existsSync } from 'node:fs';
+import { datasetFolderPresent, DatasetMissingError } from './missing';
 import * as path from 'node:path';
 import type { Dataset } from './types';
 import type { Normalization } from './in-memory';
@@ -20,7 +19,7 @@ export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /** Fashion-MNIST from the first folder that exists: `<dataDir>/fashion-mnist`, then `systemDirs`. */
 export function loadFashionMnist(dataDir: string, systemDirs: readonly string[] = [DEBIAN_FASHION_MNIST_DIR]): Dataset {
   const tried = [path.join(dataDir, 'fashion-mnist'), ...systemDirs];
-  const dir = tried.find((d) => existsSync(d));
+  const dir = tried.find((d) => datasetFolderPresent('fashion-mnist', d));
   if (!dir) {
     throw new DatasetMissingError('fashion-mnist', tried,
       `fashion-mnist: dataset not found; tried ${tried.join(', ')}. ` +

@@ -5,8 +5,8 @@
  * - training: RandomResizedCrop(imageSize) + RandomHorizontalFlip, drawn from the read's stream;
  * - evaluation: Resize(round(imageSize * 256 / 224)) on the shorter side + CenterCrop(imageSize).
  */
-import { DatasetMissingError } from './missing';
-import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
+import { datasetFolderPresent, DatasetMissingError } from './missing';
+import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import * as jpeg from 'jpeg-js';
 import type { Batch, Dataset, ReadOptions, Split } from './types';
@@ -165,7 +165,7 @@ export function loadImagenet(dataDir: string, options: ImagenetOptions = {}): Da
   const root = path.join(dataDir, 'imagenet');
   const trainDir = path.join(root, 'train');
   const valDir = path.join(root, 'val');
-  const absent = [trainDir, valDir].filter((d) => !existsSync(d));
+  const absent = [trainDir, valDir].filter((d) => !datasetFolderPresent('imagenet', d));
   if (absent.length > 0) {
     throw new DatasetMissingError('imagenet', [trainDir, valDir],
       `imagenet: dataset not found: ${absent.join(' and ')} missing. Expected ${trainDir}/<class>/*.JPEG and ${valDir}/<class>/*.JPEG ` +

@@ -10,11 +10,12 @@
  * order (all 0s, then all 1s, ...); training order comes from the data-order stream, never from
  * storage order. The package's own `set()` shuffles with Math.random and is not used.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Dataset } from './types';
 import { inMemorySplit, type Normalization } from './in-memory';
 import { readIdxDataset } from './idx-folder';
+import { datasetFolderPresent } from './missing';
 
 /** The usual MNIST normalization (mean and std of the training pixels). */
 export const MNIST_NORMALIZATION: Normalization = { mean: [0.1307], std: [0.3081] };
@@ -25,10 +26,10 @@ export const EMBEDDED_TEST_PER_CLASS = 200;
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 
-/** Full MNIST from `<dataDir>/mnist` if that folder exists, else the embedded subset. */
+/** Full MNIST from `<dataDir>/mnist` if that folder exists, else the embedded subset (a broken link or a file there is an error). */
 export function loadMnist(dataDir: string): Dataset {
   const dir = path.join(dataDir, 'mnist');
-  if (existsSync(dir)) {
+  if (datasetFolderPresent('mnist', dir)) {
     return readIdxDataset(dir, { name: 'mnist', description: 'MNIST', numClasses: 10, normalization: MNIST_NORMALIZATION });
   }
   return loadEmbeddedMnist();
