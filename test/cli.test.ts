@@ -87,8 +87,11 @@ test('lmc train rejects bad input, naming the field and the value', () => {
     [['--config', 'lenet_mnist', '--steps', 'ten'], /"ten" is not a step/],
     [['--config', 'lenet_mnist', '--scale', 'huge'], /--scale huge: use one of paper, quick, smoke/],
     [[], /--config is required/],
-    [['--config', 'lenet_mnist', '--checkpoint-every', '0'], /--checkpoint-every "0" is invalid/],
-    [['--config', 'lenet_mnist', '--checkpoint-every', 'often'], /--checkpoint-every "often" is invalid/],
+    [['--config', 'lenet_mnist', '--checkpoint-every', '0'], /--checkpoint-every "0": give a whole number from 1 to 1,000,000,000/],
+    [['--config', 'lenet_mnist', '--checkpoint-every', 'often'], /--checkpoint-every "often": give a whole number/],
+    [['--config', 'lenet_mnist', '--set', 'lr=0x10'], /--set lr="0x10": lr is a decimal number/],
+    [['--config', 'lenet_mnist', '--set', 'lr=Infinity'], /--set lr="Infinity": lr is a decimal number/],
+    [['--config', 'lenet_mnist', '--set', 'lr=-1'], /^lmc train: --set lr=-1: config: lr = -1 is invalid/m],
     [['--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '100000it'], /--steps 100000it is step 100000, outside training/],
   ];
   for (const [args, message] of cases) {
@@ -96,6 +99,11 @@ test('lmc train rejects bad input, naming the field and the value', () => {
     assert.notEqual(run.code, 0, `${args.join(' ')} should fail`);
     assert.match(run.stderr, message);
   }
+  // A value from the environment is blamed on the environment, not on a flag that was not given.
+  const fromEnv = lmc(['train', '--config', 'lenet_mnist'], { LMC_SCALE: 'huge' });
+  assert.equal(fromEnv.code, 1);
+  assert.match(fromEnv.stderr, /the environment variable LMC_SCALE="huge": use one of paper, quick, smoke \(or unset LMC_SCALE\)/);
+  assert.doesNotMatch(fromEnv.stderr, /--scale/);
 });
 
 test('lmc backend reports the backend; forcing one that is not installed says how to get it', () => {

@@ -151,7 +151,9 @@ test('invalid configs name the field, the value and the fix', () => {
   assert.throws(() => applySettings(base, ['schedule=cosine']), /schedule = "cosine" is invalid.*"constant", "step" or "linear-decay"/);
   assert.throws(() => applySettings(base, ['learningRate=0.1']), /--set learningRate: unknown key; valid keys are model, dataset/);
   assert.throws(() => applySettings(base, ['lr']), /write key=value/);
-  assert.throws(() => applySettings(base, ['lr=fast']), /lr is a number/);
+  assert.throws(() => applySettings(base, ['lr=fast']), /--set lr="fast": lr is a decimal number, e\.g\. --set lr=0\.0012/);
+  assert.throws(() => applySettings(base, ['lr=0x10']), /lr is a decimal number/);
+  assert.throws(() => applySettings(base, ['lr=-0.1']), /--set lr=-0\.1: config: lr = -0\.1 is invalid/);
   assert.throws(() => applySettings(base, ['training=10 epochs']), /training = "10 epochs" is invalid/);
   assert.throws(() => getPreset('lenet'), /unknown preset "lenet"; valid presets are lenet_mnist/);
   assert.throws(() => validateConfig({ ...base, momentum: 1 }), /momentum = 1 is invalid/);

@@ -22,11 +22,14 @@ export interface ConfigFlags {
   set?: string[];
 }
 
-/** Scale from --scale, else $LMC_SCALE, else `fallback`; an unknown scale is an error naming the flag. */
+/** Scale from --scale, else $LMC_SCALE, else `fallback`; an unknown scale is an error naming where it came from. */
 export function scaleFrom(flag: string | undefined, fallback: Scale): Scale {
-  const scale = (flag ?? process.env.LMC_SCALE ?? fallback) as Scale;
-  if (!SCALES.includes(scale)) throw new Error(`--scale ${scale}: use one of ${SCALES.join(', ')}`);
-  return scale;
+  const [scale, source] = flag !== undefined ? [flag, '--scale'] : process.env.LMC_SCALE !== undefined ? [process.env.LMC_SCALE, 'LMC_SCALE='] : [fallback, 'default scale'];
+  if (!SCALES.includes(scale as Scale)) {
+    const shown = source === 'LMC_SCALE=' ? `the environment variable LMC_SCALE=${JSON.stringify(scale)}` : `${source} ${scale}`;
+    throw new Error(`${shown}: use one of ${SCALES.join(', ')}${source === 'LMC_SCALE=' ? ' (or unset LMC_SCALE)' : ''}`);
+  }
+  return scale as Scale;
 }
 
 /** The preset, scale and validated config that --config, --scale and --set describe. */

@@ -212,8 +212,9 @@ export function applySettings(config: TrainConfig, settings: readonly string[]):
     const current = (config as unknown as Record<string, unknown>)[key];
     let value: unknown;
     if (typeof current === 'number') {
+      // Plain decimal only: Number() would also take hex (0x10), Infinity and blanks.
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw)) throw new Error(`--set ${key}=${JSON.stringify(raw)}: ${key} is a decimal number, e.g. --set ${key}=${current}`);
       value = Number(raw);
-      if (raw === '' || Number.isNaN(value)) throw new Error(`--set ${key}=${raw}: ${key} is a number`);
     } else if (typeof current === 'boolean') {
       if (raw !== 'true' && raw !== 'false') throw new Error(`--set ${key}=${raw}: ${key} is true or false`);
       value = raw === 'true';
@@ -224,7 +225,14 @@ export function applySettings(config: TrainConfig, settings: readonly string[]):
     }
     (out as unknown as Record<string, unknown>)[key] = value;
   }
-  return validateConfig(out);
+  try {
+    return validateConfig(out);
+  } catch (e) {
+    // Name the --set that brought the bad value, not just the field.
+    const culprit = settings.map((s) => s.slice(0, s.indexOf('=')).trim()).reverse().find((key) => new RegExp(`\\b${key}\\b`).test((e as Error).message));
+    if (culprit !== undefined) (e as Error).message = `--set ${settings.filter((s) => s.trim().startsWith(`${culprit}=`)).pop()}: ${(e as Error).message}`;
+    throw e;
+  }
 }
 
 /** A config resolved against its dataset: every step in iterations. */
