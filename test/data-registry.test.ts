@@ -9,8 +9,10 @@ import { tempDir, writeCifarDataset, writeIdxDataset } from './data-fixtures';
 
 test('dataset names and unknown-name errors', () => {
   assert.deepEqual(datasetNames(), ['mnist', 'fashion-mnist', 'cifar10', 'imagenet']);
-  assert.throws(() => loadDataset('cifar100'), /unknown dataset 'cifar100'; valid names: mnist, fashion-mnist, cifar10, imagenet/);
-  assert.throws(() => loadDataset('toString'), /unknown dataset 'toString'/);
+  assert.throws(() => loadDataset('cifar100'), /unknown dataset "cifar100"; valid names: mnist, fashion-mnist, cifar10, imagenet/);
+  assert.throws(() => loadDataset('toString'), /unknown dataset "toString"/);
+  // A zero-width space copied along with a name is shown, not hidden.
+  assert.throws(() => loadDataset('mnist\u200b'), /unknown dataset "mnist\\u\{200b\}"/);
 });
 
 test('loads are cached per name and folder', () => {

@@ -79,7 +79,7 @@ describe('registry', () => {
   });
 
   test('an unknown name lists the valid names', () => {
-    assert.throws(() => createModel('resnet18', { seed: 0 }), /unknown model 'resnet18'.*lenet_300_100, resnet20, vgg16, resnet50, inception_v3/);
+    assert.throws(() => createModel('resnet18', { seed: 0 }), /unknown model "resnet18".*lenet_300_100, resnet20, vgg16, resnet50, inception_v3/);
   });
 });
 

@@ -149,7 +149,7 @@ test('invalid configs name the field, the value and the fix', () => {
   assert.throws(() => applySettings(base, ['lr=-0.1']), /lr = -0\.1 is invalid/);
   assert.throws(() => applySettings(base, ['batchSize=0']), /batchSize = 0 is invalid.*>= 1/);
   assert.throws(() => applySettings(base, ['schedule=cosine']), /schedule = "cosine" is invalid.*"constant", "step" or "linear-decay"/);
-  assert.throws(() => applySettings(base, ['learningRate=0.1']), /--set learningRate: unknown key; valid keys are model, dataset/);
+  assert.throws(() => applySettings(base, ['learningRate=0.1']), /--set "learningRate": unknown key; valid keys are model, dataset/);
   assert.throws(() => applySettings(base, ['lr']), /write key=value/);
   assert.throws(() => applySettings(base, ['lr=fast']), /--set lr="fast": lr is a decimal number, e\.g\. --set lr=0\.0012/);
   assert.throws(() => applySettings(base, ['lr=0x10']), /lr is a decimal number/);

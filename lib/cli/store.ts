@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { formatGcReport, formatUnitDetails, formatUnitList, openStore, type Store, type UnitInfo } from '../store';
 import { describeUnit, unitLabel } from '../experiments/keys';
 import { UNIT_KINDS } from '../experiments/context';
+import { visible } from '../io/visible';
 
 /** The help text of the store commands. */
 export const STORE_HELP = `lmc ls [--kind <kind>] [--verify] [--json]
@@ -51,7 +52,7 @@ export async function lsCommand(args: string[]): Promise<number> {
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"; to see one unit use \`lmc show ${positionals[0]}\``);
   if (values.kind !== undefined && !(UNIT_KINDS as readonly string[]).includes(values.kind)) {
-    throw new Error(`--kind ${JSON.stringify(values.kind)}: no such kind of unit; use one of ${UNIT_KINDS.join(', ')}`);
+    throw new Error(`--kind ${visible(values.kind)}: no such kind of unit; use one of ${UNIT_KINDS.join(', ')}`);
   }
   const store = storeFrom(values.store);
   const units = await store.list({ kind: values.kind, verify: values.verify ? 'checksums' : 'sizes' });

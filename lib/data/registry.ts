@@ -9,6 +9,7 @@ import { loadMnist } from './mnist';
 import { loadFashionMnist } from './fashion-mnist';
 import { loadCifar10 } from './cifar10';
 import { IMAGENET_DEFAULT_SIZE, loadImagenet } from './imagenet';
+import { visible } from '../io/visible';
 
 /** Options of loadDataset. */
 export interface LoadOptions {
@@ -60,7 +61,7 @@ export function datasetOrigin(dataset: Dataset): DatasetOrigin | undefined {
 /** The dataset called `name`, loaded once per (name, resolved folder, image size). */
 export function loadDataset(name: string, options: LoadOptions = {}): Dataset {
   const entry = Object.prototype.hasOwnProperty.call(DATASETS, name) ? DATASETS[name] : undefined;
-  if (!entry) throw new Error(`unknown dataset '${name}'; valid names: ${datasetNames().join(', ')}`);
+  if (!entry) throw new Error(`unknown dataset ${visible(name)}; valid names: ${datasetNames().join(', ')}`);
   const dataDir = path.resolve(options.dataDir ?? defaultDataDir());
   let imageSize = options.imageSize;
   if (entry.nativeSize !== undefined) {

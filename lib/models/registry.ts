@@ -8,6 +8,7 @@ import { createResnet20 } from './resnet-cifar';
 import { createResnet50 } from './resnet50';
 import { createVgg16 } from './vgg-cifar';
 import type { Model, ModelFactory, ModelOptions } from './types';
+import { visible } from '../io/visible';
 
 /** What a registered network is: its defaults and the dataset it pairs with in Table 1. */
 export interface ModelSpec {
@@ -38,7 +39,7 @@ export function modelNames(): string[] {
 /** The spec registered under `name`; throws listing the valid names if there is none. */
 export function modelSpec(name: string): ModelSpec {
   const spec = SPECS.find((s) => s.name === name);
-  if (!spec) throw new Error(`models: unknown model '${name}'; valid names are ${modelNames().join(', ')}`);
+  if (!spec) throw new Error(`models: unknown model ${visible(name)}; valid names are ${modelNames().join(', ')}`);
   return spec;
 }
 

@@ -8,6 +8,7 @@ import { parseStep, formatStep, toIterations, type Step } from './step';
 import type { ScheduleSpec } from './schedule';
 import { iterationsPerEpoch } from '../data/order';
 import type { OptimizerSpec } from './optimizers';
+import { visible } from '../io/visible';
 
 /** Everything that determines a training run. */
 export interface TrainConfig {
@@ -207,7 +208,7 @@ export function applySettings(config: TrainConfig, settings: readonly string[]):
     const key = setting.slice(0, eq).trim();
     const raw = setting.slice(eq + 1).trim();
     if (!FIELDS.includes(key as keyof TrainConfig)) {
-      throw new Error(`--set ${key}: unknown key; valid keys are ${FIELDS.join(', ')}`);
+      throw new Error(`--set ${visible(key)}: unknown key; valid keys are ${FIELDS.join(', ')}`);
     }
     const current = (config as unknown as Record<string, unknown>)[key];
     let value: unknown;

@@ -4,6 +4,7 @@
  * ImageNet networks (He et al.); LeNet uses Adam without weight decay.
  */
 import type { TrainConfig } from './config';
+import { visible } from '../io/visible';
 
 /** A preset: a training config plus the paper's facts about it. */
 export interface Preset {
@@ -74,7 +75,7 @@ export const PRESETS: ReadonlyMap<string, Preset> = new Map(rows.map((p) => [p.n
 export function getPreset(name: string): Preset {
   const preset = PRESETS.get(name);
   if (!preset) {
-    throw new Error(`config: unknown preset "${name}"; valid presets are ${[...PRESETS.keys()].join(', ')}`);
+    throw new Error(`config: unknown preset ${visible(name)}; valid presets are ${[...PRESETS.keys()].join(', ')}`);
   }
   return preset;
 }
