@@ -25,17 +25,18 @@ except ImportError as error:  # the benchmark is optional: say why, in the same 
 
 
 class LeNet300100(nn.Module):
-    """784-300-100-10 fully connected, ReLU."""
+    """784-300-100-10 fully connected, ReLU; layer names as lmc-lab's (fc1, fc2, fc), so that its
+    weights load by name (the interop test imports this class)."""
 
     def __init__(self):
         super().__init__()
         self.fc1 = nn.Linear(784, 300)
         self.fc2 = nn.Linear(300, 100)
-        self.fc3 = nn.Linear(100, 10)
+        self.fc = nn.Linear(100, 10)
 
     def forward(self, x):
-        x = F.relu(self.fc1(x.flatten(1)))
-        return self.fc3(F.relu(self.fc2(x)))
+        x = F.relu(self.fc1(x.flatten(1)))  # NHWC flattened row-major, as tfjs does
+        return self.fc(F.relu(self.fc2(x)))
 
 
 class BasicBlock(nn.Module):
