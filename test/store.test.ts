@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,6 +9,7 @@ import {
   type StoreEvent, type StoreOptions, type UnitWriter,
 } from '../lib/store';
 import { DEFAULT_LOCK_TIMING, HeldLock, describeOwner, waitUntilFree } from '../lib/store/lock';
+import { requireTools, skipWhenMissing } from './fixtures/tools';
 
 function tempRoot(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-store-')), 'store');
@@ -438,4 +440,31 @@ test('a process waiting on a lock says who holds it and since when when it start
   assert.equal(reports[0].waitedMs, 0);
   assert.ok(reports.slice(1).every((r, i) => r.waitedMs >= 200 * (i + 1) - 50), JSON.stringify(reports));
   for (const r of reports) assert.match(r.owner, new RegExp(`^process ${process.pid} on .+ \\(since \\d{4}-\\d\\d-\\d\\dT`));
+});
+
+test('a store under a regular file, or on a read-only file system, is refused before anything is computed, saying which', async (t) => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-store-root-'));
+  const { fn, calls } = counted();
+  try {
+    fs.writeFileSync(path.join(base, 'plain'), 'x');
+    const underFile = openStore(path.join(base, 'plain', 'home', 'store'));
+    await assert.rejects(underFile.compute('train', { n: 1 }, fn), /the store .*plain\/home\/store cannot be made: .*plain is a file, not a folder; point LMC_HOME \(or --store\) at a folder you can write/);
+    // A read-only file system (a tmpfs mounted read-only; needs root).
+    const ro = path.join(base, 'ro');
+    fs.mkdirSync(ro);
+    const mounted = process.platform === 'linux' && spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', ro]).status === 0;
+    const missing = mounted ? null : 'cannot mount a read-only tmpfs here (needs root on Linux)';
+    if (skipWhenMissing(missing)) t.diagnostic(`read-only case skipped: ${missing}`);
+    else {
+      requireTools(missing);
+      try {
+        await assert.rejects(openStore(path.join(ro, 'store')).compute('train', { n: 1 }, fn), /the store .*ro\/store cannot be written: .*ro is on a read-only file system/);
+      } finally {
+        spawnSync('umount', [ro]);
+      }
+    }
+    assert.equal(calls(), 0, 'nothing was computed');
+  } finally {
+    fs.rmSync(base, { recursive: true, force: true });
+  }
 });

@@ -12,6 +12,7 @@
  * A crash anywhere before 4's rename leaves no manifest, so the unit is unfinished and the next
  * request resumes it; a crash after leaves a finished unit plus leftovers that gc removes.
  */
+import { constants as fsConstants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,7 +21,7 @@ import { writeFileAtomic } from '../io/atomic-write';
 import { canonicalJson, unitIdentity, type Json, type UnitIdentity } from './canonical';
 import { digestFile, type FileDigest } from './checksum';
 import { CheckpointFolder } from './checkpoints';
-import { StoreError, describeError, ioError, type StoreEvent } from './errors';
+import { StoreError, describeError, errnoCode, ioError, type StoreEvent } from './errors';
 import {
   CONFIG_FILE, LOCK_FILE, MANIFEST_FILE, MARKER_FILE, PARTIAL_DIR, STORE_FORMAT, WORK_PREFIX,
   defaultStoreRoot, ensureDir, listDir, listFilesRecursive, readJsonFile, removeTree, syncDir, unitDir,
@@ -67,6 +68,7 @@ export class Store {
   readonly keepCheckpoints: number;
   private readonly inflight = new Map<string, Promise<FinishedUnit>>();
   private markerChecked = false;
+  private rootChecked = false;
 
   constructor(options: StoreOptions = {}) {
     this.root = path.resolve(options.root ?? defaultStoreRoot());
@@ -144,6 +146,7 @@ export class Store {
   }
 
   private async computeOnce(id: UnitIdentity, fn: Compute): Promise<FinishedUnit> {
+    await this.checkWritable();
     const dir = unitDir(this.root, id.kind, id.hash);
     const lockFile = path.join(dir, LOCK_FILE);
     let report = true;
@@ -264,6 +267,17 @@ export class Store {
     }
   }
 
+  /**
+   * Before anything is read or computed, once: the store folder can be made and written (no file
+   * on its path, no read-only file system, permission to write), else an error saying which.
+   */
+  private async checkWritable(): Promise<void> {
+    if (this.rootChecked) return;
+    const problem = await storeRootProblem(this.root);
+    if (problem) throw new StoreError('IO', problem);
+    this.rootChecked = true;
+  }
+
   /** Writes lmc-store.json at the root once, so gc can tell a store from a mistyped LMC_HOME. */
   private async ensureMarker(): Promise<void> {
     if (this.markerChecked) return;
@@ -299,5 +313,33 @@ export class Store {
   /** Hashes every file of every finished unit; reports corrupt ones (and deletes nothing). */
   async verify(): Promise<VerifyReport> {
     return verifyStore(this.root, this.timing);
+  }
+}
+
+/** Why units cannot be written under `root`, judged at the nearest folder that exists on its path; null when they can. */
+export async function storeRootProblem(root: string): Promise<string | null> {
+  const fix = 'point LMC_HOME (or --store) at a folder you can write';
+  let at = path.resolve(root);
+  for (;;) {
+    let stat;
+    try {
+      stat = await fsp.stat(at);
+    } catch (e) {
+      const code = errnoCode(e);
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && path.dirname(at) !== at) {
+        at = path.dirname(at);
+        continue;
+      }
+      return `the store ${root} cannot be reached: ${at}: ${describeError(e)}; ${fix}`;
+    }
+    if (!stat.isDirectory()) return `the store ${root} cannot be made: ${at} is a file, not a folder; ${fix}`;
+    try {
+      await fsp.access(at, fsConstants.W_OK);
+      return null;
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'EROFS') return `the store ${root} cannot be written: ${at} is on a read-only file system; ${fix}`;
+      return `the store ${root} cannot be written: no permission to write in ${at} (${code}); ${fix}`;
+    }
   }
 }
