@@ -153,6 +153,8 @@ test('invalid configs name the field, the value and the fix', () => {
   assert.throws(() => applySettings(base, ['lr']), /write key=value/);
   assert.throws(() => applySettings(base, ['lr=fast']), /--set lr="fast": lr is a decimal number, e\.g\. --set lr=0\.0012/);
   assert.throws(() => applySettings(base, ['lr=0x10']), /lr is a decimal number/);
+  assert.throws(() => applySettings(base, ['initSeed=1e300']), /--set initSeed=1e300: config: initSeed = 1e\+300 is invalid; seeds are whole numbers from 0 to 9007199254740991/);
+  assert.throws(() => applySettings(base, ['dataOrderSeed=-1']), /dataOrderSeed = -1 is invalid; seeds are whole numbers from 0 to 9007199254740991 \(2\^53 - 1\)/);
   assert.throws(() => applySettings(base, ['lr=-0.1']), /--set lr=-0\.1: config: lr = -0\.1 is invalid/);
   assert.throws(() => applySettings(base, ['training=10 epochs']), /training = "10 epochs" is invalid/);
   assert.throws(() => getPreset('lenet'), /unknown preset "lenet"; valid presets are lenet_mnist/);

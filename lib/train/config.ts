@@ -166,7 +166,7 @@ export function validateConfig(config: TrainConfig): TrainConfig {
   positiveInt('imageSize');
   if (!Number.isSafeInteger(config.evalExamples) || config.evalExamples < 0) bad('evalExamples', config.evalExamples, 'use 0 (all) or a positive whole number');
   for (const f of ['initSeed', 'dataOrderSeed'] as const) {
-    if (!Number.isSafeInteger(config[f]) || config[f] < 0) bad(f, config[f], 'seeds are whole numbers >= 0');
+    if (!Number.isSafeInteger(config[f]) || config[f] < 0) bad(f, config[f], 'seeds are whole numbers from 0 to 9007199254740991 (2^53 - 1)');
   }
   const finiteNonNeg = (f: 'lr' | 'momentum' | 'weightDecay' | 'finalLr' | 'gamma' | 'bnMomentum') => {
     if (typeof config[f] !== 'number' || !Number.isFinite(config[f]) || config[f] < 0) bad(f, config[f], 'it must be a finite number >= 0');
