@@ -5,8 +5,9 @@
 #   chromium, fonts-liberation  the browser tests (driven by playwright-core)
 #   libdnnl-dev, g++, make      the optional oneDNN addon (native/dnnl) builds against them
 #   dataset-fashion-mnist       the real Fashion-MNIST the data tests read
+#   python3-venv                venv for Debian's python3, where that is the python3 the project's environment is made from
 set -euo pipefail
-PACKAGES=(chromium fonts-liberation libdnnl-dev g++ make dataset-fashion-mnist)
+PACKAGES=(chromium fonts-liberation libdnnl-dev g++ make dataset-fashion-mnist python3-venv)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
