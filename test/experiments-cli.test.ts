@@ -105,3 +105,17 @@ test('lmc ls lists the units, lmc show prints one, lmc gc removes only leftovers
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /lmc ls: Unknown option '--colour'/);
 });
+
+test('lmc quickstart --out under a regular file is refused before any training, saying what is in the way', () => {
+  const file = path.join(home, 'a-file');
+  fs.writeFileSync(file, 'x');
+  const started = Date.now();
+  for (const [where, why] of [[path.join(file, 'report'), /a part of that path is a file, not a folder/], [file, /it is a file, not a folder/]] as const) {
+    const r = lmc('quickstart', '--scale', 'smoke', '--out', where);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`--out ${where.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the report cannot be written there`));
+    assert.match(r.stderr, why);
+    assert.doesNotMatch(r.stdout, /training|computed/, 'nothing was trained');
+  }
+  assert.ok(Date.now() - started < 30_000, 'refused at once');
+});

@@ -58,6 +58,8 @@ export async function quickstartCommand(args: string[]): Promise<number> {
     baselineEvery: values['baseline-every'] === undefined ? undefined : wholeNumberFlag('--baseline-every', values['baseline-every'], 1, FLAG_LIMITS.baselineEvery),
   });
   const out = path.resolve(values.out ?? path.join('out', 'quickstart'));
+  // The report's folder is made before any training, so a path that cannot hold it fails now, not after an hour.
+  makeOutputFolder(out);
   const log = (line: string) => {
     if (!values.json) console.log(line);
   };
@@ -92,7 +94,6 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   const results = await runQuickstart(ctx, plan);
   const seconds = (performance.now() - started) / 1000;
 
-  fs.mkdirSync(out, { recursive: true });
   const reportFile = path.join(out, 'report.html');
   fs.writeFileSync(reportFile, quickstartReport(results, { dataset, backend, seconds, counts }));
   const exported: string[] = [];
@@ -201,6 +202,22 @@ function parseFormats(text: string | undefined): TableFormat[] {
     if (!TABLE_FORMATS.includes(format)) throw new Error(`--export ${text}: "${f}" is not a table format; use ${TABLE_FORMATS.join(', ')} (comma-separated) or none`);
     return format;
   });
+}
+
+/** Makes `out` (and its parents) and checks it can be written; the error says what is in the way. */
+function makeOutputFolder(out: string): void {
+  try {
+    fs.mkdirSync(out, { recursive: true });
+    fs.accessSync(out, fs.constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOTDIR' ? 'a part of that path is a file, not a folder'
+      : code === 'EEXIST' ? 'it is a file, not a folder'
+      : code === 'EROFS' ? 'it is on a read-only file system'
+      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+      : (e as Error).message;
+    throw new Error(`--out ${out}: the report cannot be written there (${why}); give a folder you can write`);
+  }
 }
 
 /** --k as iteration counts, at most FLAG_LIMITS.kValues of them. */
