@@ -6,6 +6,7 @@
  * It is made once and kept while requirements.txt is unchanged: `.venv/requirements.sha256`,
  * written last, records the file it was made from, so an interrupted setup (no stamp) or an
  * edited requirements file (another hash) makes it anew and a finished one is never reused half made.
+ * A `.venv` that lmc-lab did not make (no `made-by-lmc-lab`, no stamp) is never removed.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -20,17 +21,19 @@ export const REQUIREMENTS = path.join(CHECKOUT, 'requirements.txt');
 export const PYTHON_ENV_DIR = path.join(CHECKOUT, '.venv');
 /** The environment's interpreter. */
 export const PROJECT_PYTHON = path.join(PYTHON_ENV_DIR, 'bin', 'python');
-/** Written last by a finished setup: the SHA-256 of the requirements file it installed. */
-const STAMP = path.join(PYTHON_ENV_DIR, 'requirements.sha256');
+/** Written last by a finished setup, in the environment's folder: the SHA-256 of the requirements it installed. */
+const STAMP = 'requirements.sha256';
+/** Written first: this folder is lmc-lab's to remake (a .venv of the user's own is never removed). */
+const OWNER = 'made-by-lmc-lab';
 
 function requirementsHash(): string {
   return createHash('sha256').update(fs.readFileSync(REQUIREMENTS)).digest('hex');
 }
 
-/** Whether `.venv/` is finished and made from the current requirements.txt. */
-export function pythonEnvReady(): boolean {
+/** Whether the environment in `dir` is finished and made from the current requirements.txt. */
+export function pythonEnvReady(dir = PYTHON_ENV_DIR): boolean {
   try {
-    return fs.readFileSync(STAMP, 'utf8').trim() === requirementsHash() && fs.existsSync(PROJECT_PYTHON);
+    return fs.readFileSync(path.join(dir, STAMP), 'utf8').trim() === requirementsHash() && fs.existsSync(path.join(dir, 'bin', 'python'));
   } catch {
     return false;
   }
@@ -65,16 +68,24 @@ function runStep(command: string, args: string[], what: string, env: NodeJS.Proc
  * Makes `.venv/` from requirements.txt unless it is already made from the current file; returns
  * its interpreter. `log` hears one line before the (minutes-long) install starts.
  */
-export function ensurePythonEnv(log: (line: string) => void = console.log, env: NodeJS.ProcessEnv = process.env): string {
-  if (pythonEnvReady()) return PROJECT_PYTHON;
-  const python = basePython(env);
-  log(`lmc: making the project's Python environment ${PYTHON_ENV_DIR} from ${path.basename(REQUIREMENTS)} ` +
+export function ensurePythonEnv(log: (line: string) => void = console.log, env: NodeJS.ProcessEnv = process.env, dir = PYTHON_ENV_DIR): string {
+  const python = path.join(dir, 'bin', 'python');
+  if (pythonEnvReady(dir)) return python;
+  const ours = [OWNER, STAMP].some((f) => fs.existsSync(path.join(dir, f)));
+  if (fs.existsSync(dir) && !ours) {
+    throw new Error(`${dir} exists and was not made by lmc-lab, so it is left alone; ` +
+      'move it elsewhere and run again (lmc-lab makes its own environment there)');
+  }
+  const base = basePython(env);
+  log(`lmc: making the project's Python environment ${dir} from ${path.basename(REQUIREMENTS)} ` +
     '(JupyterLab, nbconvert, jupyter_kernel_test, safetensors, PyTorch; a few minutes, once)');
   const hash = requirementsHash();
-  fs.rmSync(PYTHON_ENV_DIR, { recursive: true, force: true });
-  runStep(python, ['-m', 'venv', PYTHON_ENV_DIR], 'making the virtual environment', env);
-  runStep(PROJECT_PYTHON, ['-m', 'pip', 'install', '--quiet', '--require-virtualenv', '--no-input', '-r', REQUIREMENTS],
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, OWNER), 'lmc-lab made this environment from requirements.txt and remakes it when that file changes\n');
+  runStep(base, ['-m', 'venv', dir], 'making the virtual environment', env);
+  runStep(python, ['-m', 'pip', 'install', '--quiet', '--require-virtualenv', '--no-input', '-r', REQUIREMENTS],
     `installing ${REQUIREMENTS}`, env);
-  fs.writeFileSync(STAMP, hash + '\n');
-  return PROJECT_PYTHON;
+  fs.writeFileSync(path.join(dir, STAMP), hash + '\n');
+  return python;
 }
