@@ -83,13 +83,12 @@ export async function startKernel(options: KernelOptions): Promise<LmcKernelServ
     banner: `lmc-lab ${version}: TypeScript ${ts.version} (tslab ${require('tslab/package.json').version}) on Node ${process.version}`,
   };
   let server: LmcKernelServer | undefined;
-  let handler: LmcJupyterHandler | undefined;
+  // Termination can only follow a cell's start, long after `handler` exists.
   const watchdog = new Watchdog(() => {
     server?.resetSendChains();
-    handler?.onTerminated();
+    handler.onTerminated();
   }, kernelLog);
-  const convs = converterSet((compile) => watchdog.compiling(compile));
-  handler = new LmcJupyterHandler(convs, process.cwd(), description);
+  const handler = new LmcJupyterHandler(converterSet((compile) => watchdog.compiling(compile)), process.cwd(), description);
   handler.watch = watchdog;
 
   const imports = await handler.runInit(importCell(options.paths ?? defaultInitPaths()));
@@ -105,11 +104,10 @@ export async function startKernel(options: KernelOptions): Promise<LmcKernelServ
   }
 
   server = new LmcKernelServer(handler, options.connectionFile, signer);
-  const cells = handler;
-  process.on('SIGINT', () => cells.interrupt());
+  process.on('SIGINT', () => handler.interrupt());
   // A rejection nobody awaited or an exception from a timer must not end the kernel: report it in a cell.
-  process.on('unhandledRejection', (reason) => cells.reportAsyncError(reason, 'unhandledRejection'));
-  process.on('uncaughtException', (err) => cells.reportAsyncError(err, 'uncaughtException'));
+  process.on('unhandledRejection', (reason) => handler.reportAsyncError(reason, 'unhandledRejection'));
+  process.on('uncaughtException', (err) => handler.reportAsyncError(err, 'uncaughtException'));
   await server.init();
   kernelLog(`serving ${options.connectionFile}`);
   return server;

@@ -1,5 +1,5 @@
 /** The flags every experiment command shares: --config, --scale, --set. */
-import { presetConfig, applySettings, presetNames, SCALES, type Scale, type TrainConfig } from '../train/config';
+import { presetConfig, applySettings, isPlainDecimal, presetNames, SCALES, type Scale, type TrainConfig } from '../train/config';
 import { getPreset, type Preset } from '../train/presets';
 
 /** parseArgs options of the shared flags, spread into each experiment command's own table. */
@@ -53,7 +53,8 @@ export const FLAG_LIMITS = {
   bnBatches: 10_000,
   levels: 100,
   baselineEvery: 100,
-  checkpointEvery: 1_000_000_000,
+  /** A step count or interval in iterations (a value of k, --checkpoint-every). */
+  steps: 1_000_000_000,
 } as const;
 
 /** A whole number given as `flag text`: decimal digits only (no sign, hex, exponent, Infinity or blank), from min to max. */
@@ -68,9 +69,15 @@ export function wholeNumberFlag(flag: string, text: string, min: number, max: nu
 
 /** A decimal number given as `flag text` (e.g. 0.035, 3.5e-2): no hex, Infinity, NaN or blank. */
 export function decimalFlag(flag: string, text: string, what: string): number {
-  const t = text.trim();
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) throw new Error(`${flag} ${JSON.stringify(text)}: not a decimal number; ${what}`);
-  return Number(t);
+  if (!isPlainDecimal(text)) throw new Error(`${flag} ${JSON.stringify(text)}: not a decimal number; ${what}`);
+  return Number(text.trim());
+}
+
+/** The comma-separated items of `flag text`, at most `max` of them (`what`: what an item is, for the error). */
+export function listFlag(flag: string, text: string, max: number, what: string): string[] {
+  const items = text.split(',');
+  if (items.length > max) throw new Error(`${flag}: ${items.length} ${what}; give at most ${max}`);
+  return items;
 }
 
 /** A density flag: the fraction of prunable weights kept, in (0, 1]. */

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { presetNames, type Scale } from '../train/config';
-import { configFromFlags, CONFIG_OPTIONS, decimalFlag, densityFlag, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
+import { configFromFlags, CONFIG_OPTIONS, decimalFlag, densityFlag, FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
 import { datasetFor, type TrainCallback } from '../train/trainer';
 import { parseStep, toIterations } from '../train/step';
 import { iterationsPerEpoch } from '../data/order';
@@ -85,8 +85,7 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   const bnBatches = count('--bn-batches', values['bn-batches'], FLAG_LIMITS.bnBatches);
   const bn = checkBatchNormPolicy(values.bn ?? 'interpolate');
   const alphas = parseAlphas(values.alphas);
-  const ks = (values.k ?? '0').split(',').map((s) => s.trim());
-  if (ks.length > FLAG_LIMITS.kValues) throw new Error(`--k: ${ks.length} values of k; give at most ${FLAG_LIMITS.kValues}`);
+  const ks = listFlag('--k', values.k ?? '0', FLAG_LIMITS.kValues, 'values of k').map((s) => s.trim());
   ks.forEach((k) => parseStep(k, '--k'));
   const sparse = values.sparse as SparseKind | undefined;
   if (sparse !== undefined && !SPARSE_KINDS.includes(sparse)) throw new Error(`--sparse ${sparse}: use one of ${SPARSE_KINDS.join(', ')}`);
@@ -197,9 +196,7 @@ function sparseSubnetwork(kind: SparseKind, density: number, oneShot: boolean, p
 function parseAlphas(text: string | undefined): number | number[] {
   if (text === undefined) return 30;
   if (!text.includes(',')) return wholeNumberFlag('--alphas', text, 2, FLAG_LIMITS.alphas);
-  const list = text.split(',');
-  if (list.length > FLAG_LIMITS.alphas) throw new Error(`--alphas: ${list.length} alphas; give at most ${FLAG_LIMITS.alphas}`);
-  return list.map((s) => {
+  return listFlag('--alphas', text, FLAG_LIMITS.alphas, 'alphas').map((s) => {
     const a = decimalFlag('--alphas', s, 'each alpha is a number in [0, 1], e.g. 0,0.5,1');
     if (!(a >= 0 && a <= 1)) throw new Error(`--alphas ${text}: "${s}" is not an alpha in [0, 1]`);
     return a;

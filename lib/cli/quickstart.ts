@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend, type BackendInfo } from '../backend';
 import type { Dataset } from '../data/types';
-import { FLAG_LIMITS, scaleFrom, wholeNumberFlag } from './config-flags';
+import { FLAG_LIMITS, listFlag, scaleFrom, wholeNumberFlag } from './config-flags';
 import { datasetFor } from '../train/trainer';
 import { experimentContext, quickstartPlan, runQuickstart, type QuickstartResults, type UnitEvent } from '../experiments';
 import { exportTable, TABLE_FORMATS, type TableFormat } from '../store';
@@ -53,7 +53,7 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   const scale = scaleFrom(values.scale, 'quick');
   const formats = parseFormats(values.export);
   const plan = quickstartPlan(scale, {
-    ks: values.k === undefined ? undefined : kList(values.k),
+    ks: values.k === undefined ? undefined : listFlag('--k', values.k, FLAG_LIMITS.kValues, 'values of k').map((s) => wholeNumberFlag('--k', s, 0, FLAG_LIMITS.steps)),
     levels: values.levels === undefined ? undefined : wholeNumberFlag('--levels', values.levels, 0, FLAG_LIMITS.levels),
     baselineEvery: values['baseline-every'] === undefined ? undefined : wholeNumberFlag('--baseline-every', values['baseline-every'], 1, FLAG_LIMITS.baselineEvery),
   });
@@ -220,12 +220,6 @@ function makeOutputFolder(out: string): void {
   }
 }
 
-/** --k as iteration counts, at most FLAG_LIMITS.kValues of them. */
-function kList(text: string): number[] {
-  const ks = text.split(',');
-  if (ks.length > FLAG_LIMITS.kValues) throw new Error(`--k: ${ks.length} values of k; give at most ${FLAG_LIMITS.kValues}`);
-  return ks.map((s) => wholeNumberFlag('--k', s, 0, FLAG_LIMITS.checkpointEvery));
-}
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
 const pp = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)} pp`);

@@ -51,7 +51,7 @@ export async function trainCommand(args: string[]): Promise<number> {
   const { scale, config } = configFromFlags(values);
   let checkpointEvery = DEFAULT_CHECKPOINT_EVERY;
   if (values['checkpoint-every'] !== undefined) {
-    checkpointEvery = wholeNumberFlag('--checkpoint-every', values['checkpoint-every'], 1, FLAG_LIMITS.checkpointEvery);
+    checkpointEvery = wholeNumberFlag('--checkpoint-every', values['checkpoint-every'], 1, FLAG_LIMITS.steps);
   }
 
   const backend = await initBackend();

@@ -56,11 +56,11 @@ function toPytorchPermutation(role: ParamRole | BufferRole): number[] | null {
   return null;
 }
 
-/** The inverse permutation, PyTorch's layout to lmc-lab's. */
-function fromPytorchPermutation(role: ParamRole | BufferRole): number[] | null {
-  if (role === 'dense-kernel') return [1, 0];
-  if (role === 'conv-kernel') return [2, 3, 1, 0];
-  return null;
+/** The permutation that undoes `p`. */
+function inverse(p: readonly number[]): number[] {
+  const out = new Array<number>(p.length);
+  p.forEach((axis, i) => (out[axis] = i));
+  return out;
 }
 
 /** The model's weights as a PyTorch state_dict (names and layouts); the caller disposes the tensors. */
@@ -92,10 +92,9 @@ export function loadPytorchStateDict(model: Model, tensors: ReadonlyMap<string, 
     if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
       throw new Error(`${source}: ${theirs} has shape [${t.shape.join(', ')}]; ${model.name}'s ${name} needs [${expected.join(', ')}] in PyTorch's layout`);
     }
-    const inverse = fromPytorchPermutation(role);
     updates.push({ variable, value: () => {
       const raw = tf.tensor(t.data as Float32Array, t.shape as number[], 'float32');
-      return inverse ? tf.transpose(raw, inverse) : raw;
+      return permutation ? tf.transpose(raw, inverse(permutation)) : raw;
     } });
   }
   // Every tensor checked before any is assigned: a bad file leaves the model as it was.

@@ -152,7 +152,8 @@ export function canonicalConfig(config: TrainConfig): string {
 /** Checks every field; returns the config or throws naming the field, the value and the fix. */
 export function validateConfig(config: TrainConfig): TrainConfig {
   const bad = (field: string, value: unknown, fix: string): never => {
-    throw new Error(`config: ${field} = ${JSON.stringify(value)} is invalid; ${fix}`);
+    // `field` names the config field at fault (milestones[1] is milestones), for callers that say where its value came from.
+    throw Object.assign(new Error(`config: ${field} = ${JSON.stringify(value)} is invalid; ${fix}`), { field: field.replace(/\[.*$/, '') });
   };
   for (const key of Object.keys(config)) {
     if (!FIELDS.includes(key as keyof TrainConfig)) bad(key, (config as unknown as Record<string, unknown>)[key], `unknown key; valid keys are ${FIELDS.join(', ')}`);
@@ -202,6 +203,8 @@ export function validateConfig(config: TrainConfig): TrainConfig {
 /** Applies `key=value` overrides (from `--set`), parsing each value by the field's type. */
 export function applySettings(config: TrainConfig, settings: readonly string[]): TrainConfig {
   const out: TrainConfig = { ...config, milestones: [...config.milestones] };
+  /** The --set that gave each field its value (the last one wins). */
+  const setBy = new Map<string, string>();
   for (const setting of settings) {
     const eq = setting.indexOf('=');
     if (eq <= 0) throw new Error(`--set "${setting}": write key=value, e.g. --set lr=0.01`);
@@ -213,8 +216,7 @@ export function applySettings(config: TrainConfig, settings: readonly string[]):
     const current = (config as unknown as Record<string, unknown>)[key];
     let value: unknown;
     if (typeof current === 'number') {
-      // Plain decimal only: Number() would also take hex (0x10), Infinity and blanks.
-      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw)) throw new Error(`--set ${key}=${JSON.stringify(raw)}: ${key} is a decimal number, e.g. --set ${key}=${current}`);
+      if (!isPlainDecimal(raw)) throw new Error(`--set ${key}=${JSON.stringify(raw)}: ${key} is a decimal number, e.g. --set ${key}=${current}`);
       value = Number(raw);
     } else if (typeof current === 'boolean') {
       if (raw !== 'true' && raw !== 'false') throw new Error(`--set ${key}=${raw}: ${key} is true or false`);
@@ -225,15 +227,24 @@ export function applySettings(config: TrainConfig, settings: readonly string[]):
       value = raw;
     }
     (out as unknown as Record<string, unknown>)[key] = value;
+    setBy.set(key, setting);
   }
   try {
     return validateConfig(out);
   } catch (e) {
     // Name the --set that brought the bad value, not just the field.
-    const culprit = settings.map((s) => s.slice(0, s.indexOf('=')).trim()).reverse().find((key) => new RegExp(`\\b${key}\\b`).test((e as Error).message));
-    if (culprit !== undefined) (e as Error).message = `--set ${settings.filter((s) => s.trim().startsWith(`${culprit}=`)).pop()}: ${(e as Error).message}`;
+    const setting = setBy.get((e as { field?: string }).field ?? '');
+    if (setting !== undefined) (e as Error).message = `--set ${setting}: ${(e as Error).message}`;
     throw e;
   }
+}
+
+/**
+ * Whether `text` is a plain decimal number (0.035, -2, 3.5e-2): Number() would also take hex
+ * (0x10), Infinity and blanks, which are refused wherever a number is typed in.
+ */
+export function isPlainDecimal(text: string): boolean {
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text.trim());
 }
 
 /** A config resolved against its dataset: every step in iterations. */
