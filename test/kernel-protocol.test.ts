@@ -158,10 +158,7 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     const msgId = await kernel.send('execute_request', { code, silent: false, store_history: true, stop_on_error: true });
     await kernel.waitFor((m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'stream' && String(m.content.text).includes('training started'), 60_000);
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const sent = Date.now();
-    kernel.interrupt();
-    const reply = await kernel.reply(msgId, 10_000);
-    const seconds = (Date.now() - sent) / 1000;
+    const { reply, seconds } = await kernel.interruptCell(msgId);
     assert.equal(reply.content.status, 'error');
     assert.equal(reply.content.ename, 'TrainingCancelled');
     assert.match(String(reply.content.evalue), /cancelled at step \d+ of 100000/);
@@ -180,10 +177,7 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
       const msgId = await kernel.send('execute_request', { code, silent: false, store_history: true, stop_on_error: true });
       // Nothing leaves the kernel while it loops, not even execute_input: give it time to compile and start.
       await new Promise((resolve) => setTimeout(resolve, 3000));
-      const sent = Date.now();
-      kernel.interrupt();
-      const reply = await kernel.reply(msgId, 10_000);
-      const seconds = (Date.now() - sent) / 1000;
+      const { reply, seconds } = await kernel.interruptCell(msgId);
       assert.equal(reply.content.status, 'error');
       assert.equal(reply.content.ename, 'Interrupted', JSON.stringify(reply.content));
       assert.ok(seconds < 3, `the kernel took ${seconds} s to stop the loop`);
