@@ -107,7 +107,7 @@ test('a native package that fails to load is reported with its own error', async
 
 test('an unknown LMC_BACKEND value is refused, naming the variable, the value and the choices', async () => {
   await assert.rejects(initBackend(undefined, { env: { LMC_BACKEND: 'bogus' } }),
-    /LMC_BACKEND='bogus' is not a backend lmc-lab knows; set it to one of gpu, tensorflow, wasm, cpu/);
+    /the environment variable LMC_BACKEND="bogus": give one of gpu, tensorflow, wasm, cpu \(or unset LMC_BACKEND: the fastest available/);
   await assert.rejects(initBackend('webgl' as 'cpu'), /initBackend\('webgl'\): unknown backend/);
 });
 

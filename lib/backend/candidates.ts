@@ -12,11 +12,10 @@ import { loadWasmModule, registerWasmKernels, WASM_PACKAGE } from './wasm-kernel
 import { registerCpuKernels } from './cpu-kernels';
 import { describeConvolutions } from './native-addon';
 
-/** A backend lmc-lab can run on: native TensorFlow on GPU or CPU, WebAssembly, or pure JS. */
-export type BackendName = 'gpu' | 'tensorflow' | 'wasm' | 'cpu';
+import { BACKEND_NAMES, type BackendName } from '../settings';
 
-/** Every backend, in the order automatic selection tries them (fastest first). */
-export const BACKEND_NAMES: readonly BackendName[] = ['gpu', 'tensorflow', 'wasm', 'cpu'];
+/** The backends (native TensorFlow on GPU or CPU, WebAssembly, pure JS), in the order automatic selection tries them. */
+export { BACKEND_NAMES, type BackendName };
 
 /** Loads a package by name (require, or a stand-in for tests). */
 export type PackageLoader = (pkg: string) => unknown;

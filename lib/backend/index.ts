@@ -8,6 +8,7 @@
  * what was chosen and why the faster ones were skipped; `describeBackend` prints it in one line.
  */
 import { tf } from '../tf';
+import { readSetting, SETTINGS } from '../settings';
 import {
   Activation, BACKEND_NAMES, BackendName, CANDIDATES, fixFor, PackageLoader, reasonOf,
 } from './candidates';
@@ -16,11 +17,10 @@ export { BACKEND_NAMES } from './candidates';
 export type { BackendName } from './candidates';
 export { registerWasmKernels, restoreStockWasmKernels } from './wasm-kernels';
 export { registerCpuKernels, restoreStockCpuKernels, stockCpuKernel } from './cpu-kernels';
-export { nativeAddon, describeConvolutions, NATIVE_ENV_VAR, NATIVE_THREADS_ENV_VAR } from './native-addon';
+export { nativeAddon, describeConvolutions } from './native-addon';
 export { useNativeConvolutions } from './native-conv';
 
-/** The environment variable that forces a backend. */
-export const BACKEND_ENV_VAR = 'LMC_BACKEND';
+const BACKEND_ENV_VAR = SETTINGS.backend.name;
 
 /** One backend that initBackend tried, whether it worked, and why not. */
 export interface BackendAttempt {
@@ -77,14 +77,9 @@ function readRequest(preference: BackendName | undefined, env: Record<string, st
     }
     return { forced: preference, source: `initBackend('${preference}')` };
   }
-  const raw = env[BACKEND_ENV_VAR];
-  if (raw === undefined || raw.trim() === '') return { source: 'automatic selection' };
-  const value = raw.trim().toLowerCase();
-  if (!(BACKEND_NAMES as readonly string[]).includes(value)) {
-    throw new Error(`${BACKEND_ENV_VAR}='${raw}' is not a backend lmc-lab knows; set it to one of ` +
-      `${BACKEND_NAMES.join(', ')}, or unset it to pick the fastest available automatically`);
-  }
-  return { forced: value as BackendName, source: `${BACKEND_ENV_VAR}=${value}` };
+  const value = readSetting('backend', env);
+  if (value === undefined) return { source: 'automatic selection' };
+  return { forced: value, source: `${BACKEND_ENV_VAR}=${value}` };
 }
 
 /**

@@ -6,8 +6,8 @@
  * library or a compiler is missing npm drops it and lmc-lab keeps its wasm convolutions.
  * LMC_NATIVE=0 turns it off (for comparisons); LMC_NATIVE_THREADS sets its OpenMP team size.
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { readSetting } from '../settings';
 
 /** The addon's interface (native/dnnl/src/addon.cc). */
 export interface DnnlAddon {
@@ -33,10 +33,6 @@ export interface DnnlAddon {
 
 /** The npm package that provides the addon. */
 export const DNNL_PACKAGE = '@lmc-lab/dnnl';
-/** Set to 0 to compute convolutions with the wasm kernels even where the addon is built. */
-export const NATIVE_ENV_VAR = 'LMC_NATIVE';
-/** The addon's OpenMP thread count (default: see defaultThreads). */
-export const NATIVE_THREADS_ENV_VAR = 'LMC_NATIVE_THREADS';
 
 /** The addon, or why there is none; settled on first use. */
 let loaded: { addon: DnnlAddon } | { reason: string } | undefined;
@@ -51,17 +47,6 @@ let loaded: { addon: DnnlAddon } | { reason: string } | undefined;
  */
 export function defaultThreads(): number {
   return 1;
-}
-
-function threadsFrom(env: Record<string, string | undefined>): number {
-  const raw = env[NATIVE_THREADS_ENV_VAR];
-  if (raw === undefined || raw.trim() === '') return defaultThreads();
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 1024) {
-    throw new Error(`${NATIVE_THREADS_ENV_VAR}='${raw}': give a whole number of threads from 1 to 1024 ` +
-      `(or unset it for ${defaultThreads()}; at most ${os.availableParallelism()} help here)`);
-  }
-  return n;
 }
 
 /** The first line of a load error, with the common causes said plainly. */
@@ -94,14 +79,15 @@ function requireAddon(): DnnlAddon {
  */
 export function nativeAddon(env: Record<string, string | undefined> = process.env): { addon: DnnlAddon } | { reason: string } {
   if (loaded !== undefined) return loaded;
-  const switch_ = env[NATIVE_ENV_VAR]?.trim();
-  if (switch_ === '0' || switch_ === 'false' || switch_ === 'off') {
-    loaded = { reason: `native convolutions turned off by ${NATIVE_ENV_VAR}=${switch_}` };
+  if (readSetting('native', env) === 'off') {
+    loaded = { reason: `native convolutions turned off by LMC_NATIVE=${env.LMC_NATIVE?.trim()}` };
     return loaded;
   }
+  // Read before loading: a malformed value is the user's error to see, not a reason to run without the addon.
+  const threads = readSetting('nativeThreads', env) ?? defaultThreads();
   try {
     const addon = requireAddon();
-    addon.setThreads(threadsFrom(env));
+    addon.setThreads(threads);
     loaded = { addon };
   } catch (err) {
     loaded = { reason: loadFailure(err) };

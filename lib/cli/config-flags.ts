@@ -1,5 +1,8 @@
 /** The flags every experiment command shares: --config, --scale, --set. */
-import { presetConfig, applySettings, isPlainDecimal, presetNames, SCALES, type Scale, type TrainConfig } from '../train/config';
+import { presetConfig, applySettings, presetNames, SCALES, type Scale, type TrainConfig } from '../train/config';
+import { isPlainDecimal } from '../io/plain-number';
+import { readSetting } from '../settings';
+import { visible } from '../io/visible';
 import { getPreset, type Preset } from '../train/presets';
 
 /** parseArgs options of the shared flags, spread into each experiment command's own table. */
@@ -24,12 +27,9 @@ export interface ConfigFlags {
 
 /** Scale from --scale, else $LMC_SCALE, else `fallback`; an unknown scale is an error naming where it came from. */
 export function scaleFrom(flag: string | undefined, fallback: Scale): Scale {
-  const [scale, source] = flag !== undefined ? [flag, '--scale'] : process.env.LMC_SCALE !== undefined ? [process.env.LMC_SCALE, 'LMC_SCALE='] : [fallback, 'default scale'];
-  if (!SCALES.includes(scale as Scale)) {
-    const shown = source === 'LMC_SCALE=' ? `the environment variable LMC_SCALE=${JSON.stringify(scale)}` : `${source} ${scale}`;
-    throw new Error(`${shown}: use one of ${SCALES.join(', ')}${source === 'LMC_SCALE=' ? ' (or unset LMC_SCALE)' : ''}`);
-  }
-  return scale as Scale;
+  if (flag === undefined) return readSetting('scale') ?? fallback;
+  if (!SCALES.includes(flag as Scale)) throw new Error(`--scale ${visible(flag)}: use one of ${SCALES.join(', ')}`);
+  return flag as Scale;
 }
 
 /** The preset, scale and validated config that --config, --scale and --set describe. */

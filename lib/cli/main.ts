@@ -11,6 +11,12 @@ import { instabilityCommand, INSTABILITY_HELP } from './instability';
 import { quickstartCommand, QUICKSTART_HELP } from './quickstart';
 import { notebooksCommand, NOTEBOOKS_HELP } from './notebooks';
 import { lsCommand, showCommand, gcCommand, STORE_HELP } from './store';
+import { settingsCommand, SETTINGS_HELP } from './settings';
+import { readSetting, reportSettings } from '../settings';
+import { defaultStoreRoot, storeRootProblem } from '../store';
+
+/** Commands that write units to the store: its folder is checked before they load data or train. */
+const STORE_WRITERS = new Set(['train', 'imp', 'instability', 'quickstart']);
 
 const HELP = `lmc: instability analysis and lottery tickets on TensorFlow.js
 
@@ -24,10 +30,12 @@ Usage:
   lmc show <hash> [--json]  one unit of the store in full (a unique hash prefix will do)
   lmc gc [--dry-run]        remove unfinished units and leftovers of interrupted attempts
   lmc backend               print the backend lmc-lab would use here
+  lmc settings [--json]     the LMC_* environment variables: each one's value, meaning and valid values
   lmc kernel install|uninstall [--user|--sys-prefix|--prefix P]   the Jupyter kernel "TypeScript (lmc-lab)"
   lmc help [command]
 
-Environment: LMC_BACKEND=gpu|tensorflow|wasm|cpu, LMC_SCALE=paper|quick|smoke, LMC_DATA_DIR=<folder>, LMC_HOME=<folder> (run store in <folder>/store, default ~/.lmc).
+Environment: LMC_HOME (run store in <folder>/store, default ~/.lmc), LMC_DATA_DIR, LMC_SCALE, LMC_BACKEND, LMC_WORKERS
+and more: \`lmc settings\` lists them all.
 `;
 
 const COMMAND_HELP: Record<string, string> = {
@@ -40,12 +48,23 @@ const COMMAND_HELP: Record<string, string> = {
   ls: STORE_HELP,
   show: STORE_HELP,
   gc: STORE_HELP,
+  settings: SETTINGS_HELP,
 };
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  let debug = false;
   try {
+    // Every setting is checked before any command does work: a malformed one is named at once,
+    // not after the data is loaded or a model trained.
+    if (command !== 'settings' && command !== 'help' && command !== undefined) {
+      const problems = reportSettings().flatMap((row) => (row.problem === null ? [] : [row.problem]));
+      if (problems.length > 0) throw new Error(`${problems.join('\n')}\n(\`lmc settings\` lists every setting)`);
+      debug = readSetting('debug') === 'on';
+      const storeProblem = STORE_WRITERS.has(command) ? await storeRootProblem(defaultStoreRoot()) : null;
+      if (storeProblem !== null) throw new Error(storeProblem);
+    }
     // `lmc <command> --help` is `lmc help <command>` for every command that has its own page.
     if (command !== undefined && COMMAND_HELP[command] && (rest.includes('--help') || rest.includes('-h'))) {
       console.log(COMMAND_HELP[command]);
@@ -70,6 +89,8 @@ export async function main(argv: string[]): Promise<number> {
         return await showCommand(rest);
       case 'gc':
         return await gcCommand(rest);
+      case 'settings':
+        return settingsCommand(rest);
       case 'backend': {
         parseArgs({ args: rest, options: {}, strict: true });
         const info = await initBackend();
@@ -88,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     console.error(`lmc ${command}: ${(err as Error).message}`);
-    if (process.env.LMC_DEBUG) console.error((err as Error).stack);
+    if (debug) console.error((err as Error).stack);
     return 1;
   }
 }

@@ -10,6 +10,7 @@ import { loadFashionMnist } from './fashion-mnist';
 import { loadCifar10 } from './cifar10';
 import { IMAGENET_DEFAULT_SIZE, loadImagenet } from './imagenet';
 import { visible } from '../io/visible';
+import { readSetting } from '../settings';
 
 /** Options of loadDataset. */
 export interface LoadOptions {
@@ -41,7 +42,7 @@ export function datasetNames(): string[] {
 
 /** The data folder used when none is given: $LMC_DATA_DIR, else ~/.lmc/data. */
 export function defaultDataDir(): string {
-  return process.env.LMC_DATA_DIR ?? path.join(os.homedir(), '.lmc', 'data');
+  return readSetting('dataDir') ?? path.join(os.homedir(), '.lmc', 'data');
 }
 
 /** How a dataset was loaded: enough for another thread to load the same one. */

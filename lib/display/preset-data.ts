@@ -12,9 +12,10 @@ import { presetConfig, type Scale, type TrainConfig } from '../train/config';
 import { datasetFor } from '../train/trainer';
 import { MIME_BUNDLE, type Displayable, type MimeBundle } from './bundle';
 import { escapeHtml } from './format';
+import { SETTINGS } from '../settings';
 
 /** The environment variable every reader resolves data folders from. */
-export const DATA_DIR_VARIABLE = 'LMC_DATA_DIR';
+export const DATA_DIR_VARIABLE = SETTINGS.dataDir.name;
 
 /** A preset whose data is here. */
 export interface PresetWithData {

@@ -11,7 +11,7 @@ import { datasetOrigin } from '../data/registry';
 import type { TrainConfig } from '../train/config';
 import { datasetFor, type StepContext, type TrainCallback } from '../train/trainer';
 import type { UnitCall } from './calls';
-import { POOLED_BACKENDS, WORKERS_ENV_VAR, callConfig, defaultWorkers, describeCall, sharedPool, type RemoteStep, type TaskSetup, type TaskSink } from './pool';
+import { POOLED_BACKENDS, callConfig, defaultWorkers, describeCall, sharedPool, type RemoteStep, type TaskSetup, type TaskSink } from './pool';
 import { callbackFires, interruptSignal } from '../train/trainer';
 
 /** The unit kinds of lib/experiments (folder names in the store). */
@@ -172,8 +172,8 @@ async function prefetch(ctx: ExperimentContext, options: ExperimentOptions, call
   const failed = failures[0] ?? settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason;
   if (failed !== undefined) {
     // A cancellation is not the workers' doing: it is reported as one thread would report it.
-    if (failed instanceof Error && !failed.message.includes(WORKERS_ENV_VAR) && failures.length === 0 && !signal?.aborted) {
-      failed.message = `${failed.message} (while computing ${describeCall(calls[settled.findIndex((s) => s.status === 'rejected')])} on a worker thread; ${WORKERS_ENV_VAR}=1 computes in this thread)`;
+    if (failed instanceof Error && !failed.message.includes('LMC_WORKERS') && failures.length === 0 && !signal?.aborted) {
+      failed.message = `${failed.message} (while computing ${describeCall(calls[settled.findIndex((s) => s.status === 'rejected')])} on a worker thread; LMC_WORKERS=1 computes in this thread)`;
     }
     throw failed;
   }
@@ -219,7 +219,7 @@ function progressSink(ctx: ExperimentContext, options: ExperimentOptions, fromWo
 function remoteStep(at: RemoteStep, config: TrainConfig, workers: number): StepContext {
   const away = (what: string): never => {
     throw new Error(`lmc-lab: ${what} is not available to a progress callback of a unit trained on a worker thread ` +
-      `(${WORKERS_ENV_VAR}=${workers}); only the step, epoch, learning rate, loss and config are. Set ${WORKERS_ENV_VAR}=1 ` +
+      `(LMC_WORKERS=${workers}); only the step, epoch, learning rate, loss and config are. Set LMC_WORKERS=1 ` +
       '(or the context option workers: 1) for callbacks that read the model');
   };
   return {

@@ -11,7 +11,7 @@
  */
 export * from './context';
 export { copyCall, pairCall, runCall, type UnitCall } from './calls';
-export { UnitPool, sharedPool, defaultWorkers, WORKERS_ENV_VAR, POOLED_BACKENDS } from './pool';
+export { UnitPool, sharedPool, defaultWorkers, POOLED_BACKENDS } from './pool';
 export { encodeState, encodeMasks, decodeState, type DecodedState } from '../train/state-bytes';
 export { trainInUnit, type ResumableRun } from './resumable';
 export { trainKey, stepOf, unitLabel, describeUnit } from './keys';

@@ -16,29 +16,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DatasetOrigin } from '../data/registry';
-import type { BackendName } from '../backend/candidates';
+import { readSetting, type BackendName } from '../settings';
 import { StoreError, type LockTiming, type StoreErrorCode, type StoreEvent } from '../store';
 import type { TrainConfig } from '../train/config';
 import { TrainingCancelled, type StepContext } from '../train/trainer';
 import type { UnitCall } from './calls';
 import type { UnitEvent, UnitRef } from './context';
 
-/** The environment variable that sets the number of worker threads (1: compute in this thread). */
-export const WORKERS_ENV_VAR = 'LMC_WORKERS';
 
 /** Backends whose units run in worker threads; native TensorFlow already uses every core (and the one GPU). */
 export const POOLED_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
 
 /** Worker threads by default: LMC_WORKERS, else one per core. Throws on a malformed LMC_WORKERS. */
 export function defaultWorkers(env: Record<string, string | undefined> = process.env): number {
-  const raw = env[WORKERS_ENV_VAR];
-  if (raw === undefined || raw.trim() === '') return Math.max(1, os.availableParallelism());
-  const n = Number(raw.trim());
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new Error(`${WORKERS_ENV_VAR}='${raw}' is not a number of worker threads; set it to a whole number >= 1 ` +
-      `(1 computes every unit in this thread), or unset it for one per core (${os.availableParallelism()} here)`);
-  }
-  return n;
+  return readSetting('workers', env) ?? Math.max(1, os.availableParallelism());
 }
 
 /** Everything a worker needs to make a call as this thread would. */

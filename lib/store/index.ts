@@ -12,7 +12,7 @@
  *   });
  *   unit.summary; await unit.readFile('final.safetensors');
  */
-export { openStore, Store, type StoreOptions, type Compute } from './store';
+export { openStore, storeRootProblem, Store, type StoreOptions, type Compute } from './store';
 export { FinishedUnit, UnitWriter } from './unit';
 export { canonicalJson, unitIdentity, unitHash, checkKind, isUnitHash, sha256, type Json, type UnitIdentity } from './canonical';
 export { StoreError, type StoreErrorCode, type StoreEvent } from './errors';

@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fsp from 'node:fs/promises';
 import { StoreError, errnoCode, ioError } from './errors';
+import { readSetting } from '../settings';
 
 export const CONFIG_FILE = 'config.json';
 export const MANIFEST_FILE = 'manifest.json';
@@ -28,7 +29,7 @@ export const STORE_FORMAT = 'lmc-lab store 1';
 
 /** `$LMC_HOME/store`, or `~/.lmc/store` when LMC_HOME is unset or empty; relative paths resolve against the working directory. */
 export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
-  const home = env.LMC_HOME && env.LMC_HOME.trim() !== '' ? path.resolve(env.LMC_HOME) : path.join(os.homedir(), '.lmc');
+  const home = readSetting('home', env) ?? path.join(os.homedir(), '.lmc');
   return path.join(home, 'store');
 }
 

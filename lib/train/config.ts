@@ -9,6 +9,10 @@ import type { ScheduleSpec } from './schedule';
 import { iterationsPerEpoch } from '../data/order';
 import type { OptimizerSpec } from './optimizers';
 import { visible } from '../io/visible';
+import { isPlainDecimal } from '../io/plain-number';
+import { SCALES, type Scale } from '../settings';
+
+export { SCALES, type Scale };
 
 /** Everything that determines a training run. */
 export interface TrainConfig {
@@ -75,8 +79,6 @@ const FIELDS: readonly (keyof TrainConfig)[] = [
 ];
 
 /** Scales: 'paper' is Table 1 exactly; 'quick' keeps every hyperparameter and shortens training; 'smoke' exercises every code path in seconds. */
-export type Scale = 'paper' | 'quick' | 'smoke';
-export const SCALES: readonly Scale[] = ['paper', 'quick', 'smoke'];
 
 /** Training length of each model at 'quick' scale (milestones and warmup shrink in proportion). */
 const QUICK_LENGTH: Record<string, string> = {
@@ -237,14 +239,6 @@ export function applySettings(config: TrainConfig, settings: readonly string[]):
     if (setting !== undefined) (e as Error).message = `--set ${setting}: ${(e as Error).message}`;
     throw e;
   }
-}
-
-/**
- * Whether `text` is a plain decimal number (0.035, -2, 3.5e-2): Number() would also take hex
- * (0x10), Infinity and blanks, which are refused wherever a number is typed in.
- */
-export function isPlainDecimal(text: string): boolean {
-  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text.trim());
 }
 
 /** A config resolved against its dataset: every step in iterations. */

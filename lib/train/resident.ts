@@ -5,16 +5,14 @@
  * values are the host batches' bit for bit, so results do not depend on where batches are built.
  *
  * Policy (LMC_RESIDENT_DATA): 'auto' (default) holds splits on the device on the native
- * TensorFlow backends (GPU or CPU), where a host batch is a copy across a boundary; '1' on every
- * backend (tests); '0' never. Augmented training splits (CIFAR-10's crops and flips, drawn on the
+ * TensorFlow backends (GPU or CPU), where a host batch is a copy across a boundary; 'always' on
+ * every backend (tests); 'never'. Augmented training splits (CIFAR-10's crops and flips, drawn on the
  * host) and splits over LMC_RESIDENT_MAX_MB (default 2048) of floats stay on the host.
  */
 import { tf } from '../tf';
 import type { Split } from '../data/types';
+import { readSetting } from '../settings';
 
-/** The environment variable of the policy. */
-export const RESIDENT_ENV_VAR = 'LMC_RESIDENT_DATA';
-const MAX_ENV_VAR = 'LMC_RESIDENT_MAX_MB';
 
 /** A split held on the device. */
 export interface ResidentSplit {
@@ -26,22 +24,13 @@ export interface ResidentSplit {
 
 /** Whether splits are held on the device on the active backend; throws on a malformed setting. */
 export function residentPolicy(env: Record<string, string | undefined> = process.env): boolean {
-  const raw = (env[RESIDENT_ENV_VAR] ?? 'auto').trim().toLowerCase();
-  if (raw === '1' || raw === 'true') return true;
-  if (raw === '0' || raw === 'false') return false;
-  if (raw !== 'auto' && raw !== '') {
-    throw new Error(`${RESIDENT_ENV_VAR}='${env[RESIDENT_ENV_VAR]}' is not a policy; set it to auto (the default: on for the native TensorFlow backends), 1 (always) or 0 (never)`);
-  }
-  return tf.getBackend() === 'tensorflow';
+  const policy = readSetting('residentData', env) ?? 'auto';
+  return policy === 'auto' ? tf.getBackend() === 'tensorflow' : policy === 'always';
 }
 
 /** Largest split held on the device, in bytes of floats. */
 function maxBytes(env: Record<string, string | undefined> = process.env): number {
-  const raw = env[MAX_ENV_VAR];
-  if (raw === undefined || raw.trim() === '') return 2048 * 2 ** 20;
-  const mb = Number(raw);
-  if (!(Number.isFinite(mb) && mb >= 0)) throw new Error(`${MAX_ENV_VAR}='${raw}' is not a size; give megabytes >= 0 (default 2048)`);
-  return mb * 2 ** 20;
+  return (readSetting('residentMaxMb', env) ?? 2048) * 2 ** 20;
 }
 
 /** Device copies by split and backend: made once, kept for the life of the split. */
