@@ -19,6 +19,8 @@ import { isComplete, type IsCompleteReply } from './is-complete';
 import { isDisplayHandle, setOutputSink, type OutputSink } from './runtime';
 import { PROTOCOL_VERSION } from './wire';
 import { STALL_MS } from './watchdog';
+import { CellOutput, type OutputLimits } from './cell-output';
+import { readSetting, type SettingKey } from '../lib/settings';
 
 /** Publishes on iopub with the request being handled as parent. */
 export type Publish = (msgType: string, content: Record<string, unknown>) => void;
@@ -44,12 +46,31 @@ export interface KernelDescription {
   banner: string;
 }
 
-/** How long a cell may take to honour an interrupt cooperatively before it is abandoned (ms). */
-const INTERRUPT_GRACE_MS = graceFromEnv(process.env.LMC_KERNEL_INTERRUPT_GRACE_MS);
+/** The kernel's settings, read once at start; a malformed one is reported (see `problems`) and its default used. */
+interface KernelSettings {
+  /** How long a cell may take to honour an interrupt cooperatively before it is abandoned (ms). */
+  graceMs: number;
+  limits: OutputLimits;
+  /** The errors of malformed settings: shown on stderr of the first cell and in the kernel's log. */
+  problems: string[];
+}
 
-function graceFromEnv(value: string | undefined): number {
-  const ms = Number(value);
-  return value !== undefined && value !== '' && Number.isFinite(ms) && ms >= 0 ? ms : 10_000;
+function kernelSettings(): KernelSettings {
+  const problems: string[] = [];
+  // A kernel that exits at start shows only "restarting" in the frontend: report the setting and go on with its default.
+  const read = (key: SettingKey & ('interruptGraceMs' | 'textLimitMb' | 'displayLimitMb'), fallback: number): number => {
+    try {
+      return readSetting(key) ?? fallback;
+    } catch (err) {
+      problems.push(`${(err as Error).message}; using ${fallback} until it is fixed and the kernel restarted`);
+      return fallback;
+    }
+  };
+  return {
+    graceMs: read('interruptGraceMs', 10_000),
+    limits: { text: read('textLimitMb', 1) * 2 ** 20, display: read('displayLimitMb', 64) * 2 ** 20 },
+    problems,
+  };
 }
 
 /** tslab's executor prints diagnostics with exactly this format string (tslab is pinned). */
@@ -69,6 +90,21 @@ interface Running {
   grace?: NodeJS.Timeout;
   /** Its JavaScript was stopped by the watchdog (it held the thread through an interrupt). */
   terminated?: boolean;
+  /**
+   * Settles when the watchdog stopped the cell. Stopping unwinds all JavaScript on the stack, so
+   * a cell stopped in its synchronous part (a busy loop right after a long compile) never
+   * settles the executor's promise: the cell waits on this too (see `startInOwnTask`).
+   */
+  stopped: Promise<false>;
+  stop: () => void;
+}
+
+function newRunning(): Running {
+  let stop = () => {};
+  const stopped = new Promise<false>((resolve) => {
+    stop = () => resolve(false);
+  });
+  return { controller: new AbortController(), stopped, stop };
 }
 
 /** What the handler tells the watchdog (kernel/watchdog.ts). */
@@ -95,6 +131,22 @@ function closeOpenTensorScopes(): number {
   return closed;
 }
 
+/**
+ * `start()` run where stopping it harms nothing else, its result as a promise. Stopping
+ * JavaScript unwinds the stack and drops every microtask queued at that moment: run inline, it
+ * would take the kernel's own pending continuations with it (the reply to the request). So it
+ * runs in a task of its own (setImmediate), whose microtask queue holds only the cell's work,
+ * and inside a microtask of that task: Node aborts the process when JavaScript is stopped in a
+ * macrotask's callback itself ("async hook stack has become corrupted"), not in a microtask.
+ */
+function startInOwnTask<T>(start: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    setImmediate(() => {
+      Promise.resolve().then(() => resolve(start())).catch(reject);
+    });
+  });
+}
+
 const realStderrWrite = process.stderr.write.bind(process.stderr);
 
 /** The kernel's own log line (to the real stderr, i.e. the Jupyter server's log). */
@@ -119,6 +171,7 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
   /** Requests waiting in `queue`, so that a failing cell can abort them (stop_on_error). */
   private readonly waiting = new Set<{ aborted: boolean }>();
   private aborting = false;
+  private readonly settings = kernelSettings();
 
   /** Builds tslab's executor over `convs`, resolving bare imports from `rootDir` as tslab does. */
   constructor(convs: ConverterSet, rootDir: string, readonly description: KernelDescription) {
@@ -132,6 +185,7 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     super(executor, false);
     this.exec = executor;
     self.handler = this;
+    for (const problem of this.settings.problems) kernelLog(problem);
   }
 
   private onExecutorResult(value: unknown): void {
@@ -228,7 +282,7 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
       return;
     }
     running.controller.abort();
-    running.grace = setTimeout(() => this.exec.interrupt(), INTERRUPT_GRACE_MS);
+    running.grace = setTimeout(() => this.exec.interrupt(), this.settings.graceMs);
   }
 
   /** The watchdog stopped the running cell's JavaScript: tidy up after it and abandon the cell. */
@@ -236,6 +290,7 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     const running = this.running;
     if (!running) return;
     running.terminated = true;
+    running.stop();
     const closed = closeOpenTensorScopes();
     kernelLog(`stopped a cell that held the thread through an interrupt${closed > 0 ? `; closed ${closed} open tensor scope(s)` : ''}`);
     this.exec.interrupt();
@@ -247,8 +302,17 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     const store = !silent && request.store_history !== false;
     if (store) this.count++;
     const count = this.count;
-    const quiet: Publish = silent ? (type, content) => type === 'stream' && publish(type, content) : publish;
+    const output = new CellOutput(silent ? (type, content) => type === 'stream' && publish(type, content) : publish, this.settings.limits);
+    try {
+      return await this.runAndReply(code, count, store, output.publish);
+    } finally {
+      output.end();
+    }
+  }
+
+  private async runAndReply(code: string, count: number, store: boolean, quiet: Publish): Promise<ExecuteReply> {
     quiet('execute_input', { code, execution_count: count });
+    for (const problem of this.settings.problems.splice(0)) quiet('stream', { name: 'stderr', text: `[lmc-lab] ${problem}\n` });
     const name = store ? `In[${count}]` : `In[-${++this.unnamed}]`;
     const outcome = await this.runCell(code, name, quiet);
     // Failed cells are history too (IPython keeps them: the input is what one wants to fix).
@@ -276,7 +340,7 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
   private async runCell(code: string, name: string, publish: Publish): Promise<Capture | ErrorContent> {
     const cell = instrument(code);
     const capture: Capture = { result: null, diagnostics: [], thrown: [], cell };
-    const running: Running = { controller: new AbortController() };
+    const running = newRunning();
     this.routeOutput(publish);
     setInterruptSignal(running.controller.signal);
     this.capture = capture;
@@ -285,7 +349,7 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     this.watch?.cellStarted();
     try {
       const record = (javascript: string) => this.cells.add({ filename: name, source: code, javascript });
-      ok = await runNamed(name, record, () => this.exec.execute(cell.code));
+      ok = await Promise.race([startInOwnTask(() => runNamed(name, record, () => this.exec.execute(cell.code))), running.stopped]);
     } catch (err) {
       capture.thrown.push(err);
     } finally {

@@ -7,8 +7,8 @@
  *     worker (worker threads receive no signals themselves);
  *   - sees whether the main thread is stuck: the main thread counts a shared heartbeat every
  *     HEARTBEAT_MS while a cell runs;
- *   - when the cell that ran at the interrupt still runs and the heartbeat has not moved for
- *     STALL_MS outside TypeScript's compiler, ends the main thread's current JavaScript through
+ *   - from the interrupt until that cell ends, whenever the heartbeat has not moved for STALL_MS
+ *     outside TypeScript's compiler, ends the main thread's current JavaScript through
  *     the inspector (`Runtime.terminateExecution`, what V8 offers another thread); V8 cancels the
  *     termination once that JavaScript has unwound, so the event loop, the kernel and every
  *     variable live on.
@@ -22,8 +22,13 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 
 /** How often the main thread proves it is responsive while a cell runs (ms). */
 const HEARTBEAT_MS = 100;
-/** How long after an interrupt a silent heartbeat means the main thread is stuck (ms). */
-export const STALL_MS = 1000;
+/**
+ * How long after an interrupt a silent heartbeat means the main thread is stuck (ms). Code that
+ * obeys the interrupt stops at its next check (training: the next step), so a step shorter than
+ * this ends cleanly instead of being cut; a busy loop is stopped this long after the interrupt
+ * (or after the compiler or a step in progress finished).
+ */
+export const STALL_MS = 2000;
 /** How often the worker looks at the shared words while it decides (ms). */
 const POLL_MS = 50;
 
@@ -93,13 +98,18 @@ function watch(shared: Int32Array): void {
     const cell = Atomics.load(shared, CELL);
     if (deciding || cell === 0) return;
     deciding = true;
-    const beat = Atomics.load(shared, BEAT);
+    let beat = Atomics.load(shared, BEAT);
     let stalledSince = Date.now();
     const poll = setInterval(() => {
-      // Another cell, or a heartbeat: the main thread is not stuck and handles the interrupt itself.
-      if (Atomics.load(shared, CELL) !== cell || Atomics.load(shared, BEAT) !== beat) return done();
-      if (Atomics.load(shared, COMPILING) === 1) stalledSince = Date.now();
-      else if (Date.now() - stalledSince >= STALL_MS) {
+      // The interrupted cell ended (or another runs): nothing to stop.
+      if (Atomics.load(shared, CELL) !== cell) return done();
+      // A heartbeat or the compiler: not stuck now. The code may still hold the thread later
+      // (a busy loop after an await, or after the compiler), so keep watching until the cell ends.
+      const now = Atomics.load(shared, BEAT);
+      if (now !== beat || Atomics.load(shared, COMPILING) === 1) {
+        beat = now;
+        stalledSince = Date.now();
+      } else if (Date.now() - stalledSince >= STALL_MS) {
         session.post('Runtime.terminateExecution', (err) => {
           if (err) log(`could not stop the cell: ${err.message}`);
         });
