@@ -1,7 +1,8 @@
 /**
  * The kernel over the wire, from a zeromq client (no Python needed): kernel_info, rich results,
  * errors that point at the cell's line, stop_on_error, history, comm_info, is_complete, messages
- * with a wrong HMAC ignored, and SIGINT stopping a training run within a step.
+ * with a wrong HMAC ignored, and SIGINT stopping a training run within a step. (What users get
+ * wrong, async errors, busy loops, huge outputs, is in hostile-kernel.test.ts.)
  */
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -128,28 +129,6 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     assert.equal(await status('lmc.presetConfig("lenet_mnist")'), 'complete');
   });
 
-  it('survives errors thrown outside a cell (a timer, a rejected promise, a training nobody awaited), shows each as an error output, and keeps its variables', async () => {
-    const kept = await kernel.execute('const survivor = 41');
-    assert.equal(kept.reply.content.status, 'ok');
-    const cases = [
-      { code: `setTimeout(() => { throw new Error('from a timer') }, 300)`, evalue: 'from a timer' },
-      { code: `Promise.reject(new Error('nobody awaited this'))`, evalue: 'nobody awaited this' },
-      { code: `lmc.trainFrom({ ...lmc.presetConfig('lenet_mnist', 'smoke'), lr: -1 });\n'started'`, evalue: 'lr = -1 is invalid' },
-    ];
-    for (const { code, evalue } of cases) {
-      const msgId = await kernel.send('execute_request', { code, silent: false, store_history: true, stop_on_error: true });
-      const reply = await kernel.reply(msgId, 30_000);
-      assert.equal(reply.content.status, 'ok', `${code}: the cell itself ran`);
-      const error = await kernel.waitFor((m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'error', 10_000);
-      assert.ok(String(error.content.evalue).includes(evalue), `${code}: ${JSON.stringify(error.content)}`);
-      assert.ok((error.content.traceback as string[]).some((l) => /the kernel and its variables are intact/.test(l)));
-      const next = await kernel.execute('survivor + 1');
-      assert.equal(next.reply.content.status, 'ok', `after ${code}`);
-      assert.deepEqual(next.outputs.find((m) => m.header.msg_type === 'execute_result')?.content.data, { 'text/plain': '42' });
-    }
-    assert.equal(kernel.child.exitCode, null, 'the kernel process is alive');
-  });
-
   it('stops a training run within a step on SIGINT, says where, and stays usable', async () => {
     const code = [
       `const config = lmc.presetConfig('lenet_mnist', 'smoke', { training: '100000it' });`,
@@ -168,23 +147,4 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     const result = next.outputs.find((m) => m.header.msg_type === 'execute_result');
     assert.deepEqual(result?.content.data, { 'text/plain': '2' });
   });
-
-  const loops = [['after an await', `await 0; while (true) {}`], ['before any await', `while (true) {}`]];
-  for (const [i, [where, code]] of loops.entries()) {
-    it(`stops a busy loop ${where} within 3 s of an interrupt, and keeps its variables`, async (t) => {
-      const kept = await kernel.execute(`const kept${i} = 6`);
-      assert.equal(kept.reply.content.status, 'ok');
-      const msgId = await kernel.send('execute_request', { code, silent: false, store_history: true, stop_on_error: true });
-      // Nothing leaves the kernel while it loops, not even execute_input: give it time to compile and start.
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      const { reply, seconds } = await kernel.interruptCell(msgId);
-      assert.equal(reply.content.status, 'error');
-      assert.equal(reply.content.ename, 'Interrupted', JSON.stringify(reply.content));
-      assert.ok(seconds < 3, `the kernel took ${seconds} s to stop the loop`);
-      t.diagnostic(`busy loop ${where} stopped ${seconds.toFixed(2)} s after the interrupt`);
-      const next = await kernel.execute(`kept${i} * 7`);
-      assert.equal(next.reply.content.status, 'ok');
-      assert.deepEqual(next.outputs.find((m) => m.header.msg_type === 'execute_result')?.content.data, { 'text/plain': '42' });
-    });
-  }
 });

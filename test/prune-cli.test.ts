@@ -62,34 +62,7 @@ test('lmc imp --json prints one object whose levels hold level, density and the 
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('lmc imp refuses bad input with a non-zero exit naming the field', async () => {
-  await initBackend('wasm');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-imp-bad-'));
-  const wrong = path.join(dir, 'wrong');
-  const state = { step: 0, weights: new Map([['x', tf.zeros([1])]]), optimizer: null };
-  const masks = new Map([['fc1.kernel', tf.ones([784, 30])]]);
-  await saveCheckpoint(wrong, { state, config: presetConfig('lenet_mnist', 'smoke'), masks });
-  disposeState(state);
-  masks.get('fc1.kernel')!.dispose();
-  const cases: [string[], RegExp][] = [
-    [['--density', '1.5'], /--density 1\.5: a density is the fraction of prunable weights kept, in \(0, 1\]/],
-    [['--density', '0'], /--density 0:/],
-    [['--levels=-1'], /--levels "-1": give a whole number from 0 to 100, in decimal digits/],
-    [['--levels', 'many'], /--levels "many":/],
-    [['--levels', '1e3'], /--levels "1e3": give a whole number from 0 to 100/],
-    [['--density', '0x1'], /--density "0x1": not a decimal number/],
-    [['--levels', '2', '--rewind', '13it'], /rewindTo = "13it" is step 13, past the end of training \(T = 12 iterations\)/],
-    [['--levels', '2', '--density', '0.5'], /--levels and --density both given/],
-    [['--levels', '1', '--mask', wrong], /mask 'fc1.kernel': shape \[784,30\] does not match lenet_300_100's parameter shape \[784,300\]/],
-    [['--levels', '1', '--random-scope', 'local'], /--random-scope local/],
-    [['--oneshot', '--levels', '3'], /levels = 3 with oneShot/],
-  ];
-  for (const [args, message] of cases) {
-    const run = lmc(['imp', ...smoke, ...args]);
-    assert.notEqual(run.code, 0, `${args.join(' ')} should fail`);
-    assert.match(run.stderr, message);
-  }
-  assert.match(lmc(['imp']).stderr, /--config is required/);
+
+test('lmc help imp documents --rewind', () => {
   assert.match(lmc(['help', 'imp']).stdout, /--rewind <step>/);
-  fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -70,7 +70,11 @@ export async function impCommand(args: string[]): Promise<number> {
   const dataset = datasetFor(config);
   log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
 
-  const loaded = values.mask ? await loadCheckpoint(values.mask) : null;
+  const loaded = values.mask
+    ? await loadCheckpoint(values.mask).catch((err: Error) => {
+      throw new Error(`--mask ${err.message}`);
+    })
+    : null;
   if (loaded) disposeState(loaded.state);
   if (values.mask && !loaded?.masks) throw new Error(`--mask ${values.mask}: the checkpoint holds no masks; give a level saved by lmc imp --save`);
 

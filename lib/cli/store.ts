@@ -20,7 +20,8 @@ the hash of its config, in $LMC_HOME/store (default ~/.lmc/store).
 Options:
   --store <folder>       another store than $LMC_HOME/store
   --kind <kind>          ls: only this kind (${UNIT_KINDS.join(', ')})
-  --verify               ls: hash every file (default: sizes only)
+  --verify               ls: hash every file (default: sizes only); exit 1 when a unit is corrupt,
+                         naming each damaged file (the next run that needs it recomputes it)
   --dry-run              gc: say what would be removed, remove nothing
   --corrupt              gc: also remove corrupt units (kept for inspection by default)
   --keep-resumable       gc: keep unfinished units that have a resume checkpoint
@@ -58,7 +59,9 @@ export async function lsCommand(args: string[]): Promise<number> {
   const units = await store.list({ kind: values.kind, verify: values.verify ? 'checksums' : 'sizes' });
   if (values.json) console.log(JSON.stringify({ store: store.root, units: units.map(unitJson) }));
   else process.stdout.write(`store ${store.root}\n${formatUnitList(described(units))}`);
-  return 0;
+  const corrupt = units.filter((unit) => unit.state === 'corrupt');
+  if (values.verify && !values.json) for (const unit of corrupt) for (const problem of unit.problems) console.error(`lmc ls: ${problem}`);
+  return values.verify && corrupt.length > 0 ? 1 : 0;
 }
 
 /** Runs `lmc show <hash>`; resolves to the exit code. */

@@ -41,14 +41,27 @@ export async function saveCheckpoint(path: string, contents: CheckpointContents)
   await writeFileAtomic(`${path}.json`, new TextEncoder().encode(JSON.stringify(sidecar, null, 2) + '\n'));
 }
 
-/** Loads a checkpoint written by `saveCheckpoint`; errors name the file and the problem. */
-export async function loadCheckpoint(path: string): Promise<CheckpointContents> {
+/**
+ * Loads a checkpoint written by `saveCheckpoint`, named without extension or by either of its two
+ * files; errors name the file and the problem.
+ */
+export async function loadCheckpoint(name: string): Promise<CheckpointContents> {
+  const path = name.replace(/\.(safetensors|json)$/, '');
   const jsonFile = `${path}.json`;
   let sidecar: { format?: string; step?: number; optimizerUpdates?: number | null; config?: TrainConfig };
+  let text: string;
   try {
-    sidecar = JSON.parse(await fsp.readFile(jsonFile, 'utf8'));
+    text = await fsp.readFile(jsonFile, 'utf8');
   } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') {
+      throw new Error(`${name}: not a checkpoint of lmc-lab: ${jsonFile} is missing (a checkpoint is the pair <name>.safetensors and <name>.json that saveCheckpoint and \`lmc imp --save\` write)`);
+    }
     throw new Error(`${jsonFile}: cannot read the checkpoint sidecar (${(err as Error).message})`);
+  }
+  try {
+    sidecar = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${jsonFile}: the checkpoint sidecar is not JSON (${(err as Error).message})`);
   }
   if (sidecar.format !== FORMAT) throw new Error(`${jsonFile}: format is ${JSON.stringify(sidecar.format)}, expected "${FORMAT}"`);
   if (!Number.isSafeInteger(sidecar.step) || sidecar.config === undefined) {
