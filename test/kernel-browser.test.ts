@@ -1,9 +1,11 @@
 /**
- * The kernel in a real browser: JupyterLab (from the project's Python environment) serves a
- * notebook whose kernel is lmc-lab (installed into a temporary prefix), headless Chromium
- * (Debian's, driven by playwright-core) opens it and runs its cell with Shift+Enter, and the test
- * waits for the plotly figure's SVG: the text/html bundle must load plotly.js offline and draw in
- * the page. The screenshot is kept in $LMC_TEST_ARTIFACTS or out/test-artifacts/kernel-browser.png.
+ * The kernel and its extension in a real browser: JupyterLab (from the project's Python
+ * environment) serves a notebook whose kernel is lmc-lab (installed, with the JupyterLab extension,
+ * into a temporary prefix), headless Chromium (Debian's, driven by playwright-core) opens it and
+ * runs its cell with Shift+Enter, and the test waits for the plotly figure's SVG, drawn by the
+ * extension's renderer from the figure's JSON. Then it opens a saved, unsigned (untrusted) notebook
+ * of 20 figures, whose HTML fallback may not run its scripts: every figure must still draw. The
+ * screenshots are kept in $LMC_TEST_ARTIFACTS or out/test-artifacts/.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -11,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { installTempKernelspec } from './fixtures/kernel/jupyter';
+import { figure, figureBundle } from '../lib/display/figure';
 import { killProcessesUnder, missingLabServer, startLabServer, within, type LabServer } from './fixtures/browser/lab-server';
 import { requireTools, skipWhenMissing } from './fixtures/tools';
 
@@ -26,6 +29,30 @@ const CHROMIUM_FLAGS = [
 const REPO = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(REPO, 'test', 'fixtures', 'browser');
 const NOTEBOOK = 'plotly.ipynb';
+const SAVED = 'saved-figures.ipynb';
+const SAVED_FIGURES = 20;
+
+/**
+ * A notebook as nbconvert or a colleague's clone leaves it: 20 cells whose outputs are lmc-lab
+ * figure bundles (the JSON and the HTML fallback, plotly.js in the first only), and no signature,
+ * so JupyterLab treats every output as untrusted. Figure i has i + 2 points.
+ */
+function savedFiguresNotebook(): object {
+  const cells = Array.from({ length: SAVED_FIGURES }, (_, i) => {
+    const n = i + 2;
+    const fig = figure([{ x: Array.from({ length: n }, (_, j) => j), y: Array.from({ length: n }, (_, j) => (j * 7) % 5), type: 'scatter', mode: 'markers' }], { title: `saved ${i}`, height: 250 });
+    return {
+      cell_type: 'code', id: `figure-${i}`, execution_count: i + 1, metadata: {},
+      source: `lmc.figure(/* ${n} points */)`,
+      outputs: [{ output_type: 'execute_result', execution_count: i + 1, metadata: {}, data: figureBundle(fig) }],
+    };
+  });
+  return {
+    cells,
+    metadata: { kernelspec: { display_name: 'TypeScript (lmc-lab)', language: 'typescript', name: 'lmc-lab' }, language_info: { name: 'typescript' } },
+    nbformat: 4, nbformat_minor: 5,
+  };
+}
 
 /** Where the screenshot goes (out/ is ignored by git). */
 function artifactsDir(): string {
@@ -49,17 +76,18 @@ const missing = missingTools();
  * 12 s); the shutdowns after it are bounded too (about 17 s at worst), so the whole stays under
  * the test's timeout and nothing is left to be killed by the runner.
  */
-const WAITS_MS = 60_000;
-const CAPS = { serverReady: 20_000, browserStart: 15_000, pageLoad: 15_000, kernelReady: 30_000, figure: 20_000, step: 5_000 };
+const WAITS_MS = 90_000;
+const CAPS = { serverReady: 20_000, browserStart: 15_000, pageLoad: 15_000, kernelReady: 30_000, figure: 20_000, step: 5_000, saved: 20_000 };
 
 describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
-  it('draws a plotly figure as SVG when a cell is run', { skip: skipWhenMissing(missing), timeout: 100_000 }, async (t) => {
+  it('draws a figure through the extension when a cell is run, and every figure of a saved untrusted notebook', { skip: skipWhenMissing(missing), timeout: 130_000 }, async (t) => {
     requireTools(missing);
     const started = Date.now();
     const deadline = started + WAITS_MS;
     /** The time a wait may take: its cap, or what is left before the deadline. */
     const upTo = (cap: number) => Math.max(1, Math.min(cap, deadline - Date.now()));
     const timings: string[] = [];
+    const speed: string[] = [];
     let phaseStart = started;
     const phase = (name: string) => {
       timings.push(`${name} ${((Date.now() - phaseStart) / 1000).toFixed(1)} s`);
@@ -78,6 +106,7 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
     const consoleLines: string[] = [];
     try {
       fs.copyFileSync(path.join(FIXTURES, NOTEBOOK), path.join(spec.workDir, NOTEBOOK));
+      fs.writeFileSync(path.join(spec.workDir, SAVED), JSON.stringify(savedFiguresNotebook(), null, 1));
       server = await startLabServer({ notebookDir: spec.workDir, env, kernelName: 'lmc-lab', readyTimeoutMs: upTo(CAPS.serverReady) });
       phase('server ready');
       context = await chromium.launchPersistentContext(path.join(root, 'chromium-profile'), {
@@ -88,6 +117,7 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         viewport: { width: 1200, height: 900 },
       });
       phase('browser started');
+      await context.addInitScript({ content: FIGURE_CLOCK });
       const page = context.pages()[0] ?? (await context.newPage());
       page.on('console', (m) => consoleLines.push(`console.${m.type()}: ${m.text()}`));
       page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
@@ -115,6 +145,37 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         assert.equal(await output.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count(), 0, `the cell reported an error${diagnostics()}`);
         assert.equal((await output.locator('.gtitle').first().textContent())?.trim(), 'browser test');
         assert.match((await cell.locator('.jp-OutputPrompt').first().textContent()) ?? '', /\[1\]/);
+        // Only the extension's renderer makes .lmc-plotly.
+        assert.ok(await output.locator('.lmc-plotly svg.main-svg').count() > 0, `drawn by the extension's renderer, not the HTML fallback${diagnostics()}`);
+        const height = await output.locator('.lmc-plotly svg.main-svg').first().evaluate((svg) => svg.getBoundingClientRect().height);
+        assert.ok(height >= 300, `the figure is ${height} px high`);
+        await page.screenshot({ path: path.join(artifactsDir(), 'figure-cell.png'), timeout: 5_000 });
+
+        // A saved notebook nobody signed: only a safe renderer may draw it.
+        await page.goto(server.notebookUrl(SAVED), { waitUntil: 'load', timeout: upTo(CAPS.pageLoad) });
+        phaseStart = Date.now();
+        const firstDrawn = page.waitForFunction("document.querySelector('.jp-OutputArea .lmc-plotly .scatterlayer .point') !== null", null, { timeout: upTo(CAPS.saved) });
+        await firstDrawn;
+        phase('first saved figure drawn');
+        // Every figure of the notebook, scrolling down as a reader would (JupyterLab renders cells as they come into view).
+        const seen = new Map<string, number>();
+        while (seen.size < SAVED_FIGURES && Date.now() < deadline) {
+          const drawn = (await page.evaluate(DRAWN_FIGURES)) as [string, number][];
+          for (const [title, points] of drawn) if (title !== '' && points > 0) seen.set(title, points);
+          await page.evaluate(SCROLL_DOWN);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        for (let i = 0; i < SAVED_FIGURES; i++) assert.equal(seen.get(`saved ${i}`), i + 2, `saved figure ${i} drawn with its ${i + 2} points${diagnostics()}`);
+        const times = (await page.evaluate('window.__lmcFigureTimes')) as { output: number | null; drawn: Record<string, number> };
+        const drawnAt = Object.values(times.drawn).sort((x, y) => x - y);
+        const firstDelay = times.output === null ? NaN : drawnAt[0] - times.output;
+        const gaps = drawnAt.slice(1).map((at, i) => at - drawnAt[i]);
+        speed.push(`saved notebook: first figure drawn ${firstDelay.toFixed(0)} ms after the first output appeared; ` +
+          `all ${SAVED_FIGURES} drawn ${(drawnAt[drawnAt.length - 1] - drawnAt[0]).toFixed(0)} ms after the first, scrolling 400 px per 50 ms; median gap ${median(gaps).toFixed(0)} ms`);
+        phase(`all ${SAVED_FIGURES} saved figures drawn`);
+        await page.screenshot({ path: path.join(artifactsDir(), 'saved-figures.png'), timeout: 5_000 });
+        const errors = consoleLines.filter((line) => /^(pageerror|console\.error)/.test(line) && /lmc|plotly/i.test(line));
+        assert.deepEqual(errors, [], 'no error from the extension in the browser console');
       } catch (e) {
         (e as Error).message += diagnostics();
         throw e;
@@ -130,10 +191,35 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
       spec.remove();
       phase('shut down');
       t.diagnostic(`${timings.join(', ')}; screenshot ${screenshot}`);
+      for (const line of speed) t.diagnostic(line);
     }
     assert.ok(fs.existsSync(screenshot), `no screenshot at ${screenshot}`);
   });
 });
+
+/** [title, points] of each figure the extension has drawn in the visible notebook (evaluated in the page). */
+const DRAWN_FIGURES = `[...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .lmc-plotly')].map((el) => [
+  el.querySelector('.gtitle')?.textContent ?? '', el.querySelectorAll('.scatterlayer .point').length])`;
+const SCROLL_DOWN = `document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')?.scrollBy(0, 400)`;
+
+/**
+ * Runs in the page before JupyterLab: notes when the first output of a notebook appears and when
+ * each figure (by title) has its points drawn, in the page's own clock.
+ */
+const FIGURE_CLOCK = `window.__lmcFigureTimes = { output: null, drawn: {} };
+new MutationObserver(() => {
+  const t = window.__lmcFigureTimes;
+  if (t.output === null && document.querySelector('.jp-OutputArea-output')) t.output = performance.now();
+  for (const el of document.querySelectorAll('.lmc-plotly')) {
+    const title = el.querySelector('.gtitle')?.textContent;
+    if (title && !(title in t.drawn) && el.querySelector('.scatterlayer .point')) t.drawn[title] = performance.now();
+  }
+}).observe(document, { childList: true, subtree: true });`;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)];
+}
 
 /** Waits until the page has started the notebook's kernel and the server reports it idle. */
 async function waitForIdleKernel(server: LabServer, timeout: number): Promise<void> {

@@ -43,7 +43,7 @@ function pngSize(png: Buffer): { width: number; height: number } {
 }
 
 describe('lmc kernel install / uninstall', () => {
-  it('installs a kernelspec that Jupyter finds, then removes it', { skip: skipWhenMissing(missing), timeout: 60_000 }, async () => {
+  it('installs a kernelspec and the JupyterLab extension that Jupyter finds, then removes both', { skip: skipWhenMissing(missing), timeout: 60_000 }, async () => {
     requireTools(missing);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-install-test-'));
     const prefix = path.join(root, 'prefix');
@@ -64,9 +64,19 @@ describe('lmc kernel install / uninstall', () => {
       assert.equal(read.status, 0, read.stderr);
       assert.deepEqual(JSON.parse(read.stdout), ['TypeScript (lmc-lab)', 'typescript', 'signal', dir]);
 
+      // The extension beside it, enabled in JupyterLab's own listing.
+      const extension = path.join(prefix, 'share', 'jupyter', 'labextensions', '@lmc-lab', 'jupyterlab');
+      assert.ok(fs.existsSync(path.join(extension, 'package.json')), `no extension in ${extension}`);
+      const list = spawnSync(path.join(path.dirname(TEST_PYTHON), 'jupyter'), ['labextension', 'list'],
+        { env: { ...process.env, JUPYTER_PATH: path.join(prefix, 'share', 'jupyter') }, encoding: 'utf8' });
+      assert.equal(list.status, 0, list.stderr);
+      // eslint-disable-next-line no-control-regex
+      assert.match((list.stdout + list.stderr).replace(/\x1b\[[0-9;]*m/g, ''), /@lmc-lab\/jupyterlab v0\.1\.0 enabled OK/);
+
       const removed = await lmc(['kernel', 'uninstall', '--prefix', prefix]);
       assert.equal(removed.code, 0, removed.out);
       assert.equal(fs.existsSync(dir), false);
+      assert.equal(fs.existsSync(path.dirname(extension)), false, 'the extension (and its empty scope folder) removed');
       const again = await lmc(['kernel', 'uninstall', '--prefix', prefix]);
       assert.equal(again.code, 1);
       assert.match(again.out, /no kernelspec lmc-lab at/);
@@ -98,9 +108,12 @@ describe('lmc kernel install / uninstall', () => {
         assert.equal(installed.status, 0, installed.stderr);
         assert.ok(installed.stdout.includes(dir), `${flag}: ${installed.stdout}`);
         assert.ok(fs.existsSync(path.join(dir, 'kernel.json')), `${flag}: no kernel.json in ${dir}`);
+        const extension = path.join(path.dirname(path.dirname(dir)), 'labextensions', '@lmc-lab', 'jupyterlab', 'package.json');
+        assert.ok(fs.existsSync(extension), `${flag}: no extension at ${extension}`);
         const removed = cli('uninstall', flag);
         assert.equal(removed.status, 0, removed.stderr);
         assert.equal(fs.existsSync(dir), false, `${flag}: ${dir} left behind`);
+        assert.equal(fs.existsSync(extension), false, `${flag}: ${extension} left behind`);
       }
     } finally {
       fs.rmSync(root, { recursive: true, force: true });

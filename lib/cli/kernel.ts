@@ -5,6 +5,10 @@
  * would: the `jupyter` on PATH (through its shebang's Python), else python3, else /usr/bin/python3,
  * else the project's own environment (.venv/, see python-env.ts).
  *
+ * The JupyterLab extension (labextension/, built by `npm run build` into dist/labextensions/)
+ * is installed beside the kernelspec, in the same Jupyter data folder: a prebuilt extension is a
+ * folder named as its npm package under `labextensions/`, which JupyterLab loads from any data path.
+ *
  * The launcher is referred to by path only: nothing under lib/ imports kernel/.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,6 +21,19 @@ import { PROJECT_PYTHON } from './python-env';
 
 /** The kernelspec's name (the folder under share/jupyter/kernels). */
 export const KERNEL_NAME = 'lmc-lab';
+
+/** The JupyterLab extension's npm package name: its folder under share/jupyter/labextensions. */
+export const LABEXTENSION_NAME = '@lmc-lab/jupyterlab';
+
+/** The built extension (dist/labextensions/@lmc-lab/jupyterlab). */
+export function labextensionBuild(): string {
+  return path.resolve(__dirname, '..', '..', 'labextensions', ...LABEXTENSION_NAME.split('/'));
+}
+
+/** Where the extension goes for a kernelspec installed in `specDir` (<data>/kernels/lmc-lab). */
+function labextensionTarget(specDir: string): string {
+  return path.join(path.dirname(path.dirname(specDir)), 'labextensions', ...LABEXTENSION_NAME.split('/'));
+}
 
 export const KERNEL_HELP = `lmc kernel install [--user | --sys-prefix | --prefix <dir>]
 lmc kernel uninstall [--user | --sys-prefix | --prefix <dir>]
@@ -143,26 +160,40 @@ function runKernelspecPython(python: string[], action: 'install' | 'uninstall', 
   return run.stdout.trim();
 }
 
-/** Installs the kernelspec; returns the folder it went to. */
+/** Installs the kernelspec and the JupyterLab extension beside it; returns the kernelspec's folder. */
 export function installKernel(location: Location, python = findJupyterPython()): string {
   const launcher = launcherPath();
-  if (!fs.existsSync(launcher)) {
-    throw new Error(`the kernel is not built (${launcher} is missing): run \`npm run build\` in ${path.resolve(__dirname, '..', '..', '..')} first`);
+  const extension = labextensionBuild();
+  for (const [what, file] of [['kernel', launcher], ['JupyterLab extension', path.join(extension, 'package.json')]]) {
+    if (!fs.existsSync(file)) {
+      throw new Error(`the ${what} is not built (${file} is missing): run \`npm run build\` in ${path.resolve(__dirname, '..', '..', '..')} first`);
+    }
   }
   const source = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-kernelspec-'));
   try {
     fs.writeFileSync(path.join(source, 'kernel.json'), JSON.stringify(kernelSpec(launcher), null, 2) + '\n');
     fs.writeFileSync(path.join(source, 'logo-64x64.png'), logoPng(64));
     fs.writeFileSync(path.join(source, 'logo-32x32.png'), logoPng(32));
-    return runKernelspecPython(python, 'install', location, source);
+    const specDir = runKernelspecPython(python, 'install', location, source);
+    const target = labextensionTarget(specDir);
+    // Replaced whole: a previous build's chunks must not stay beside this one's.
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.cpSync(extension, target, { recursive: true });
+    return specDir;
   } finally {
     fs.rmSync(source, { recursive: true, force: true });
   }
 }
 
-/** Removes the kernelspec (from `location`, or wherever Jupyter finds it); returns the folder removed. */
+/** Removes the kernelspec (from `location`, or wherever Jupyter finds it) and the extension beside it; returns the kernelspec's folder. */
 export function uninstallKernel(location: Location, python = findJupyterPython()): string {
-  return runKernelspecPython(python, 'uninstall', location, '');
+  const specDir = runKernelspecPython(python, 'uninstall', location, '');
+  const target = labextensionTarget(specDir);
+  fs.rmSync(target, { recursive: true, force: true });
+  // The scope folder (@lmc-lab) goes too when nothing else is in it.
+  const scope = path.dirname(target);
+  if (fs.existsSync(scope) && fs.readdirSync(scope).length === 0) fs.rmdirSync(scope);
+  return specDir;
 }
 
 /** Runs `lmc kernel ...`; resolves to the exit code. */
@@ -190,9 +221,11 @@ export async function kernelCommand(args: string[]): Promise<number> {
     : action === 'install' && process.getuid?.() !== 0 ? { kind: 'user' } : { kind: 'default' };
   if (action === 'install') {
     const dir = installKernel(location);
-    console.log(`installed the kernel "TypeScript (lmc-lab)" in ${dir}\nstart JupyterLab (jupyter lab) or Notebook (jupyter notebook) and pick it`);
+    console.log(`installed the kernel "TypeScript (lmc-lab)" in ${dir}\nand the JupyterLab extension ${LABEXTENSION_NAME} in ${labextensionTarget(dir)}\n` +
+      'start JupyterLab (jupyter lab) or Notebook (jupyter notebook) and pick the kernel');
   } else {
-    console.log(`removed the kernel "TypeScript (lmc-lab)" from ${uninstallKernel(location)}`);
+    const dir = uninstallKernel(location);
+    console.log(`removed the kernel "TypeScript (lmc-lab)" from ${dir}\nand the JupyterLab extension from ${labextensionTarget(dir)}`);
   }
   return 0;
 }
