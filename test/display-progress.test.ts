@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StepContext } from '../lib/train/trainer';
 import { notebookProgress, type MimeBundle } from '../lib/display';
+import { PROGRESS_MIME, type ProgressBlock } from '../lib/display/progress';
 import { initBackend } from '../lib/backend';
 import { presetConfig } from '../lib/train/config';
 import { trainFrom } from '../lib/train/trainer';
@@ -60,6 +61,17 @@ test('updates one handle at most every interval, at accuracy checks and at the e
   assert.ok(html.includes('<polyline'), 'a loss curve');
   assert.ok(!html.includes('ETA'), 'no ETA once done');
   assert.match(String(last['text/plain']), /^lenet <k=0> \[#{24}\] done {2}step 50\/50 {2}epoch 2\.50 {2}loss 0\.02/);
+  // The same state as data, for the JupyterLab extension's renderer.
+  const { blocks } = last[PROGRESS_MIME] as { blocks: ProgressBlock[] };
+  assert.equal(blocks.length, 1);
+  assert.equal(blocks[0].label, 'lenet <k=0>');
+  assert.equal(blocks[0].state, 'done');
+  assert.equal(blocks[0].status, 'done');
+  assert.equal(blocks[0].fraction, 1);
+  assert.equal(blocks[0].etaSeconds, null);
+  assert.ok(blocks[0].details.includes('step 50/50') && blocks[0].details.includes('accuracy 95.00% (step 50)'), blocks[0].details.join(' | '));
+  assert.equal(blocks[0].losses.length, 10);
+  assert.deepEqual(blocks[0].losses[9], [50, 0.02]);
   const state = progress.state();
   assert.equal(state.done, true);
   assert.equal(state.losses.length, 10);

@@ -76,11 +76,11 @@ const missing = missingTools();
  * 12 s); the shutdowns after it are bounded too (about 17 s at worst), so the whole stays under
  * the test's timeout and nothing is left to be killed by the runner.
  */
-const WAITS_MS = 90_000;
-const CAPS = { serverReady: 20_000, browserStart: 15_000, pageLoad: 15_000, kernelReady: 30_000, figure: 20_000, step: 5_000, saved: 20_000 };
+const WAITS_MS = 120_000;
+const CAPS = { serverReady: 20_000, browserStart: 15_000, pageLoad: 15_000, kernelReady: 30_000, figure: 20_000, step: 5_000, saved: 20_000, training: 60_000 };
 
 describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
-  it('draws a figure through the extension when a cell is run, and every figure of a saved untrusted notebook', { skip: skipWhenMissing(missing), timeout: 130_000 }, async (t) => {
+  it('draws a figure through the extension when a cell is run, and every figure of a saved untrusted notebook', { skip: skipWhenMissing(missing), timeout: 160_000 }, async (t) => {
     requireTools(missing);
     const started = Date.now();
     const deadline = started + WAITS_MS;
@@ -151,6 +151,19 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         assert.ok(height >= 300, `the figure is ${height} px high`);
         await page.screenshot({ path: path.join(artifactsDir(), 'figure-cell.png'), timeout: 5_000 });
 
+        // The next cell trains: its progress display is redrawn in place until the run is done.
+        await page.keyboard.press('Shift+Enter');
+        const progressCell = page.locator('.jp-Notebook .jp-CodeCell').nth(1);
+        await progressCell.locator('.lmc-progress-view .lmc-progress-done').waitFor({ state: 'attached', timeout: upTo(CAPS.training) });
+        phase('training progress done');
+        const statuses = (await page.evaluate('window.__lmcProgressStatuses')) as string[];
+        assert.ok(statuses.length >= 4, `the progress was redrawn live: ${statuses.join(' | ')}`);
+        assert.equal(statuses[statuses.length - 1], 'done');
+        assert.match((await progressCell.locator('.lmc-progress-details').textContent()) ?? '', /step 200\/200/);
+        speed.push(`progress: ${statuses.length} states drawn (${statuses.slice(0, 6).join(', ')}, ...)`);
+        await progressCell.scrollIntoViewIfNeeded({ timeout: upTo(CAPS.step) });
+        await page.screenshot({ path: path.join(artifactsDir(), 'progress-cell.png'), timeout: 5_000 });
+
         // A saved notebook nobody signed: only a safe renderer may draw it.
         await page.goto(server.notebookUrl(SAVED), { waitUntil: 'load', timeout: upTo(CAPS.pageLoad) });
         phaseStart = Date.now();
@@ -203,11 +216,16 @@ const DRAWN_FIGURES = `[...document.querySelectorAll('.jp-NotebookPanel:not(.lm-
 const SCROLL_DOWN = `document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')?.scrollBy(0, 400)`;
 
 /**
- * Runs in the page before JupyterLab: notes when the first output of a notebook appears and when
- * each figure (by title) has its points drawn, in the page's own clock.
+ * Runs in the page before JupyterLab: notes when the first output of a notebook appears, when
+ * each figure (by title) has its points drawn (in the page's own clock), and each status a
+ * progress display shows.
  */
 const FIGURE_CLOCK = `window.__lmcFigureTimes = { output: null, drawn: {} };
+window.__lmcProgressStatuses = [];
 new MutationObserver(() => {
+  const statuses = window.__lmcProgressStatuses;
+  const status = document.querySelector('.lmc-progress-view .lmc-progress-status')?.textContent;
+  if (status && statuses[statuses.length - 1] !== status) statuses.push(status);
   const t = window.__lmcFigureTimes;
   if (t.output === null && document.querySelector('.jp-OutputArea-output')) t.output = performance.now();
   for (const el of document.querySelectorAll('.lmc-plotly')) {

@@ -57,7 +57,7 @@ describe('notebooks/', () => {
     assert.match(only.stderr, /--only 99-nothing: no notebook name starts with that; notebooks are 00-quickstart\.ipynb/);
     const scale = cli('--scale', 'huge');
     assert.equal(scale.status, 1);
-    assert.match(scale.stderr, /--scale huge: use one of paper, quick, smoke/);
+    assert.match(scale.stderr, /--scale "huge": use one of paper, quick, smoke/);
   });
 
   for (const file of notebooks) {

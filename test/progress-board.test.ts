@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { terminalProgress } from '../lib/cli/progress';
 import { progressBoard, type MimeBundle } from '../lib/display';
+import { PROGRESS_MIME } from '../lib/display/progress';
 import type { StepContext } from '../lib/train/trainer';
 
 /** What a terminal shows after `text`: handles \r, \n, cursor up (ESC[nA), erase line (ESC[K) and erase below (ESC[J). */
@@ -81,4 +82,7 @@ test('notebook: a board shows one block per run at once, and exactly the run\'s 
   const next = String(shown[shown.length - 1]['text/plain']).split('\n').map((l) => l.split(' [')[0]);
   assert.deepEqual(next, ['copy B', 'copy C']);
   assert.equal((String(shown[shown.length - 1]['text/html']).match(/class="lmc-progress"/g) ?? []).length, 2);
+  // The data for the JupyterLab extension holds the same blocks, in the same order.
+  const data = shown[shown.length - 1][PROGRESS_MIME] as { blocks: { label: string; state: string }[] };
+  assert.deepEqual(data.blocks.map((b) => b.label), ['copy B', 'copy C']);
 });

@@ -126,6 +126,31 @@ function statusParts(s: ProgressState): string[] {
   return parts;
 }
 
+/**
+ * Progress as data, for lmc-lab's JupyterLab extension: one block per run, with the state's numbers
+ * and status text as the HTML shows them (so the renderer formats nothing itself). The HTML and
+ * text stay for front ends without the extension.
+ */
+export const PROGRESS_MIME = 'application/vnd.lmc-lab.progress+json';
+
+/** One block of `PROGRESS_MIME`. */
+export interface ProgressBlock {
+  label: string;
+  /** Fraction of the run done, in [0, 1]. */
+  fraction: number;
+  /** 'running', 'done' (reached the end) or 'stopped' (ended early). */
+  state: 'running' | 'done' | 'stopped';
+  /** "42%", "done", "interrupted at step 1234". */
+  status: string;
+  /** "step 120/400", "loss 0.312", "ETA 2m 10s", ... */
+  details: string[];
+  step: number;
+  endStep: number;
+  etaSeconds: number | null;
+  /** [step, loss] at each redraw, the last 200. */
+  losses: [number, number][];
+}
+
 /** The MIME bundle of a progress state: a bar, the numbers, the loss curve; plain text for consoles. */
 export function progressBundle(s: ProgressState): MimeBundle {
   const total = Math.max(s.endStep - s.startStep, 1);
@@ -144,7 +169,12 @@ export function progressBundle(s: ProgressState): MimeBundle {
     `<div>${parts.map(escapeHtml).join(' · ')}</div>` +
     (s.losses.length > 0 ? sparklineSvg(s.losses, { label: 'loss', colour }) : '') +
     '</div>';
-  return { 'text/html': html, 'text/plain': text };
+  const block: ProgressBlock = {
+    label: s.label, fraction, state: !s.done ? 'running' : finished && !s.note ? 'done' : 'stopped', status, details: parts,
+    step: s.step, endStep: s.endStep, etaSeconds: s.done || !Number.isFinite(s.etaSeconds) ? null : s.etaSeconds,
+    losses: s.losses.slice(-200).filter((p) => Number.isFinite(p.y)).map((p) => [p.x, p.y]),
+  };
+  return { [PROGRESS_MIME]: { blocks: [block] }, 'text/html': html, 'text/plain': text };
 }
 
 /** Progress of several runs in one display: see `progressBoard`. */
@@ -163,6 +193,7 @@ export function progressBoard(handle: DisplayHandle, keep = 1): ProgressBoard {
   const draw = () => {
     if (blocks.length === 1) return handle.update(blocks[0].bundle);
     handle.update({
+      [PROGRESS_MIME]: { blocks: blocks.flatMap((b) => (b.bundle[PROGRESS_MIME] as { blocks: ProgressBlock[] }).blocks) },
       'text/html': blocks.map((b) => String(b.bundle['text/html'])).join(''),
       'text/plain': blocks.map((b) => String(b.bundle['text/plain'])).join('\n'),
     });

@@ -1,2 +1,0 @@
-/** plotly.js-dist ships no types; the renderer declares the part it uses (index.ts, `Plotly`). */
-declare module 'plotly.js-dist';
