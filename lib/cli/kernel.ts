@@ -59,7 +59,7 @@ export interface KernelSpec {
 }
 
 /** Where to install: one of jupyter's locations. */
-type Location = { kind: 'default' } | { kind: 'user' } | { kind: 'sys-prefix' } | { kind: 'prefix'; dir: string };
+export type Location = { kind: 'default' } | { kind: 'user' } | { kind: 'sys-prefix' } | { kind: 'prefix'; dir: string };
 
 /** The compiled launcher of this build (dist/lib/cli -> dist/kernel/launcher.js). */
 export function launcherPath(): string {
@@ -106,14 +106,18 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | null {
   return null;
 }
 
+/** The `jupyter` on PATH and the Python that runs it (from its shebang), or null when there is none. */
+export function jupyterOnPath(env: NodeJS.ProcessEnv = process.env): { script: string; python: string[] } | null {
+  const script = onPath('jupyter', env);
+  const python = script ? shebangPython(fs.readFileSync(script, 'utf8').slice(0, 1000)) : null;
+  return script && python ? { script, python } : null;
+}
+
 /** The first Python (as a command line) that can import jupyter_client; throws saying what was tried. */
 export function findJupyterPython(env: NodeJS.ProcessEnv = process.env): string[] {
   const candidates: { command: string[]; from: string }[] = [];
-  const jupyter = onPath('jupyter', env);
-  if (jupyter) {
-    const python = shebangPython(fs.readFileSync(jupyter, 'utf8').slice(0, 1000));
-    if (python) candidates.push({ command: python, from: `the Python of ${jupyter}` });
-  }
+  const jupyter = jupyterOnPath(env);
+  if (jupyter) candidates.push({ command: jupyter.python, from: `the Python of ${jupyter.script}` });
   candidates.push({ command: ['python3'], from: 'python3 on PATH' }, { command: ['/usr/bin/python3'], from: '/usr/bin/python3' });
   // The project's own environment (made by `npm test` or `lmc lab`) comes after any Jupyter of the user's.
   if (fs.existsSync(PROJECT_PYTHON)) candidates.push({ command: [PROJECT_PYTHON], from: "the project's Python environment" });

@@ -12,6 +12,7 @@ import { quickstartCommand, QUICKSTART_HELP } from './quickstart';
 import { notebooksCommand, NOTEBOOKS_HELP } from './notebooks';
 import { lsCommand, showCommand, gcCommand, STORE_HELP } from './store';
 import { settingsCommand, SETTINGS_HELP } from './settings';
+import { labCommand, LAB_HELP } from './lab';
 import { readSetting, reportSettings } from '../settings';
 import { defaultStoreRoot, storeRootProblem } from '../store';
 
@@ -31,7 +32,8 @@ Usage:
   lmc gc [--dry-run]        remove unfinished units and leftovers of interrupted attempts
   lmc backend               print the backend lmc-lab would use here
   lmc settings [--json]     the LMC_* environment variables: each one's value, meaning and valid values
-  lmc kernel install|uninstall [--user|--sys-prefix|--prefix P]   the Jupyter kernel "TypeScript (lmc-lab)"
+  lmc kernel install|uninstall [--user|--sys-prefix|--prefix P]   the Jupyter kernel "TypeScript (lmc-lab)" and its JupyterLab extension
+  lmc lab [<folder>] [--port N] [--no-browser]   JupyterLab on notebooks/ with both (yours, else the project's .venv)
   lmc help [command]
 
 Environment: LMC_HOME (run store in <folder>/store, default ~/.lmc), LMC_DATA_DIR, LMC_SCALE, LMC_BACKEND, LMC_WORKERS
@@ -49,6 +51,7 @@ const COMMAND_HELP: Record<string, string> = {
   show: STORE_HELP,
   gc: STORE_HELP,
   settings: SETTINGS_HELP,
+  lab: LAB_HELP,
 };
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
@@ -91,6 +94,8 @@ export async function main(argv: string[]): Promise<number> {
         return await gcCommand(rest);
       case 'settings':
         return settingsCommand(rest);
+      case 'lab':
+        return await labCommand(rest);
       case 'backend': {
         parseArgs({ args: rest, options: {}, strict: true });
         const info = await initBackend();
