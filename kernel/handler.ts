@@ -16,6 +16,7 @@ import { CellRegistry, instrument, originalColumn, runNamed, ts, type Instrument
 import { compileError, runtimeError, type CellDiagnostic, type ErrorContent } from './errors';
 import { History, type HistoryItem, type HistoryRequest } from './history';
 import { isComplete, type IsCompleteReply } from './is-complete';
+import { calleeEnd } from './call-site';
 import { isDisplayHandle, setOutputSink, type OutputSink } from './runtime';
 import { PROTOCOL_VERSION } from './wire';
 import { STALL_MS } from './watchdog';
@@ -225,6 +226,14 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
       },
       banner: this.description.banner,
     };
+  }
+
+  /** tslab's inspection, and inside a call's parentheses (`lmc.trainFrom(|`) that of the function called. */
+  override handleInspect(request: Parameters<JupyterHandlerImpl['handleInspect']>[0]): ReturnType<JupyterHandlerImpl['handleInspect']> {
+    const reply = super.handleInspect(request);
+    if (reply.found) return reply;
+    const callee = calleeEnd(String(request.code ?? ''), Number(request.cursor_pos));
+    return callee === null ? reply : super.handleInspect({ ...request, cursor_pos: callee });
   }
 
   override handleIsComplete(request: { code: string }): IsCompleteReply {

@@ -164,6 +164,40 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         await progressCell.scrollIntoViewIfNeeded({ timeout: upTo(CAPS.step) });
         await page.screenshot({ path: path.join(artifactsDir(), 'progress-cell.png'), timeout: 5_000 });
 
+        // The stop button ends a training cell within 3 s, and the next cell runs.
+        const cells = page.locator('.jp-Notebook .jp-CodeCell');
+        await page.keyboard.press('Shift+Enter');
+        await cells.nth(2).locator('.jp-OutputArea', { hasText: 'training started' }).waitFor({ timeout: upTo(CAPS.training) });
+        const stopClicked = Date.now();
+        await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar [data-jp-item-name="interrupt"] button').click({ timeout: upTo(CAPS.step) });
+        await cells.nth(2).locator('.jp-OutputArea', { hasText: 'TrainingCancelled' }).waitFor({ timeout: upTo(CAPS.step) });
+        const stopSeconds = (Date.now() - stopClicked) / 1000;
+        assert.ok(stopSeconds < 3, `the stop button took ${stopSeconds} s`);
+        speed.push(`stop button: training cell ended ${stopSeconds.toFixed(2)} s after the click`);
+        await page.keyboard.press('Shift+Enter');
+        await cells.nth(3).locator('.jp-OutputArea', { hasText: 'the kernel runs cells after a stop' }).waitFor({ timeout: upTo(CAPS.step) });
+        phase('stopped and ran on');
+
+        // Tab after `lmc.presetCon` completes from the library; Shift+Tab in `lmc.trainFrom(` shows its signature and doc comment.
+        await cells.nth(4).locator('.cm-content').click({ timeout: upTo(CAPS.step) });
+        await page.keyboard.press('End');
+        await page.keyboard.press('Tab');
+        const completer = page.locator('.jp-Completer');
+        await completer.waitFor({ state: 'visible', timeout: upTo(CAPS.step) });
+        assert.match((await completer.textContent()) ?? '', /presetConfig/);
+        await page.keyboard.press('Escape');
+        await cells.nth(5).locator('.cm-content').click({ timeout: upTo(CAPS.step) });
+        await page.keyboard.press('End');
+        await page.keyboard.press('Shift+Tab');
+        const tooltip = page.locator('.jp-Tooltip');
+        await tooltip.waitFor({ state: 'visible', timeout: upTo(CAPS.step) });
+        const tip = (await tooltip.textContent()) ?? '';
+        assert.match(tip, /trainFrom\(configInput: lmc\.TrainConfig, options\?: lmc\.TrainOptions\)/, tip);
+        assert.match(tip, /Trains from `?options\.from`? \(or W_0\) to `?options\.to`? \(or T\)/, tip);
+        await page.screenshot({ path: path.join(artifactsDir(), 'inspect-tooltip.png'), timeout: 5_000 });
+        await page.keyboard.press('Escape');
+        phase('completion and inspection');
+
         // A saved notebook nobody signed: only a safe renderer may draw it.
         await page.goto(server.notebookUrl(SAVED), { waitUntil: 'load', timeout: upTo(CAPS.pageLoad) });
         phaseStart = Date.now();

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import { isComplete } from '../kernel/is-complete';
+import { calleeEnd } from '../kernel/call-site';
 import { globToRegExp, History, SESSION } from '../kernel/history';
 import { CellRegistry, cellLineAt, instrument, originalColumn } from '../kernel/cell-lines';
 import { compileError, runtimeError } from '../kernel/errors';
@@ -42,6 +43,20 @@ describe('is_complete', () => {
   it('indents the next line after an opening bracket', () => {
     assert.equal(isComplete('if (x) {\n  foo({').indent, '    ');
     assert.equal(isComplete('const a = 1 +').indent, '');
+  });
+});
+
+describe('inspection inside a call', () => {
+  it('finds the callee of the innermost open parenthesis before the cursor', () => {
+    const at = (code: string, cursor = code.length) => calleeEnd(code, cursor);
+    assert.equal(at('lmc.trainFrom('), 'lmc.trainFrom'.length);
+    assert.equal(at('lmc.trainFrom(config, '), 'lmc.trainFrom'.length);
+    assert.equal(at('lmc.trainFrom (config, f(x), '), 'lmc.trainFrom'.length, 'a closed inner call and a space before the parenthesis');
+    assert.equal(at('lmc.trainFrom(f('), 'lmc.trainFrom(f'.length, 'the innermost open call');
+    assert.equal(at('g(a); h'), null, 'the cursor is not inside a call');
+    assert.equal(at('const xs = [1, '), null, 'inside brackets, not a call');
+    assert.equal(at('(1 + '), null, 'parentheses with no name before them');
+    assert.equal(at('lmc.trainFrom(config)', 14), 'lmc.trainFrom'.length, 'the cursor, not the end of the code');
   });
 });
 
