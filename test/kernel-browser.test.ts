@@ -221,8 +221,10 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
           `all ${SAVED_FIGURES} drawn ${(drawnAt[drawnAt.length - 1] - drawnAt[0]).toFixed(0)} ms after the first, scrolling 400 px per 50 ms; median gap ${median(gaps).toFixed(0)} ms`);
         phase(`all ${SAVED_FIGURES} saved figures drawn`);
         await page.screenshot({ path: path.join(artifactsDir(), 'saved-figures.png'), timeout: 5_000 });
-        const errors = consoleLines.filter((line) => /^(pageerror|console\.error)/.test(line) && /lmc|plotly/i.test(line));
-        assert.deepEqual(errors, [], 'no error from the extension in the browser console');
+        // Nothing in the console is an error: JupyterLab, the extension and plotly.js all loaded cleanly.
+        const errors = consoleLines.filter((line) => /^(pageerror|console\.error)/.test(line));
+        assert.deepEqual(errors, [], 'no error in the browser console');
+        speed.push(`browser console: ${consoleLines.length} lines, ${consoleLines.filter((l) => l.startsWith('console.warn')).length} warnings, no errors`);
       } catch (e) {
         (e as Error).message += diagnostics();
         throw e;
