@@ -45,8 +45,8 @@ function findLab(env: NodeJS.ProcessEnv): Lab {
   return { command: [python, '-m', 'jupyterlab'], python: [python], where: 'sys-prefix', description: `the project's JupyterLab (${path.dirname(path.dirname(python))})` };
 }
 
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
+/** A port nothing listens on now on 127.0.0.1 (JupyterLab is then told not to retry others). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
