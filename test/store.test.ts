@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  formatGcReport, formatUnitDetails, formatUnitList, openStore, StoreError, unitHash,
+  formatGcReport, formatUnitDetails, formatUnitList, openStore, progressEtaSeconds, StoreError, unitHash,
   type StoreEvent, type StoreOptions, type UnitWriter,
 } from '../lib/store';
 import { DEFAULT_LOCK_TIMING, HeldLock, describeOwner, waitUntilFree } from '../lib/store/lock';
@@ -239,6 +239,47 @@ test('list, show and their text forms', async () => {
   await assert.rejects(store.show('zz'), (e: unknown) => e instanceof StoreError && e.code === 'NOT_FOUND' && /"zz" is not a unit hash/.test(e.message));
   await assert.rejects(store.show('f'.repeat(20)), /no unit has a hash starting with/);
   await assert.rejects(store.show(''), /is not a unit hash/);
+});
+
+test('a running unit reports its step for other readers; the record goes at commit and stays, as where it stopped, on a failure', async () => {
+  const { store, root } = recordingStore();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let reported!: () => void;
+  const hasReported = new Promise<void>((resolve) => (reported = resolve));
+  const running = store.compute('train', { n: 7 }, async (u) => {
+    await u.reportProgress({ step: 30, from: 10, to: 110, startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:04.000Z' });
+    reported();
+    await gate;
+    await u.writeFile('w.bin', 'w');
+  });
+  await hasReported;
+  // A reader sees it as another process would: the folder, the lock and the record.
+  const [live] = await openStore({ root }).list();
+  assert.equal(live.state, 'running');
+  assert.deepEqual(live.progress, { step: 30, from: 10, to: 110, startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:04.000Z' });
+  // 20 steps took 4 s; 80 are left: 16 s.
+  assert.equal(progressEtaSeconds(live.progress!), 16);
+  assert.match(formatUnitList([live]), /running@30\/110/);
+  assert.match(formatUnitDetails(live), /^progress  step 30 of 110 \(this attempt from 10\) at 2026-01-01T00:00:04\.000Z, about 16s left$/m);
+  release();
+  const done = await running;
+  const [finished] = await store.list();
+  assert.equal(finished.state, 'finished');
+  assert.equal(finished.progress, null);
+  assert.ok(!fs.existsSync(path.join(done.dir, '.progress.json')), 'the record is not left beside a committed unit');
+  assert.deepEqual(done.files, ['w.bin'], 'the record is never an output');
+
+  await assert.rejects(store.compute('train', { n: 8 }, async (u) => {
+    await u.reportProgress({ step: 5, from: 0, to: 50, startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:01.000Z' });
+    throw new Error('stop');
+  }));
+  const failed = (await store.list()).find((u) => u.state === 'unfinished')!;
+  assert.equal(failed.progress?.step, 5);
+  // No ETA before a step was timed, and a damaged record reads as none.
+  assert.equal(progressEtaSeconds({ step: 0, from: 0, to: 9, startedAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z' }), null);
+  fs.writeFileSync(path.join(failed.dir, '.progress.json'), '{"step": "5"');
+  assert.equal((await store.list()).find((u) => u.state === 'unfinished')!.progress, null);
 });
 
 test('gc removes unfinished units and leftovers only, never a finished unit or a live one', async () => {

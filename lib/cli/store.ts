@@ -1,6 +1,6 @@
 /** `lmc ls`, `lmc show <hash>` and `lmc gc`: the run store from the terminal. */
 import { parseArgs } from 'node:util';
-import { formatGcReport, formatUnitDetails, formatUnitList, openStore, type Store, type UnitInfo } from '../store';
+import { formatGcReport, formatUnitDetails, formatUnitList, openStore, progressEtaSeconds, type Store, type UnitInfo } from '../store';
 import { describeUnit, unitLabel } from '../experiments/keys';
 import { UNIT_KINDS } from '../experiments/context';
 import { visible } from '../io/visible';
@@ -41,7 +41,8 @@ function described(units: readonly UnitInfo[]): UnitInfo[] {
 function unitJson(u: UnitInfo) {
   return {
     kind: u.kind, hash: u.hash, state: u.state, label: unitLabel(u.kind, u.config), bytes: u.bytes, modified: u.modified.toISOString(),
-    checkpointStep: u.checkpointStep, owner: u.owner, problems: u.problems, config: u.config, summary: u.summary, dir: u.dir,
+    checkpointStep: u.checkpointStep, owner: u.owner, progress: u.progress,
+    etaSeconds: u.state === 'running' && u.progress ? progressEtaSeconds(u.progress) : null, problems: u.problems, config: u.config, summary: u.summary, dir: u.dir,
   };
 }
 

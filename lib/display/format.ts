@@ -44,15 +44,7 @@ export function formatPercent(fraction: number, decimals = 1): string {
   if (!Number.isFinite(fraction)) return '?';
   return `${(fraction * 100).toFixed(decimals)}%`;
 }
-
-/** Durations as "42s", "3m05s", "2h07m" ("?" when unknown). */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : seconds.toFixed(0)}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m${String(Math.floor(seconds - 60 * minutes)).padStart(2, '0')}s`;
-  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
-}
+export { formatDuration } from '../io/duration';
 
 /** Pads `text` to `width` on the left (right-aligned) or right (left-aligned). */
 export function pad(text: string, width: number, align: 'left' | 'right'): string {

@@ -13,4 +13,5 @@ export { sparklineSvg, type CurvePoint, type SparklineOptions } from './sparklin
 export { summarise, rowsOf, type Row, type Series, type SummaryPoint, type SummariseOptions } from './series';
 export { escapeHtml, formatNumber, formatDuration } from './format';
 export { presetData, dataNotice, DATA_DIR_VARIABLE, type PresetWithData, type PresetWithoutData } from './preset-data';
+export { pairSelectionFigures } from './runs';
 export { notebookContext, type NotebookContextOptions } from './notebook-context';

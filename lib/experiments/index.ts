@@ -24,3 +24,4 @@ export * from './sweep';
 export * from './quickstart';
 export * from './sparse';
 export * from './throughout';
+export * from './runs';

@@ -69,6 +69,7 @@ export async function trainInUnit(
       }
     },
   };
+  const reporter = progressReporter(unit, from?.step ?? 0, run.to);
   ctx.emit({ ...ref, type: 'train', from: from?.step ?? 0, to: run.to, resumed: resuming, via: later === null ? undefined : later === resumed ? 'checkpoint' : 'shorter-trunk' });
   try {
     return await trainFrom(config, {
@@ -78,9 +79,30 @@ export async function trainInUnit(
       dataset: run.dataset,
       masks: run.masks,
       signal: anySignal(ctx.signal, unit.signal),
-      callbacks: [...ctx.callbacks(ref), checkpointer],
+      callbacks: [...ctx.callbacks(ref), checkpointer, reporter],
     });
   } finally {
     if (resumed) disposeState(resumed);
   }
+}
+
+/** Least time between two progress records of one unit. */
+const PROGRESS_EVERY_MS = 1000;
+
+/**
+ * Keeps the unit's progress record (store/progress.ts) current: at the start, then at most once
+ * a second, and at the last step, so other processes (the Runs panel, `lmc ls`) see the step and ETA.
+ */
+function progressReporter(unit: UnitWriter, from: number, to: number): TrainCallback {
+  const startedAt = new Date().toISOString();
+  let last = 0;
+  const report = (step: number) => {
+    last = Date.now();
+    return unit.reportProgress({ step, from, to, startedAt, updatedAt: new Date(last).toISOString() });
+  };
+  return {
+    everySteps: 1,
+    onStart: () => report(from),
+    onStep: (step) => (step.step >= step.endStep || Date.now() - last >= PROGRESS_EVERY_MS ? report(step.step) : undefined),
+  };
 }

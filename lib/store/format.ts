@@ -4,6 +4,8 @@
  */
 import type { Json } from './canonical';
 import type { GcReport, UnitInfo } from './inventory';
+import { progressEtaSeconds } from './progress';
+import { formatDuration } from '../io/duration';
 
 /** Bytes in a human unit: 512 B, 1.5 MiB. */
 export function formatBytes(bytes: number): string {
@@ -37,7 +39,7 @@ export function formatUnitList(units: readonly UnitInfo[]): string {
   const rows = units.map((u) => [
     u.hash.slice(0, 12),
     u.kind,
-    u.state === 'unfinished' && u.checkpointStep !== null ? `unfinished@${u.checkpointStep}` : u.state,
+    stateText(u),
     formatBytes(u.bytes),
     localTime(u.modified),
     configSummary(u.config),
@@ -52,6 +54,13 @@ export function formatUnitList(units: readonly UnitInfo[]): string {
   return `${[line(header), ...rows.map(line), footer].join('\n')}\n`;
 }
 
+/** A unit's state in one word: `running@340/1000` while it reports progress, `unfinished@500` with a checkpoint. */
+export function stateText(u: UnitInfo): string {
+  if (u.state === 'running' && u.progress) return `running@${u.progress.step}/${u.progress.to}`;
+  if (u.state === 'unfinished' && u.checkpointStep !== null) return `unfinished@${u.checkpointStep}`;
+  return u.state;
+}
+
 /** The `lmc show` text: identity, state, problems, config, summary and files. */
 export function formatUnitDetails(u: UnitInfo): string {
   const lines = [
@@ -60,6 +69,11 @@ export function formatUnitDetails(u: UnitInfo): string {
     `state     ${u.state}${u.owner ? ` (by ${u.owner})` : ''}${u.checkpointStep !== null ? ` (checkpoint at step ${u.checkpointStep})` : ''}`,
     `size      ${formatBytes(u.bytes)}, modified ${localTime(u.modified)}`,
   ];
+  if (u.progress && u.state !== 'finished') {
+    const eta = u.state === 'running' ? progressEtaSeconds(u.progress) : null;
+    lines.push(`progress  step ${u.progress.step} of ${u.progress.to} (this attempt from ${u.progress.from}) at ${u.progress.updatedAt}` +
+      (eta === null ? '' : `, about ${formatDuration(eta)} left`));
+  }
   if (u.manifest) lines.push(`computed  ${u.manifest.started} .. ${u.manifest.finished} (${u.manifest.seconds.toFixed(1)} s) on ${u.manifest.host}`);
   for (const p of u.problems) lines.push(`problem   ${p}`);
   lines.push(`config    ${JSON.stringify(u.config, null, 2).replace(/\n/g, '\n          ')}`);

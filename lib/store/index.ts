@@ -20,6 +20,7 @@ export { defaultStoreRoot } from './layout';
 export type { Checkpoint } from './checkpoints';
 export type { Manifest } from './manifest';
 export type { LockTiming } from './lock';
+export { progressEtaSeconds, type UnitProgress } from './progress';
 export type { UnitInfo, UnitState, ListOptions, GcOptions, GcReport, VerifyReport } from './inventory';
 export { exportTable, tableBytes, TABLE_FORMATS, type ExportableTable, type TableFormat } from './export';
 export { formatUnitList, formatUnitDetails, formatGcReport, formatBytes, configSummary } from './format';

@@ -11,6 +11,7 @@ import {
   listDir, readJsonFile, removeTree, treeStats,
 } from './layout';
 import { HeldLock, describeOwner, inspectLock, removeLockIf, removeLockLeftovers, staleReason, type LockTiming } from './lock';
+import { PROGRESS_FILE, readProgress, type UnitProgress } from './progress';
 import { describeProblem, readManifest, verifyManifestFiles, type FileProblem, type Manifest, type VerifyMode } from './manifest';
 
 /** A unit's state: committed and intact, being computed now, interrupted or never finished, or committed but damaged. */
@@ -36,6 +37,8 @@ export interface UnitInfo {
   checkpointStep: number | null;
   /** Who computes it, for a running unit. */
   owner: string | null;
+  /** How far a running unit has come, or where an unfinished one stopped (its last progress record). */
+  progress: UnitProgress | null;
   manifest: Manifest | null;
 }
 
@@ -93,6 +96,7 @@ async function describeUnit(unit: { kind: string; hash: string; dir: string }, t
     modified,
     checkpointStep: state === 'finished' || steps.length === 0 ? null : Math.max(...steps),
     owner: state === 'running' ? owner : null,
+    progress: state === 'running' || state === 'unfinished' ? await readProgress(dir) : null,
     manifest,
   };
 }
@@ -203,6 +207,7 @@ export async function gcStore(root: string, timing: LockTiming, options: GcOptio
         const leftover = name.startsWith(WORK_PREFIX) ? 'work folder of an interrupted attempt'
           : name.endsWith('.tmp') && name.startsWith('.') ? 'temp file of an interrupted write'
             : name === PARTIAL_DIR && info.state !== 'unfinished' ? 'checkpoints of a committed unit'
+              : name === PROGRESS_FILE && info.state === 'finished' ? 'progress record of a committed unit'
               : null;
         if (leftover) await remove(path.join(unit.dir, name), leftover);
       }

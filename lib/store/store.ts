@@ -21,6 +21,7 @@ import { writeFileAtomic } from '../io/atomic-write';
 import { canonicalJson, unitIdentity, type Json, type UnitIdentity } from './canonical';
 import { digestFile, type FileDigest } from './checksum';
 import { CheckpointFolder } from './checkpoints';
+import { PROGRESS_FILE } from './progress';
 import { StoreError, describeError, errnoCode, ioError, type StoreEvent } from './errors';
 import {
   CONFIG_FILE, LOCK_FILE, MANIFEST_FILE, MARKER_FILE, PARTIAL_DIR, STORE_FORMAT, WORK_PREFIX,
@@ -260,6 +261,7 @@ export class Store {
       await writeFileAtomic(path.join(dir, MANIFEST_FILE), Buffer.from(manifestText(manifest)));
       // Committed. Cleanup failures are harmless (gc finds the leftovers), so they are not errors.
       await removeTree(path.join(dir, PARTIAL_DIR)).catch(() => undefined);
+      await fsp.rm(path.join(dir, PROGRESS_FILE), { force: true }).catch(() => undefined);
       return manifest;
     } catch (e) {
       if (e instanceof StoreError && e.code === 'LOCK_LOST') throw e;

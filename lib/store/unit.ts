@@ -13,6 +13,7 @@ import { StoreError, ioError } from './errors';
 import { exportTable, type ExportableTable, type TableFormat, TABLE_FORMATS } from './export';
 import { checkFileName } from './layout';
 import type { Manifest } from './manifest';
+import { writeProgress, type UnitProgress } from './progress';
 
 /** What a computation gets: where to write its outputs and how to checkpoint and resume. */
 export class UnitWriter {
@@ -102,6 +103,15 @@ export class UnitWriter {
   /** The newest intact resume checkpoint from an earlier, interrupted attempt (or this one), or null to start fresh. */
   async latestCheckpoint(): Promise<Checkpoint | null> {
     return this.checkpoints.latest();
+  }
+
+  /**
+   * Records how far the computation has come (store/progress.ts) for other processes to see. A
+   * hint, not an output: a failed write is ignored (the checkpoints and outputs report their own).
+   */
+  async reportProgress(progress: UnitProgress): Promise<void> {
+    if (this.closed || this.signal.aborted) return;
+    await writeProgress(this.dir, progress).catch(() => undefined);
   }
 
   /** @internal No writes after the computation returned. */
