@@ -3,12 +3,14 @@
  * heartbeat; this subclass replaces its message handling. Every message's HMAC is checked
  * before anything in it is read (tslab parsed first and compared with `==`), replies have the
  * right types (tslab answered comm_info with a complete_reply), and the requests tslab ignored
- * get answers: history, interrupt, comm_info.
+ * get answers: history, interrupt, comms (comms.ts; the Runs panel's target, runs-comm.ts).
  */
 import type * as zmq from 'zeromq';
 import { ZmqServer } from 'tslab/dist/jupyter';
 import { kernelLog, type ExecuteRequest, type LmcJupyterHandler } from './handler';
 import type { HistoryRequest } from './history';
+import { Comms } from './comms';
+import { runsTarget } from './runs-comm';
 import { decode, encode, MessageFactory, type Message, type Signer } from './wire';
 
 type Socket = zmq.Router | zmq.Publisher;
@@ -19,6 +21,7 @@ export class LmcKernelServer extends ZmqServer {
   /** zeromq allows one send in flight per socket: sends are chained. */
   private readonly sending = new Map<Socket, Promise<void>>();
   private closing = false;
+  private readonly comms = new Comms([runsTarget]);
 
   constructor(private readonly lmc: LmcJupyterHandler, connectionFile: string, private readonly signer: Signer) {
     super(lmc, connectionFile);
@@ -77,14 +80,13 @@ export class LmcKernelServer extends ZmqServer {
       case 'history_request':
         return reply('history_reply', this.lmc.handleHistory(content as HistoryRequest));
       case 'comm_info_request':
-        // No comm targets (no widgets): an empty map, in the reply type the spec names.
-        return reply('comm_info_reply', { status: 'ok', comms: {} });
+        return reply('comm_info_reply', { status: 'ok', comms: this.comms.info(content.target_name) });
       case 'comm_open':
-        // Unknown target: close it at once, as ipykernel does, so the frontend does not wait.
-        return publish('comm_close', { comm_id: content.comm_id, data: {} });
+        return this.comms.opened(content, publish);
       case 'comm_msg':
+        return this.comms.message(content, publish);
       case 'comm_close':
-        return;
+        return this.comms.closed(content);
       case 'interrupt_request':
         this.lmc.interrupt();
         return reply('interrupt_reply', { status: 'ok' });
