@@ -2,7 +2,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import { MIME_BUNDLE, heatmapSvg, maskSummary, tensorBundle, tensorStats, toMimeBundle } from '../lib/display';
+import { MIME_BUNDLE, TENSOR_MIME, heatmapSvg, maskSummary, tensorBundle, tensorStats, toMimeBundle, type TensorView } from '../lib/display';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -47,6 +47,22 @@ test('the bundle shows dtype, shape, statistics, a preview and, for 2-D, an SVG 
   const html = String(bundle['text/html']);
   assert.match(html, /<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*viewBox="0 0 3 2"/);
   assert.match(html, /<path fill="#[0-9a-f]{6}" d="M/);
+  // The extension's JSON holds the same view: formatted numbers and the heatmap the HTML draws.
+  const view = bundle[TENSOR_MIME] as TensorView;
+  assert.deepEqual([view.kind, view.dtype, view.shape, view.size], ['Tensor', 'float32', '[2, 3]', 6]);
+  assert.deepEqual(view.stats.slice(0, 5), [['min', '-2'], ['max', '4'], ['mean', '1'], ['std', '2'], ['zeros', '33.33%']]);
+  assert.deepEqual(view.preview, [['1', '0', '-2'], ['3', '0', '4']]);
+  assert.deepEqual([view.heatmap!.rows, view.heatmap!.cols], [2, 3]);
+  for (const p of view.heatmap!.paths) {
+    assert.match(p.fill, /^#[0-9a-f]{6}$/);
+    assert.match(p.d, /^(M\d+ \d+h\d+v1h-\d+z)+$/);
+    assert.ok(html.includes(`<path fill="${p.fill}" d="${p.d}"/>`), 'the HTML draws the same paths');
+  }
+  // No two neighbours in a row share a shade here: one run per cell, six in all.
+  assert.equal(view.heatmap!.paths.reduce((n, p) => n + p.d.split('M').length - 1, 0), 6);
+  const vector = tf.tensor1d([1, 2]);
+  assert.equal((tensorBundle(vector)[TENSOR_MIME] as TensorView).heatmap, null, 'no heatmap below 2-D');
+  vector.dispose();
   t.dispose();
 });
 

@@ -24,6 +24,7 @@ test('every unit is a row; a pair row carries its k, seeds, instability and L2 f
   assert.deepEqual([count('copy'), count('instability-pair'), count('trunk'), rows.length], [4, 2, 2, 8]);
   const row = rows.find((r) => r.hash === at4.unit.hash)!;
   assert.equal(row.state, 'finished');
+  assert.equal(row.status, 'finished');
   assert.equal(row.k, 4);
   assert.equal(row.pair, 0);
   assert.equal(row.initSeed, 3);
@@ -80,7 +81,9 @@ test('a unit trained by another process shows as running with its step and an ET
   assert.equal(running.step, 6);
   assert.equal(running.to, 8);
   assert.equal(running.etaSeconds, 1, '6 steps took 3 s; 2 are left');
+  assert.equal(running.status, 'running 6/8, ETA 1.0s');
   assert.match(running.owner ?? '', new RegExp(`process ${process.pid} on `));
   await lock.release();
-  assert.equal((await listRuns(ctx.store)).find((r) => r.hash === 'f'.repeat(64))!.state, 'unfinished');
+  const stopped = (await listRuns(ctx.store)).find((r) => r.hash === 'f'.repeat(64))!;
+  assert.deepEqual([stopped.state, stopped.status, stopped.etaSeconds], ['unfinished', 'unfinished at 6/8', null]);
 });

@@ -11,20 +11,15 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { installTempKernelspec } from './fixtures/kernel/jupyter';
 import { figure, figureBundle } from '../lib/display/figure';
-import { killProcessesUnder, missingLabServer, startLabServer, within, type LabServer } from './fixtures/browser/lab-server';
+import { tensorBundle } from '../lib/display/tensor';
+import { maskSummary, maskSummaryBundle } from '../lib/display/mask';
+import { tf } from '../lib/tf';
+import { killProcessesUnder, startLabServer, within, type LabServer } from './fixtures/browser/lab-server';
+import { artifactsDir, launchChromium, missingBrowserTools, waitForIdleKernel } from './fixtures/browser/chromium';
 import { requireTools, skipWhenMissing } from './fixtures/tools';
-
-/** Debian's Chromium (playwright-core downloads no browser of its own). */
-const CHROMIUM = '/usr/bin/chromium';
-
-/** Headless, and no background connections: this machine's closed network refuses them at every start. */
-const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 const REPO = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(REPO, 'test', 'fixtures', 'browser');
@@ -47,29 +42,23 @@ function savedFiguresNotebook(): object {
       outputs: [{ output_type: 'execute_result', execution_count: i + 1, metadata: {}, data: figureBundle(fig) }],
     };
   });
+  // A weight matrix and a pruning mask, as lmc-lab shows them: HTML with an inline SVG heatmap and bars.
+  const weights = tf.tensor2d(Array.from({ length: 96 }, (_, i) => Math.sin(i) * (i % 7)), [8, 12]);
+  const mask = tf.tensor2d(Array.from({ length: 96 }, (_, i) => (i % 4 === 0 ? 0 : 1)), [8, 12]);
+  const heavy = [
+    { id: 'tensor', source: 'weights', data: tensorBundle(weights) },
+    { id: 'mask', source: 'lmc.maskSummary(masks)', data: maskSummaryBundle(maskSummary(new Map([['dense1/kernel', mask]]))) },
+  ].map((c, i) => ({ cell_type: 'code', id: c.id, execution_count: i + 1, metadata: {}, source: c.source, outputs: [{ output_type: 'execute_result', execution_count: i + 1, metadata: {}, data: c.data }] }));
+  weights.dispose();
+  mask.dispose();
   return {
-    cells,
+    cells: [...heavy, ...cells],
     metadata: { kernelspec: { display_name: 'TypeScript (lmc-lab)', language: 'typescript', name: 'lmc-lab' }, language_info: { name: 'typescript' } },
     nbformat: 4, nbformat_minor: 5,
   };
 }
 
-/** Where the screenshot goes (out/ is ignored by git). */
-function artifactsDir(): string {
-  const dir = process.env.LMC_TEST_ARTIFACTS ?? path.join(REPO, 'out', 'test-artifacts');
-  fs.mkdirSync(dir, { recursive: true });
-  return dir;
-}
-
-function missingTools(): string | null {
-  const missing: string[] = [];
-  if (!fs.existsSync(CHROMIUM)) missing.push(`${CHROMIUM} is absent (apt-get install chromium)`);
-  const server = missingLabServer();
-  if (server) missing.push(server);
-  return missing.length === 0 ? null : missing.join('; ');
-}
-
-const missing = missingTools();
+const missing = missingBrowserTools();
 
 /**
  * Every wait is bounded by its own cap and by one deadline for them all (a run here takes about
@@ -109,13 +98,7 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
       fs.writeFileSync(path.join(spec.workDir, SAVED), JSON.stringify(savedFiguresNotebook(), null, 1));
       server = await startLabServer({ notebookDir: spec.workDir, env, kernelName: 'lmc-lab', readyTimeoutMs: upTo(CAPS.serverReady) });
       phase('server ready');
-      context = await chromium.launchPersistentContext(path.join(root, 'chromium-profile'), {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_FLAGS,
-        timeout: upTo(CAPS.browserStart),
-        viewport: { width: 1200, height: 900 },
-      });
+      context = await launchChromium(path.join(root, 'chromium-profile'), upTo(CAPS.browserStart));
       phase('browser started');
       await context.addInitScript({ content: FIGURE_CLOCK });
       const page = context.pages()[0] ?? (await context.newPage());
@@ -204,6 +187,18 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         const firstDrawn = page.waitForFunction("document.querySelector('.jp-OutputArea .lmc-plotly .scatterlayer .point') !== null", null, { timeout: upTo(CAPS.saved) });
         await firstDrawn;
         phase('first saved figure drawn');
+        // Untrusted HTML goes through JupyterLab's sanitizer, which strips SVG: the tensor's heatmap is
+        // drawn by the extension from its JSON; the mask summary's density bars are plain HTML and survive.
+        const heavy = (await page.evaluate(`(() => {
+          const out = (id) => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-OutputArea-output')[id];
+          const bar = out(1)?.querySelector('tbody tr td:last-child div div');
+          return { paths: out(0)?.querySelectorAll('.lmc-tensor-view .lmc-heatmap svg path').length ?? 0, svgWidth: out(0)?.querySelector('.lmc-tensor-view .lmc-heatmap svg')?.getBoundingClientRect().width ?? 0,
+            bar: bar ? bar.getBoundingClientRect().width : -1, html: out(0)?.innerHTML.slice(0, 400) };
+        })()`)) as { paths: number; svgWidth: number; bar: number; html: string };
+        assert.ok(heavy.paths >= 2 && heavy.svgWidth > 50, `the tensor's heatmap drew in an untrusted output: ${JSON.stringify(heavy)}`);
+        assert.equal(heavy.bar, 75, `the mask's density bar kept its width (75% of 100 px): ${JSON.stringify(heavy)}`);
+        await page.screenshot({ path: path.join(artifactsDir(), 'saved-tensor-and-mask.png'), timeout: 5_000 });
+        speed.push(`untrusted tensor heatmap: ${heavy.paths} shade paths, ${heavy.svgWidth.toFixed(0)} px wide; mask density bar ${heavy.bar} px`);
         // Every figure of the notebook, scrolling down as a reader would (JupyterLab renders cells as they come into view).
         const seen = new Map<string, number>();
         while (seen.size < SAVED_FIGURES && Date.now() < deadline) {
@@ -273,22 +268,4 @@ new MutationObserver(() => {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)];
-}
-
-/** Waits until the page has started the notebook's kernel and the server reports it idle. */
-async function waitForIdleKernel(server: LabServer, timeout: number): Promise<void> {
-  const deadline = Date.now() + timeout;
-  let last = 'no kernel yet';
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`${server.baseUrl}/api/kernels`, { headers: { Authorization: `token ${server.token}` }, signal: AbortSignal.timeout(3_000) });
-      const kernels = (await response.json()) as { name: string; execution_state: string }[];
-      if (kernels.some((k) => k.name === 'lmc-lab' && k.execution_state === 'idle')) return;
-      last = kernels.map((k) => `${k.name} ${k.execution_state}`).join(', ') || 'no kernel yet';
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`no idle lmc-lab kernel within ${timeout} ms (last: ${last})`);
 }

@@ -12,14 +12,14 @@ import { Widget } from '@lumino/widgets';
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 
 /** The part of plotly.js this renderer uses. */
-interface Plotly {
+export interface Plotly {
   react(node: HTMLElement, data: unknown[], layout: Record<string, unknown>, config: Record<string, unknown>): Promise<unknown>;
   purge(node: HTMLElement): void;
   Plots: { resize(node: HTMLElement): void };
 }
 
 /** A figure as lmc-lab's bundles carry it. */
-interface Figure {
+export interface Figure {
   data?: unknown[];
   layout?: Record<string, unknown>;
   config?: Record<string, unknown>;
@@ -28,13 +28,13 @@ interface Figure {
 let plotly: Promise<Plotly> | null = null;
 
 /** plotly.js, fetched as a chunk of its own on first use and shared by every figure of the page. */
-function loadPlotly(): Promise<Plotly> {
+export function loadPlotly(): Promise<Plotly> {
   plotly ??= import('plotly.js-dist').then((module) => ((module as { default?: Plotly }).default ?? module) as Plotly);
   return plotly;
 }
 
 /** JupyterLab's theme colors for the figure's background, text and grid, so it follows light and dark. */
-function themeLayout(layout: Record<string, unknown>): Record<string, unknown> {
+export function themeLayout(layout: Record<string, unknown>): Record<string, unknown> {
   const style = getComputedStyle(document.body);
   const color = (name: string) => style.getPropertyValue(name).trim();
   const font = color('--jp-ui-font-color1');

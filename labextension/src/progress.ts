@@ -7,6 +7,7 @@
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
+import { element } from './dom';
 
 export const PROGRESS_MIME = 'application/vnd.lmc-lab.progress+json';
 
@@ -22,12 +23,6 @@ interface ProgressBlock {
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** The loss curve as a small SVG polyline (log-free: the kernel's values as they are). */
 function curve(losses: [number, number][]): SVGSVGElement | null {

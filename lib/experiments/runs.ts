@@ -8,6 +8,7 @@
 import * as aq from 'arquero';
 import { openStore, progressEtaSeconds, type Json, type Store, type UnitInfo, type UnitState } from '../store';
 import { PRESETS } from '../train/presets';
+import { formatDuration } from '../io/duration';
 import type { InterpolationPoint } from '../stability';
 import { unitLabel } from './keys';
 
@@ -32,6 +33,8 @@ export interface RunRow {
   /** Fraction of prunable weights kept (pairs on a mask, IMP levels, sparse copies). */
   density: number | null;
   state: UnitState;
+  /** The state in words: "finished", "running 340/1000, ETA 12s", "unfinished at 300/1000", "corrupt". */
+  status: string;
   /** Steps done and the last step, while it runs or where an unfinished one stopped. */
   step: number | null;
   to: number | null;
@@ -62,6 +65,12 @@ function presetOf(train: Fields): string | null {
   return null;
 }
 
+function statusText(state: UnitState, step: number | null, to: number | null, eta: number | null): string {
+  if (step === null || to === null || (state !== 'running' && state !== 'unfinished')) return state;
+  if (state === 'unfinished') return `unfinished at ${step}/${to}`;
+  return `running ${step}/${to}${eta === null ? '' : `, ETA ${formatDuration(eta)}`}`;
+}
+
 /** A unit listed by the store as a row. */
 export function runRow(u: UnitInfo): RunRow {
   const config = (u.config ?? {}) as Fields;
@@ -69,31 +78,34 @@ export function runRow(u: UnitInfo): RunRow {
   const summary = (u.summary ?? {}) as Fields;
   const splits = (summary.splits ?? {}) as Record<string, Fields>;
   const progress = u.progress;
+  const etaSeconds = u.state === 'running' && progress ? progressEtaSeconds(progress) : null;
+  // Column order of runsTable: what a reader scans first, the hash last.
   return {
     kind: u.kind,
-    hash: u.hash,
     label: unitLabel(u.kind, u.config),
-    preset: presetOf(train),
-    model: stringOr(train.model),
-    dataset: stringOr(train.dataset),
-    training: stringOr(train.training),
+    status: statusText(u.state, progress?.step ?? null, progress?.to ?? null, etaSeconds),
     k: numberOr(config.k),
     level: numberOr(config.level),
     pair: numberOr(config.pair),
-    // Seeds left out of a canonical config are the default, 0.
-    initSeed: config.train === undefined ? null : (numberOr(train.initSeed) ?? 0),
-    dataOrderSeed: config.train === undefined ? null : (numberOr(train.dataOrderSeed) ?? 0),
     density: numberOr(summary.density),
-    state: u.state,
-    step: progress?.step ?? null,
-    to: progress?.to ?? null,
-    etaSeconds: u.state === 'running' && progress ? progressEtaSeconds(progress) : null,
-    owner: u.owner,
     instabilityTest: numberOr(splits.test?.instability),
     instabilityTrain: numberOr(splits.train?.instability),
     l2: numberOr(summary.l2),
     testError: numberOr(summary.testError),
+    preset: presetOf(train),
+    model: stringOr(train.model),
+    dataset: stringOr(train.dataset),
+    training: stringOr(train.training),
+    // Seeds left out of a canonical config are the default, 0.
+    initSeed: config.train === undefined ? null : (numberOr(train.initSeed) ?? 0),
+    dataOrderSeed: config.train === undefined ? null : (numberOr(train.dataOrderSeed) ?? 0),
+    state: u.state,
+    step: progress?.step ?? null,
+    to: progress?.to ?? null,
+    etaSeconds,
+    owner: u.owner,
     modified: u.modified.toISOString(),
+    hash: u.hash,
   };
 }
 
