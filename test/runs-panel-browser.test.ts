@@ -26,8 +26,12 @@ const missing = missingBrowserTools();
 const TRAINER = `
 const lmc = require(${JSON.stringify(path.join(REPO, 'dist', 'lib', 'index.js'))});
 const config = lmc.presetConfig('lenet_mnist', 'smoke', { training: '400000it', initSeed: 77 });
-lmc.trunk(lmc.experimentContext({ workers: 1 }), config, 400000).catch((e) => { console.error(e); process.exit(1); });
+lmc.initBackend().then(() => lmc.trunk(lmc.experimentContext({ workers: 1 }), config, 400000)).catch((e) => { console.error(e); process.exit(1); });
 `;
+
+/** A notebook cell that trains a long trunk unit in the notebook's kernel while the panel watches. */
+const NOTEBOOK_TRAINING = `const long = lmc.presetConfig('lenet_mnist', 'smoke', { training: '400000it', initSeed: 78 });
+await lmc.trunk(lmc.experimentContext({ workers: 1 }), long, 400000);`;
 
 /** Runs the lmc CLI to completion; throws with its output when it fails. */
 function lmc(args: string[], env: NodeJS.ProcessEnv, cwd: string): string {
@@ -72,7 +76,10 @@ describe('the Runs panel in JupyterLab, in headless Chromium', () => {
       let trainerErr = '';
       trainer.stderr!.on('data', (c: Buffer) => (trainerErr += c.toString()));
       fs.writeFileSync(path.join(spec.workDir, 'analysis.ipynb'), JSON.stringify({
-        cells: [{ cell_type: 'code', id: 'first', metadata: {}, execution_count: null, outputs: [], source: '1 + 1' }],
+        cells: [
+          { cell_type: 'code', id: 'first', metadata: {}, execution_count: null, outputs: [], source: '1 + 1' },
+          { cell_type: 'code', id: 'train', metadata: {}, execution_count: null, outputs: [], source: NOTEBOOK_TRAINING },
+        ],
         metadata: { kernelspec: { display_name: 'TypeScript (lmc-lab)', language: 'typescript', name: 'lmc-lab' }, language_info: { name: 'typescript' } },
         nbformat: 4, nbformat_minor: 5,
       }));
@@ -128,7 +135,7 @@ describe('the Runs panel in JupyterLab, in headless Chromium', () => {
         // "Insert cell" writes the loading cell below the active cell; run it: a table of the selection.
         await panel.locator('.lmc-runs-insert').click();
         const cells = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell');
-        await page.waitForFunction("document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell').length === 2", null, { timeout: 5_000 });
+        await page.waitForFunction("document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell').length === 3", null, { timeout: 5_000 });
         const inserted = (await cells.nth(1).locator('.cm-content').textContent()) ?? '';
         assert.match(inserted, new RegExp(`lmc\\.runsTable\\(\\[.*'${pairs[0].hash.slice(0, 16)}'`));
         await cells.nth(1).locator('.cm-content').click();
@@ -140,6 +147,20 @@ describe('the Runs panel in JupyterLab, in headless Chromium', () => {
         assert.match(table, new RegExp(pairs[0].hash.slice(0, 12)));
         phase('cell inserted and run');
         await page.screenshot({ path: path.join(screenshots, 'runs-panel-inserted.png'), timeout: 5_000 });
+
+        // The notebook's own kernel trains now (the cell stays busy): the panel shows that unit too, its step advancing.
+        await panel.locator('.lmc-runs-filter').fill('state=running');
+        await cells.nth(2).locator('.cm-content').click();
+        await page.keyboard.press('Shift+Enter');
+        await page.waitForFunction(`${ROWS}.filter(([, state]) => state.startsWith('running ')).length >= 2`, null, { timeout: 30_000 });
+        const busyRow = ((await page.evaluate(ROWS)) as [string, string, string][]).find(([, state, hash]) => state.startsWith('running ') && hash !== running[2])!;
+        const busyStep = Number(/running (\d+)\//.exec(busyRow[1])?.[1]);
+        await page.waitForFunction(`(${ROWS}).some(([, s, h]) => h === ${JSON.stringify(busyRow[2])} && Number(/running (\\d+)\\//.exec(s)?.[1]) > ${busyStep})`, null, { timeout: 10_000 });
+        assert.match((await cells.nth(2).locator('.jp-InputPrompt').textContent()) ?? '', /\[\*\]/, 'the training cell is still busy');
+        phase('a unit training in the notebook\'s kernel shown live');
+        await page.screenshot({ path: path.join(screenshots, 'runs-panel-notebook-training.png'), timeout: 5_000 });
+        await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar [data-jp-item-name="interrupt"] button').click();
+        await cells.nth(2).locator('.jp-OutputArea', { hasText: 'TrainingCancelled' }).waitFor({ timeout: 10_000 });
 
         // A notebook executed by nbconvert (outputs untrusted): its figures draw through the extension.
         await page.goto(server.notebookUrl('executed/00-quickstart.ipynb'), { waitUntil: 'load', timeout: 15_000 });
