@@ -6,6 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 import { TrainingCancelled } from '../lib/train/trainer';
@@ -94,7 +95,7 @@ test('an error in a worker reaches the caller with its message and the unit it w
 
 test('LMC_WORKERS: default one per core; a malformed value is an error that names it and the fix', () => {
   assert.equal(defaultWorkers({ LMC_WORKERS: '3' }), 3);
-  assert.ok(defaultWorkers({}) >= 1);
+  assert.equal(defaultWorkers({}), Math.max(1, os.availableParallelism()), 'unset: one worker per core');
   for (const raw of ['0', '-1', '1.5', 'many']) {
     assert.throws(() => defaultWorkers({ LMC_WORKERS: raw }), new RegExp(`the environment variable LMC_WORKERS="${raw.replace('.', '\\.')}": give a whole number from 1 to 256`));
   }
@@ -107,8 +108,8 @@ test('a lock held by another thread of this process is live; one with this pid f
   assert.ok(lock);
   try {
     const held = await inspectLock(file);
-    assert.equal(held.state, 'held');
-    if (held.state !== 'held' || !held.owner) return;
+    // Fails (rather than skipping what follows) when the lock is not held or has no owner.
+    if (held.state !== 'held' || !held.owner) assert.fail(`the lock just taken reads as ${JSON.stringify(held)}`);
     assert.equal(held.owner.process, PROCESS_ID);
     const now = Date.now();
     // Another thread: same pid and process identity, a token this thread never issued.

@@ -139,5 +139,9 @@ describe('hostile input: environment variables', { timeout: 600_000 }, () => {
     const bad = store.lmc(['settings'], { LMC_WORKERS: 'many' });
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /LMC_WORKERS="many"\n {4}the environment variable LMC_WORKERS="many": give a whole number/);
+    // Help still answers while a setting is malformed: reading how to fix it must not need it fixed.
+    const help = store.lmc(['train', '--help'], { LMC_WORKERS: 'many' });
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^lmc train /);
   });
 });

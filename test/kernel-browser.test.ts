@@ -17,6 +17,8 @@ import { figure, figureBundle } from '../lib/display/figure';
 import { tensorBundle } from '../lib/display/tensor';
 import { maskSummary, maskSummaryBundle } from '../lib/display/mask';
 import { tf } from '../lib/tf';
+import * as aq from 'arquero';
+import { tableBundle } from '../lib/display/table';
 import { killProcessesUnder, startLabServer, within, type LabServer } from './fixtures/browser/lab-server';
 import { artifactsDir, launchChromium, missingBrowserTools, waitForIdleKernel } from './fixtures/browser/chromium';
 import { requireTools, skipWhenMissing } from './fixtures/tools';
@@ -48,6 +50,7 @@ function savedFiguresNotebook(): object {
   const heavy = [
     { id: 'tensor', source: 'weights', data: tensorBundle(weights) },
     { id: 'mask', source: 'lmc.maskSummary(masks)', data: maskSummaryBundle(maskSummary(new Map([['dense1/kernel', mask]]))) },
+    { id: 'table', source: 'runs', data: tableBundle(aq.table({ k: [0, 100, 500], instability: [0.0123, 0.0045, 0.0007] })) },
   ].map((c, i) => ({ cell_type: 'code', id: c.id, execution_count: i + 1, metadata: {}, source: c.source, outputs: [{ output_type: 'execute_result', execution_count: i + 1, metadata: {}, data: c.data }] }));
   weights.dispose();
   mask.dispose();
@@ -192,9 +195,12 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         const heavy = (await page.evaluate(`(() => {
           const out = (id) => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-OutputArea-output')[id];
           const bar = out(1)?.querySelector('tbody tr td:last-child div div');
+          const table = [...(out(2)?.querySelectorAll('tbody tr') ?? [])].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim()));
           return { paths: out(0)?.querySelectorAll('.lmc-tensor-view .lmc-heatmap svg path').length ?? 0, svgWidth: out(0)?.querySelector('.lmc-tensor-view .lmc-heatmap svg')?.getBoundingClientRect().width ?? 0,
-            bar: bar ? bar.getBoundingClientRect().width : -1, html: out(0)?.innerHTML.slice(0, 400) };
-        })()`)) as { paths: number; svgWidth: number; bar: number; html: string };
+            bar: bar ? bar.getBoundingClientRect().width : -1, table, html: out(0)?.innerHTML.slice(0, 400) };
+        })()`)) as { paths: number; svgWidth: number; bar: number; table: string[][]; html: string };
+        // An arquero table is plain HTML: it survives the sanitizer whole, so it needs no renderer.
+        assert.deepEqual(heavy.table.map((row) => row.filter((c) => c !== '')), [['0', '0.0123'], ['100', '0.0045'], ['500', '0.0007']], JSON.stringify(heavy.table));
         assert.ok(heavy.paths >= 2 && heavy.svgWidth > 50, `the tensor's heatmap drew in an untrusted output: ${JSON.stringify(heavy)}`);
         assert.equal(heavy.bar, 75, `the mask's density bar kept its width (75% of 100 px): ${JSON.stringify(heavy)}`);
         await page.screenshot({ path: path.join(artifactsDir(), 'saved-tensor-and-mask.png'), timeout: 5_000 });

@@ -59,6 +59,12 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   let debug = false;
   try {
+    // Help first: reading how to fix a setting must not need the setting fixed.
+    // `lmc <command> --help` is `lmc help <command>` for every command that has its own page.
+    if (command !== undefined && COMMAND_HELP[command] && (rest.includes('--help') || rest.includes('-h'))) {
+      console.log(COMMAND_HELP[command]);
+      return 0;
+    }
     // Every setting is checked before any command does work: a malformed one is named at once,
     // not after the data is loaded or a model trained.
     if (command !== 'settings' && command !== 'help' && command !== undefined) {
@@ -67,11 +73,6 @@ export async function main(argv: string[]): Promise<number> {
       debug = readSetting('debug') === 'on';
       const storeProblem = STORE_WRITERS.has(command) ? await storeRootProblem(defaultStoreRoot()) : null;
       if (storeProblem !== null) throw new Error(storeProblem);
-    }
-    // `lmc <command> --help` is `lmc help <command>` for every command that has its own page.
-    if (command !== undefined && COMMAND_HELP[command] && (rest.includes('--help') || rest.includes('-h'))) {
-      console.log(COMMAND_HELP[command]);
-      return 0;
     }
     switch (command) {
       case 'train':
