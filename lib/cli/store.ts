@@ -1,6 +1,6 @@
 /** `lmc ls`, `lmc show <hash>` and `lmc gc`: the run store from the terminal. */
 import { parseArgs } from 'node:util';
-import { formatGcReport, formatUnitDetails, formatUnitList, openStore, progressEtaSeconds, type Store, type UnitInfo } from '../store';
+import { formatGcReport, formatUnitDetails, formatUnitList, openStore, unitEtaSeconds, type Store, type UnitInfo } from '../store';
 import { describeUnit, unitLabel } from '../experiments/keys';
 import { UNIT_KINDS } from '../experiments/context';
 import { visible } from '../io/visible';
@@ -42,7 +42,7 @@ function unitJson(u: UnitInfo) {
   return {
     kind: u.kind, hash: u.hash, state: u.state, label: unitLabel(u.kind, u.config), bytes: u.bytes, modified: u.modified.toISOString(),
     checkpointStep: u.checkpointStep, owner: u.owner, progress: u.progress,
-    etaSeconds: u.state === 'running' && u.progress ? progressEtaSeconds(u.progress) : null, problems: u.problems, config: u.config, summary: u.summary, dir: u.dir,
+    etaSeconds: unitEtaSeconds(u), problems: u.problems, config: u.config, summary: u.summary, dir: u.dir,
   };
 }
 

@@ -69,8 +69,9 @@ export async function trainInUnit(
       }
     },
   };
-  const reporter = progressReporter(unit, from?.step ?? 0, run.to);
-  ctx.emit({ ...ref, type: 'train', from: from?.step ?? 0, to: run.to, resumed: resuming, via: later === null ? undefined : later === resumed ? 'checkpoint' : 'shorter-trunk' });
+  const fromStep = from?.step ?? 0;
+  const reporter = progressReporter(unit, fromStep, run.to);
+  ctx.emit({ ...ref, type: 'train', from: fromStep, to: run.to, resumed: resuming, via: later === null ? undefined : later === resumed ? 'checkpoint' : 'shorter-trunk' });
   try {
     return await trainFrom(config, {
       from: from ?? undefined,

@@ -6,7 +6,7 @@
  * state and progress come from the store's folders, not from this process.
  */
 import * as aq from 'arquero';
-import { openStore, progressEtaSeconds, type Json, type Store, type UnitInfo, type UnitState } from '../store';
+import { openStore, unitEtaSeconds, type Json, type Store, type UnitInfo, type UnitState } from '../store';
 import { PRESETS } from '../train/presets';
 import { formatDuration } from '../io/duration';
 import type { InterpolationPoint } from '../stability';
@@ -78,7 +78,7 @@ export function runRow(u: UnitInfo): RunRow {
   const summary = (u.summary ?? {}) as Fields;
   const splits = (summary.splits ?? {}) as Record<string, Fields>;
   const progress = u.progress;
-  const etaSeconds = u.state === 'running' && progress ? progressEtaSeconds(progress) : null;
+  const etaSeconds = unitEtaSeconds(u);
   // Column order of runsTable: what a reader scans first, the hash last.
   return {
     kind: u.kind,

@@ -3,8 +3,7 @@
  * the data they describe, so the CLI and notebooks print the same thing.
  */
 import type { Json } from './canonical';
-import type { GcReport, UnitInfo } from './inventory';
-import { progressEtaSeconds } from './progress';
+import { unitEtaSeconds, type GcReport, type UnitInfo } from './inventory';
 import { formatDuration } from '../io/duration';
 
 /** Bytes in a human unit: 512 B, 1.5 MiB. */
@@ -70,7 +69,7 @@ export function formatUnitDetails(u: UnitInfo): string {
     `size      ${formatBytes(u.bytes)}, modified ${localTime(u.modified)}`,
   ];
   if (u.progress && u.state !== 'finished') {
-    const eta = u.state === 'running' ? progressEtaSeconds(u.progress) : null;
+    const eta = unitEtaSeconds(u);
     lines.push(`progress  step ${u.progress.step} of ${u.progress.to} (this attempt from ${u.progress.from}) at ${u.progress.updatedAt}` +
       (eta === null ? '' : `, about ${formatDuration(eta)} left`));
   }

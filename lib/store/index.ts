@@ -21,6 +21,6 @@ export type { Checkpoint } from './checkpoints';
 export type { Manifest } from './manifest';
 export type { LockTiming } from './lock';
 export { progressEtaSeconds, type UnitProgress } from './progress';
-export type { UnitInfo, UnitState, ListOptions, GcOptions, GcReport, VerifyReport } from './inventory';
+export { unitEtaSeconds, type UnitInfo, type UnitState, type ListOptions, type GcOptions, type GcReport, type VerifyReport } from './inventory';
 export { exportTable, tableBytes, TABLE_FORMATS, type ExportableTable, type TableFormat } from './export';
 export { formatUnitList, formatUnitDetails, formatGcReport, formatBytes, configSummary } from './format';

@@ -11,7 +11,7 @@ import {
   listDir, readJsonFile, removeTree, treeStats,
 } from './layout';
 import { HeldLock, describeOwner, inspectLock, removeLockIf, removeLockLeftovers, staleReason, type LockTiming } from './lock';
-import { PROGRESS_FILE, readProgress, type UnitProgress } from './progress';
+import { PROGRESS_FILE, progressEtaSeconds, readProgress, type UnitProgress } from './progress';
 import { describeProblem, readManifest, verifyManifestFiles, type FileProblem, type Manifest, type VerifyMode } from './manifest';
 
 /** A unit's state: committed and intact, being computed now, interrupted or never finished, or committed but damaged. */
@@ -99,6 +99,11 @@ async function describeUnit(unit: { kind: string; hash: string; dir: string }, t
     progress: state === 'running' || state === 'unfinished' ? await readProgress(dir) : null,
     manifest,
   };
+}
+
+/** Seconds left for a running unit that reports progress (store/progress.ts), else null. */
+export function unitEtaSeconds(u: Pick<UnitInfo, 'state' | 'progress'>): number | null {
+  return u.state === 'running' && u.progress ? progressEtaSeconds(u.progress) : null;
 }
 
 /** Lists every unit, sorted by kind then hash. */
