@@ -8,7 +8,8 @@
  * is held to the text limit). Both limits are settings (LMC_KERNEL_TEXT_LIMIT_MB,
  * LMC_KERNEL_DISPLAY_LIMIT_MB).
  */
-import type { Publish } from './handler';
+/** Publishes on iopub with the request being handled as parent. */
+export type Publish = (msgType: string, content: Record<string, unknown>) => void;
 
 /** Limits in bytes. */
 export interface OutputLimits {

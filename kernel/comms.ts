@@ -3,10 +3,8 @@
  * the frontend opens a comm on a target this kernel serves, then both sides send JSON on it. A
  * comm on an unknown target is closed at once, as ipykernel does, so the frontend never waits.
  */
+import type { Publish } from './cell-output';
 import { kernelLog } from './handler';
-
-/** Sends on iopub with the current request as parent. */
-export type Publish = (msgType: string, content: Record<string, unknown>) => void;
 
 /** One open comm, as its handler sees it. */
 export interface Comm {

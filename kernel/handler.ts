@@ -20,11 +20,8 @@ import { calleeEnd } from './call-site';
 import { isDisplayHandle, setOutputSink, type OutputSink } from './runtime';
 import { PROTOCOL_VERSION } from './wire';
 import { STALL_MS } from './watchdog';
-import { CellOutput, type OutputLimits } from './cell-output';
+import { CellOutput, type OutputLimits, type Publish } from './cell-output';
 import { readSetting, type SettingKey } from '../lib/settings';
-
-/** Publishes on iopub with the request being handled as parent. */
-export type Publish = (msgType: string, content: Record<string, unknown>) => void;
 
 /** The fields of an execute_request that this kernel reads. */
 export interface ExecuteRequest {

@@ -7,7 +7,7 @@ import { resizeBilinear } from '../lib/data/resize';
 import { centerCropBox, randomResizedCropBox, resizeShorterSide, roundHalfEven } from '../lib/data/crops';
 import { augmentationStream } from '../lib/data/order';
 import { stream } from '../lib/rng';
-import { datasetFingerprint } from '../lib/experiments/context';
+import { datasetFingerprint } from '../lib/experiments/fingerprint';
 import { CMYK_JPEG_BASE64, GRAY_JPEG_BASE64, jpegOf, scriptedRandom, tempDir } from './data-fixtures';
 
 const { mean, std } = IMAGENET_NORMALIZATION;

@@ -5,7 +5,7 @@ import type { StepContext } from '../lib/train/trainer';
 import { notebookProgress, type MimeBundle } from '../lib/display';
 import { PROGRESS_MIME, type ProgressBlock } from '../lib/display/progress';
 import { initBackend } from '../lib/backend';
-import { presetConfig } from '../lib/train/config';
+import { presetConfig } from '../lib/train/presets';
 import { trainFrom } from '../lib/train/trainer';
 
 /** A handle that records every update. */

@@ -11,7 +11,9 @@ import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 import { TrainingCancelled } from '../lib/train/trainer';
 import { HeldLock, inspectLock, staleReason, DEFAULT_LOCK_TIMING, PROCESS_ID } from '../lib/store/lock';
-import { impRun, instabilityPair, instabilitySweep, sparseSweep, throughoutSweep, defaultWorkers, type UnitEvent } from '../lib/experiments';
+import { impRun, instabilityPair, instabilitySweep, sparseSweep, storeMask, throughoutSweep, defaultWorkers, type UnitEvent } from '../lib/experiments';
+import { createModel } from '../lib/models';
+import { tf } from '../lib/tf';
 import { StoreError, type Store } from '../lib/store';
 import { unitDir } from '../lib/store/layout';
 import { counted, lenet, tempDir } from './fixtures/experiments';
@@ -30,6 +32,7 @@ async function contents(store: Store): Promise<string[]> {
 }
 
 const computed = (events: UnitEvent[]) => events.filter((e) => e.type !== 'hit').map((e) => `${e.type} ${e.kind}/${e.hash}`).sort();
+const found = (events: UnitEvent[]) => events.filter((e) => e.type === 'hit').map((e) => `${e.kind}/${e.hash}`).sort();
 
 test('a pair, a sweep and an IMP run with baselines on 2 worker threads equal a serial run bit for bit, each unit trained once', async () => {
   const config = lenet({ training: '16it' });
@@ -51,9 +54,8 @@ test('a pair, a sweep and an IMP run with baselines on 2 worker threads equal a 
   // Every unit started, trained and committed once, as serially; every step reached the callbacks.
   assert.deepEqual(computed(parallel.events), computed(serial.events));
   assert.equal(parallel.steps.count, serial.steps.count);
-  // No unit a worker computed is reported as found in the store.
-  const done = new Set(parallel.events.filter((e) => e.type === 'done').map((e) => e.hash));
-  assert.deepEqual(parallel.events.filter((e) => e.type === 'hit' && done.has(e.hash) && e.kind !== 'imp-level'), []);
+  // Units found in the store are reported as a serial run reports them: once per request of a finished unit.
+  assert.deepEqual(found(parallel.events), found(serial.events));
 });
 
 test('sparseSweep on worker threads equals the serial one', async () => {
@@ -83,14 +85,23 @@ test('progress callbacks of worker-trained units see step, loss and config; read
 
 test('an error in a worker reaches the caller with its message and the unit it was computing', async () => {
   const { ctx } = counted({ workers: 2 });
-  // A mask named by the hash of an IMP level that was never computed: only the worker looks it up.
-  const missing = { imp: '0'.repeat(64) };
-  await assert.rejects(instabilityPair(ctx, { config: lenet(), k: 0, pair: 0, alphas: 3, mask: missing }), (e: Error) => {
-    assert.match(e.message, /imp-level unit 000000000000 is not finished/);
-    assert.match(e.message, /copy k=0/);
+  // A stored mask of the wrong shape for a real weight: found in this thread, refused where a copy trains under it.
+  const model = createModel('lenet_300_100', { seed: 0 });
+  const name = [...model.params.keys()][0];
+  model.dispose();
+  const stored = await storeMask(ctx, new Map([[name, tf.ones([3, 3])]]));
+  await assert.rejects(instabilityPair(ctx, { config: lenet(), k: 0, pair: 0, alphas: 3, mask: stored }), (e: Error) => {
+    assert.match(e.message, /while computing copy k=0 order=\d+ on a worker thread/);
     assert.match(e.message, /LMC_WORKERS=1/);
     return true;
   });
+});
+
+test('a mask missing from the store fails in this thread before anything trains', async () => {
+  const { ctx, events } = counted({ workers: 2 });
+  const missing = { imp: '0'.repeat(64) };
+  await assert.rejects(instabilityPair(ctx, { config: lenet(), k: 0, pair: 0, alphas: 3, mask: missing }), /imp-level unit 000000000000 is not finished/);
+  assert.deepEqual(events, []);
 });
 
 test('LMC_WORKERS: default one per core; a malformed value is an error that names it and the fix', () => {

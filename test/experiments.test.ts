@@ -1,6 +1,6 @@
 // Units of work in the store on smoke-scale LeNet (embedded MNIST): a finished unit answers without
-// training, an interrupted trunk resumes to identical weights, cached IMP and instability equal
-// lib/prune's imp() and lib/stability's instability() bit for bit, and a fresh computation in
+// training, an interrupted trunk resumes to identical weights, an IMP run trains each unit once,
+// a cached sweep equals lib/stability's instability() bit for bit, and a fresh computation in
 // another store gives the same files byte for byte.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,6 @@ import { initBackend } from '../lib/backend';
 import { TrainingCancelled, type TrainCallback } from '../lib/train/trainer';
 import { disposeState } from '../lib/train/state';
 import { openStore, StoreError } from '../lib/store';
-import { imp } from '../lib/prune';
 import { CURVE_ARITHMETIC, instability } from '../lib/stability';
 import {
   copy, experimentContext, impLevel, impRun, instabilityPair, instabilitySweep, storeMask, trunk,
@@ -92,10 +91,10 @@ test('an interrupted IMP level (masked, Adam restarted at k) resumes to the same
   const config = lenet({ training: '40it' });
   const controller = new AbortController();
   const stopAt = (label: string): TrainCallback[] => label.includes('level=1') ? [{ everySteps: 1, onStep: (s) => { if (s.step === 21) controller.abort(); } }] : [];
-  const first = experimentContext({ store: tempStore(), checkpointEvery: 8, signal: controller.signal, callbacks: (run) => stopAt(run.label) });
+  const first = experimentContext({ store: tempStore(), workers: 1, checkpointEvery: 8, signal: controller.signal, callbacks: (run) => stopAt(run.label) });
   await assert.rejects(impLevel(first, config, 1, { k: 4 }), (err: unknown) => (err as Error).cause instanceof TrainingCancelled);
   const events: UnitEvent[] = [];
-  const again = experimentContext({ store: first.store, checkpointEvery: 8, onUnit: (e) => events.push(e) });
+  const again = experimentContext({ store: first.store, workers: 1, checkpointEvery: 8, onUnit: (e) => events.push(e) });
   const resumed = await impLevel(again, config, 1, { k: 4 });
   assert.deepEqual(events.filter((e) => e.type === 'train').map((e) => [e.label, e.from, e.via]), [['imp-level k=4 level=1', 16, 'checkpoint']]);
   const fresh = await impLevel(counted().ctx, config, 1, { k: 4 });
@@ -103,27 +102,11 @@ test('an interrupted IMP level (masked, Adam restarted at k) resumes to the same
   for (const file of ['mask.safetensors', 'final.safetensors']) assert.equal(resumed.unit.manifest.files[file].sha256, fresh.unit.manifest.files[file].sha256, file);
 });
 
-test('cached IMP with both baselines equals lib/prune imp() bit for bit', async () => {
+test('an IMP run trains the trunk, each level and each baseline once; extending it trains only the new level', async () => {
   const config = lenet();
-  const direct = await imp(config, { rewindTo: 4, levels: 2, baselines: true });
   const { ctx, trainings } = counted();
   const run = await impRun(ctx, config, { k: 4, levels: 2, baselines: true });
   assert.equal(trainings().length, 1 + 3 + 2 * 2, 'trunk, three levels, two baselines at levels 1 and 2');
-  for (const [n, level] of direct.levels.entries()) {
-    const cached = run.levels[n];
-    assert.equal(cached.level.summary.testAccuracy, level.testAccuracy, `level ${n}`);
-    assert.equal(cached.level.summary.testLoss, level.testLoss, `level ${n} loss`);
-    assert.equal(cached.level.summary.density, level.density);
-    const mask = await cached.level.loadMask();
-    for (const [name, m] of level.mask) assert.ok(bits(m).equals(bits(mask.get(name)!)), `level ${n} mask ${name}`);
-    mask.forEach((t) => t.dispose());
-    const final = await cached.level.loadFinal();
-    for (const [name, t] of level.final!.weights) assert.ok(bits(t).equals(bits(final.weights.get(name)!)), `level ${n} W_T ${name}`);
-    disposeState(final);
-    assert.equal(cached.randomPrune?.summary.testAccuracy, level.randomPrune?.testAccuracy, `level ${n} random pruning`);
-    assert.equal(cached.randomReinit?.summary.testAccuracy, level.randomReinit?.testAccuracy, `level ${n} reinit`);
-  }
-  direct.dispose();
   assert.deepEqual(run.table.columnNames(), ['level', 'density', 'method', 'testAccuracy', 'testError', 'testLoss', 'run', 'unit']);
   assert.equal(run.table.numRows(), 3 + 2 * 2);
   // Extending the run to level 3 trains level 3 and its baselines only.

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../lib/tf';
 import { initBackend } from '../lib/backend';
-import { presetConfig } from '../lib/train/config';
+import { presetConfig } from '../lib/train/presets';
 import { trainFrom } from '../lib/train/trainer';
 import { evaluate } from '../lib/train/evaluate';
 import { snapshot, disposeState } from '../lib/train/state';

@@ -10,7 +10,7 @@ import type { Model } from '../lib/models/types';
 import { createModel } from '../lib/models/registry';
 import { createCifarVgg } from '../lib/models/vgg-cifar';
 import { inputLinear, inputOutput } from '../lib/models/layers';
-import { presetConfig } from '../lib/train/config';
+import { presetConfig } from '../lib/train/presets';
 import { trainFrom } from '../lib/train/trainer';
 import { evaluate } from '../lib/train/evaluate';
 import { loadWeights } from '../lib/train/state';

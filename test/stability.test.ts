@@ -7,7 +7,7 @@ import { initBackend } from '../lib/backend';
 import type { Split } from '../lib/data/types';
 import type { Model, ParamInfo } from '../lib/models/types';
 import { ParamBuilder, assembleModel, batchNorm, dense } from '../lib/models/layers';
-import { presetConfig } from '../lib/train/config';
+import { presetConfig } from '../lib/train/presets';
 import { trainFrom } from '../lib/train/trainer';
 import { evaluate } from '../lib/train/evaluate';
 import { copyWeights, loadWeights } from '../lib/train/state';

@@ -5,7 +5,7 @@ import { test, before, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
 import { initBackend } from '../lib/backend';
-import { presetConfig } from '../lib/train/config';
+import { presetConfig } from '../lib/train/presets';
 import { trainFrom, datasetFor, buildModel } from '../lib/train/trainer';
 import { evaluate } from '../lib/train/evaluate';
 import { residentPolicy, residentSplit } from '../lib/train/resident';

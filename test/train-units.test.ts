@@ -5,8 +5,8 @@ import { tf } from '../lib/tf';
 import { parseStep, toIterations, formatStep } from '../lib/train/step';
 import { learningRateAt, type ScheduleSpec } from '../lib/train/schedule';
 import { createOptimizer, type OptimizerSpec } from '../lib/train/optimizers';
-import { PRESETS, getPreset, roundsToDensity } from '../lib/train/presets';
-import { presetConfig, presetNames, applySettings, canonicalConfig, validateConfig, resolveConfig, DEFAULTS } from '../lib/train/config';
+import { PRESETS, getPreset, roundsToDensity, presetConfig, presetNames } from '../lib/train/presets';
+import { applySettings, canonicalConfig, validateConfig, resolveConfig, DEFAULTS } from '../lib/train/config';
 
 test('steps parse "it" and "ep" and convert with ceil(train size / batch)', () => {
   assert.deepEqual(parseStep('2000it'), { value: 2000, unit: 'it' });

@@ -1,9 +1,9 @@
 /** The flags every experiment command shares: --config, --scale, --set. */
-import { presetConfig, applySettings, presetNames, SCALES, type Scale, type TrainConfig } from '../train/config';
+import { applySettings, SCALES, type Scale, type TrainConfig } from '../train/config';
 import { isPlainDecimal } from '../io/plain-number';
 import { readSetting } from '../settings';
 import { visible } from '../io/visible';
-import { getPreset, type Preset } from '../train/presets';
+import { getPreset, type Preset, presetConfig, presetNames } from '../train/presets';
 
 /** parseArgs options of the shared flags, spread into each experiment command's own table. */
 export const CONFIG_OPTIONS = {

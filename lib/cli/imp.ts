@@ -3,13 +3,15 @@ import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, describeBackend } from '../backend';
-import { presetNames } from '../train/config';
+import { presetNames } from '../train/presets';
 import { configFromFlags, CONFIG_OPTIONS, densityFlag, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
 import { datasetFor } from '../train/trainer';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint';
 import { disposeState } from '../train/state';
-import { imp, planImp, type ImpLevel, type ImpOptions } from '../prune/imp';
+import { planImp } from '../prune/imp';
 import { disposeMasks, maskCounts } from '../prune/mask';
+import type { TrainConfig } from '../train/config';
+import { experimentContext, impRun, storeMask, trunk, type ExperimentContext, type ImpLevelResult, type ImpRunLevel, type StoredMask } from '../experiments';
 import { terminalProgress, formatSeconds } from './progress';
 
 /** The text of `lmc help imp`. */
@@ -37,6 +39,7 @@ Options:
 
 /** Runs `lmc imp` with its flags; resolves to the exit code. */
 export async function impCommand(args: string[]): Promise<number> {
+  const started = performance.now();
   const { values } = parseArgs({
     args,
     strict: true,
@@ -69,87 +72,109 @@ export async function impCommand(args: string[]): Promise<number> {
   log(describeBackend(backend));
   const dataset = datasetFor(config);
   log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
+  const ctx = experimentContext({ dataset, callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)] });
 
-  const loaded = values.mask
-    ? await loadCheckpoint(values.mask).catch((err: Error) => {
-      throw new Error(`--mask ${err.message}`);
-    })
-    : null;
-  if (loaded) disposeState(loaded.state);
-  if (values.mask && !loaded?.masks) throw new Error(`--mask ${values.mask}: the checkpoint holds no masks; give a level saved by lmc imp --save`);
-
-  const options: ImpOptions = {
-    rewindTo: values.rewind ?? 0,
-    levels,
-    oneShot: values.oneshot,
-    targetDensity: density ?? (levels === undefined || values.oneshot ? preset.targetDensity : undefined),
-    baselines: values.baselines ? { randomPrune: randomScope } : false,
-    initialMask: loaded?.masks,
-    keepWeights: Boolean(values.save),
-    dataset,
-  };
-  const plan = planImp(config, dataset, options);
+  const initialMask = values.mask ? await storeCheckpointMask(ctx, values.mask) : undefined;
+  const targetDensity = density ?? (levels === undefined || values.oneshot ? preset.targetDensity : undefined);
+  const plan = planImp(config, dataset, { rewindTo: values.rewind ?? 0, levels, oneShot: values.oneshot, targetDensity });
   log(`IMP on ${config.model} (${values.config}, ${scale} scale): rewind to step ${plan.rewindTo} of ${plan.totalIterations}, ${plan.mode} pruning, ${plan.levels} round(s)${values.baselines ? ', with random pruning and random reinitialization' : ''}`);
   log(`optimizer state at k: ${config.optimizerStateAtK}${plan.rewindTo === 0 ? ' (no state exists at k = 0, so reset and restore are the same run)' : ''}`);
+  log(`store: ${ctx.store.root} (levels and baselines are units: a rerun finds them)`);
   log(header());
 
   if (values.save) fs.mkdirSync(values.save, { recursive: true });
-  const rows: ReturnType<typeof levelReport>[] = [];
-  const result = await imp(config, {
-    ...options,
-    callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.level === null ? 'trunk' : `level ${run.level} ${run.kind}`)],
-    onLevel: async (level) => {
-      rows.push(levelReport(level));
-      log(row(rows[rows.length - 1]));
-      if (values.save && level.final) {
-        await saveCheckpoint(path.join(values.save, `level-${level.level}`), { state: level.final, config, masks: level.mask });
-      }
+  const rows: Awaited<ReturnType<typeof levelReport>>[] = [];
+  let saving: Promise<void> = Promise.resolve();
+  const result = await impRun(ctx, config, {
+    k: plan.rewindTo, levels: plan.levels, oneShot: values.oneshot, targetDensity, initialMask,
+    baselines: values.baselines ? { scope: randomScope } : false,
+    onLevel: (level) => {
+      saving = saving.then(async () => {
+        rows.push(await levelReport(level));
+        log(row(rows[rows.length - 1]));
+        if (values.save) await saveLevel(path.join(values.save, `level-${level.level.level}`), level.level, config);
+      });
     },
-  }).finally(() => loaded?.masks && disposeMasks(loaded.masks));
+  });
+  await saving;
+  if (values.save) {
+    const atK = await trunk(ctx, config, plan.rewindTo).then((t) => t.loadState());
+    try {
+      await saveCheckpoint(path.join(values.save, 'rewind'), { state: atK, config });
+    } finally {
+      disposeState(atK);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const report = {
+    preset: values.config,
+    scale,
+    config,
+    backend: backend.name,
+    device: backend.device,
+    dataset: dataset.description,
+    mode: result.mode,
+    rewindTo: result.k,
+    totalIterations: result.totalIterations,
+    optimizerStateAtK: config.optimizerStateAtK,
+    pruning: result.pruning,
+    levels: rows,
+    seconds,
+  };
+  if (values.json) console.log(JSON.stringify(report));
+  else log(`${rows.length} level(s) in ${formatSeconds(seconds)}${values.save ? `; saved to ${values.save}` : ''}`);
+  return 0;
+}
+
+/** The masks of a checkpoint written by --save, stored by content so that units can name them. */
+async function storeCheckpointMask(ctx: ExperimentContext, file: string): Promise<StoredMask> {
+  const loaded = await loadCheckpoint(file).catch((err: Error) => {
+    throw new Error(`--mask ${err.message}`);
+  });
+  disposeState(loaded.state);
+  if (!loaded.masks) throw new Error(`--mask ${file}: the checkpoint holds no masks; give a level saved by lmc imp --save`);
   try {
-    if (values.save) await saveCheckpoint(path.join(values.save, 'rewind'), { state: result.rewind, config });
-    const report = {
-      preset: values.config,
-      scale,
-      config,
-      backend: backend.name,
-      device: backend.device,
-      dataset: dataset.description,
-      mode: result.mode,
-      rewindTo: result.rewindTo,
-      totalIterations: result.totalIterations,
-      optimizerStateAtK: result.optimizerStateAtK,
-      pruning: result.pruning,
-      levels: rows,
-      seconds: result.seconds,
-    };
-    if (values.json) console.log(JSON.stringify(report));
-    else log(`${rows.length} level(s) in ${formatSeconds(result.seconds)}${values.save ? `; saved to ${values.save}` : ''}`);
-    return 0;
+    return await storeMask(ctx, loaded.masks);
   } finally {
-    result.dispose();
+    disposeMasks(loaded.masks);
   }
 }
 
-/** The JSON item of one level. */
-function levelReport(level: ImpLevel) {
-  return {
-    level: level.level,
-    density: level.density,
-    testAccuracy: level.testAccuracy,
-    testError: level.testError,
-    randomPruneAccuracy: level.randomPrune?.testAccuracy ?? null,
-    randomReinitAccuracy: level.randomReinit?.testAccuracy ?? null,
-    remaining: Object.fromEntries(maskCounts(level.mask).map((c) => [c.name, c.remaining])),
-    seconds: level.seconds + (level.randomPrune?.seconds ?? 0) + (level.randomReinit?.seconds ?? 0),
-  };
+/** Writes a level's W_T and mask as one checkpoint. */
+async function saveLevel(file: string, level: ImpLevelResult, config: TrainConfig): Promise<void> {
+  const [final, masks] = [await level.loadFinal(), await level.loadMask()];
+  try {
+    await saveCheckpoint(file, { state: final, config, masks });
+  } finally {
+    disposeState(final);
+    disposeMasks(masks);
+  }
+}
+
+/** The JSON item of one level; `seconds` is the time its units took when they were computed. */
+async function levelReport({ level, randomPrune, randomReinit }: ImpRunLevel) {
+  const masks = await level.loadMask();
+  try {
+    return {
+      level: level.level,
+      density: level.summary.density,
+      testAccuracy: level.summary.testAccuracy,
+      testError: level.summary.testError,
+      randomPruneAccuracy: randomPrune?.summary.testAccuracy ?? null,
+      randomReinitAccuracy: randomReinit?.summary.testAccuracy ?? null,
+      remaining: Object.fromEntries(maskCounts(masks).map((c) => [c.name, c.remaining])),
+      seconds: [level, randomPrune, randomReinit].reduce((sum, u) => sum + (u?.unit.manifest.seconds ?? 0), 0),
+    };
+  } finally {
+    disposeMasks(masks);
+  }
 }
 
 function header(): string {
-  return 'level  density   IMP      random   reinit   (test accuracy; seconds of training)';
+  return 'level  density   IMP      random   reinit   (test accuracy; seconds of computing)';
 }
 
-function row(r: ReturnType<typeof levelReport>): string {
+function row(r: Awaited<ReturnType<typeof levelReport>>): string {
   const pct = (x: number | null) => (x === null ? '   -   ' : `${(100 * x).toFixed(2).padStart(6)}%`);
   return `${String(r.level).padStart(5)}  ${(100 * r.density).toFixed(2).padStart(6)}%  ${pct(r.testAccuracy)}  ${pct(r.randomPruneAccuracy)}  ${pct(r.randomReinitAccuracy)}  ${r.seconds.toFixed(1)}s`;
 }

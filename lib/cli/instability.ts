@@ -1,11 +1,12 @@
 /**
  * `lmc instability`: Algorithm 1 for one preset at one or more k, printed as text or one JSON
- * object. With --sparse, the copies are a subnetwork at density D: IMP rewound to k (lib/prune),
+ * object. With --sparse, the copies are a subnetwork at density D: IMP rewound to k (its levels store units),
  * or its random-pruning or random-reinitialization baseline, one IMP run per initialization and k.
  */
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
-import { presetNames, type Scale } from '../train/config';
+import { type Scale } from '../train/config';
+import { presetNames } from '../train/presets';
 import { configFromFlags, CONFIG_OPTIONS, decimalFlag, densityFlag, FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
 import { datasetFor, type TrainCallback } from '../train/trainer';
 import { parseStep, toIterations } from '../train/step';
@@ -14,8 +15,9 @@ import { instability, type InstabilityOptions, type InstabilityResult, type Subn
 import { checkBatchNormPolicy } from '../stability/batchnorm';
 import type { ThroughoutOptions } from '../stability/instability';
 import type { MeanStd } from '../stability/measure';
-import { imp } from '../prune/imp';
-import { cloneMasks } from '../prune/mask';
+import { disposeMasks } from '../prune/mask';
+import { disposeState } from '../train/state';
+import { experimentContext, impRun, trunk, type ExperimentContext } from '../experiments';
 import { freshWeights, randomPruneMask, randomPruningStream, reinitSeed } from '../prune/random';
 import { terminalProgress, formatSeconds } from './progress';
 
@@ -118,7 +120,8 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   };
   if (sparse) {
     options.trunk = false;
-    options.subnetwork = sparseSubnetwork(sparse, targetDensity, preset.pruning === 'one-shot', values.quiet || values.json ? [] : progress, log);
+    const ctx = experimentContext({ dataset, callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)] });
+    options.subnetwork = sparseSubnetwork(ctx, sparse, targetDensity, preset.pruning === 'one-shot', log);
   }
   const started = performance.now();
   const result = await instability(config, options);
@@ -166,28 +169,34 @@ function perK(result: InstabilityResult) {
  * mask with the same per-tensor counts on the unmasked W_k, or the IMP mask on fresh weights,
  * with the seeds lib/prune's baselines use.
  */
-function sparseSubnetwork(kind: SparseKind, density: number, oneShot: boolean, progress: readonly TrainCallback[], log: (line: string) => void) {
+function sparseSubnetwork(ctx: ExperimentContext, kind: SparseKind, density: number, oneShot: boolean, log: (line: string) => void) {
   return async (at: SubnetworkContext): Promise<Subnetwork> => {
     log(`init ${at.init} (seed ${at.initSeed}), k ${at.k}: IMP to density ${density}${oneShot ? ' (one-shot)' : ''}`);
-    const found = await imp(at.config, { rewindTo: at.k, targetDensity: density, oneShot, keepWeights: false, dataset: at.dataset, callbacks: () => progress });
+    const run = await impRun(ctx, at.config, { k: at.k, targetDensity: density, oneShot });
+    const last = run.levels[run.levels.length - 1].level;
+    const rewind = await (await trunk(ctx, at.config, at.k)).loadState();
+    const impMask = await last.loadMask().catch((err: unknown) => {
+      disposeState(rewind);
+      throw err;
+    });
+    const free = () => {
+      disposeState(rewind);
+      disposeMasks(impMask);
+    };
     try {
-      const last = found.levels[found.levels.length - 1];
-      if (kind === 'imp') {
-        return { masks: cloneMasks(last.mask), start: found.rewind, dispose: () => found.dispose() };
-      }
+      if (kind === 'imp') return { masks: impMask, start: rewind, dispose: free };
       if (kind === 'random-prune') {
-        const masks = randomPruneMask(last.mask, randomPruningStream(at.config.initSeed, last.level));
-        return { masks, start: found.rewind, dispose: () => { masks.forEach((t) => t.dispose()); found.dispose(); } };
+        const masks = randomPruneMask(impMask, randomPruningStream(at.config.initSeed, last.level));
+        return { masks, start: rewind, dispose: () => { disposeMasks(masks); free(); } };
       }
       const fresh = freshWeights(at.config, at.dataset, reinitSeed(at.config.initSeed, last.level));
-      const masks = cloneMasks(last.mask);
       return {
-        masks,
-        start: { step: at.k, weights: fresh, optimizer: found.rewind.optimizer },
-        dispose: () => { fresh.forEach((t) => t.dispose()); masks.forEach((t) => t.dispose()); found.dispose(); },
+        masks: impMask,
+        start: { step: at.k, weights: fresh, optimizer: rewind.optimizer },
+        dispose: () => { fresh.forEach((t) => t.dispose()); free(); },
       };
     } catch (err) {
-      found.dispose();
+      free();
       throw err;
     }
   };

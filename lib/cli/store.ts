@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { formatGcReport, formatUnitDetails, formatUnitList, openStore, unitEtaSeconds, type Store, type UnitInfo } from '../store';
 import { describeUnit, unitLabel } from '../experiments/keys';
-import { UNIT_KINDS } from '../experiments/context';
+import { UNIT_KINDS } from '../experiments/unit';
 import { visible } from '../io/visible';
 
 /** The help text of the store commands. */

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
-import { presetNames, resolveConfig } from '../train/config';
+import { resolveConfig } from '../train/config';
+import { presetNames } from '../train/presets';
 import { configFromFlags, CONFIG_OPTIONS, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
 import { buildModel, datasetFor } from '../train/trainer';
 import { evaluate } from '../train/evaluate';

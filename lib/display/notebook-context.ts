@@ -6,7 +6,8 @@
  * In the lmc-lab kernel, make it once with `lmc.notebookContext(newDisplayHandle({ followCells: true }))`
  * so that each cell's trainings show their progress in that cell.
  */
-import { experimentContext, type ExperimentContext, type ExperimentOptions } from '../experiments/context';
+import { experimentContext, type ExperimentOptions } from '../experiments/context';
+import type { ExperimentContext } from '../experiments/unit';
 import { defaultWorkers } from '../experiments/pool';
 import { progressBoard, type DisplayHandle } from './progress';
 

@@ -7,8 +7,8 @@
 import type { Dataset } from '../data/types';
 import { defaultDataDir } from '../data/registry';
 import { isDatasetMissing } from '../data/missing';
-import { getPreset, type Preset } from '../train/presets';
-import { presetConfig, type Scale, type TrainConfig } from '../train/config';
+import { getPreset, type Preset, presetConfig } from '../train/presets';
+import { type Scale, type TrainConfig } from '../train/config';
 import { datasetFor } from '../train/trainer';
 import { MIME_BUNDLE, type Displayable, type MimeBundle } from './bundle';
 import { escapeHtml } from './format';

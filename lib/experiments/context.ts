@@ -1,47 +1,20 @@
 /**
- * What every unit of work shares: the store it is cached in, the dataset, cancellation, the
- * checkpoint interval, and the hooks through which a caller sees units being found, trained and
- * committed (progress bars, counting in tests).
+ * The experiment context and its executor: every unit is asked for with `ctx.run(call)`, which
+ * answers from the store, or runs the unit's dependencies and then computes it, in this thread or
+ * on a worker thread (LMC_WORKERS). Unit modules never know which; a cluster executor plugs in here.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Dataset } from '../data/types';
-import { openStore, type FinishedUnit, type Json, type Store, type UnitWriter } from '../store';
+import { FinishedUnit, openStore, type Store } from '../store';
 import { backendInfo, initBackend } from '../backend';
 import { datasetOrigin } from '../data/registry';
 import type { TrainConfig } from '../train/config';
 import { datasetFor, type StepContext, type TrainCallback } from '../train/trainer';
-import type { UnitCall } from './calls';
-import { POOLED_BACKENDS, callConfig, defaultWorkers, describeCall, sharedPool, type RemoteStep, type TaskSetup, type TaskSink } from './pool';
 import { callbackFires, interruptSignal } from '../train/trainer';
-
-/** The unit kinds of lib/experiments (folder names in the store). */
-export type UnitKind = 'trunk' | 'copy' | 'imp-level' | 'instability-pair' | 'throughout' | 'mask';
-/** Every kind of unit the experiments store. */
-export const UNIT_KINDS: readonly UnitKind[] = ['trunk', 'copy', 'imp-level', 'instability-pair', 'throughout', 'mask'];
-
-/** Which unit an event or a training run belongs to. */
-export interface UnitRef {
-  kind: UnitKind;
-  /** Full unit hash (its folder name). */
-  hash: string;
-  /** Short human label, e.g. "trunk k=500" or "imp level 3". */
-  label: string;
-}
-
-/**
- * A unit's life as the caller sees it. 'hit': answered from the store (finished earlier, or by
- * another process while this one waited). 'start': this process computes it. 'train': it starts
- * a training run from `from` to `to` (`resumed` when `from` is not the run's start: `via` says
- * whether from a resume checkpoint of an interrupted attempt or from a finished shorter trunk).
- * 'done': computed and committed.
- */
-export interface UnitEvent extends UnitRef {
-  type: 'hit' | 'start' | 'train' | 'done';
-  from?: number;
-  to?: number;
-  resumed?: boolean;
-  via?: 'checkpoint' | 'shorter-trunk';
-}
+import { datasetFingerprint } from './fingerprint';
+import { POOLED_BACKENDS, defaultWorkers, sharedPool, type RemoteStep, type TaskSetup, type TaskSink, type WorkerDone } from './pool';
+import { callConfig, describeCall, unitDefinition } from './registry';
+import { anySignal, cachedUnit, forEachUnit, type ExperimentContext, type RunOptions, type UnitCall, type UnitEvent, type UnitRef, type UnitResult } from './unit';
 
 /** Options of `experimentContext`. */
 export interface ExperimentOptions {
@@ -65,31 +38,6 @@ export interface ExperimentOptions {
   workers?: number;
 }
 
-/** The resolved context that every unit function takes first. */
-export interface ExperimentContext {
-  readonly store: Store;
-  readonly checkpointEvery: number;
-  readonly signal?: AbortSignal;
-  /** The dataset of a config (the context's own, if one was given). */
-  dataset(config: TrainConfig): Dataset;
-  callbacks(run: UnitRef): readonly TrainCallback[];
-  emit(event: UnitEvent): void;
-  /** Worker threads this context computes on (1: this thread only). */
-  readonly workers: number;
-  /**
-   * Computes these units in parallel on the worker threads, when this context has them and they
-   * can run there (else does nothing); resolves once all are in the store. Unit functions call
-   * it for their independent parts and then make the same calls themselves, finding the units.
-   */
-  prefetch(calls: readonly UnitCall[], options?: PrefetchOptions): Promise<void>;
-}
-
-/** Options of `prefetch`. */
-export interface PrefetchOptions {
-  /** Queue these calls ahead of those already waiting (the critical path, e.g. IMP's next level). */
-  first?: boolean;
-}
-
 /** Default iterations between resume checkpoints: a few seconds of LeNet, a few minutes of ResNet-20 on a CPU. */
 export const DEFAULT_CHECKPOINT_EVERY = 500;
 
@@ -104,8 +52,6 @@ export function experimentContext(options: ExperimentOptions = {}): ExperimentCo
   if (!Number.isSafeInteger(workers) || workers < 1) {
     throw new Error(`experiments: workers = ${JSON.stringify(workers)} is invalid; give a whole number of worker threads >= 1 (1: compute in this thread)`);
   }
-  // Units a worker computed: this thread's own lookup of them afterwards is not reported as a store hit.
-  const fromWorkers = new Set<string>();
   const ctx: ExperimentContext = {
     store,
     checkpointEvery: every,
@@ -119,17 +65,63 @@ export function experimentContext(options: ExperimentOptions = {}): ExperimentCo
       return options.dataset;
     },
     callbacks: (run) => options.callbacks?.(run) ?? [],
-    emit: (event) => {
-      if (event.type === 'hit' && fromWorkers.delete(event.hash)) return;
-      options.onUnit?.(event);
-    },
-    prefetch: (calls, how) => prefetch(ctx, options, calls, fromWorkers, how?.first ?? false),
+    emit: (event) => options.onUnit?.(event),
+    run: (call, how) => run(ctx, options, call, how ?? {}),
   };
   return ctx;
 }
 
-/** The worker setup of a call, or null when it cannot run in a worker (a dataset not loaded by name). */
-function setupOf(ctx: ExperimentContext, backend: TaskSetup['backend'], call: UnitCall): TaskSetup | null {
+/** Set while this thread computes a unit: a unit's own work never waits for the thread's turn. */
+const computing = new AsyncLocalStorage<true>();
+/** Units computed in this thread take turns: trainings started together would only interleave. */
+let turn: Promise<unknown> = Promise.resolve();
+
+/** `ctx.run(call)`: see ExperimentContext.run. */
+async function run(ctx: ExperimentContext, options: ExperimentOptions, call: UnitCall, how: RunOptions): Promise<UnitResult> {
+  const plan = unitDefinition(call).plan(ctx, call.spec);
+  const ref: UnitRef = { kind: plan.kind, hash: ctx.store.identify(plan.kind, plan.key).hash, label: plan.label };
+  const found = await ctx.store.get(plan.kind, plan.key);
+  if (found) {
+    ctx.emit({ ...ref, type: 'hit' });
+    return { unit: found, ref };
+  }
+  await plan.check?.();
+  const dependencies = how.dependenciesDone
+    ? await Promise.all(plan.dependencies.map((d) => finished(ctx, d)))
+    : await forEachUnit(ctx, plan.dependencies, (d) => ctx.run(d, { first: how.first }));
+  const setup = await workerSetup(ctx, call);
+  if (setup) {
+    const done = await onWorker(ctx, options, call, setup, how.first ?? false);
+    const unit = await ctx.store.get(plan.kind, plan.key);
+    if (!unit) throw new Error(`lmc-lab: a worker thread reported ${describeCall(call)} finished, but the store at ${ctx.store.root} lacks it; rerun (finished units are kept)`);
+    // Computed by this process (on its worker) or found there: as the unit would say in this thread.
+    return { unit: new FinishedUnit(unit.dir, unit.manifest, done.computed), ref };
+  }
+  const compute = () => cachedUnit(ctx, plan.kind, plan.key, plan.label, (writer, unitRef) => computing.run(true, () => plan.compute(writer, unitRef, dependencies)));
+  if (computing.getStore()) return compute();
+  const mine = turn.then(compute);
+  turn = mine.catch(() => undefined);
+  return mine;
+}
+
+/** A dependency the caller already finished, read from the store without an event. */
+async function finished(ctx: ExperimentContext, call: UnitCall): Promise<UnitResult> {
+  const plan = unitDefinition(call).plan(ctx, call.spec);
+  const unit = await ctx.store.get(plan.kind, plan.key);
+  if (unit) return { unit, ref: { kind: plan.kind, hash: unit.hash, label: plan.label } };
+  return ctx.run(call);
+}
+
+/** The worker setup of a call, or null when it runs in this thread (one worker, a backend not pooled, a dataset not loaded by name). */
+async function workerSetup(ctx: ExperimentContext, call: UnitCall): Promise<TaskSetup | null> {
+  if (ctx.workers <= 1) return null;
+  let backend: TaskSetup['backend'];
+  try {
+    backend = backendInfo().name;
+  } catch {
+    backend = (await initBackend()).name;
+  }
+  if (!POOLED_BACKENDS.includes(backend)) return null;
   const dataset = ctx.dataset(callConfig(call));
   const origin = datasetOrigin(dataset);
   if (!origin) return null;
@@ -141,59 +133,43 @@ function setupOf(ctx: ExperimentContext, backend: TaskSetup['backend'], call: Un
   };
 }
 
-async function prefetch(ctx: ExperimentContext, options: ExperimentOptions, calls: readonly UnitCall[], fromWorkers: Set<string>, first: boolean): Promise<void> {
-  if (ctx.workers <= 1 || calls.length === 0) return;
-  let backend: TaskSetup['backend'];
-  try {
-    backend = backendInfo().name;
-  } catch {
-    backend = (await initBackend()).name;
-  }
-  if (!POOLED_BACKENDS.includes(backend)) return;
-  const setups = calls.map((call) => setupOf(ctx, backend, call));
-  if (setups.some((s) => s === null)) return;
+/** Computes `call` on a worker thread of the shared pool, its events and progress delivered here. */
+async function onWorker(ctx: ExperimentContext, options: ExperimentOptions, call: UnitCall, setup: TaskSetup, first: boolean): Promise<WorkerDone> {
   const pool = sharedPool(ctx.workers);
-  // A progress callback that throws stops the calls, as it stops a training in this thread.
+  // A progress callback that throws stops the call, as it stops a training in this thread.
   const stop = new AbortController();
   // The kernel's per-cell interrupt lives in this thread's trainer: workers hear of it through the pool.
   const signal = anySignal(ctx.signal, interruptSignal(), stop.signal);
-  const failures: unknown[] = [];
-  const settled = await Promise.allSettled(calls.map(async (call, i) => {
-    const sink = progressSink(ctx, options, fromWorkers, (e) => {
-      failures.push(e);
-      stop.abort(e);
-    });
-    try {
-      await pool.run(call, setups[i]!, sink, signal, first);
-    } finally {
-      await sink.drained();
-    }
-  }));
-  const failed = failures[0] ?? settled.find((s): s is PromiseRejectedResult => s.status === 'rejected')?.reason;
-  if (failed !== undefined) {
+  let failure: unknown;
+  const sink = progressSink(ctx, options, (e) => {
+    failure ??= e;
+    stop.abort(e);
+  });
+  let done: WorkerDone;
+  try {
+    done = await pool.run(call, setup, sink, signal, first);
+  } catch (e) {
     // A cancellation is not the workers' doing: it is reported as one thread would report it.
-    if (failed instanceof Error && !failed.message.includes('LMC_WORKERS') && failures.length === 0 && !signal?.aborted) {
-      failed.message = `${failed.message} (while computing ${describeCall(calls[settled.findIndex((s) => s.status === 'rejected')])} on a worker thread; LMC_WORKERS=1 computes in this thread)`;
+    if (e instanceof Error && !e.message.includes('LMC_WORKERS') && failure === undefined && !signal?.aborted) {
+      e.message = `${e.message} (while computing ${describeCall(call)} on a worker thread; LMC_WORKERS=1 computes in this thread)`;
     }
-    throw failed;
+    throw failure ?? e;
+  } finally {
+    await sink.drained();
   }
+  if (failure !== undefined) throw failure;
+  return done;
 }
 
 /** Delivers a worker's events to the context, and its progress to the context's training callbacks. */
-function progressSink(ctx: ExperimentContext, options: ExperimentOptions, fromWorkers: Set<string>, fail: (e: unknown) => void): TaskSink & { drained(): Promise<void> } {
+function progressSink(ctx: ExperimentContext, options: ExperimentOptions, fail: (e: unknown) => void): TaskSink & { drained(): Promise<void> } {
   const runs = new Map<number, { callbacks: readonly TrainCallback[]; config: TrainConfig }>();
   let chain: Promise<void> = Promise.resolve();
   const later = (f: () => void | Promise<void>) => {
     chain = chain.then(f).catch(fail);
   };
   return {
-    unit: (event) => {
-      if (event.type === 'done') fromWorkers.add(event.hash);
-      // What a worker finds in the store is not reported: this thread reports the units it finds
-      // itself when it makes the same calls (a unit is then counted once, not once per thread).
-      if (event.type === 'hit') return;
-      later(() => options.onUnit?.(event));
-    },
+    unit: (event) => later(() => options.onUnit?.(event)),
     store: (event) => ctx.store.relay(event),
     runStart: (run, ref, at, config) => {
       const callbacks = ctx.callbacks(ref);
@@ -230,68 +206,4 @@ function remoteStep(at: RemoteStep, config: TrainConfig, workers: number): StepC
     get dataset() { return away('the dataset'); },
     snapshot: () => away('snapshot()'),
   };
-}
-
-const fingerprints = new WeakMap<Dataset, string>();
-
-/**
- * A content fingerprint of a dataset, part of every unit's identity: the config names a dataset
- * ('mnist'), but the same name can mean the embedded 10k digits or the full set under
- * LMC_DATA_DIR, and a result computed on one must never be returned for the other, nor for the same
- * files after one pixel changed. It hashes the description, sizes and each split's whole content
- * (Split.digest: the bytes of every image held in memory, ImageNet's file list with sizes and
- * times; else every example read). Cached per dataset object.
- */
-export function datasetFingerprint(dataset: Dataset): string {
-  const known = fingerprints.get(dataset);
-  if (known) return known;
-  const hash = createHash('sha256');
-  hash.update(JSON.stringify([dataset.name, dataset.description, dataset.numClasses, dataset.imageShape, dataset.train.size, dataset.test.size]));
-  for (const split of [dataset.train, dataset.test]) {
-    hash.update(new Uint8Array(split.labels.buffer, split.labels.byteOffset, split.labels.byteLength));
-    if (split.digest) split.digest(hash);
-    else digestEveryExample(split, hash);
-  }
-  const fingerprint = `${dataset.name}:${hash.digest('hex').slice(0, 16)}`;
-  fingerprints.set(dataset, fingerprint);
-  return fingerprint;
-}
-
-/** Feeds every example of `split`, as read for evaluation, to `hash`. */
-function digestEveryExample(split: Dataset['train'], hash: Hash): void {
-  const chunk = 1024;
-  for (let start = 0; start < split.size; start += chunk) {
-    const indices = Array.from({ length: Math.min(chunk, split.size - start) }, (_, i) => start + i);
-    const batch = split.read(indices, { augment: false });
-    hash.update(new Uint8Array(batch.x.buffer, batch.x.byteOffset, batch.x.byteLength));
-  }
-}
-
-/** One signal that fires when any of `signals` does (the caller's cancel, the store's lost lock). */
-export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
-  const present = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (present.length <= 1) return present[0];
-  return AbortSignal.any(present);
-}
-
-/** A unit as a unit function returns it: the finished store entry and who it is. */
-export interface UnitResult {
-  unit: FinishedUnit;
-  ref: UnitRef;
-}
-
-/**
- * The finished unit of `kind` and `key`, computing it with `compute` if the store lacks it.
- * Emits 'start' when this process computes it, then 'done', or 'hit' when it came from the store.
- */
-export async function cachedUnit(
-  ctx: ExperimentContext, kind: UnitKind, key: Json, label: string, compute: (unit: UnitWriter, ref: UnitRef) => Promise<Json>,
-): Promise<UnitResult> {
-  const ref: UnitRef = { kind, hash: ctx.store.identify(kind, key).hash, label };
-  const unit = await ctx.store.compute(kind, key, async (writer) => {
-    ctx.emit({ ...ref, type: 'start' });
-    return compute(writer, ref);
-  });
-  ctx.emit({ ...ref, type: unit.computed ? 'done' : 'hit' });
-  return { unit, ref };
 }

@@ -16,12 +16,13 @@ import { disposeMasks, maskDensity, maskState } from '../prune/mask';
 import { freshWeights } from '../prune/random';
 import { resolveConfig } from '../train/config';
 import type { Json } from '../store';
-import { cachedUnit, datasetFingerprint, type ExperimentContext, type UnitResult } from './context';
+import { datasetFingerprint } from './fingerprint';
+import type { ExperimentContext, UnitCall, UnitDefinition, UnitResult } from './unit';
 import { stepOf, trainKey, unitLabel, withoutDefaults } from './keys';
 import { loadMask, maskKey, type MaskKey, type MaskSpec } from './masks';
 import { trainInUnit } from './resumable';
 import { encodeState } from '../train/state-bytes';
-import { readState, trunk } from './trunk';
+import { readState, trunkCall, trunkResult } from './trunk';
 
 /** The file a copy keeps W_T in (weights only). */
 export const FINAL_FILE = 'final.safetensors';
@@ -68,67 +69,84 @@ export function copyKey(config: TrainConfig, data: string, k: number, trunkSeed:
   });
 }
 
+/** A copy as a call carries it: the mask by its key. */
+export type CopyCallSpec = Omit<CopySpec, 'mask'> & { mask?: MaskKey };
+
+/** The call of `copy(ctx, spec)`, its mask given by key. */
+export function copyCall(spec: CopySpec): UnitCall {
+  const mask = spec.mask === undefined ? undefined : maskKey(spec.mask, validateConfig({ ...spec.config }));
+  return { unit: 'copy', spec: { ...spec, mask } satisfies CopyCallSpec };
+}
+
+/** The copy unit: its trunk first, then k -> T from W_k (masked, or from fresh weights). */
+export const COPY_UNIT: UnitDefinition<CopyCallSpec> = {
+  kind: 'copy',
+  describe: (spec) => `copy k=${spec.k} order=${spec.config.dataOrderSeed}`,
+  config: (spec) => spec.config,
+  plan: (ctx, spec) => {
+    const config = validateConfig({ ...spec.config });
+    const dataset = ctx.dataset(config);
+    const k = stepOf(config, dataset, spec.k, 'copy k');
+    const trunkSeed = spec.trunkSeed ?? config.dataOrderSeed;
+    if (!Number.isSafeInteger(trunkSeed) || trunkSeed < 0) throw new Error(`copy: trunkSeed = ${JSON.stringify(spec.trunkSeed)}; seeds are whole numbers >= 0`);
+    if (spec.reinit !== undefined && !(Number.isSafeInteger(spec.reinit) && spec.reinit >= 0)) throw new Error(`copy: reinit = ${JSON.stringify(spec.reinit)}; give the init seed of the fresh weights, a whole number >= 0`);
+    const mask = spec.mask;
+    const key = copyKey(config, datasetFingerprint(dataset), k, trunkSeed, mask, spec.reinit) as unknown as Json;
+    return {
+      kind: 'copy', key, label: unitLabel('copy', key),
+      dependencies: [trunkCall({ ...config, dataOrderSeed: trunkSeed }, k, { shortcuts: spec.shortcuts })],
+      // A mask missing from the store fails before the trunk trains.
+      check: async () => {
+        if (mask) disposeMasks(await loadMask(ctx, mask, config));
+      },
+      compute: async (writer, unitRef, [trunkUnit]) => {
+        const { model } = buildModel(config, dataset);
+        const owned: TrainState[] = [];
+        const masks = mask ? await loadMask(ctx, mask, config) : undefined;
+        try {
+          const atK = await trunkResult(trunkUnit).loadState();
+          owned.push(atK);
+          let start = atK;
+          if (spec.reinit !== undefined) {
+            start = { step: atK.step, weights: freshWeights(config, dataset, spec.reinit), optimizer: atK.optimizer };
+            // The optimizer state is atK's and is freed with it; only the fresh weights are this state's own.
+            owned.push({ step: start.step, weights: start.weights, optimizer: null });
+          }
+          if (masks) {
+            start = maskState(start, masks);
+            owned.push(start);
+          }
+          const T = resolveConfig(config, dataset.train.size).totalIterations;
+          const result = await trainInUnit(ctx, writer, unitRef, { config, start, to: T, model, dataset, masks });
+          try {
+            const test = evaluate(model, dataset.test, { batchSize: config.evalBatchSize, limit: config.evalExamples });
+            const final = snapshot(model, result.step, null);
+            try {
+              await writer.writeFile(FINAL_FILE, encodeState(final));
+            } finally {
+              disposeState(final);
+            }
+            const summary: CopySummary = { k, testAccuracy: test.accuracy, testError: test.error, testLoss: test.loss, density: masks ? maskDensity(masks) : null };
+            return { ...summary };
+          } finally {
+            result.dispose();
+          }
+        } finally {
+          owned.forEach(disposeState);
+          if (masks) disposeMasks(masks);
+          model.dispose();
+        }
+      },
+    };
+  },
+};
+
+/** A finished copy unit as a CopyResult. */
+export function copyResult({ unit, ref }: UnitResult): CopyResult {
+  return { unit, ref, summary: unit.summary as unknown as CopySummary, loadFinal: () => readState(unit, FINAL_FILE) };
+}
+
 /** Trains (or finds) the copy `spec`: its trunk first, then k -> T. */
 export async function copy(ctx: ExperimentContext, spec: CopySpec): Promise<CopyResult> {
-  const config = validateConfig({ ...spec.config });
-  const dataset = ctx.dataset(config);
-  const data = datasetFingerprint(dataset);
-  const k = stepOf(config, dataset, spec.k, 'copy k');
-  const trunkSeed = spec.trunkSeed ?? config.dataOrderSeed;
-  if (!Number.isSafeInteger(trunkSeed) || trunkSeed < 0) throw new Error(`copy: trunkSeed = ${JSON.stringify(spec.trunkSeed)}; seeds are whole numbers >= 0`);
-  if (spec.reinit !== undefined && !(Number.isSafeInteger(spec.reinit) && spec.reinit >= 0)) throw new Error(`copy: reinit = ${JSON.stringify(spec.reinit)}; give the init seed of the fresh weights, a whole number >= 0`);
-  const mask = spec.mask === undefined ? undefined : maskKey(spec.mask, config);
-  const key = copyKey(config, data, k, trunkSeed, mask, spec.reinit);
-  // The trunk is requested only when the copy must be computed: a finished copy answers at once.
-  const found = await ctx.store.get('copy', key);
-  // The mask is loaded before the trunk trains, so that a mask missing from the store fails at once.
-  let masks = found || !mask ? undefined : await loadMask(ctx, mask, config);
-  const trunkOf = () => trunk(ctx, { ...config, dataOrderSeed: trunkSeed }, k, { shortcuts: spec.shortcuts });
-  const trunkResult = found ? null : await trunkOf().catch((err: unknown) => {
-    if (masks) disposeMasks(masks);
-    throw err;
-  });
-  const { unit, ref } = await cachedUnit(ctx, 'copy', key as unknown as Json, unitLabel('copy', key as unknown as Json), async (writer, unitRef) => {
-    const { model } = buildModel(config, dataset);
-    const owned: TrainState[] = [];
-    masks ??= mask ? await loadMask(ctx, mask, config) : undefined;
-    try {
-      const atK = await (trunkResult ?? (await trunkOf())).loadState();
-      owned.push(atK);
-      let start = atK;
-      if (spec.reinit !== undefined) {
-        start = { step: atK.step, weights: freshWeights(config, dataset, spec.reinit), optimizer: atK.optimizer };
-        // The optimizer state is atK's and is freed with it; only the fresh weights are this state's own.
-        owned.push({ step: start.step, weights: start.weights, optimizer: null });
-      }
-      if (masks) {
-        start = maskState(start, masks);
-        owned.push(start);
-      }
-      const T = resolveConfig(config, dataset.train.size).totalIterations;
-      const result = await trainInUnit(ctx, writer, unitRef, { config, start, to: T, model, dataset, masks });
-      try {
-        const test = evaluate(model, dataset.test, { batchSize: config.evalBatchSize, limit: config.evalExamples });
-        const final = snapshot(model, result.step, null);
-        try {
-          await writer.writeFile(FINAL_FILE, encodeState(final));
-        } finally {
-          disposeState(final);
-        }
-        const summary: CopySummary = { k, testAccuracy: test.accuracy, testError: test.error, testLoss: test.loss, density: masks ? maskDensity(masks) : null };
-        return { ...summary };
-      } finally {
-        result.dispose();
-      }
-    } finally {
-      owned.forEach(disposeState);
-      if (masks) disposeMasks(masks);
-      masks = undefined;
-      model.dispose();
-    }
-  }).finally(() => {
-    // Another process may have computed the unit while this one waited: the loaded mask was not needed.
-    if (masks) disposeMasks(masks);
-  });
-  return { unit, ref, summary: unit.summary as unknown as CopySummary, loadFinal: () => readState(unit, FINAL_FILE) };
+  return copyResult(await ctx.run(copyCall(spec)));
 }

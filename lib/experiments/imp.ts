@@ -14,25 +14,25 @@ import type { ColumnTable } from 'arquero';
 import { canonicalJson } from '../store';
 import { validateConfig, type TrainConfig } from '../train/config';
 import { evaluate } from '../train/evaluate';
-import { roundsToDensity } from '../train/presets';
 import { disposeState, snapshot, type TrainState } from '../train/state';
 import { buildModel } from '../train/trainer';
 import { prunableNames } from '../models/registry';
-import { DEFAULT_PRUNING, magnitudePrune, resolvePruningOptions, type PruningOptions } from '../prune/magnitude';
+import { DEFAULT_PRUNING, magnitudePrune, oneShotPruning, resolvePruningOptions, type PruningOptions } from '../prune/magnitude';
+import { planImp } from '../prune/imp';
 import { pruningFor } from '../prune/choices';
-import { createMasks, disposeMasks, maskCounts, maskState, type Masks } from '../prune/mask';
+import { createMasks, disposeMasks, maskCounts, maskDensity, maskState, validateMasks, type Masks } from '../prune/mask';
 import { reinitSeed } from '../prune/random';
 import { sparsityTable } from '../prune/sparsity';
 import { resolveConfig } from '../train/config';
 import type { Json } from '../store';
-import { cachedUnit, datasetFingerprint, type ExperimentContext } from './context';
-import { copyCall } from './calls';
+import { datasetFingerprint } from './fingerprint';
+import { forEachUnit, type ExperimentContext, type RunOptions, type UnitCall, type UnitDefinition, type UnitResult } from './unit';
 import { copy, FINAL_FILE, type CopyResult, type CopySpec } from './copy';
 import { stepOf, trainKey, unitLabel, withoutDefaults } from './keys';
-import { MASK_FILE, readMask, type MaskHolder } from './masks';
+import { MASK_FILE, loadMask, maskKey, readMask, type MaskHolder, type MaskKey, type MaskSpec } from './masks';
 import { trainInUnit } from './resumable';
 import { encodeMasks, encodeState } from '../train/state-bytes';
-import { readState, trunk } from './trunk';
+import { readState, trunkCall, trunkResult } from './trunk';
 
 /** Where IMP rewinds to and how it prunes. */
 export interface ImpLevelOptions {
@@ -40,6 +40,8 @@ export interface ImpLevelOptions {
   k?: number | string;
   /** Pruning per round (default: the presets' choice for the model, pruningFor). */
   pruning?: Partial<PruningOptions>;
+  /** The mask of level 0 (default all ones), e.g. a level of an earlier run stored with storeMask. */
+  initialMask?: MaskSpec;
 }
 
 /** What an IMP level unit reports. */
@@ -71,76 +73,117 @@ function pruningKey(config: TrainConfig, pruning: Partial<PruningOptions> | unde
 }
 
 /** The store config of IMP level `level` rewound to k. */
-export function impLevelKey(config: TrainConfig, data: string, k: number, level: number, pruning?: PruningOptions) {
-  return withoutDefaults({ train: trainKey(config), data, k, level, pruning: pruning as unknown as { [key: string]: string } | undefined });
+export function impLevelKey(config: TrainConfig, data: string, k: number, level: number, pruning?: PruningOptions, initialMask?: MaskKey) {
+  return withoutDefaults({ train: trainKey(config), data, k, level, pruning: pruning as unknown as { [key: string]: string } | undefined, initialMask });
+}
+
+/** An IMP level as a call carries it: the initial mask by its key. */
+export interface ImpLevelSpec extends Omit<ImpLevelOptions, 'initialMask'> {
+  config: TrainConfig;
+  level: number;
+  initialMask?: MaskKey;
+}
+
+/** The call of `impLevel(ctx, config, level, options)`. */
+export function impLevelCall(config: TrainConfig, level: number, options: ImpLevelOptions = {}): UnitCall {
+  const initialMask = options.initialMask === undefined ? undefined : maskKey(options.initialMask, validateConfig({ ...config }));
+  return { unit: 'imp-level', spec: { config, level, k: options.k, pruning: options.pruning, initialMask } satisfies ImpLevelSpec };
+}
+
+/** The IMP level unit: after level n - 1 and the trunk to k, trains m_n ⊙ W_k from k to T. */
+export const IMP_LEVEL_UNIT: UnitDefinition<ImpLevelSpec> = {
+  kind: 'imp-level',
+  describe: (spec) => `imp level ${spec.level} k=${spec.k ?? 0}`,
+  config: (spec) => spec.config,
+  plan: (ctx, spec) => {
+    const { level } = spec;
+    if (!Number.isSafeInteger(level) || level < 0) throw new Error(`impLevel: level = ${JSON.stringify(level)}; give a whole number >= 0 (0 is the unpruned network)`);
+    const config = validateConfig({ ...spec.config });
+    const dataset = ctx.dataset(config);
+    const k = stepOf(config, dataset, spec.k ?? 0, 'imp k');
+    const pruning = pruningKey(config, spec.pruning);
+    const { initialMask } = spec;
+    const key = impLevelKey(config, datasetFingerprint(dataset), k, level, pruning, initialMask) as unknown as Json;
+    const options = { k: spec.k, pruning: spec.pruning, initialMask };
+    return {
+      kind: 'imp-level', key, label: unitLabel('imp-level', key),
+      // The previous level first: a chain from an empty store then computes level 0 first.
+      dependencies: level > 0 ? [impLevelCall(config, level - 1, options), trunkCall(config, k)] : [trunkCall(config, k)],
+      // A missing or misshapen initial mask fails before the trunk trains.
+      check: async () => {
+        if (level > 0 || !initialMask) return;
+        const masks = await loadMask(ctx, initialMask, config);
+        const { model } = buildModel(config, dataset);
+        try {
+          validateMasks(model, masks);
+        } finally {
+          model.dispose();
+          disposeMasks(masks);
+        }
+      },
+      compute: async (writer, unitRef, dependencies) => {
+        const [previous, trunkUnit] = dependencies.length === 2 ? dependencies : [undefined, dependencies[0]];
+        const { model } = buildModel(config, dataset);
+        let mask: Masks | null = null;
+        const states: TrainState[] = [];
+        try {
+          const round = resolvePruningOptions(pruning ?? pruningFor(config.model), prunableNames(model));
+          if (previous === undefined) {
+            mask = initialMask ? await loadMask(ctx, initialMask, config) : createMasks(model);
+            validateMasks(model, mask);
+          } else {
+            const prev = impLevelResult(previous);
+            const [prevMask, prevFinal] = [await prev.loadMask(), await prev.loadFinal()];
+            try {
+              mask = magnitudePrune(prevFinal.weights, prevMask, round);
+            } finally {
+              disposeMasks(prevMask);
+              disposeState(prevFinal);
+            }
+          }
+          const atK = await trunkResult(trunkUnit).loadState();
+          states.push(atK);
+          const start = maskState(atK, mask);
+          states.push(start);
+          const T = resolveConfig(config, dataset.train.size).totalIterations;
+          const result = await trainInUnit(ctx, writer, unitRef, { config, start, to: T, model, dataset, masks: mask });
+          try {
+            const test = evaluate(model, dataset.test, { batchSize: config.evalBatchSize, limit: config.evalExamples });
+            const final = snapshot(model, result.step, null);
+            states.push(final);
+            await writer.writeFile(MASK_FILE, encodeMasks(mask));
+            await writer.writeFile(FINAL_FILE, encodeState(final));
+            await writer.writeTable('sparsity', sparsityTable(mask), ['csv']);
+            const counts = maskCounts(mask);
+            const remaining = counts.reduce((sum, c) => sum + c.remaining, 0);
+            const total = counts.reduce((sum, c) => sum + c.total, 0);
+            const summary: ImpLevelSummary = {
+              level, k, density: total === 0 ? 1 : remaining / total, remaining, total,
+              testAccuracy: test.accuracy, testError: test.error, testLoss: test.loss,
+            };
+            return { ...summary };
+          } finally {
+            result.dispose();
+          }
+        } finally {
+          states.forEach(disposeState);
+          if (mask) disposeMasks(mask);
+          model.dispose();
+        }
+      },
+    };
+  },
+};
+
+/** A finished IMP level unit as an ImpLevelResult. */
+export function impLevelResult({ unit, ref }: UnitResult): ImpLevelResult {
+  const summary = unit.summary as unknown as ImpLevelSummary;
+  return { unit, ref, level: summary.level, summary, loadMask: () => readMask(unit), loadFinal: () => readState(unit, FINAL_FILE) };
 }
 
 /** IMP level `level` (0: the dense network from W_k) of `config` rewound to k, computing earlier levels as needed. */
-export async function impLevel(ctx: ExperimentContext, configInput: TrainConfig, level: number, options: ImpLevelOptions = {}): Promise<ImpLevelResult> {
-  if (!Number.isSafeInteger(level) || level < 0) throw new Error(`impLevel: level = ${JSON.stringify(level)}; give a whole number >= 0 (0 is the unpruned network)`);
-  const config = validateConfig({ ...configInput });
-  const dataset = ctx.dataset(config);
-  const data = datasetFingerprint(dataset);
-  const k = stepOf(config, dataset, options.k ?? 0, 'imp k');
-  const pruning = pruningKey(config, options.pruning);
-  const key = impLevelKey(config, data, k, level, pruning);
-  const wrap = (unit: ImpLevelResult['unit'], ref: ImpLevelResult['ref']): ImpLevelResult => ({
-    unit, ref, level, summary: unit.summary as unknown as ImpLevelSummary,
-    loadMask: () => readMask(unit), loadFinal: () => readState(unit, FINAL_FILE),
-  });
-  // Dependencies first and outside this unit's lock: the previous level and the trunk.
-  const found = await ctx.store.get('imp-level', key);
-  const previous = found || level === 0 ? null : await impLevel(ctx, config, level - 1, options);
-  const trunkResult = found ? null : await trunk(ctx, config, k);
-  const { unit, ref } = await cachedUnit(ctx, 'imp-level', key as unknown as Json, unitLabel('imp-level', key as unknown as Json), async (writer, unitRef) => {
-    const { model } = buildModel(config, dataset);
-    let mask: Masks | null = null;
-    const states: TrainState[] = [];
-    try {
-      const round = resolvePruningOptions(pruning ?? pruningFor(config.model), prunableNames(model));
-      if (level === 0) {
-        mask = createMasks(model);
-      } else {
-        const prev = previous ?? (await impLevel(ctx, config, level - 1, options));
-        const [prevMask, prevFinal] = [await prev.loadMask(), await prev.loadFinal()];
-        try {
-          mask = magnitudePrune(prevFinal.weights, prevMask, round);
-        } finally {
-          disposeMasks(prevMask);
-          disposeState(prevFinal);
-        }
-      }
-      const atK = await (trunkResult ?? (await trunk(ctx, config, k))).loadState();
-      states.push(atK);
-      const start = maskState(atK, mask);
-      states.push(start);
-      const T = resolveConfig(config, dataset.train.size).totalIterations;
-      const result = await trainInUnit(ctx, writer, unitRef, { config, start, to: T, model, dataset, masks: mask });
-      try {
-        const test = evaluate(model, dataset.test, { batchSize: config.evalBatchSize, limit: config.evalExamples });
-        const final = snapshot(model, result.step, null);
-        states.push(final);
-        await writer.writeFile(MASK_FILE, encodeMasks(mask));
-        await writer.writeFile(FINAL_FILE, encodeState(final));
-        await writer.writeTable('sparsity', sparsityTable(mask), ['csv']);
-        const counts = maskCounts(mask);
-        const remaining = counts.reduce((s, c) => s + c.remaining, 0);
-        const total = counts.reduce((s, c) => s + c.total, 0);
-        const summary: ImpLevelSummary = {
-          level, k, density: total === 0 ? 1 : remaining / total, remaining, total,
-          testAccuracy: test.accuracy, testError: test.error, testLoss: test.loss,
-        };
-        return { ...summary };
-      } finally {
-        result.dispose();
-      }
-    } finally {
-      states.forEach(disposeState);
-      if (mask) disposeMasks(mask);
-      model.dispose();
-    }
-  });
-  return wrap(unit, ref);
+export async function impLevel(ctx: ExperimentContext, config: TrainConfig, level: number, options: ImpLevelOptions = {}, run: RunOptions = {}): Promise<ImpLevelResult> {
+  return impLevelResult(await ctx.run(impLevelCall(config, level, options), run));
 }
 
 /** Which baselines an IMP run trains, and where. */
@@ -161,8 +204,10 @@ export interface ImpBaselines {
 export interface ImpRunOptions extends ImpLevelOptions {
   /** Rounds of pruning N (levels 0..N). Default: the rounds nearest `targetDensity`. */
   levels?: number;
-  /** Density to reach when `levels` is not given, e.g. 0.035. */
+  /** Density to reach: where iterative pruning stops when `levels` is not given, or one-shot's target. */
   targetDensity?: number;
+  /** Prune once, straight to `targetDensity` (levels 0 and 1). */
+  oneShot?: boolean;
   /** Train baselines: true for both at every level, or where and which. */
   baselines?: boolean | ImpBaselines;
   /** Called after each level (with its baselines) is available. */
@@ -179,6 +224,11 @@ export interface ImpRunLevel {
 /** An IMP run: its levels and one tidy table (level, density, method, accuracy, unit hash). */
 export interface ImpRunResult {
   k: number;
+  /** T in iterations. */
+  totalIterations: number;
+  mode: 'iterative' | 'one-shot';
+  /** Pruning per round as resolved for the model (one-shot's single round prunes to the target from these rates). */
+  pruning: PruningOptions;
   levels: ImpRunLevel[];
   /** Rows {level, density, method: 'imp' | 'random-prune' | 'random-reinit', testAccuracy, testError, testLoss, run, unit}. */
   table: ColumnTable;
@@ -187,12 +237,27 @@ export interface ImpRunResult {
 /** IMP levels 0..N rewound to k with the baselines asked for, every training cached. */
 export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, options: ImpRunOptions = {}): Promise<ImpRunResult> {
   const config = validateConfig({ ...configInput });
-  const rounds = options.levels ?? (options.targetDensity !== undefined ? roundsToDensity(options.targetDensity, options.pruning?.fraction ?? 0.2) : undefined);
-  if (rounds === undefined || !Number.isSafeInteger(rounds) || rounds < 0) {
-    throw new Error(`impRun: give levels (a whole number of pruning rounds >= 0) or targetDensity in (0, 1]; got levels = ${JSON.stringify(options.levels)}, targetDensity = ${JSON.stringify(options.targetDensity)}`);
+  const dataset = ctx.dataset(config);
+  const plan = planImp(config, dataset, { rewindTo: options.k, levels: options.levels, oneShot: options.oneShot, targetDensity: options.targetDensity, pruning: options.pruning });
+  const rounds = plan.levels;
+  // Checked before anything trains: the pruning rates name tensors of this model.
+  const { model: probe } = buildModel(config, dataset);
+  const resolvedPruning = (() => {
+    try {
+      return resolvePruningOptions(plan.pruning, prunableNames(probe));
+    } finally {
+      probe.dispose();
+    }
+  })();
+  const levelOptions: ImpLevelOptions = { k: options.k, pruning: options.pruning, initialMask: options.initialMask };
+  if (plan.mode === 'one-shot') {
+    // One round from the initial mask's density straight to the target.
+    const from = options.initialMask === undefined ? 1 : await initialDensity(ctx, options.initialMask, config);
+    levelOptions.pruning = oneShotPruning(plan.pruning, from, plan.targetDensity!);
   }
   const b: ImpBaselines | null = options.baselines === true ? {} : options.baselines || null;
   const seed = b?.seed ?? config.initSeed;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`impRun: baselines.seed = ${JSON.stringify(seed)} is invalid; seeds are whole numbers >= 0`);
   const baselineLevels = new Set(b?.levels ?? Array.from({ length: rounds }, (_, i) => i + 1));
   for (const n of baselineLevels) {
     if (!(Number.isSafeInteger(n) && n >= 1 && n <= rounds)) throw new Error(`impRun: baselines.levels holds ${JSON.stringify(n)}; baselines exist at levels 1..${rounds} (level 0 is the unpruned network)`);
@@ -208,38 +273,45 @@ export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, o
       randomReinit: withBaselines && b.randomReinit !== false ? { config, k, mask: level, reinit: reinitSeed(seed, n) } : undefined,
     };
   };
-  // Levels this thread already looked up (on worker threads, below), so each is found once.
-  const found: ImpLevelResult[] = [];
-  if (ctx.workers > 1) {
-    // On worker threads: each level after the one before, and each level's baselines beside the next levels.
-    const baselines: Promise<void>[] = [];
-    for (let n = 0; n <= rounds; n++) {
-      // The chain of levels is the critical path: each goes ahead of the baselines still waiting.
-      await ctx.prefetch([{ unit: 'imp-level', config, level: n, options: { k: options.k, pruning: options.pruning } }], { first: true });
-      found[n] = await impLevel(ctx, config, n, options);
-      const specs = Object.values(baselineSpecs(found[n], n)).filter((s) => s !== undefined);
-      const done = ctx.prefetch(specs.map(copyCall));
-      done.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-      baselines.push(done);
-    }
-    await Promise.all(baselines);
-  }
-  let k = 0;
-  for (let n = 0; n <= rounds; n++) {
-    const level = found[n] ?? await impLevel(ctx, config, n, options);
-    k = level.summary.k;
-    const specs = baselineSpecs(level, n);
-    const randomPrune = specs.randomPrune ? await copy(ctx, specs.randomPrune) : null;
-    const randomReinit = specs.randomReinit ? await copy(ctx, specs.randomReinit) : null;
-    const entry = { level, randomPrune, randomReinit };
-    levels.push(entry);
+  const report = (entry: ImpRunLevel) => {
+    const { level, randomPrune, randomReinit } = entry;
     const row = (method: string, s: { testAccuracy: number; testError: number; testLoss: number }, unit: string) =>
-      rows.push({ level: n, density: level.summary.density, method, testAccuracy: s.testAccuracy, testError: s.testError, testLoss: s.testLoss, run: 0, unit: unit.slice(0, 12) });
+      rows.push({ level: level.level, density: level.summary.density, method, testAccuracy: s.testAccuracy, testError: s.testError, testLoss: s.testLoss, run: 0, unit: unit.slice(0, 12) });
     row('imp', level.summary, level.ref.hash);
     if (randomPrune) row('random-prune', randomPrune.summary, randomPrune.ref.hash);
     if (randomReinit) row('random-reinit', randomReinit.summary, randomReinit.ref.hash);
+    levels.push(entry);
     options.onLevel?.(entry);
+  };
+  // Levels are reported in order, each once its baselines are in; on worker threads a level's
+  // baselines train beside the next levels, and the chain of levels (the critical path) goes first.
+  let reported: Promise<void> = Promise.resolve();
+  let k = 0;
+  for (let n = 0; n <= rounds; n++) {
+    const level = await impLevel(ctx, config, n, levelOptions, { first: true });
+    k = level.summary.k;
+    const specs = baselineSpecs(level, n);
+    const entry = forEachUnit(ctx, [specs.randomPrune, specs.randomReinit], (spec) => (spec ? copy(ctx, spec) : Promise.resolve(null)))
+      .then(([randomPrune, randomReinit]): ImpRunLevel => ({ level, randomPrune, randomReinit }));
+    entry.catch(() => undefined); // awaited through `reported`; not an unhandled rejection meanwhile
+    reported = reported.then(async () => report(await entry));
+    if (ctx.workers <= 1) await reported;
+    else reported.catch(() => undefined);
   }
+  await reported;
   const columns = ['level', 'density', 'method', 'testAccuracy', 'testError', 'testLoss', 'run', 'unit'];
-  return { k, levels, table: aq.table(Object.fromEntries(columns.map((c) => [c, rows.map((r) => r[c])]))) };
+  return {
+    k, totalIterations: plan.totalIterations, mode: plan.mode, pruning: resolvedPruning, levels,
+    table: aq.table(Object.fromEntries(columns.map((c) => [c, rows.map((r) => r[c])]))),
+  };
+}
+
+/** The density of a stored mask. */
+async function initialDensity(ctx: ExperimentContext, spec: MaskSpec, config: TrainConfig): Promise<number> {
+  const masks = await loadMask(ctx, maskKey(spec, config), config);
+  try {
+    return maskDensity(masks);
+  } finally {
+    disposeMasks(masks);
+  }
 }

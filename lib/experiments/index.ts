@@ -9,8 +9,10 @@
  *   const level = await impLevel(ctx, config, 8);         // levels 0..8 on the way
  *   const pair = await instabilityPair(ctx, { config, k: 500, pair: 0 });
  */
+export * from './unit';
 export * from './context';
-export { copyCall, pairCall, runCall, type UnitCall } from './calls';
+export { datasetFingerprint } from './fingerprint';
+export { unitDefinition, describeCall } from './registry';
 export { UnitPool, sharedPool, defaultWorkers, POOLED_BACKENDS } from './pool';
 export { encodeState, encodeMasks, decodeState, type DecodedState } from '../train/state-bytes';
 export { trainInUnit, type ResumableRun } from './resumable';

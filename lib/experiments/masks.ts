@@ -11,7 +11,7 @@ import type { TrainConfig } from '../train/config';
 import type { Masks } from '../prune/mask';
 import { pruningFor } from '../prune/choices';
 import { randomPruneMask, randomPruningStream } from '../prune/random';
-import { cachedUnit, type ExperimentContext, type UnitResult } from './context';
+import { cachedUnit, type ExperimentContext, type UnitResult } from './unit';
 import { decodeState, encodeMasks } from '../train/state-bytes';
 import { unitLabel, withoutDefaults } from './keys';
 

@@ -20,11 +20,11 @@ import {
   type InstabilityMeasure, type SplitName,
 } from '../stability';
 import { canonicalJson, type Json } from '../store';
-import { cachedUnit, datasetFingerprint, type ExperimentContext, type UnitResult } from './context';
-import { copyCall } from './calls';
-import { copy, type CopyResult, type CopySpec } from './copy';
+import { datasetFingerprint } from './fingerprint';
+import type { ExperimentContext, UnitCall, UnitDefinition, UnitResult } from './unit';
+import { copyCall, copyResult, type CopySpec } from './copy';
 import { stepOf, trainKey, unitLabel, withoutDefaults } from './keys';
-import { loadMask, maskKey, type MaskSpec } from './masks';
+import { loadMask, maskKey, type MaskKey, type MaskSpec } from './masks';
 
 /** One pair of an instability experiment. */
 export interface PairSpec {
@@ -71,8 +71,6 @@ export interface PairResult extends UnitResult {
   summary: PairSummary;
   /** The interpolation curve: error and loss at every alpha and split. */
   curve(): Promise<InterpolationPoint[]>;
-  /** The two copies, when this call had to look them up (null when the pair came straight from the store). */
-  copies: [CopyResult, CopyResult] | null;
 }
 
 const DEFAULT_SPLITS: readonly SplitName[] = ['train', 'test'];
@@ -83,7 +81,7 @@ export function instabilityTrunkSeed(config: TrainConfig): number {
 }
 
 /** A pair spec checked and resolved: its unit key, its copies, and what evaluating it needs. */
-function resolvePair(ctx: ExperimentContext, spec: PairSpec) {
+function resolvePair(ctx: ExperimentContext, spec: PairSpec | PairCallSpec) {
   const config = validateConfig({ ...spec.config });
   const dataset = ctx.dataset(config);
   const data = datasetFingerprint(dataset);
@@ -116,68 +114,76 @@ function resolvePair(ctx: ExperimentContext, spec: PairSpec) {
   return { config, dataset, k, alphas, bn, bnBatches, bnSeed, splits, mask, key, seeds, copySpecs };
 }
 
-/** A pair's units: the store key of the pair and the two copy units it trains. */
-export function pairUnits(ctx: ExperimentContext, spec: PairSpec): { key: Json; copySpecs: CopySpec[] } {
-  const { key, copySpecs } = resolvePair(ctx, spec);
-  return { key: key as unknown as Json, copySpecs };
+/** A pair as a call carries it: the mask by its key. */
+export type PairCallSpec = Omit<PairSpec, 'mask'> & { mask?: MaskKey };
+
+/** The call of `instabilityPair(ctx, spec)`, its mask given by key. */
+export function pairCall(spec: PairSpec): UnitCall {
+  const mask = spec.mask === undefined ? undefined : maskKey(spec.mask, validateConfig({ ...spec.config }));
+  return { unit: 'instability-pair', spec: { ...spec, mask } satisfies PairCallSpec };
+}
+
+/** The instability pair unit: its two copies, then their interpolation curve and distances. */
+export const PAIR_UNIT: UnitDefinition<PairCallSpec> = {
+  kind: 'instability-pair',
+  describe: (spec) => `instability pair k=${spec.k} pair=${spec.pair}`,
+  config: (spec) => spec.config,
+  plan: (ctx, spec) => {
+    const { config, dataset, k, alphas, bn, bnBatches, bnSeed, splits, mask, key, seeds, copySpecs } = resolvePair(ctx, spec);
+    return {
+      kind: 'instability-pair', key: key as unknown as Json, label: unitLabel('instability-pair', key as unknown as Json),
+      dependencies: copySpecs.map(copyCall),
+      compute: async (writer, _ref, copies) => {
+        const { model: probe } = buildModel(config, dataset);
+        const states: TrainState[] = [];
+        const masks = mask ? await loadMask(ctx, mask, config) : undefined;
+        try {
+          for (const c of copies) states.push(await copyResult(c).loadFinal());
+          const [w1, w2] = states.map((s) => s.weights);
+          const recompute = bn === 'recompute' && probe.buffers.size > 0
+            ? new BatchNormRecompute({ split: dataset.train, batches: bnBatches, batchSize: config.batchSize, seed: bnSeed, momentum: config.bnMomentum })
+            : undefined;
+          const points = interpolationCurve(probe, w1, w2, {
+            bn, recompute, evalBatchSize: config.evalBatchSize, masks, alphas,
+            splits: splits.map((name) => ({ name, split: dataset[name], limit: config.evalExamples })),
+          });
+          const dist = l2Distances(probe, w1, w2);
+          const bySplit: PairSummary['splits'] = {};
+          for (const split of splits) {
+            const m = measureInstability(points, split);
+            // Under 'recompute' the curve's ends carry re-estimated statistics; report the networks as trained too.
+            const trained = recompute
+              ? [w1, w2].map((w) => {
+                loadWeights(probe, w);
+                return evaluate(probe, dataset[split], { batchSize: config.evalBatchSize, limit: config.evalExamples }).error;
+              })
+              : [m.error1, m.error2];
+            bySplit[split] = { ...m, trainedError1: trained[0], trainedError2: trained[1] };
+          }
+          await writer.writeJson('curve.json', points);
+          await writer.writeTable('curve', aq.from(points), ['csv', 'arrow']);
+          const summary: PairSummary = {
+            k, pair: spec.pair, initSeed: config.initSeed, seed1: seeds[0], seed2: seeds[1], ...dist,
+            density: masks ? density(probe, masks) : null, splits: bySplit,
+          };
+          // JSON has no NaN or Infinity (a diverged network's loss): they are kept as null.
+          return JSON.parse(JSON.stringify(summary)) as Json;
+        } finally {
+          states.forEach(disposeState);
+          if (masks) disposeMasks(masks);
+          probe.dispose();
+        }
+      },
+    };
+  },
+};
+
+/** A finished pair unit as a PairResult. */
+export function pairResult({ unit, ref }: UnitResult): PairResult {
+  return { unit, ref, summary: unit.summary as unknown as PairSummary, curve: () => unit.readJson<InterpolationPoint[]>('curve.json') };
 }
 
 /** Measures (or finds) one instability pair. */
 export async function instabilityPair(ctx: ExperimentContext, spec: PairSpec): Promise<PairResult> {
-  const { config, dataset, k, alphas, bn, bnBatches, bnSeed, splits, mask, key, seeds, copySpecs } = resolvePair(ctx, spec);
-  const found = await ctx.store.get('instability-pair', key);
-  // On worker threads the two copies train at once; here they are then found, one after the other.
-  const trainCopies = async (): Promise<[CopyResult, CopyResult]> => {
-    await ctx.prefetch(copySpecs.map(copyCall));
-    const out: CopyResult[] = [];
-    for (const s of copySpecs) out.push(await copy(ctx, s));
-    return out as [CopyResult, CopyResult];
-  };
-  const copies = found ? null : await trainCopies();
-  const { unit, ref } = await cachedUnit(ctx, 'instability-pair', key as unknown as Json, unitLabel('instability-pair', key as unknown as Json), async (writer) => {
-    const pairCopies = copies ?? (await trainCopies());
-    const { model: probe } = buildModel(config, dataset);
-    const states: TrainState[] = [];
-    const masks = mask ? await loadMask(ctx, mask, config) : undefined;
-    try {
-      for (const c of pairCopies) states.push(await c.loadFinal());
-      const [w1, w2] = states.map((s) => s.weights);
-      const recompute = bn === 'recompute' && probe.buffers.size > 0
-        ? new BatchNormRecompute({ split: dataset.train, batches: bnBatches, batchSize: config.batchSize, seed: bnSeed, momentum: config.bnMomentum })
-        : undefined;
-      const points = interpolationCurve(probe, w1, w2, {
-        bn, recompute, evalBatchSize: config.evalBatchSize, masks, alphas,
-        splits: splits.map((name) => ({ name, split: dataset[name], limit: config.evalExamples })),
-      });
-      const dist = l2Distances(probe, w1, w2);
-      const bySplit: PairSummary['splits'] = {};
-      for (const split of splits) {
-        const m = measureInstability(points, split);
-        // Under 'recompute' the curve's ends carry re-estimated statistics; report the networks as trained too.
-        const trained = recompute
-          ? [w1, w2].map((w) => {
-            loadWeights(probe, w);
-            return evaluate(probe, dataset[split], { batchSize: config.evalBatchSize, limit: config.evalExamples }).error;
-          })
-          : [m.error1, m.error2];
-        bySplit[split] = { ...m, trainedError1: trained[0], trainedError2: trained[1] };
-      }
-      await writer.writeJson('curve.json', points);
-      await writer.writeTable('curve', aq.from(points), ['csv', 'arrow']);
-      const summary: PairSummary = {
-        k, pair: spec.pair, initSeed: config.initSeed, seed1: seeds[0], seed2: seeds[1], ...dist,
-        density: masks ? density(probe, masks) : null, splits: bySplit,
-      };
-      // JSON has no NaN or Infinity (a diverged network's loss): they are kept as null.
-      return JSON.parse(JSON.stringify(summary)) as Json;
-    } finally {
-      states.forEach(disposeState);
-      if (masks) disposeMasks(masks);
-      probe.dispose();
-    }
-  });
-  return {
-    unit, ref, copies, summary: unit.summary as unknown as PairSummary,
-    curve: () => unit.readJson<InterpolationPoint[]>('curve.json'),
-  };
+  return pairResult(await ctx.run(pairCall(spec)));
 }

@@ -4,11 +4,11 @@
  *
  * Each worker loads its own TensorFlow.js backend (the same kind as this thread's), its own copy
  * of the dataset (loaded the same way, checked by fingerprint) and opens the same store folder;
- * it runs a unit call (calls.ts) and reports the unit's events, its training progress and its
+ * it runs a unit call (unit.ts) and reports the unit's events, its training progress and its
  * store's reports back here. The store's locks keep two threads from computing one unit: a unit
- * that a second worker needs while the first computes it is waited for, then found. The caller
- * then makes the same calls itself and finds every unit finished, so results are the ones a
- * serial run computes, bit for bit (wasm and the pure-JS cpu backend are deterministic).
+ * that a second worker needs while the first computes it is waited for, then found. A unit is
+ * computed by the same code on a worker as in one thread, so results are the ones a serial run
+ * computes, bit for bit (wasm and the pure-JS cpu backend are deterministic).
  *
  * Workers start on demand, stay for later calls, and never keep the process alive when idle.
  */
@@ -20,9 +20,8 @@ import { readSetting, type BackendName } from '../settings';
 import { StoreError, type LockTiming, type StoreErrorCode, type StoreEvent } from '../store';
 import type { TrainConfig } from '../train/config';
 import { TrainingCancelled, type StepContext } from '../train/trainer';
-import type { UnitCall } from './calls';
-import type { UnitEvent, UnitRef } from './context';
-
+import { describeCall } from './registry';
+import type { UnitCall, UnitEvent, UnitRef } from './unit';
 
 /** Backends whose units run in worker threads; native TensorFlow already uses every core (and the one GPU). */
 export const POOLED_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
@@ -59,8 +58,14 @@ export type FromWorker =
   | { type: 'store'; id: number; event: StoreEvent }
   | { type: 'run-start'; id: number; run: number; ref: UnitRef; at: RemoteStep; config: TrainConfig }
   | { type: 'run-step'; id: number; run: number; at: RemoteStep }
-  | { type: 'done'; id: number; hash: string }
+  | { type: 'done'; id: number; hash: string; computed: boolean }
   | { type: 'failed'; id: number; error: WorkerError };
+
+/** A call a worker finished: the unit's hash, and whether the worker computed it (else it found it in the store). */
+export interface WorkerDone {
+  hash: string;
+  computed: boolean;
+}
 
 /** An error as it crosses from a worker: name, message, stack, and the fields callers test. */
 export interface WorkerError {
@@ -94,7 +99,7 @@ interface Task {
   sink: TaskSink;
   signal?: AbortSignal;
   first: boolean;
-  resolve(hash: string): void;
+  resolve(done: WorkerDone): void;
   reject(error: Error): void;
 }
 
@@ -114,9 +119,9 @@ export class UnitPool {
     if (!Number.isSafeInteger(size) || size < 1) throw new Error(`UnitPool: size = ${size}; give a whole number of workers >= 1`);
   }
 
-  /** Runs `call` on a worker (`first`: ahead of the calls queued so far); resolves to the unit hash once the unit is in the store. */
-  run(call: UnitCall, setup: TaskSetup, sink: TaskSink, signal?: AbortSignal, first = false): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
+  /** Runs `call` on a worker (`first`: ahead of the calls queued so far); resolves once the unit is in the store. */
+  run(call: UnitCall, setup: TaskSetup, sink: TaskSink, signal?: AbortSignal, first = false): Promise<WorkerDone> {
+    return new Promise<WorkerDone>((resolve, reject) => {
       if (signal?.aborted) return reject(abortError(signal));
       const task = { id: this.nextId++, call, setup, sink, signal, first, resolve, reject };
       // Calls queued first keep their own order among themselves.
@@ -201,7 +206,7 @@ export class UnitPool {
         case 'run-step': task.sink.runStep(message.run, message.at); break;
         case 'done':
           this.finish(slot);
-          task.resolve(message.hash);
+          task.resolve({ hash: message.hash, computed: message.computed });
           this.dispatch();
           break;
         case 'failed':
@@ -227,22 +232,6 @@ export function sharedPool(size: number): UnitPool {
     shared.set(size, pool);
   }
   return pool;
-}
-
-/** The config a call trains under (which dataset its worker loads). */
-export function callConfig(call: UnitCall): TrainConfig {
-  return call.unit === 'copy' || call.unit === 'instability-pair' || call.unit === 'throughout' ? call.spec.config : call.config;
-}
-
-/** A short description of a call for messages, e.g. "copy k=100". */
-export function describeCall(call: UnitCall): string {
-  switch (call.unit) {
-    case 'trunk': return `trunk k=${call.k}`;
-    case 'copy': return `copy k=${call.spec.k} order=${call.spec.config.dataOrderSeed}`;
-    case 'imp-level': return `imp level ${call.level} k=${call.options?.k ?? 0}`;
-    case 'instability-pair': return `instability pair k=${call.spec.k} pair=${call.spec.pair}`;
-    case 'throughout': return `throughout k=${call.spec.k} init=${call.spec.config.initSeed}`;
-  }
 }
 
 function abortError(signal: AbortSignal): Error {

@@ -12,8 +12,9 @@
  * 3 curves of 30 alphas on 10,000 digits. Measured on a shared 2-core machine: about 10 minutes;
  * every level's baselines (--baseline-every 1) would add 20 trainings, about 6 minutes.
  */
-import { presetConfig, type Scale, type TrainConfig } from '../train/config';
-import type { ExperimentContext } from './context';
+import { type Scale, type TrainConfig } from '../train/config';
+import { presetConfig } from '../train/presets';
+import type { ExperimentContext } from './unit';
 import { impRun, type ImpRunResult } from './imp';
 import { instabilitySweep, type SweepResult } from './sweep';
 

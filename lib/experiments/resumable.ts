@@ -12,7 +12,7 @@ import { tf } from '../tf';
 import type { TrainConfig } from '../train/config';
 import { disposeState, type TrainState } from '../train/state';
 import { trainFrom, type TrainCallback, type TrainResult } from '../train/trainer';
-import { anySignal, type ExperimentContext, type UnitRef } from './context';
+import { anySignal, type ExperimentContext, type UnitRef } from './unit';
 import { decodeState, encodeState } from '../train/state-bytes';
 
 const CHECKPOINT_FILE = 'state.safetensors';

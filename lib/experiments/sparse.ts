@@ -12,9 +12,8 @@ import { validateConfig, type TrainConfig } from '../train/config';
 import { roundsToDensity } from '../train/presets';
 import { reinitSeed } from '../prune/random';
 import type { PruningOptions } from '../prune/magnitude';
-import type { ExperimentContext } from './context';
+import { forEachUnit, type ExperimentContext } from './unit';
 import { impLevel } from './imp';
-import type { UnitCall } from './calls';
 import { instabilitySweep, resolveSweep, type SweepOptions, type SweepResult, type SweepSubnetwork } from './sweep';
 
 /** The kinds of subnetwork the paper compares. */
@@ -63,7 +62,8 @@ export async function sparseSweep(ctx: ExperimentContext, configInput: TrainConf
   const sweeps: SparseSweepResult['sweeps'] = {};
   // Every initialization's IMP run to k is independent of the others: on worker threads they train at once.
   const { ks, inits } = resolveSweep('sparseSweep', config, ctx.dataset(config), sweepOptions);
-  await ctx.prefetch(inits.flatMap((seeds) => ks.map((k): UnitCall => ({ unit: 'imp-level', config: { ...config, initSeed: seeds.initSeed }, level: levels, options: { k, pruning } }))));
+  const runs = inits.flatMap((seeds) => ks.map((k) => ({ config: { ...config, initSeed: seeds.initSeed }, k })));
+  await forEachUnit(ctx, runs, (run) => impLevel(ctx, run.config, levels, { k: run.k, pruning }));
   for (const method of methods) {
     sweeps[method] = await instabilitySweep(ctx, config, {
       ...sweepOptions,

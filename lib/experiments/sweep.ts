@@ -11,12 +11,10 @@ import {
   type BatchNormPolicy, type ExperimentRows, type InitSeeds, type InstabilityOptions, type InstabilityResult, type PairRow, type SplitName,
 } from '../stability';
 import type { Dataset } from '../data/types';
-import type { ExperimentContext } from './context';
+import { forEachUnit, type ExperimentContext } from './unit';
 import { stepOf } from './keys';
 import type { MaskSpec } from './masks';
-import { copyCall, pairCall } from './calls';
-import type { CopySpec } from './copy';
-import { instabilityPair, pairUnits, type PairResult, type PairSpec } from './pair';
+import { instabilityPair, type PairResult, type PairSpec } from './pair';
 
 /** Options of `instabilitySweep`: lib/stability's names and defaults, plus a stored mask. */
 export interface SweepOptions
@@ -72,21 +70,6 @@ export function resolveSweep(
   };
 }
 
-/**
- * Computes pairs on the context's worker threads: first every copy (a worker that needs a trunk
- * another one is training waits for it), then the pairs' curves; the sweep then finds them all.
- */
-export async function prefetchPairs(ctx: ExperimentContext, specs: readonly PairSpec[]): Promise<void> {
-  if (ctx.workers <= 1) return;
-  const missing: { spec: PairSpec; copySpecs: CopySpec[] }[] = [];
-  for (const spec of specs) {
-    const { key, copySpecs } = pairUnits(ctx, spec);
-    if (!(await ctx.store.get('instability-pair', key))) missing.push({ spec, copySpecs });
-  }
-  await ctx.prefetch(missing.flatMap((m) => m.copySpecs.map(copyCall)));
-  await ctx.prefetch(missing.map((m) => pairCall(m.spec)));
-}
-
 /** Instability at every k, initialization and pair, each pair a cached unit. */
 export async function instabilitySweep(ctx: ExperimentContext, configInput: TrainConfig, options: SweepOptions = {}): Promise<SweepResult> {
   const config = validateConfig({ ...configInput });
@@ -115,9 +98,9 @@ export async function instabilitySweep(ctx: ExperimentContext, configInput: Trai
       }
     }
   }
-  await prefetchPairs(ctx, planned.map((p) => p.spec));
-  for (const { seeds, k, pair, spec } of planned) {
-    const unit = await instabilityPair(ctx, spec);
+  // Every pair at once on worker threads (their copies first, as each pair's dependencies).
+  await forEachUnit(ctx, planned, (p) => instabilityPair(ctx, p.spec), async (unit, i) => {
+    const { seeds, k, pair } = planned[i];
     units.push(unit);
     const s = unit.summary;
     const where = { k, init: seeds.init, initSeed: seeds.initSeed, pair, run: `${seeds.init}.${pair}` };
@@ -128,7 +111,7 @@ export async function instabilitySweep(ctx: ExperimentContext, configInput: Trai
     // instability() records a subnetwork's density once per initialization and k.
     if (pair === 0 && s.density !== null) densities.set(k, [...(densities.get(k) ?? []), s.density]);
     options.onPair?.(added);
-  }
+  });
   const setup = {
     ks, totalIterations: T, itersPerEpoch: resolved.itersPerEpoch, alphas, bn,
     bnBatches: options.bnBatches ?? DEFAULT_BN_BATCHES, splits, inits, pairs, evalExamples: config.evalExamples,

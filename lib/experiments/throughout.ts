@@ -14,7 +14,8 @@ import {
   type BatchNormPolicy, type SplitName, type ThroughoutOptions, type ThroughoutRow,
 } from '../stability';
 import { canonicalJson, type Json } from '../store';
-import { cachedUnit, datasetFingerprint, type ExperimentContext, type UnitResult } from './context';
+import { datasetFingerprint } from './fingerprint';
+import { forEachUnit, type ExperimentContext, type UnitDefinition, type UnitResult } from './unit';
 import { trainKey, unitLabel, withoutDefaults } from './keys';
 import { resolveSweep } from './sweep';
 
@@ -51,32 +52,45 @@ export interface ThroughoutUnitSpec {
   throughout: { everyEpoch?: true; everySteps?: number; alphas?: number[]; splits: SplitName[] };
 }
 
+/** The throughout unit: the pairs of one initialization and k, interpolated whenever their copies meet. */
+export const THROUGHOUT_UNIT: UnitDefinition<ThroughoutUnitSpec> = {
+  kind: 'throughout',
+  describe: (spec) => `throughout k=${spec.k} init=${spec.config.initSeed}`,
+  config: (spec) => spec.config,
+  plan: (ctx, spec) => {
+    const { config, k, pairs, alphas, bn, bnBatches, bnSeed, throughout: during } = spec;
+    const dataset = ctx.dataset(config);
+    const key = withoutDefaults({
+      train: trainKey(config), data: datasetFingerprint(dataset), k, pairs,
+      alphas: canonicalJson(alphas) === canonicalJson(resolveAlphas(PAPER_ALPHA_COUNT)) ? undefined : alphas,
+      bn: bn === 'interpolate' ? undefined : bn,
+      bnBatches: bn === 'recompute' && bnBatches !== DEFAULT_BN_BATCHES ? bnBatches : undefined,
+      bnSeed: bn === 'recompute' && (bnSeed ?? 0) !== 0 ? bnSeed : undefined,
+      throughout: withoutDefaults(during),
+      curve: CURVE_ARITHMETIC, // always present: rows stored by an older arithmetic are not this one's
+    }) as unknown as Json;
+    return {
+      kind: 'throughout', key, label: unitLabel('throughout', key), dependencies: [],
+      compute: async (writer, ref) => {
+        const result = await instability(config, {
+          k, initSeeds: [config.initSeed], pairs, alphas, bn, bnBatches, bnSeed, dataset,
+          throughout: during, signal: ctx.signal, callbacks: ctx.callbacks(ref),
+        });
+        const out = {
+          curves: result.table.objects(), pairs: result.pairs.objects(), distances: result.distances.objects(),
+          throughoutCurves: result.throughout!.table.objects(), throughoutPairs: result.throughout!.pairs.objects(),
+        };
+        await writer.writeJson(FILE, out as unknown as Json);
+        const s = result.summary[0];
+        return JSON.parse(JSON.stringify({ k, pairs, meetings: s.throughout?.length ?? 0, testInstability: s.instability.test?.mean ?? null, l2: s.l2.mean })) as Json;
+      },
+    };
+  },
+};
+
 /** Measures (or finds) the pairs of one initialization and k throughout training. */
 export async function throughoutUnit(ctx: ExperimentContext, spec: ThroughoutUnitSpec): Promise<UnitResult> {
-  const { config, k, pairs, alphas, bn, bnBatches, bnSeed, throughout: during } = spec;
-  const dataset = ctx.dataset(config);
-  const key = withoutDefaults({
-    train: trainKey(config), data: datasetFingerprint(dataset), k, pairs,
-    alphas: canonicalJson(alphas) === canonicalJson(resolveAlphas(PAPER_ALPHA_COUNT)) ? undefined : alphas,
-    bn: bn === 'interpolate' ? undefined : bn,
-    bnBatches: bn === 'recompute' && bnBatches !== DEFAULT_BN_BATCHES ? bnBatches : undefined,
-    bnSeed: bn === 'recompute' && (bnSeed ?? 0) !== 0 ? bnSeed : undefined,
-    throughout: withoutDefaults(during),
-    curve: CURVE_ARITHMETIC, // always present: rows stored by an older arithmetic are not this one's
-  }) as unknown as Json;
-  return cachedUnit(ctx, 'throughout', key, unitLabel('throughout', key), async (writer, ref) => {
-    const result = await instability(config, {
-      k, initSeeds: [config.initSeed], pairs, alphas, bn, bnBatches, bnSeed, dataset,
-      throughout: during, signal: ctx.signal, callbacks: ctx.callbacks(ref),
-    });
-    const out = {
-      curves: result.table.objects(), pairs: result.pairs.objects(), distances: result.distances.objects(),
-      throughoutCurves: result.throughout!.table.objects(), throughoutPairs: result.throughout!.pairs.objects(),
-    };
-    await writer.writeJson(FILE, out as unknown as Json);
-    const s = result.summary[0];
-    return JSON.parse(JSON.stringify({ k, pairs, meetings: s.throughout?.length ?? 0, testInstability: s.instability.test?.mean ?? null, l2: s.l2.mean })) as Json;
-  });
+  return ctx.run({ unit: 'throughout', spec });
 }
 
 /** Instability and L2 distance throughout training from every k, one cached unit per initialization and k. */
@@ -95,10 +109,10 @@ export async function throughoutSweep(ctx: ExperimentContext, configInput: Train
     config: { ...config, initSeed: seeds.initSeed }, k, pairs, alphas, bn, bnBatches, bnSeed: options.bnSeed, throughout: during,
   })));
   // Each initialization and k is independent: on worker threads they train at once.
-  await ctx.prefetch(specs.flat().map((spec) => ({ unit: 'throughout', spec })));
+  const units = await forEachUnit(ctx, specs.flat(), (spec) => throughoutUnit(ctx, spec));
   for (const [i, seeds] of inits.entries()) {
-    for (const spec of specs[i]) {
-      const { unit } = await throughoutUnit(ctx, spec);
+    for (const [j] of specs[i].entries()) {
+      const { unit } = units[i * ks.length + j];
       const stored = await unit.readJson<Record<keyof ExperimentRows, Record<string, unknown>[]>>(FILE);
       // The unit ran one initialization (index 0): give its rows this sweep's index.
       const place = <T>(r: Record<string, unknown>): T => ({ ...r, init: seeds.init, run: `${seeds.init}.${r.pair}` }) as T;

@@ -11,7 +11,8 @@ import type { FinishedUnit } from '../store';
 import { validateConfig, type TrainConfig } from '../train/config';
 import { copyWeights, disposeState, snapshot, type TrainState } from '../train/state';
 import { buildModel } from '../train/trainer';
-import { cachedUnit, datasetFingerprint, type ExperimentContext, type UnitResult } from './context';
+import { datasetFingerprint } from './fingerprint';
+import type { ExperimentContext, UnitCall, UnitDefinition, UnitResult } from './unit';
 import { stepOf, trainKey, unitLabel } from './keys';
 import { trainInUnit } from './resumable';
 import { decodeState, encodeState } from '../train/state-bytes';
@@ -38,41 +39,68 @@ export function trunkKey(config: TrainConfig, data: string, k: number) {
   return { train: trainKey(config), data, k };
 }
 
-/** W_k of `config` (trained under its dataOrderSeed), from the store or trained now. */
-export async function trunk(ctx: ExperimentContext, configInput: TrainConfig, kStep: number | string, options: TrunkOptions = {}): Promise<TrunkResult> {
-  const config = validateConfig({ ...configInput });
-  const dataset = ctx.dataset(config);
-  const data = datasetFingerprint(dataset);
-  const k = stepOf(config, dataset, kStep, 'trunk k');
-  const key = trunkKey(config, data, k);
-  const { unit, ref } = await cachedUnit(ctx, 'trunk', key, unitLabel('trunk', key), async (writer, unitRef) => {
-    const { model } = buildModel(config, dataset);
-    let shortcut: TrainState | null = null;
-    try {
-      let state: TrainState;
-      if (k === 0) {
-        state = { step: 0, weights: copyWeights(model), optimizer: null };
-      } else {
-        shortcut = await nearestShortcut(ctx, config, k, options.shortcuts ?? []);
-        const result = await trainInUnit(ctx, writer, unitRef, { config, start: null, to: k, model, dataset }, shortcut);
+/** The spec of a trunk call: `config` trained under its dataOrderSeed to step k. */
+export interface TrunkSpec extends TrunkOptions {
+  config: TrainConfig;
+  k: number | string;
+}
+
+/** The call of `trunk(ctx, config, k, options)`. */
+export function trunkCall(config: TrainConfig, k: number | string, options: TrunkOptions = {}): UnitCall {
+  return { unit: 'trunk', spec: { config, k, shortcuts: options.shortcuts } satisfies TrunkSpec };
+}
+
+/** The trunk unit: identity, no dependencies, training 0 -> k (or from the nearest shortcut). */
+export const TRUNK_UNIT: UnitDefinition<TrunkSpec> = {
+  kind: 'trunk',
+  describe: (spec) => `trunk k=${spec.k}`,
+  config: (spec) => spec.config,
+  plan: (ctx, spec) => {
+    const config = validateConfig({ ...spec.config });
+    const dataset = ctx.dataset(config);
+    const k = stepOf(config, dataset, spec.k, 'trunk k');
+    const key = trunkKey(config, datasetFingerprint(dataset), k);
+    return {
+      kind: 'trunk', key, label: unitLabel('trunk', key), dependencies: [],
+      compute: async (writer, unitRef) => {
+        const { model } = buildModel(config, dataset);
+        let shortcut: TrainState | null = null;
         try {
-          state = snapshot(model, k, result.optimizer.state);
+          let state: TrainState;
+          if (k === 0) {
+            state = { step: 0, weights: copyWeights(model), optimizer: null };
+          } else {
+            shortcut = await nearestShortcut(ctx, config, k, spec.shortcuts ?? []);
+            const result = await trainInUnit(ctx, writer, unitRef, { config, start: null, to: k, model, dataset }, shortcut);
+            try {
+              state = snapshot(model, k, result.optimizer.state);
+            } finally {
+              result.dispose();
+            }
+          }
+          try {
+            await writer.writeFile(TRUNK_STATE_FILE, encodeState(state));
+          } finally {
+            disposeState(state);
+          }
+          return { k };
         } finally {
-          result.dispose();
+          if (shortcut) disposeState(shortcut);
+          model.dispose();
         }
-      }
-      try {
-        await writer.writeFile(TRUNK_STATE_FILE, encodeState(state));
-      } finally {
-        disposeState(state);
-      }
-      return { k };
-    } finally {
-      if (shortcut) disposeState(shortcut);
-      model.dispose();
-    }
-  });
-  return { unit, ref, k, loadState: () => readState(unit, TRUNK_STATE_FILE) };
+      },
+    };
+  },
+};
+
+/** A finished trunk unit as a TrunkResult. */
+export function trunkResult({ unit, ref }: UnitResult): TrunkResult {
+  return { unit, ref, k: (unit.summary as { k: number }).k, loadState: () => readState(unit, TRUNK_STATE_FILE) };
+}
+
+/** W_k of `config` (trained under its dataOrderSeed), from the store or trained now. */
+export async function trunk(ctx: ExperimentContext, config: TrainConfig, k: number | string, options: TrunkOptions = {}): Promise<TrunkResult> {
+  return trunkResult(await ctx.run(trunkCall(config, k, options)));
 }
 
 /** The state of the finished trunk at the largest shortcut step below k, or null. Never trains. */

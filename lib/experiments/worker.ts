@@ -8,8 +8,9 @@ import { loadDataset } from '../data/registry';
 import type { Dataset } from '../data/types';
 import { openStore, type Store } from '../store';
 import type { StepContext, TrainCallback } from '../train/trainer';
-import { runCall } from './calls';
-import { datasetFingerprint, experimentContext, type UnitRef } from './context';
+import { experimentContext } from './context';
+import { datasetFingerprint } from './fingerprint';
+import type { UnitRef } from './unit';
 import { workerError, type FromWorker, type RemoteStep, type TaskSetup, type ToWorker } from './pool';
 
 const port = parentPort;
@@ -80,8 +81,9 @@ async function call(message: Extract<ToWorker, { type: 'call' }>): Promise<void>
       callbacks: (ref) => [reporter(id, runs, ref)],
       onUnit: (event) => post({ type: 'unit', id, event }),
     });
-    const hash = await runCall(ctx, message.call);
-    post({ type: 'done', id, hash });
+    // The caller ran the call's dependencies before sending it here.
+    const { unit, ref } = await ctx.run(message.call, { dependenciesDone: true });
+    post({ type: 'done', id, hash: ref.hash, computed: unit.computed });
   } catch (e) {
     post({ type: 'failed', id, error: workerError(e) });
   } finally {

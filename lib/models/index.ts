@@ -4,7 +4,7 @@ export * from './registry';
 // The forward helpers have generic names (dense, conv2d, dropout): keep them under a namespace.
 export * as layers from './layers';
 export { ParamBuilder, assembleModel } from './layers';
-export type { BatchNorm, Conv, ConvSpec, Dense, InputParts, ModelParts, Padding } from './layers';
+export type { BatchNorm, Conv, ConvSpec, Dense, InputParts, ModelParts } from './layers';
 export * from './lenet';
 export * from './resnet-cifar';
 export * from './vgg-cifar';

@@ -8,12 +8,10 @@ import { tf } from '../tf';
 import type { Tensor, Variable } from '../tf';
 import { normals } from '../rng';
 import type { Random } from '../rng';
-import type { ForwardOptions, InputLayer, InputLayerOp, Model, ParamInfo, ParamRole } from './types';
+import type { ForwardOptions, InputLayer, InputLayerOp, Model, Padding, ParamInfo, ParamRole } from './types';
 import { normalizeWithBatchStatistics } from './batch-norm';
 import { addBias, channelAffine } from './channel-ops';
 
-/** Padding as tfjs-core accepts it: a symmetric count, or explicit [[0,0],[top,bottom],[left,right],[0,0]]. */
-export type Padding = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 
 /** A convolution's variables and geometry. */
 export interface Conv {

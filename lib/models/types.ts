@@ -6,7 +6,8 @@
  */
 import type { tf } from '../tf';
 import type { Random } from '../rng';
-import type { Padding } from './layers';
+/** Padding as tfjs-core accepts it: a symmetric count, or explicit [[0,0],[top,bottom],[left,right],[0,0]]. */
+export type Padding = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type Variable = import('@tensorflow/tfjs').Variable;

@@ -4,5 +4,4 @@ export * from './magnitude';
 export * from './choices';
 export * from './random';
 export * from './sparsity';
-export * from './subnetwork';
 export * from './imp';

@@ -23,7 +23,15 @@ import { inputLinear, inputOutput } from '../models/layers';
 import { batchSums, evaluationCount, evaluationOf, evaluationTensors, readEvaluationBatch, readSums, type Evaluation } from '../train/evaluate';
 import { residentSplit } from '../train/resident';
 import type { Split } from '../data/types';
-import type { NamedSplit } from './interpolate';
+
+/** A split to evaluate along the curve, under the name it has in result tables. */
+export interface NamedSplit {
+  /** 'train' or 'test' in instability results; any label works. */
+  name: string;
+  split: Split;
+  /** Evaluate the first `limit` examples only (0 or absent: all). */
+  limit?: number;
+}
 
 type Tensor = tf.Tensor;
 

@@ -19,18 +19,11 @@ import { loadWeights } from '../train/state';
 import { evaluate } from '../train/evaluate';
 import { resolveAlphas } from './alphas';
 import { BatchNormRecompute, checkBatchNormPolicy, type BatchNormPolicy } from './batchnorm';
-import { inputSplitCurve, type LayerWeights } from './input-split';
+import { inputSplitCurve, type LayerWeights, type NamedSplit } from './input-split';
+
+export type { NamedSplit } from './input-split';
 
 type Tensor = tf.Tensor;
-
-/** A split to evaluate along the curve, under the name it has in result tables. */
-export interface NamedSplit {
-  /** 'train' or 'test' in instability results; any label works. */
-  name: string;
-  split: Split;
-  /** Evaluate the first `limit` examples only (0 or absent: all). */
-  limit?: number;
-}
 
 /** Error and loss of W(alpha) on one split. */
 export interface InterpolationPoint {

@@ -3,7 +3,6 @@
  * default value, so adding an option later never changes the identity of existing runs
  * (open_lth's rule). Validation names the field, the value and the fix.
  */
-import { getPreset, PRESETS } from './presets';
 import { parseStep, formatStep, toIterations, type Step } from './step';
 import type { ScheduleSpec } from './schedule';
 import { iterationsPerEpoch } from '../data/order';
@@ -89,13 +88,6 @@ const QUICK_LENGTH: Record<string, string> = {
   resnet50: '2ep',
   inception_v3: '2ep',
 };
-
-/** Builds the config of a preset at a scale, with overrides applied last. */
-export function presetConfig(name: string, scale: Scale = 'paper', overrides: Partial<TrainConfig> = {}): TrainConfig {
-  const preset = getPreset(name).config;
-  const base = { ...DEFAULTS, ...preset, milestones: [...(preset.milestones ?? DEFAULTS.milestones)] } as TrainConfig;
-  return validateConfig({ ...applyScale(base, scale), ...overrides });
-}
 
 /** Shortens a paper config to a scale, scaling milestones and warmup by the same factor as T. */
 export function applyScale(config: TrainConfig, scale: Scale): TrainConfig {
@@ -276,9 +268,4 @@ export function resolveConfig(config: TrainConfig, trainSize: number): ResolvedS
       epsilon: 1e-8,
     },
   };
-}
-
-/** Names of every preset (for help texts). */
-export function presetNames(): string[] {
-  return [...PRESETS.keys()];
 }

@@ -3,7 +3,7 @@
  * warmup, density, pruning style). Momentum 0.9 and weight decay 1e-4 for the CIFAR-10 and
  * ImageNet networks (He et al.); LeNet uses Adam without weight decay.
  */
-import type { TrainConfig } from './config';
+import { applyScale, DEFAULTS, validateConfig, type Scale, type TrainConfig } from './config';
 import { visible } from '../io/visible';
 
 /** A preset: a training config plus the paper's facts about it. */
@@ -88,4 +88,16 @@ export function getPreset(name: string): Preset {
 export function roundsToDensity(density: number, fraction = 0.2): number {
   if (!(density > 0 && density <= 1)) throw new Error(`density ${density} must be in (0, 1]`);
   return Math.round(Math.log(density) / Math.log(1 - fraction));
+}
+
+/** Builds the config of a preset at a scale, with overrides applied last. */
+export function presetConfig(name: string, scale: Scale = 'paper', overrides: Partial<TrainConfig> = {}): TrainConfig {
+  const preset = getPreset(name).config;
+  const base = { ...DEFAULTS, ...preset, milestones: [...(preset.milestones ?? DEFAULTS.milestones)] } as TrainConfig;
+  return validateConfig({ ...applyScale(base, scale), ...overrides });
+}
+
+/** Names of every preset (for help texts). */
+export function presetNames(): string[] {
+  return [...PRESETS.keys()];
 }
