@@ -13,6 +13,7 @@ import { disposeMasks, maskCounts } from '../prune/mask';
 import type { TrainConfig } from '../train/config';
 import { experimentContext, impRun, storeMask, trunk, type ExperimentContext, type ImpLevelResult, type ImpRunLevel, type StoredMask } from '../experiments';
 import { terminalProgress, formatSeconds } from './progress';
+import { unitCounter } from './unit-counts';
 
 /** The text of `lmc help imp`. */
 export const IMP_HELP = `lmc imp --config <preset> [options]
@@ -72,7 +73,8 @@ export async function impCommand(args: string[]): Promise<number> {
   log(describeBackend(backend));
   const dataset = datasetFor(config);
   log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
-  const ctx = experimentContext({ dataset, callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)] });
+  const counter = unitCounter();
+  const ctx = experimentContext({ dataset, onUnit: counter.see, callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)] });
 
   const initialMask = values.mask ? await storeCheckpointMask(ctx, values.mask) : undefined;
   const targetDensity = density ?? (levels === undefined || values.oneshot ? preset.targetDensity : undefined);
@@ -119,10 +121,11 @@ export async function impCommand(args: string[]): Promise<number> {
     optimizerStateAtK: config.optimizerStateAtK,
     pruning: result.pruning,
     levels: rows,
+    units: counter.counts(),
     seconds,
   };
   if (values.json) console.log(JSON.stringify(report));
-  else log(`${rows.length} level(s) in ${formatSeconds(seconds)}${values.save ? `; saved to ${values.save}` : ''}`);
+  else log(`${rows.length} level(s) in ${formatSeconds(seconds)}: ${report.units.computed} units computed, ${report.units.fromStore} from the store${values.save ? `; saved to ${values.save}` : ''}`);
   return 0;
 }
 

@@ -1,25 +1,25 @@
 /**
  * `lmc instability`: Algorithm 1 for one preset at one or more k, printed as text or one JSON
- * object. With --sparse, the copies are a subnetwork at density D: IMP rewound to k (its levels store units),
- * or its random-pruning or random-reinitialization baseline, one IMP run per initialization and k.
+ * object, every trunk, copy and pair a unit of the store. With --sparse, the copies are a
+ * subnetwork at density D: IMP rewound to k, or its random-pruning or random-reinitialization
+ * baseline, one IMP run per initialization and k (sparseSweep).
  */
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { type Scale } from '../train/config';
 import { presetNames } from '../train/presets';
 import { configFromFlags, CONFIG_OPTIONS, decimalFlag, densityFlag, FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
-import { datasetFor, type TrainCallback } from '../train/trainer';
+import type { ColumnTable } from 'arquero';
+import { datasetFor } from '../train/trainer';
 import { parseStep, toIterations } from '../train/step';
 import { iterationsPerEpoch } from '../data/order';
-import { instability, type InstabilityOptions, type InstabilityResult, type Subnetwork, type SubnetworkContext } from '../stability/instability';
+import type { InstabilitySetup, ThroughoutOptions } from '../stability/instability';
 import { checkBatchNormPolicy } from '../stability/batchnorm';
-import type { ThroughoutOptions } from '../stability/instability';
 import type { MeanStd } from '../stability/measure';
-import { disposeMasks } from '../prune/mask';
-import { disposeState } from '../train/state';
-import { experimentContext, impRun, trunk, type ExperimentContext } from '../experiments';
-import { freshWeights, randomPruneMask, randomPruningStream, reinitSeed } from '../prune/random';
+import type { InstabilitySummary, PairRow } from '../stability/tables';
+import { experimentContext, instabilitySweep, sparseSweep, throughoutSweep, type SubnetworkKind } from '../experiments';
 import { terminalProgress, formatSeconds } from './progress';
+import { unitCounter } from './unit-counts';
 
 export const INSTABILITY_HELP = `lmc instability --config <preset> [options]
 
@@ -55,6 +55,8 @@ export const DEFAULT_REPLICATES: Readonly<Record<Scale, { inits: number; pairs: 
 
 const SPARSE_KINDS = ['imp', 'random-prune', 'reinit'] as const;
 type SparseKind = (typeof SPARSE_KINDS)[number];
+/** The kind of subnetwork each --sparse value measures (sparseSweep's names). */
+const SPARSE_METHODS: Readonly<Record<SparseKind, SubnetworkKind>> = { imp: 'imp', 'random-prune': 'random-prune', reinit: 'random-reinit' };
 
 /** Runs `lmc instability` with its flags; resolves to the exit code. */
 export async function instabilityCommand(args: string[]): Promise<number> {
@@ -105,32 +107,40 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   const targetDensity = density ?? preset.targetDensity;
   log(`instability of ${config.model} (${values.config}, ${scale} scale): k = ${ks.join(', ')}; ${inits} init(s) x ${pairs} pair(s); ${typeof alphas === 'number' ? alphas : alphas.length} alphas; BatchNorm ${bn}${sparse ? `; ${sparse} subnetwork at density ${targetDensity}` : '; dense'}`);
 
-  // One bar reused run after run; copies trained in lockstep would share it, so none then.
-  const progress: TrainCallback[] = values.quiet || values.json || throughout ? [] : [terminalProgress(config.model)];
-  const options: InstabilityOptions = {
-    k: ks, inits, pairs, alphas, bn, bnBatches, dataset, throughout,
-    callbacks: progress,
-    onRun: (run) => {
-      if (run.role === 'trunk' && run.to > 0) log(`init ${run.init} (seed ${run.initSeed}): trunk 0 -> ${run.to}`);
+  if (sparse && throughout) throw new Error('--throughout with --sparse: instability throughout training is measured for dense networks; drop one of them');
+  const counter = unitCounter();
+  const ctx = experimentContext({
+    dataset,
+    callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)],
+    onUnit: (event) => {
+      counter.see(event);
+      if (event.type === 'train' && event.kind === 'trunk') log(`${event.label}: ${event.from} -> ${event.to}`);
     },
-    onPair: (rows) => {
-      const cells = rows.map((r) => `${r.split} ${pp(r.instability)} (max ${pct(r.maxError)}, ends ${pct(r.error1)} / ${pct(r.error2)})`);
-      log(`  k ${rows[0].k}, init ${rows[0].init}, pair ${rows[0].pair}: instability ${cells.join('; ')}; L2 ${rows[0].l2.toPrecision(4)}`);
-    },
+  });
+  log(`store: ${ctx.store.root} (every trunk, copy and pair is a unit: a rerun finds them)`);
+  const onPair = (rows: readonly PairRow[]) => {
+    const cells = rows.map((r) => `${r.split} ${pp(r.instability)} (max ${pct(r.maxError)}, ends ${pct(r.error1)} / ${pct(r.error2)})`);
+    log(`  k ${rows[0].k}, init ${rows[0].init}, pair ${rows[0].pair}: instability ${cells.join('; ')}; L2 ${rows[0].l2.toPrecision(4)}`);
   };
-  if (sparse) {
-    options.trunk = false;
-    const ctx = experimentContext({ dataset, callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)] });
-    options.subnetwork = sparseSubnetwork(ctx, sparse, targetDensity, preset.pruning === 'one-shot', log);
-  }
+  const sweep = { k: ks, inits, pairs, alphas, bn, bnBatches };
   const started = performance.now();
-  const result = await instability(config, options);
+  let result: SweepTables;
+  if (throughout) {
+    const during = await throughoutSweep(ctx, config, { ...sweep, throughout });
+    result = { table: during.finalCurves, summary: during.summary, setup: during.setup, throughoutPairs: during.pairs };
+  } else if (sparse) {
+    const method = SPARSE_METHODS[sparse];
+    const found = await sparseSweep(ctx, config, { ...sweep, onPair, targetDensity, oneShot: preset.pruning === 'one-shot', methods: [method] });
+    result = found.sweeps[method]!;
+  } else {
+    result = await instabilitySweep(ctx, config, { ...sweep, onPair });
+  }
   const seconds = (performance.now() - started) / 1000;
   const report = {
     preset: values.config, scale, config, backend: backend.name, device: backend.device, dataset: dataset.description,
     bn, alphas: result.setup.alphas.length, inits: result.setup.inits.map((s) => s.initSeed), pairs,
     sparse: sparse ?? null, density: sparse ? targetDensity : null,
-    results: perK(result), seconds,
+    results: perK(result), units: counter.counts(), seconds,
   };
   if (values.json) {
     console.log(JSON.stringify(report));
@@ -140,14 +150,22 @@ export async function instabilityCommand(args: string[]): Promise<number> {
     const part = (split: string) => r.instability[split] ? `${split} ${pp(r.instability[split].mean)} ± ${pp(r.instability[split].std)}` : '';
     log(`k ${r.k}: instability ${['test', 'train'].map(part).filter(Boolean).join(', ')}; test accuracy ${pct(r.accuracy.test?.mean)} ± ${pct(r.accuracy.test?.std)}; L2 ${r.l2.mean.toPrecision(4)}${r.density !== null ? `; density ${pct(r.density)}` : ''}`);
   }
-  log(`done in ${formatSeconds(seconds)}`);
+  log(`done in ${formatSeconds(seconds)}: ${report.units.computed} units computed, ${report.units.fromStore} from the store`);
   return 0;
 }
 
+/** What the report is made of: the curves at T, the summary per k, what ran, and the pairs throughout training. */
+interface SweepTables {
+  table: ColumnTable;
+  summary: InstabilitySummary[];
+  setup: Pick<InstabilitySetup, 'alphas' | 'inits'>;
+  throughoutPairs?: ColumnTable;
+}
+
 /** The JSON item of each k: what --json promises (instability, l2, endpoint accuracies, curves). */
-function perK(result: InstabilityResult) {
+function perK(result: SweepTables) {
   const curves = result.table.objects() as { k: number; init: number; pair: number; alpha: number; split: string; error: number; loss: number }[];
-  const during = result.throughout?.pairs.objects() as { k: number; init: number; pair: number; step: number; split: string; instability: number }[] | undefined;
+  const during = result.throughoutPairs?.objects() as { k: number; init: number; pair: number; step: number; split: string; instability: number }[] | undefined;
   return result.summary.map((s) => ({
     k: s.k,
     instability: s.instability as Record<string, MeanStd>,
@@ -161,45 +179,6 @@ function perK(result: InstabilityResult) {
     throughout: s.throughout,
     throughoutPairs: during?.filter((d) => d.k === s.k).map(({ init, pair, step, split, instability: value }) => ({ init, pair, step, split, instability: value })),
   }));
-}
-
-/**
- * The subnetwork at density D for each initialization and k: IMP rewound to k from that
- * initialization's W_0 (its own trunk and rewinding point), then the IMP mask itself, a random
- * mask with the same per-tensor counts on the unmasked W_k, or the IMP mask on fresh weights,
- * with the seeds lib/prune's baselines use.
- */
-function sparseSubnetwork(ctx: ExperimentContext, kind: SparseKind, density: number, oneShot: boolean, log: (line: string) => void) {
-  return async (at: SubnetworkContext): Promise<Subnetwork> => {
-    log(`init ${at.init} (seed ${at.initSeed}), k ${at.k}: IMP to density ${density}${oneShot ? ' (one-shot)' : ''}`);
-    const run = await impRun(ctx, at.config, { k: at.k, targetDensity: density, oneShot });
-    const last = run.levels[run.levels.length - 1].level;
-    const rewind = await (await trunk(ctx, at.config, at.k)).loadState();
-    const impMask = await last.loadMask().catch((err: unknown) => {
-      disposeState(rewind);
-      throw err;
-    });
-    const free = () => {
-      disposeState(rewind);
-      disposeMasks(impMask);
-    };
-    try {
-      if (kind === 'imp') return { masks: impMask, start: rewind, dispose: free };
-      if (kind === 'random-prune') {
-        const masks = randomPruneMask(impMask, randomPruningStream(at.config.initSeed, last.level));
-        return { masks, start: rewind, dispose: () => { disposeMasks(masks); free(); } };
-      }
-      const fresh = freshWeights(at.config, at.dataset, reinitSeed(at.config.initSeed, last.level));
-      return {
-        masks: impMask,
-        start: { step: at.k, weights: fresh, optimizer: rewind.optimizer },
-        dispose: () => { fresh.forEach((t) => t.dispose()); free(); },
-      };
-    } catch (err) {
-      free();
-      throw err;
-    }
-  };
 }
 
 function parseAlphas(text: string | undefined): number | number[] {

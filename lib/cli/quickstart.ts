@@ -15,6 +15,7 @@ import { experimentContext, quickstartPlan, runQuickstart, type QuickstartResult
 import { exportTable, TABLE_FORMATS, type TableFormat } from '../store';
 import { accuracyDensityPlot, figureToHtmlPage, instabilityPlot, interpolationPlot, tableView, type PageSection } from '../display';
 import { formatSeconds, terminalProgress } from './progress';
+import { unitCounter, type UnitCounts } from './unit-counts';
 
 /** The text of `lmc help quickstart`. */
 export const QUICKSTART_HELP = `lmc quickstart [options]
@@ -70,20 +71,13 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
   log(`plan (${scale} scale, T = ${plan.config.training}): instability at k = ${plan.instability.ks.join(', ')} (${plan.instability.inits} init x ${plan.instability.pairs} pair); IMP rewound to k = ${plan.imp.k}, ${plan.imp.levels} levels, baselines at levels ${plan.imp.baselineLevels.join(', ')}`);
 
-  // Units are looked up more than once (a level is found again as the next level's parent): count each once.
-  const found = new Set<string>();
-  const computed = new Set<string>();
-  const counts = { hit: 0, computed: 0, trainings: 0 };
+  const counter = unitCounter();
   const ctx = experimentContext({
     dataset,
     callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)],
     onUnit: (event: UnitEvent) => {
-      if (event.type === 'hit') found.add(event.hash);
-      if (event.type === 'done') computed.add(event.hash);
-      counts.computed = computed.size;
-      counts.hit = [...found].filter((h) => !computed.has(h)).length;
+      counter.see(event);
       if (event.type === 'train') {
-        counts.trainings++;
         if (event.via === 'checkpoint') log(`resuming ${event.label} from its checkpoint at step ${event.from}`);
         if (event.via === 'shorter-trunk') log(`continuing ${event.label} from the finished trunk at step ${event.from}`);
       }
@@ -95,6 +89,7 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
 
   const reportFile = path.join(out, 'report.html');
+  const counts = counter.counts();
   fs.writeFileSync(reportFile, quickstartReport(results, { dataset, backend, seconds, counts }));
   const exported: string[] = [];
   for (const [name, table] of Object.entries(resultTables(results))) {
@@ -105,7 +100,7 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   if (values.json) {
     console.log(JSON.stringify({
       report: reportFile, exported, scale, dataset: dataset.description, backend: backend.name, device: backend.device,
-      store: ctx.store.root, units: { fromStore: counts.hit, computed: counts.computed, trainings: counts.trainings },
+      store: ctx.store.root, units: counts,
       seconds: totalSeconds, ...summary,
     }));
     return 0;
@@ -115,7 +110,7 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   if (last) {
     log(`IMP at ${pct(last.density)} density: ${pct(last.imp)} test accuracy; random pruning ${pct(last.randomPrune)}, random reinit ${pct(last.randomReinit)}; dense ${pct(summary.imp[0].imp)}`);
   }
-  log(`${counts.computed} units computed (${counts.trainings} trainings), ${counts.hit} from the store; ${formatSeconds(totalSeconds)} in all`);
+  log(`${counts.computed} units computed (${counts.trainings} trainings), ${counts.fromStore} from the store; ${formatSeconds(totalSeconds)} in all`);
   if (exported.length > 0) log(`tables: ${path.join(out, '*')} (${formats.join(', ')})`);
   log(`report: ${reportFile}`);
   return 0;
@@ -147,7 +142,7 @@ export interface ReportMeta {
   dataset: Dataset;
   backend: BackendInfo;
   seconds: number;
-  counts: { hit: number; computed: number; trainings: number };
+  counts: UnitCounts;
 }
 
 /** The report: one offline HTML page (plotly.js embedded once) with three figures and their tables. */
@@ -188,7 +183,7 @@ export function quickstartReport(results: QuickstartResults, meta: ReportMeta): 
     },
     {
       title: 'How this was made',
-      text: `Backend ${meta.backend.name} (${meta.backend.device}). ${meta.counts.computed} units computed (${meta.counts.trainings} trainings) and ${meta.counts.hit} found in the store, in ${formatSeconds(meta.seconds)}. Data: ${meta.dataset.description} from ${meta.dataset.source}. Every unit is in the run store; \`lmc ls\` lists them.`,
+      text: `Backend ${meta.backend.name} (${meta.backend.device}). ${meta.counts.computed} units computed (${meta.counts.trainings} trainings) and ${meta.counts.fromStore} found in the store, in ${formatSeconds(meta.seconds)}. Data: ${meta.dataset.description} from ${meta.dataset.source}. Every unit is in the run store; \`lmc ls\` lists them.`,
     },
   ];
   return figureToHtmlPage(sections, { title: `lmc-lab quick start: LeNet-300-100 on ${meta.dataset.description}`, subtitle: `${setting}.` });

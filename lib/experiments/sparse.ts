@@ -11,7 +11,8 @@ import type { ColumnTable } from 'arquero';
 import { validateConfig, type TrainConfig } from '../train/config';
 import { roundsToDensity } from '../train/presets';
 import { reinitSeed } from '../prune/random';
-import type { PruningOptions } from '../prune/magnitude';
+import { oneShotPruning, type PruningOptions } from '../prune/magnitude';
+import { pruningFor } from '../prune/choices';
 import { forEachUnit, type ExperimentContext } from './unit';
 import { impLevel } from './imp';
 import { instabilitySweep, resolveSweep, type SweepOptions, type SweepResult, type SweepSubnetwork } from './sweep';
@@ -30,6 +31,8 @@ export interface SparseSweepOptions extends Omit<SweepOptions, 'mask' | 'subnetw
   methods?: readonly SubnetworkKind[];
   /** Pruning per round (default: the model's, as impRun). */
   pruning?: Partial<PruningOptions>;
+  /** Prune once, straight to `targetDensity` (level 1), as impRun's oneShot. */
+  oneShot?: boolean;
 }
 
 /** Per kind the sweep, and tables over all kinds with a `method` column. */
@@ -51,6 +54,11 @@ export interface SparseSweepResult {
 /** Instability of IMP, randomly pruned and randomly reinitialized subnetworks at every k. */
 export async function sparseSweep(ctx: ExperimentContext, configInput: TrainConfig, options: SparseSweepOptions = {}): Promise<SparseSweepResult> {
   const config = validateConfig({ ...configInput });
+  if (options.oneShot) {
+    if (options.targetDensity === undefined) throw new Error('sparseSweep: oneShot needs targetDensity, the density its one round prunes to');
+    const pruning = oneShotPruning(options.pruning ?? pruningFor(config.model), 1, options.targetDensity);
+    return sparseSweep(ctx, config, { ...options, oneShot: false, levels: 1, targetDensity: undefined, pruning });
+  }
   const levels = options.levels ?? (options.targetDensity !== undefined ? roundsToDensity(options.targetDensity, options.pruning?.fraction ?? 0.2) : undefined);
   if (levels === undefined || !Number.isSafeInteger(levels) || levels < 1) {
     throw new Error(`sparseSweep: give levels (a whole number of pruning rounds >= 1) or targetDensity in (0, 1); got levels = ${JSON.stringify(options.levels)}, targetDensity = ${JSON.stringify(options.targetDensity)}`);
@@ -58,7 +66,7 @@ export async function sparseSweep(ctx: ExperimentContext, configInput: TrainConf
   const methods = [...(options.methods ?? SUBNETWORK_KINDS)];
   const unknown = methods.filter((m) => !SUBNETWORK_KINDS.includes(m));
   if (methods.length === 0 || unknown.length > 0) throw new Error(`sparseSweep: methods [${methods.join(', ')}]; choose from ${SUBNETWORK_KINDS.join(', ')}`);
-  const { levels: _l, targetDensity: _t, methods: _m, pruning, ...sweepOptions } = options;
+  const { levels: _l, targetDensity: _t, methods: _m, oneShot: _o, pruning, ...sweepOptions } = options;
   const sweeps: SparseSweepResult['sweeps'] = {};
   // Every initialization's IMP run to k is independent of the others: on worker threads they train at once.
   const { ks, inits } = resolveSweep('sparseSweep', config, ctx.dataset(config), sweepOptions);

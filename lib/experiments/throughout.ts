@@ -10,7 +10,7 @@ import type { ColumnTable } from 'arquero';
 import { validateConfig, type TrainConfig } from '../train/config';
 import {
   CURVE_ARITHMETIC, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, instability, resolveAlphas, summarize, tablesOf,
-  type CurveRow, type DistanceRow, type ExperimentRows, type InstabilityOptions, type InstabilitySummary, type PairRow,
+  type CurveRow, type DistanceRow, type ExperimentRows, type InstabilityOptions, type InstabilitySetup, type InstabilitySummary, type PairRow,
   type BatchNormPolicy, type SplitName, type ThroughoutOptions, type ThroughoutRow,
 } from '../stability';
 import { canonicalJson, type Json } from '../store';
@@ -35,7 +35,11 @@ export interface ThroughoutSweepResult {
   distances: ColumnTable;
   /** Instability at T (the ordinary pair rows). */
   final: ColumnTable;
+  /** Interpolation curves at T: {k, init, pair, run, alpha, split, error, loss}. */
+  finalCurves: ColumnTable;
   summary: InstabilitySummary[];
+  /** What ran: ks (iterations), alphas and the initializations' seeds. */
+  setup: Pick<InstabilitySetup, 'ks' | 'alphas' | 'inits'>;
 }
 
 const FILE = 'rows.json';
@@ -125,5 +129,8 @@ export async function throughoutSweep(ctx: ExperimentContext, configInput: Train
   }
   const tables = tablesOf(rows, true);
   const summary = summarize(rows, { ks, bn, splits: ['train', 'test'] }, new Map(), true);
-  return { table: tables.throughout!.table, pairs: tables.throughout!.pairs, distances: tables.distances, final: tables.pairs, summary };
+  return {
+    table: tables.throughout!.table, pairs: tables.throughout!.pairs, distances: tables.distances, final: tables.pairs,
+    finalCurves: tables.table, summary, setup: { ks, alphas, inits },
+  };
 }
