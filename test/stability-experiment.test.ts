@@ -1,5 +1,6 @@
-// Algorithm 1 end to end on LeNet (embedded MNIST) and ResNet-20 (generated CIFAR-format files):
-// trunk reuse in sweeps, determinism, lockstep training, masks, cancellation, leaks.
+// Algorithm 1 end to end as store units, on LeNet (embedded MNIST) and ResNet-20 (generated
+// CIFAR-format files): trunk reuse in sweeps, instability against its definition, determinism,
+// lockstep training throughout equal to the sweep's copies, masks, cancellation, leaks.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -9,10 +10,11 @@ import { tf } from '../lib/tf';
 import { initBackend } from '../lib/backend';
 import { type TrainConfig } from '../lib/train/config';
 import { presetConfig } from '../lib/train/presets';
-import { TrainingCancelled, type TrainCallback } from '../lib/train/trainer';
+import { TrainingCancelled } from '../lib/train/trainer';
 import { loadDataset } from '../lib/data/registry';
-import { instability, type RunEvent } from '../lib/stability';
+import { instabilitySweep, storeMask, throughoutSweep } from '../lib/experiments';
 import { writeCifarDataset } from './data-fixtures';
+import { counted } from './fixtures/experiments';
 
 before(async () => {
   await initBackend('wasm');
@@ -21,25 +23,17 @@ before(async () => {
 // 8,000 training digits at batch 2000: 4 iterations per epoch, so epochs end at steps 4 and 8.
 const lenet = (overrides: Partial<TrainConfig> = {}) => presetConfig('lenet_mnist', 'smoke', { training: '8it', batchSize: 2000, evalExamples: 200, ...overrides });
 
-function counting(): { events: RunEvent[]; steps: { count: number }; callbacks: TrainCallback[]; onRun: (e: RunEvent) => void } {
-  const events: RunEvent[] = [];
-  const steps = { count: 0 };
-  return { events, steps, callbacks: [{ everySteps: 1, onStep: () => { steps.count++; } }], onRun: (e) => events.push(e) };
-}
-
 test('sweep over k: one trunk run per initialization to the largest k; every copy from its k to T', async () => {
-  const c = counting();
+  const { ctx, trainings, steps } = counted();
   const before = tf.memory().numTensors;
-  const result = await instability(lenet({ batchSize: 60, training: '12it' }), {
-    k: [8, 0, '4it'], inits: 2, pairs: 2, alphas: 5, callbacks: c.callbacks, onRun: c.onRun,
-  });
+  const result = await instabilitySweep(ctx, lenet({ batchSize: 60, training: '12it' }), { k: [8, 0, '4it'], inits: 2, pairs: 2, alphas: 5 });
   assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
-  const trunks = c.events.filter((e) => e.role === 'trunk');
-  assert.equal(trunks.length, 2, 'one trunk per initialization');
-  assert.deepEqual(trunks.map((e) => [e.from, e.to]), [[0, 8], [0, 8]]);
-  assert.equal(c.events.filter((e) => e.role === 'copy').length, 2 * 3 * 2 * 2);
+  const trunks = trainings().filter((e) => e.kind === 'trunk');
+  // Per initialization: 0 -> 4, then 4 -> 8 continuing from the finished trunk at 4.
+  assert.deepEqual(trunks.map((e) => [e.from, e.to]), [[0, 4], [4, 8], [0, 4], [4, 8]]);
+  assert.equal(trainings().filter((e) => e.kind === 'copy').length, 2 * 3 * 2 * 2);
   // Steps: 2 trunks x 8, plus 2 inits x 2 pairs x 2 copies x ((12-0) + (12-4) + (12-8)).
-  assert.equal(c.steps.count, 2 * 8 + 2 * 2 * 2 * 24);
+  assert.equal(steps.count, 2 * 8 + 2 * 2 * 2 * 24);
   assert.deepEqual(result.setup.ks, [0, 4, 8]);
   assert.equal(result.table.numRows(), 3 * 2 * 2 * 5 * 2);
   assert.equal(result.pairs.numRows(), 3 * 2 * 2 * 2);
@@ -63,11 +57,11 @@ test('sweep over k: one trunk run per initialization to the largest k; every cop
   // Distinct seeds per init and per copy; the same copy seeds at every k.
   const pairs = result.pairs.objects() as { k: number; init: number; pair: number; seed1: number; seed2: number }[];
   assert.equal(new Set(pairs.flatMap((p) => [p.seed1, p.seed2])).size, 2 * 2 * 2);
-  assert.equal(new Set(c.events.filter((e) => e.role === 'trunk').map((e) => e.initSeed)).size, 2);
+  assert.equal(new Set(trunks.map((e) => e.hash)).size, 4, 'each initialization its own trunks');
 });
 
 test('identical seeds give identical tables; another data-order seed gives other copies', async () => {
-  const run = (config: TrainConfig) => instability(config, { k: 4, inits: 1, pairs: 1, alphas: [0, 0.5, 1] });
+  const run = (config: TrainConfig) => instabilitySweep(counted().ctx, config, { k: 4, inits: 1, pairs: 1, alphas: [0, 0.5, 1] });
   const [a, b, c] = [await run(lenet()), await run(lenet()), await run(lenet({ dataOrderSeed: 1 }))];
   assert.deepEqual(a.table.objects(), b.table.objects());
   assert.deepEqual(a.pairs.objects(), b.pairs.objects());
@@ -75,42 +69,45 @@ test('identical seeds give identical tables; another data-order seed gives other
   assert.notDeepEqual(a.pairs.objects(), c.pairs.objects());
 });
 
-test('throughout training: copies meet at every epoch; lockstep training equals sequential training', async () => {
+test('throughout training: copies meet at every epoch; lockstep training equals the sweep\'s copies trained one by one', async () => {
   const before = tf.memory().numTensors;
   const options = { k: 1, inits: 1, pairs: 1, alphas: 3 } as const;
-  const plain = await instability(lenet({ training: '9it' }), options);
-  const during = await instability(lenet({ training: '9it' }), { ...options, throughout: { everyEpoch: true } });
+  const config = lenet({ training: '9it' });
+  const plain = await instabilitySweep(counted().ctx, config, options);
+  const during = await throughoutSweep(counted().ctx, config, { ...options, throughout: { everyEpoch: true } });
   assert.equal(tf.memory().numTensors, before);
-  assert.deepEqual(during.table.objects(), plain.table.objects(), 'meeting during training does not change the copies');
+  assert.deepEqual(during.finalCurves.objects(), plain.table.objects(), 'meeting during training does not change the copies');
+  assert.deepEqual(during.final.objects(), plain.pairs.objects());
   assert.deepEqual(during.distances.array('step'), [4, 8, 9]);
-  assert.deepEqual(during.throughout!.pairs.array('step'), [4, 8], "test split only, Figure 4's default");
-  assert.deepEqual(during.throughout!.pairs.array('split'), ['test', 'test']);
-  assert.equal(during.throughout!.table.numRows(), 2 * 3);
+  assert.deepEqual(during.pairs.array('step'), [4, 8], "test split only, Figure 4's default");
+  assert.deepEqual(during.pairs.array('split'), ['test', 'test']);
+  assert.equal(during.table.numRows(), 2 * 3);
   assert.deepEqual(during.summary[0].throughout!.map((t) => t.step), [4, 8, 9]);
   assert.equal(during.summary[0].throughout![0].instability.test.n, 1);
   // Distances only, every 3 steps.
-  const l2only = await instability(lenet({ training: '9it' }), { ...options, throughout: { everySteps: 3, splits: [] } });
+  const l2only = await throughoutSweep(counted().ctx, config, { ...options, throughout: { everySteps: 3, splits: [] } });
   assert.deepEqual(l2only.distances.array('step'), [3, 6, 9]);
-  assert.equal(l2only.throughout!.pairs.numRows(), 0);
+  assert.equal(l2only.pairs.numRows(), 0);
   assert.deepEqual(l2only.distances.array('l2').at(-1), during.distances.array('l2').at(-1));
 });
 
 test('masks and subnetworks: dense trunk, masked copies, density reported, factory called once per init and k', async () => {
   const mask = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([784, 300], 0, 1, 'float32', 11), 0.5), 'float32'));
-  const masks = new Map([['fc1.kernel', mask]]);
-  const fixed = await instability(lenet(), { k: 4, inits: 1, pairs: 1, alphas: 3, masks });
+  const { ctx } = counted();
+  const stored = await storeMask(ctx, new Map([['fc1.kernel', mask]]));
+  const fixed = await instabilitySweep(ctx, lenet(), { k: 4, inits: 1, pairs: 1, alphas: 3, mask: stored });
   const kept = (mask.sum().dataSync()[0] as number);
   const expected = (kept + 300 * 100 + 100 * 10) / (784 * 300 + 300 * 100 + 100 * 10);
   assert.ok(Math.abs(fixed.summary[0].density! - expected) < 1e-12);
-  const calls: { k: number; step: number }[] = [];
-  const viaFactory = await instability(lenet(), {
+  const calls: number[] = [];
+  const viaFactory = await instabilitySweep(ctx, lenet(), {
     k: [0, 4], inits: 1, pairs: 1, alphas: 3,
     subnetwork: (at) => {
-      calls.push({ k: at.k, step: at.trunk!.step });
-      return { masks };
+      calls.push(at.k);
+      return { mask: stored };
     },
   });
-  assert.deepEqual(calls, [{ k: 0, step: 0 }, { k: 4, step: 4 }]);
+  assert.deepEqual(calls, [0, 4]);
   assert.deepEqual(viaFactory.pairs.filter((d) => d.k === 4).objects(), fixed.pairs.objects());
   assert.equal(fixed.summary[0].l2Prunable.mean < fixed.summary[0].l2.mean, true);
   mask.dispose();
@@ -120,20 +117,20 @@ test('cancelling during lockstep training rejects with TrainingCancelled, leaks 
   const before = tf.memory().numTensors;
   const controller = new AbortController();
   let steps = 0;
+  const { ctx } = counted({ signal: controller.signal, callbacks: () => [{ everySteps: 1, onStep: () => { if (++steps === 5) controller.abort(); } }] });
   await assert.rejects(
-    instability(lenet({ training: '12it' }), {
-      k: 0, inits: 1, pairs: 1, alphas: 3, signal: controller.signal, throughout: { everySteps: 2 },
-      callbacks: [{ everySteps: 1, onStep: () => { if (++steps === 5) controller.abort(); } }],
-    }),
-    (err: unknown) => err instanceof TrainingCancelled,
+    throughoutSweep(ctx, lenet({ training: '12it' }), { k: 0, inits: 1, pairs: 1, alphas: 3, throughout: { everySteps: 2 } }),
+    (err: unknown) => (err as Error).cause instanceof TrainingCancelled,
   );
   assert.equal(tf.memory().numTensors, before);
 });
 
 test('bad options are named: k beyond T, alphas without both ends, unknown BatchNorm policy', async () => {
-  await assert.rejects(instability(lenet(), { k: 20, inits: 1, pairs: 1 }), /k\[0\] = 20 is 20 iterations, outside 0..8/);
-  await assert.rejects(instability(lenet(), { alphas: [0, 0.5], inits: 1, pairs: 1 }), /must include 0 and 1/);
-  await assert.rejects(instability(lenet(), { bn: 'average' as never, inits: 1, pairs: 1 }), /"average" is not a BatchNorm policy/);
+  const { ctx, events } = counted();
+  await assert.rejects(instabilitySweep(ctx, lenet(), { k: 20, inits: 1, pairs: 1 }), /k\[0\] = 20 is step 20, outside training \(0..8 iterations/);
+  await assert.rejects(instabilitySweep(ctx, lenet(), { alphas: [0, 0.5], inits: 1, pairs: 1 }), /must include 0 and 1/);
+  await assert.rejects(instabilitySweep(ctx, lenet(), { bn: 'average' as never, inits: 1, pairs: 1 }), /"average" is not a BatchNorm policy/);
+  assert.deepEqual(events, [], 'nothing was trained or stored');
 });
 
 test('ResNet-20 on generated CIFAR-format data runs end to end under both BatchNorm policies', async () => {
@@ -144,7 +141,7 @@ test('ResNet-20 on generated CIFAR-format data runs end to end under both BatchN
   const before = tf.memory().numTensors;
   const results = [];
   for (const bn of ['interpolate', 'recompute'] as const) {
-    const r = await instability(config, { dataset, k: 1, inits: 1, pairs: 1, alphas: 3, bn, bnBatches: 2, splits: ['test'] });
+    const r = await instabilitySweep(counted({ dataset }).ctx, config, { k: 1, inits: 1, pairs: 1, alphas: 3, bn, bnBatches: 2, splits: ['test'] });
     results.push(r);
     const row = r.pairs.objects()[0] as Record<string, number>;
     assert.ok(Number.isFinite(row.instability) && row.instability >= 0, `${bn}: instability ${row.instability}`);

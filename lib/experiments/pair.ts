@@ -4,9 +4,9 @@
  * instability (max error along the path minus the mean endpoint error) and their L2 distances.
  *
  * Seeds are lib/stability's: the copies' data orders are copySeed(dataOrderSeed, initSeed, pair, 1|2)
- * and the dense trunk trains under that initialization's hashed trunk seed, so a pair cached here
- * is the pair `instability()` measures for the same config, bit for bit. The copies are units of
- * their own: a second curve (other alphas, the other BatchNorm policy) trains nothing.
+ * and the dense trunk trains under that initialization's hashed trunk seed (initSeedsFor), so the
+ * pairs of different initializations and k never share an order. The copies are units of their
+ * own: a second curve (other alphas, the other BatchNorm policy) trains nothing.
  */
 import * as aq from 'arquero';
 import { validateConfig, type TrainConfig } from '../train/config';
@@ -75,7 +75,7 @@ export interface PairResult extends UnitResult {
 
 const DEFAULT_SPLITS: readonly SplitName[] = ['train', 'test'];
 
-/** The default trunk seed of an initialization: the one `instability()` trains its trunk under. */
+/** The default trunk seed of an initialization (initSeedsFor's, for that initialization alone). */
 export function instabilityTrunkSeed(config: TrainConfig): number {
   return initSeedsFor(config.initSeed, config.dataOrderSeed, 1, [config.initSeed])[0].trunkSeed;
 }

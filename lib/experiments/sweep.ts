@@ -1,9 +1,8 @@
 /**
- * An instability sweep over k (Figures 3 and 7) as cached pair units, with the tables and
- * per-k summary of lib/stability's `instability()`: the same seeds, the same rows, so a notebook
- * can switch between the two and plot either. Each trunk continues from the finished trunk at the
- * next smaller k, so nothing before the largest k is trained twice, and a sweep extended by a k
- * or a pair trains only what is new.
+ * An instability sweep over k (Figures 3 and 7) as cached pair units, with lib/stability's
+ * tables and per-k summary (mean and std over initializations x pairs). Each trunk continues from
+ * the finished trunk at the next smaller k, so nothing before the largest k is trained twice, and
+ * a sweep extended by a k or a pair trains only what is new.
  */
 import { validateConfig, resolveConfig, type TrainConfig } from '../train/config';
 import {
@@ -47,8 +46,8 @@ export interface SweepSubnetwork {
   trunkSeed?: number;
 }
 
-/** The sweep's tables and summary (as `instability()` returns them) and its pair units. */
-export interface SweepResult extends Omit<InstabilityResult, 'throughout'> {
+/** The sweep's tables and summary and its pair units. */
+export interface SweepResult extends InstabilityResult {
   units: PairResult[];
 }
 
@@ -108,7 +107,7 @@ export async function instabilitySweep(ctx: ExperimentContext, configInput: Trai
     rows.distances.push({ ...where, step: T, epoch: T / resolved.itersPerEpoch, l2: s.l2, l2Prunable: s.l2Prunable });
     const added: PairRow[] = splits.map((split) => ({ ...where, seed1: s.seed1, seed2: s.seed2, ...s.splits[split], l2: s.l2, l2Prunable: s.l2Prunable, density: s.density }));
     rows.pairs.push(...added);
-    // instability() records a subnetwork's density once per initialization and k.
+    // A subnetwork's density is recorded once per initialization and k.
     if (pair === 0 && s.density !== null) densities.set(k, [...(densities.get(k) ?? []), s.density]);
     options.onPair?.(added);
   });

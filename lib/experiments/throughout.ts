@@ -1,15 +1,15 @@
 /**
  * Instability throughout training (Figure 4) and the copies' L2 distance at every epoch
- * (Appendix D) as cached units. One `throughout` unit per initialization and k runs
- * lib/stability's `instability()` with `throughout`: the two copies of each pair train in
- * lockstep and are interpolated whenever they meet, so no trajectory is stored, only the rows.
- * Seeds are the sweep's (same W_0, trunk order and copy orders), so the pairs' end points are the
- * networks an instabilitySweep of the same config trains.
+ * (Appendix D) as cached units. One `throughout` unit per initialization and k trains its pairs
+ * from the initialization's trunk unit at k in lockstep (lib/stability's measureThroughout) and
+ * interpolates them whenever they meet, so no trajectory is stored, only the rows. Seeds are the
+ * sweep's (same W_0, trunk order and copy orders), so the pairs' end points are the networks an
+ * instabilitySweep of the same config trains.
  */
 import type { ColumnTable } from 'arquero';
 import { validateConfig, type TrainConfig } from '../train/config';
 import {
-  CURVE_ARITHMETIC, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, instability, resolveAlphas, summarize, tablesOf,
+  CURVE_ARITHMETIC, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, measureThroughout, resolveAlphas, summarize, tablesOf,
   type CurveRow, type DistanceRow, type ExperimentRows, type InstabilityOptions, type InstabilitySetup, type InstabilitySummary, type PairRow,
   type BatchNormPolicy, type SplitName, type ThroughoutOptions, type ThroughoutRow,
 } from '../stability';
@@ -18,6 +18,9 @@ import { datasetFingerprint } from './fingerprint';
 import { forEachUnit, type ExperimentContext, type UnitDefinition, type UnitResult } from './unit';
 import { trainKey, unitLabel, withoutDefaults } from './keys';
 import { resolveSweep } from './sweep';
+import { instabilityTrunkSeed } from './pair';
+import { trunkCall, trunkResult } from './trunk';
+import { disposeState } from '../train/state';
 
 /** Options of `throughoutSweep`. */
 export interface ThroughoutSweepOptions extends Pick<InstabilityOptions, 'k' | 'inits' | 'initSeeds' | 'pairs' | 'alphas' | 'bn' | 'bnBatches' | 'bnSeed'> {
@@ -73,20 +76,29 @@ export const THROUGHOUT_UNIT: UnitDefinition<ThroughoutUnitSpec> = {
       throughout: withoutDefaults(during),
       curve: CURVE_ARITHMETIC, // always present: rows stored by an older arithmetic are not this one's
     }) as unknown as Json;
+    const trunkSeed = instabilityTrunkSeed(config);
     return {
-      kind: 'throughout', key, label: unitLabel('throughout', key), dependencies: [],
-      compute: async (writer, ref) => {
-        const result = await instability(config, {
-          k, initSeeds: [config.initSeed], pairs, alphas, bn, bnBatches, bnSeed, dataset,
-          throughout: during, signal: ctx.signal, callbacks: ctx.callbacks(ref),
-        });
-        const out = {
-          curves: result.table.objects(), pairs: result.pairs.objects(), distances: result.distances.objects(),
-          throughoutCurves: result.throughout!.table.objects(), throughoutPairs: result.throughout!.pairs.objects(),
-        };
-        await writer.writeJson(FILE, out as unknown as Json);
-        const s = result.summary[0];
-        return JSON.parse(JSON.stringify({ k, pairs, meetings: s.throughout?.length ?? 0, testInstability: s.instability.test?.mean ?? null, l2: s.l2.mean })) as Json;
+      kind: 'throughout', key, label: unitLabel('throughout', key),
+      // W_k of the initialization's trunk: the one its instabilitySweep pairs start from.
+      dependencies: [trunkCall({ ...config, dataOrderSeed: trunkSeed }, k)],
+      compute: async (writer, ref, [trunkUnit]) => {
+        const from = await trunkResult(trunkUnit).loadState();
+        try {
+          const rows = await measureThroughout({
+            config, dataset, from, init: 0, pairs, alphas, bn, bnBatches, bnSeed, splits: ['train', 'test'], throughout: during,
+            signal: ctx.signal, callbacks: ctx.callbacks(ref),
+          });
+          const tables = tablesOf(rows, true);
+          const out = {
+            curves: tables.table.objects(), pairs: tables.pairs.objects(), distances: tables.distances.objects(),
+            throughoutCurves: tables.throughout!.table.objects(), throughoutPairs: tables.throughout!.pairs.objects(),
+          };
+          await writer.writeJson(FILE, out as unknown as Json);
+          const s = summarize(rows, { ks: [k], bn, splits: ['train', 'test'] }, new Map(), true)[0];
+          return JSON.parse(JSON.stringify({ k, pairs, meetings: s.throughout?.length ?? 0, testInstability: s.instability.test?.mean ?? null, l2: s.l2.mean })) as Json;
+        } finally {
+          disposeState(from);
+        }
       },
     };
   },

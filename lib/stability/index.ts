@@ -1,4 +1,4 @@
-/** Instability analysis: interpolation, BatchNorm policies, L2 distances, Algorithm 1 and sweeps over k. */
+/** Instability analysis: interpolation, BatchNorm policies, L2 distances, measures and tables of Algorithm 1, instability throughout training. */
 export * from './alphas';
 export * from './seeds';
 export * from './batchnorm';
@@ -8,3 +8,4 @@ export * from './measure';
 export * from './twins';
 export * from './tables';
 export * from './instability';
+export * from './throughout';
