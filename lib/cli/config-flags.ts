@@ -4,19 +4,35 @@ import { isPlainDecimal } from '../io/plain-number';
 import { readSetting } from '../settings';
 import { visible } from '../io/visible';
 import { getPreset, type Preset, presetConfig, presetNames } from '../train/presets';
+import type { OptionSpec, OptionTable } from './options';
 
-/** parseArgs options of the shared flags, spread into each experiment command's own table. */
+/** --scale of a command whose scale, when neither the flag nor $LMC_SCALE gives one, is `fallback` (see scaleFrom). */
+export function scaleOption(fallback: Scale) {
+  return {
+    type: 'string',
+    value: '<scale>',
+    description: 'paper (Table 1 exactly), quick (short), smoke (seconds)',
+    defaultText: `$LMC_SCALE, else ${fallback}`,
+  } as const satisfies OptionSpec;
+}
+
+/** The shared flags of the commands that train a preset, spread into each one's option table. */
 export const CONFIG_OPTIONS = {
-  config: { type: 'string' },
-  scale: { type: 'string' },
-  set: { type: 'string', multiple: true },
-} as const;
+  config: { type: 'string', value: '<preset>', description: `one of: ${presetNames().join(', ')}` },
+  scale: scaleOption('paper'),
+  set: {
+    type: 'string',
+    multiple: true,
+    value: 'key=value',
+    description: 'override a config field (repeatable), e.g. --set lr=0.01',
+  },
+} as const satisfies OptionTable;
 
-/** parseArgs options of the output flags the experiment commands share: --json and --quiet. */
+/** The output flags the commands that train share: --json and --quiet. */
 export const OUTPUT_OPTIONS = {
-  json: { type: 'boolean', default: false },
-  quiet: { type: 'boolean', default: false },
-} as const;
+  json: { type: 'boolean', default: false, description: 'print one JSON object instead of text' },
+  quiet: { type: 'boolean', default: false, description: 'no progress bars' },
+} as const satisfies OptionTable;
 
 /** The parsed values of the shared flags. */
 export interface ConfigFlags {
