@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, describeBackend } from '../backend';
-import { presetNames } from '../train/presets';
+import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
 import { configFromFlags, CONFIG_OPTIONS, densityFlag, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
 import { datasetFor } from '../train/trainer';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint';
@@ -15,28 +15,57 @@ import { experimentContext, impRun, storeMask, trunk, type ExperimentContext, ty
 import { terminalProgress, formatSeconds } from './progress';
 import { unitCounter } from './unit-counts';
 
+/** The options of `lmc imp`: what it parses and what its help lists. */
+export const IMP_OPTIONS = {
+  ...CONFIG_OPTIONS,
+  rewind: { type: 'string', value: '<step>', description: 'rewinding step k, e.g. "500it" or "1ep"', defaultText: '0' },
+  levels: {
+    type: 'string',
+    value: '<N>',
+    description: 'rounds of pruning (levels 0..N)',
+    defaultText: 'the rounds that reach --density',
+  },
+  density: {
+    type: 'string',
+    value: '<D>',
+    description: 'target density in (0, 1]',
+    defaultText: "the preset's (Table 1)",
+  },
+  oneshot: { type: 'boolean', default: false, description: 'prune once, straight to --density' },
+  baselines: {
+    type: 'boolean',
+    default: false,
+    description: 'also train random pruning and random reinitialization at every level',
+  },
+  'random-scope': {
+    type: 'string',
+    value: '<scope>',
+    description: "random pruning keeps the IMP mask's counts per tensor (layerwise) or in total (global)",
+    defaultText: 'layerwise',
+  },
+  mask: {
+    type: 'string',
+    value: '<checkpoint>',
+    description: 'start from the mask of a checkpoint saved by --save, e.g. a level of an earlier run ' +
+      '(its name or either of its two files)',
+  },
+  save: {
+    type: 'string',
+    value: '<folder>',
+    description: 'save W_k as <folder>/rewind and each level as <folder>/level-<n> (weights and mask)',
+  },
+  ...OUTPUT_OPTIONS,
+  ...HELP_OPTIONS,
+} as const;
+
 /** The text of `lmc help imp`. */
-export const IMP_HELP = `lmc imp --config <preset> [options]
-
-Iterative magnitude pruning with rewinding to step k (Algorithm 2 of the paper): trains the
+export const IMP_HELP = formatHelp({
+  usage: ['lmc imp --config <preset> [options]'],
+  about: `Iterative magnitude pruning with rewinding to step k (Algorithm 2 of the paper): trains the
 network to k once, then per level trains the subnetwork m ⊙ W_k from k to T, prunes 20% of the
-remaining weights globally, and rewinds. Reports the test accuracy of every level.
-
-Options:
-  --config <preset>      one of: ${presetNames().join(', ')}
-  --rewind <step>        rewinding step k, "0it" (default), "500it" or "1ep"
-  --levels <N>           rounds of pruning (levels 0..N); default: the rounds that reach --density
-  --density <D>          target density in (0, 1]; default the preset's (Table 1)
-  --oneshot              prune once, straight to --density
-  --baselines            also train random pruning and random reinitialization at every level
-  --random-scope <s>     random pruning keeps the IMP mask's counts per tensor (layerwise, default) or in total (global)
-  --mask <checkpoint>    start from the mask saved in <checkpoint>.safetensors (e.g. a level of an earlier run)
-  --save <folder>        save W_k as <folder>/rewind and each level as <folder>/level-<n> (weights and mask)
-  --scale <scale>        paper (Table 1 exactly), quick (short), smoke (seconds); default $LMC_SCALE or paper
-  --set key=value        override a config field (repeatable), e.g. --set optimizerStateAtK=restore
-  --json                 print one JSON object instead of text
-  --quiet                no progress bars
-`;
+remaining weights globally, and rewinds. Reports the test accuracy of every level.`,
+  options: IMP_OPTIONS,
+});
 
 /** Runs `lmc imp` with its flags; resolves to the exit code. */
 export async function impCommand(args: string[]): Promise<number> {
@@ -44,18 +73,7 @@ export async function impCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
-    options: {
-      ...CONFIG_OPTIONS,
-      ...OUTPUT_OPTIONS,
-      rewind: { type: 'string' },
-      levels: { type: 'string' },
-      density: { type: 'string' },
-      oneshot: { type: 'boolean', default: false },
-      baselines: { type: 'boolean', default: false },
-      'random-scope': { type: 'string' },
-      mask: { type: 'string' },
-      save: { type: 'string' },
-    },
+    options: parserOptions(IMP_OPTIONS),
   });
   const { preset, scale, config } = configFromFlags(values);
   const levels = values.levels === undefined ? undefined : wholeNumberFlag('--levels', values.levels, 0, FLAG_LIMITS.levels);

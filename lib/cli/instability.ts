@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { type Scale } from '../train/config';
-import { presetNames } from '../train/presets';
+import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
 import { configFromFlags, CONFIG_OPTIONS, decimalFlag, densityFlag, FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
 import type { ColumnTable } from 'arquero';
 import { datasetFor } from '../train/trainer';
@@ -21,31 +21,6 @@ import { experimentContext, instabilitySweep, sparseSweep, throughoutSweep, type
 import { terminalProgress, formatSeconds } from './progress';
 import { unitCounter } from './unit-counts';
 
-export const INSTABILITY_HELP = `lmc instability --config <preset> [options]
-
-Instability analysis (Algorithm 1 of the paper): trains the network to step k once per
-initialization, trains pairs of copies from k to T under different data orders, and linearly
-interpolates each pair. Instability = max error along the path - mean error of the two ends,
-on train and test data; reported as mean and std over initializations x pairs.
-
-Options:
-  --config <preset>      one of: ${presetNames().join(', ')}
-  --k <steps>            k, or a comma list for a sweep: "0", "0,100it,2ep" (default 0); one trunk per init
-  --inits <N>            initializations (default 3 at paper scale, 3 at quick, 1 at smoke)
-  --pairs <N>            pairs of copies per initialization (default 3 at paper scale, 1 at quick and smoke)
-  --alphas <N|list>      N evenly spaced alphas in [0, 1], ends included (default 30), or a list "0,0.5,1"
-  --bn <policy>          BatchNorm statistics along the path: interpolate (default) or recompute
-  --bn-batches <N>       training batches that re-estimate BatchNorm statistics under recompute (default 32)
-  --sparse <kind>        imp, random-prune or reinit: a subnetwork at --density found by IMP rewound to k
-  --density <D>          density of --sparse in (0, 1]; default the preset's (Table 1)
-  --throughout <when>    also interpolate during training: "epoch" or every N steps ("100it", "2ep")
-  --scale <scale>        paper (Table 1 exactly), quick (short), smoke (seconds); default $LMC_SCALE or paper
-  --set key=value        override a config field (repeatable), e.g. --set initSeed=4
-  --json                 print one JSON object instead of text
-  --quiet                no progress bars
-  --help                 this text
-`;
-
 /** Initializations x pairs when not given: the paper's 3 x 3 at paper scale, fewer when shortened. */
 export const DEFAULT_REPLICATES: Readonly<Record<Scale, { inits: number; pairs: number }>> = {
   paper: { inits: 3, pairs: 3 },
@@ -58,25 +33,82 @@ type SparseKind = (typeof SPARSE_KINDS)[number];
 /** The kind of subnetwork each --sparse value measures (sparseSweep's names). */
 const SPARSE_METHODS: Readonly<Record<SparseKind, SubnetworkKind>> = { imp: 'imp', 'random-prune': 'random-prune', reinit: 'random-reinit' };
 
+/** The default of --inits or --pairs at each scale, as help says it. */
+const replicatesText = (field: 'inits' | 'pairs') => (Object.keys(DEFAULT_REPLICATES) as Scale[])
+  .map((scale) => `${DEFAULT_REPLICATES[scale][field]} at ${scale} scale`)
+  .join(', ');
+
+/** The options of `lmc instability`: what it parses and what its help lists. */
+export const INSTABILITY_OPTIONS = {
+  ...CONFIG_OPTIONS,
+  k: {
+    type: 'string',
+    value: '<steps>',
+    description: 'k, or a comma list for a sweep, e.g. "0,100it,2ep"; one trunk per initialization',
+    defaultText: '0',
+  },
+  inits: { type: 'string', value: '<N>', description: 'initializations', defaultText: replicatesText('inits') },
+  pairs: {
+    type: 'string',
+    value: '<N>',
+    description: 'pairs of copies per initialization',
+    defaultText: replicatesText('pairs'),
+  },
+  alphas: {
+    type: 'string',
+    value: '<N|list>',
+    description: 'N evenly spaced alphas in [0, 1], ends included, or a list, e.g. "0,0.5,1"',
+    defaultText: '30',
+  },
+  bn: {
+    type: 'string',
+    value: '<policy>',
+    description: 'BatchNorm statistics along the path: interpolate or recompute',
+    defaultText: 'interpolate',
+  },
+  'bn-batches': {
+    type: 'string',
+    value: '<N>',
+    description: 'training batches that re-estimate BatchNorm statistics under recompute',
+    defaultText: '32',
+  },
+  sparse: {
+    type: 'string',
+    value: '<kind>',
+    description: `one of ${SPARSE_KINDS.join(', ')}: the subnetwork at --density that IMP rewound to k finds, ` +
+      'or its random-pruning or random-reinitialization baseline',
+  },
+  density: {
+    type: 'string',
+    value: '<D>',
+    description: 'density of --sparse in (0, 1]',
+    defaultText: "the preset's (Table 1)",
+  },
+  throughout: {
+    type: 'string',
+    value: '<when>',
+    description: 'also interpolate during training: "epoch" or every N steps ("100it", "2ep")',
+  },
+  ...OUTPUT_OPTIONS,
+  ...HELP_OPTIONS,
+} as const;
+
+/** The text of `lmc help instability`. */
+export const INSTABILITY_HELP = formatHelp({
+  usage: ['lmc instability --config <preset> [options]'],
+  about: `Instability analysis (Algorithm 1 of the paper): trains the network to step k once per
+initialization, trains pairs of copies from k to T under different data orders, and linearly
+interpolates each pair. Instability = max error along the path - mean error of the two ends,
+on train and test data; reported as mean and std over initializations x pairs.`,
+  options: INSTABILITY_OPTIONS,
+});
+
 /** Runs `lmc instability` with its flags; resolves to the exit code. */
 export async function instabilityCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
-    options: {
-      ...CONFIG_OPTIONS,
-      ...OUTPUT_OPTIONS,
-      k: { type: 'string' },
-      inits: { type: 'string' },
-      pairs: { type: 'string' },
-      alphas: { type: 'string' },
-      bn: { type: 'string' },
-      'bn-batches': { type: 'string' },
-      sparse: { type: 'string' },
-      density: { type: 'string' },
-      throughout: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
+    options: parserOptions(INSTABILITY_OPTIONS),
   });
   if (values.help) {
     console.log(INSTABILITY_HELP);

@@ -12,14 +12,35 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Scale } from '../train/config';
 import { findJupyterPython, installKernel } from './kernel';
-import { scaleFrom } from './config-flags';
+import { scaleFrom, scaleOption } from './config-flags';
+import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
 
-export const NOTEBOOKS_HELP = `lmc notebooks [--scale smoke|quick|paper] [--only 01,03] [--out out/notebooks] [--timeout <s>]
+/** The options of `lmc notebooks`: what it parses and what its help lists. */
+export const NOTEBOOKS_OPTIONS = {
+  scale: scaleOption('quick'),
+  only: {
+    type: 'string',
+    value: '<prefixes>',
+    description: 'only the notebooks whose names start with one of these comma-separated prefixes, e.g. 01,03',
+  },
+  out: {
+    type: 'string',
+    value: '<folder>',
+    description: 'where the executed notebooks go',
+    defaultText: 'out/notebooks',
+  },
+  timeout: { type: 'string', value: '<s>', description: 'seconds one cell may take', defaultText: 'no limit' },
+  ...HELP_OPTIONS,
+} as const;
 
-Executes notebooks/*.ipynb with the lmc-lab kernel (nbconvert) into <out>/<name>.ipynb and
-<out>/<name>.html (offline). Scale: --scale, else $LMC_SCALE, else quick. --only takes name
-prefixes. --timeout bounds one cell (default none). Needs a Python with nbconvert
-(apt-get install jupyter-nbconvert, or pip install nbconvert).`;
+/** The text of `lmc help notebooks`. */
+export const NOTEBOOKS_HELP = formatHelp({
+  usage: ['lmc notebooks [options]'],
+  about: `Executes notebooks/*.ipynb with the lmc-lab kernel (nbconvert) into <out>/<name>.ipynb and
+<out>/<name>.html (offline). Needs a Python with nbconvert (apt-get install jupyter-nbconvert, or
+pip install nbconvert). \`npm run notebooks\` builds first, then runs it.`,
+  options: NOTEBOOKS_OPTIONS,
+});
 
 /** The repository's notebooks folder (next to dist/). */
 export function notebooksDir(): string {
@@ -59,7 +80,7 @@ function run(command: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ 
 export async function notebooksCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args, strict: true,
-    options: { scale: { type: 'string' }, only: { type: 'string' }, out: { type: 'string' }, timeout: { type: 'string' } },
+    options: parserOptions(NOTEBOOKS_OPTIONS),
   });
   const scale: Scale = scaleFrom(values.scale, 'quick');
   const timeout = values.timeout === undefined ? -1 : Number(values.timeout);

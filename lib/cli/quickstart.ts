@@ -9,43 +9,77 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend, type BackendInfo } from '../backend';
 import type { Dataset } from '../data/types';
-import { FLAG_LIMITS, listFlag, scaleFrom, wholeNumberFlag } from './config-flags';
+import { FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, scaleFrom, scaleOption, wholeNumberFlag } from './config-flags';
 import { datasetFor } from '../train/trainer';
 import { experimentContext, quickstartPlan, runQuickstart, type QuickstartResults, type UnitEvent } from '../experiments';
 import { exportTable, TABLE_FORMATS, type TableFormat } from '../store';
 import { accuracyDensityPlot, figureToHtmlPage, instabilityPlot, interpolationPlot, tableView, type PageSection } from '../display';
 import { formatSeconds, terminalProgress } from './progress';
 import { unitCounter, type UnitCounts } from './unit-counts';
+import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
+import { SCALES } from '../train/config';
+
+/** A default of the quick start's plan at each scale, as help says it (quickstartPlan decides it). */
+const planDefault = (pick: (plan: ReturnType<typeof quickstartPlan>) => number | number[]) => SCALES
+  .map((scale) => `${String(pick(quickstartPlan(scale)))} at ${scale} scale`)
+  .join(', ');
+
+/** The options of `lmc quickstart`: what it parses and what its help lists. */
+export const QUICKSTART_OPTIONS = {
+  scale: scaleOption('quick'),
+  out: {
+    type: 'string',
+    value: '<folder>',
+    description: 'where the report and tables go',
+    defaultText: 'out/quickstart',
+  },
+  export: {
+    type: 'string',
+    value: '<formats>',
+    description: `table formats, comma-separated (${TABLE_FORMATS.join(',')}), or none`,
+    defaultText: 'all of them',
+  },
+  k: {
+    type: 'string',
+    value: '<steps>',
+    description: 'instability at these k, in iterations, comma-separated',
+    defaultText: planDefault((plan) => plan.instability.ks),
+  },
+  levels: {
+    type: 'string',
+    value: '<N>',
+    description: 'rounds of IMP (15 reach 3.5% density)',
+    defaultText: planDefault((plan) => plan.imp.levels),
+  },
+  'baseline-every': {
+    type: 'string',
+    value: '<N>',
+    description: 'baselines at every N-th level and the last',
+    defaultText: '3 at quick scale, 1 at smoke and paper scale',
+  },
+  ...OUTPUT_OPTIONS,
+  ...HELP_OPTIONS,
+} as const;
 
 /** The text of `lmc help quickstart`. */
-export const QUICKSTART_HELP = `lmc quickstart [options]
+export const QUICKSTART_HELP = formatHelp({
+  usage: ['lmc quickstart [options]'],
+  about: `LeNet-300-100 on the embedded MNIST digits with the best backend present: instability at a few
+k, and IMP with rewinding to 3.5% density with random pruning and random reinitialization. Every
+training is a unit of the store ($LMC_HOME/store): a second run trains nothing. Writes
+<out>/report.html (one offline page) and the result tables.
 
-LeNet-300-100 on the embedded MNIST digits with the best backend present: instability at
-k = 0, 100 and 500 iterations, and IMP with rewinding to 3.5% density with random pruning and
-random reinitialization. Every training is a unit of the store ($LMC_HOME/store): a second run
-trains nothing. Writes <out>/report.html (one offline page) and the result tables.
-
-Options:
-  --scale <scale>        quick (default; about 10 minutes on 2 cores, under a minute again), smoke (seconds) or paper (hours); or $LMC_SCALE
-  --out <folder>         where the report and tables go (default out/quickstart)
-  --export <formats>     table formats, comma-separated: csv,json,arrow (default all three) or none
-  --k <steps>            instability at these k, e.g. 0,100,500 (iterations)
-  --levels <N>           rounds of IMP (default 15: 3.5% density)
-  --baseline-every <N>   baselines at every N-th level and the last (default 3 at quick scale)
-  --json                 print one JSON object instead of text
-  --quiet                no progress bars
-`;
+At quick scale it takes about 10 minutes on 2 cores (under a minute again); smoke takes seconds,
+paper hours. \`npm start\` runs it at quick scale.`,
+  options: QUICKSTART_OPTIONS,
+});
 
 /** Runs `lmc quickstart`; resolves to the exit code. */
 export async function quickstartCommand(args: string[]): Promise<number> {
   const started = performance.now();
   const { values } = parseArgs({
     args, strict: true,
-    options: {
-      scale: { type: 'string' }, out: { type: 'string' }, export: { type: 'string' }, k: { type: 'string' },
-      levels: { type: 'string' }, 'baseline-every': { type: 'string' },
-      json: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
-    },
+    options: parserOptions(QUICKSTART_OPTIONS),
   });
   if (values.help) {
     console.log(QUICKSTART_HELP);

@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { resolveConfig } from '../train/config';
-import { presetNames } from '../train/presets';
 import { configFromFlags, CONFIG_OPTIONS, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
 import { buildModel, datasetFor } from '../train/trainer';
 import { evaluate } from '../train/evaluate';
@@ -18,36 +17,43 @@ import { DEFAULT_CHECKPOINT_EVERY, experimentContext, trunk, TRUNK_STATE_FILE, t
 import { decodeState } from '../train/state-bytes';
 import type { TrainCallback } from '../train/trainer';
 import { terminalProgress } from './progress';
+import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
 
-export const TRAIN_HELP = `lmc train --config <preset> [options]
+/** The options of `lmc train`: what it parses and what its help lists. */
+export const TRAIN_OPTIONS = {
+  ...CONFIG_OPTIONS,
+  steps: {
+    type: 'string',
+    value: '<step>',
+    description: 'stop after this many iterations ("300it") or epochs ("2ep") instead of T ' +
+      '(a separate unit: a short run never answers for a long one)',
+  },
+  'checkpoint-every': {
+    type: 'string',
+    value: '<n>',
+    description: "iterations between resume checkpoints; not part of the run's identity",
+    defaultText: String(DEFAULT_CHECKPOINT_EVERY),
+  },
+  ...OUTPUT_OPTIONS,
+  ...HELP_OPTIONS,
+} as const;
 
-Trains one network of Table 1 and reports its train and test error. The run is kept in the run
+/** The text of `lmc help train`. */
+export const TRAIN_HELP = formatHelp({
+  usage: ['lmc train --config <preset> [options]'],
+  about: `Trains one network of Table 1 and reports its train and test error. The run is kept in the run
 store ($LMC_HOME/store, default ~/.lmc/store) as a trunk unit to its last step: asking again for a
 finished run answers from the store without training, an interrupted run resumes from its last
-checkpoint, and two processes asking for the same run at once train it once.
+checkpoint, and two processes asking for the same run at once train it once.`,
+  options: TRAIN_OPTIONS,
+});
 
-Options:
-  --config <preset>        one of: ${presetNames().join(', ')}
-  --scale <scale>          paper (Table 1 exactly), quick (short), smoke (seconds); default $LMC_SCALE or paper
-  --set key=value          override a config field (repeatable), e.g. --set lr=0.01 --set dataOrderSeed=3
-  --steps <step>           stop after this many iterations ("300it") or epochs ("2ep") instead of T
-                           (a separate unit: a short run never answers for a long one)
-  --checkpoint-every <n>   iterations between resume checkpoints (default ${DEFAULT_CHECKPOINT_EVERY}); not part of the run's identity
-  --json                   print one JSON object instead of text
-  --quiet                  no progress bar
-`;
-
-/** Runs \`lmc train\` with its flags; resolves to the exit code. */
+/** Runs `lmc train` with its flags; resolves to the exit code. */
 export async function trainCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     strict: true,
-    options: {
-      ...CONFIG_OPTIONS,
-      ...OUTPUT_OPTIONS,
-      steps: { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-    },
+    options: parserOptions(TRAIN_OPTIONS),
   });
   const { scale, config } = configFromFlags(values);
   let checkpointEvery = DEFAULT_CHECKPOINT_EVERY;
