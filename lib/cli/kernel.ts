@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import { PROJECT_PYTHON } from './python-env';
+import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
 
 /** The kernelspec's name (the folder under share/jupyter/kernels). */
 export const KERNEL_NAME = 'lmc-lab';
@@ -35,19 +36,30 @@ function labextensionTarget(specDir: string): string {
   return path.join(path.dirname(path.dirname(specDir)), 'labextensions', ...LABEXTENSION_NAME.split('/'));
 }
 
-export const KERNEL_HELP = `lmc kernel install [--user | --sys-prefix | --prefix <dir>]
-lmc kernel uninstall [--user | --sys-prefix | --prefix <dir>]
+/** The options of `lmc kernel`: what it parses and what its help lists. */
+export const KERNEL_OPTIONS = {
+  user: { type: 'boolean', description: 'the per-user kernels folder (the default unless run as root)' },
+  'sys-prefix': {
+    type: 'boolean',
+    description: 'the kernels folder of the Python environment that has jupyter_client',
+  },
+  prefix: { type: 'string', value: '<dir>', description: '<dir>/share/jupyter/kernels' },
+  ...HELP_OPTIONS,
+} as const;
 
-Installs (or removes) the Jupyter kernel "TypeScript (lmc-lab)": TypeScript cells with lmc, tf
-(TensorFlow.js), aq (arquero), tslab, display(value) and clearOutput() in scope.
-
-  --user          the per-user kernels folder (the default unless run as root)
-  --sys-prefix    the kernels folder of the Python environment that has jupyter_client
-  --prefix <dir>  <dir>/share/jupyter/kernels
-
-Then start JupyterLab (\`jupyter lab\`) or Notebook (\`jupyter notebook\`) and pick the kernel.
-The kernelspec runs this checkout's build: run \`npm run build\` before installing.
-`;
+/** The text of `lmc help kernel`. */
+export const KERNEL_HELP = formatHelp({
+  usage: [
+    'lmc kernel install [--user | --sys-prefix | --prefix <dir>]',
+    'lmc kernel uninstall [--user | --sys-prefix | --prefix <dir>]',
+  ],
+  about: `Installs (or removes) the Jupyter kernel "TypeScript (lmc-lab)": TypeScript cells with lmc, tf
+(TensorFlow.js), aq (arquero), tslab, display(value) and clearOutput() in scope, and beside it the
+lmc-lab JupyterLab extension (its renderers and the Runs panel).`,
+  options: KERNEL_OPTIONS,
+  after: `Then start JupyterLab (\`jupyter lab\`) or Notebook (\`jupyter notebook\`) and pick the kernel.
+The kernelspec runs this checkout's build: run \`npm run build\` before installing.`,
+});
 
 /** The kernel.json contents. */
 export interface KernelSpec {
@@ -206,7 +218,7 @@ export async function kernelCommand(args: string[]): Promise<number> {
     args,
     strict: true,
     allowPositionals: true,
-    options: { user: { type: 'boolean' }, 'sys-prefix': { type: 'boolean' }, prefix: { type: 'string' } },
+    options: parserOptions(KERNEL_OPTIONS),
   });
   const [action, ...extra] = positionals;
   if (action === undefined || action === 'help') {

@@ -14,17 +14,25 @@ import { parseArgs } from 'node:util';
 import { installKernel, jupyterOnPath } from './kernel';
 import { CHECKOUT, ensurePythonEnv } from './python-env';
 import { wholeNumberFlag } from './config-flags';
+import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
 
-export const LAB_HELP = `lmc lab [<folder>] [--port N] [--no-browser]
+/** The options of `lmc lab`: what it parses and what its help lists. */
+export const LAB_OPTIONS = {
+  port: { type: 'string', value: '<N>', description: 'the port', defaultText: 'a free one' },
+  'no-browser': { type: 'boolean', default: false, description: 'do not open a browser' },
+  ...HELP_OPTIONS,
+} as const;
 
-Opens JupyterLab on <folder> (default: this checkout's notebooks/) with the kernel
+/** The text of `lmc help lab`. */
+export const LAB_HELP = formatHelp({
+  usage: ['lmc lab [<folder>] [options]'],
+  about: `Opens JupyterLab on <folder> (default: this checkout's notebooks/) with the kernel
 "TypeScript (lmc-lab)" and the lmc-lab JupyterLab extension, installed first. Uses your
 JupyterLab when the \`jupyter\` on PATH has one (kernel and extension in your user data folder),
 else the project's pinned environment .venv/ (made on first use, a few minutes). Prints the URL
-with its token; Ctrl-C stops JupyterLab.
-  --port N       the port (default: a free one)
-  --no-browser   do not open a browser
-`;
+with its token; Ctrl-C stops JupyterLab. \`npm run lab\` builds first, then runs it.`,
+  options: LAB_OPTIONS,
+});
 
 /** Which JupyterLab to run, and the Python whose jupyter_client installs the kernel into it. */
 interface Lab {
@@ -77,7 +85,7 @@ async function answered(url: string, token: string, exited: Promise<number>): Pr
 export async function labCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, strict: true, allowPositionals: true,
-    options: { port: { type: 'string' }, 'no-browser': { type: 'boolean', default: false } },
+    options: parserOptions(LAB_OPTIONS),
   });
   if (positionals.length > 1) throw new Error(`give one folder to open, not ${positionals.length}`);
   const folder = path.resolve(positionals[0] ?? path.join(CHECKOUT, 'notebooks'));

@@ -10,49 +10,75 @@ import { impCommand, IMP_HELP } from './imp';
 import { instabilityCommand, INSTABILITY_HELP } from './instability';
 import { quickstartCommand, QUICKSTART_HELP } from './quickstart';
 import { notebooksCommand, NOTEBOOKS_HELP } from './notebooks';
-import { lsCommand, showCommand, gcCommand, STORE_HELP } from './store';
+import { lsCommand, showCommand, gcCommand, LS_HELP, SHOW_HELP, GC_HELP } from './store';
 import { settingsCommand, SETTINGS_HELP } from './settings';
 import { labCommand, LAB_HELP } from './lab';
 import { readSetting, reportSettings } from '../settings';
 import { defaultStoreRoot, storeRootProblem } from '../store';
+import { formatColumns, formatHelp, formatParagraphs, HELP_OPTIONS, parserOptions } from './options';
 
 /** Commands that write units to the store: its folder is checked before they load data or train. */
 const STORE_WRITERS = new Set(['train', 'imp', 'instability', 'quickstart']);
 
-const HELP = `lmc: instability analysis and lottery tickets on TensorFlow.js
+/** The options of `lmc backend`: what it parses and what its help lists. */
+const BACKEND_OPTIONS = { ...HELP_OPTIONS } as const;
 
-Usage:
-  lmc train --config <preset> [--scale paper|quick|smoke] [--set key=value ...] [--steps 300it] [--checkpoint-every N] [--json]
-  lmc imp --config <preset> --rewind <k> --levels <N> [--oneshot] [--density D] [--baselines] [--scale ...] [--json]
-  lmc instability --config <preset> --k <step>[,<step>...] [--inits N] [--pairs N] [--alphas 30] [--bn interpolate|recompute] [--sparse imp|random-prune|reinit --density D] [--throughout epoch] [--json]
-  lmc quickstart [--scale quick|smoke|paper] [--out <folder>] [--export csv,json,arrow] [--json]   instability and IMP of LeNet-300-100 on the embedded MNIST digits; writes out/quickstart/report.html
-  lmc notebooks [--scale quick|smoke|paper] [--only 01,03] [--out out/notebooks]   execute the notebooks headless into executed .ipynb + offline HTML
-  lmc ls [--kind <kind>] [--verify] [--json]   units in the run store ($LMC_HOME/store)
-  lmc show <hash> [--json]  one unit of the store in full (a unique hash prefix will do)
-  lmc gc [--dry-run]        remove unfinished units and leftovers of interrupted attempts
-  lmc backend               print the backend lmc-lab would use here
-  lmc settings [--json]     the LMC_* environment variables: each one's value, meaning and valid values
-  lmc kernel install|uninstall [--user|--sys-prefix|--prefix P]   the Jupyter kernel "TypeScript (lmc-lab)" and its JupyterLab extension
-  lmc lab [<folder>] [--port N] [--no-browser]   JupyterLab on notebooks/ with both (yours, else the project's .venv)
-  lmc help [command]
+const BACKEND_HELP = formatHelp({
+  usage: ['lmc backend'],
+  about: `Prints the TensorFlow.js backend lmc-lab would use here and its device: $LMC_BACKEND when set,
+else the first of gpu (@tensorflow/tfjs-node-gpu), tensorflow (@tensorflow/tfjs-node), wasm and cpu
+that starts, with the reason each one before it was skipped.`,
+  options: BACKEND_OPTIONS,
+});
 
-Environment: LMC_HOME (run store in <folder>/store, default ~/.lmc), LMC_DATA_DIR, LMC_SCALE, LMC_BACKEND, LMC_WORKERS
-and more: \`lmc settings\` lists them all.
-`;
-
-const COMMAND_HELP: Record<string, string> = {
-  train: TRAIN_HELP,
-  imp: IMP_HELP,
-  instability: INSTABILITY_HELP,
-  kernel: KERNEL_HELP,
-  quickstart: QUICKSTART_HELP,
-  notebooks: NOTEBOOKS_HELP,
-  ls: STORE_HELP,
-  show: STORE_HELP,
-  gc: STORE_HELP,
-  settings: SETTINGS_HELP,
-  lab: LAB_HELP,
+/** Every command: its line in `lmc help` and its own help, which `lmc <command> --help` prints. */
+export const COMMANDS: Readonly<Record<string, { summary: string; help: string }>> = {
+  train: { summary: 'train one network of Table 1 and report its errors (a unit of the run store)', help: TRAIN_HELP },
+  imp: { summary: 'iterative magnitude pruning with rewinding, and its random baselines', help: IMP_HELP },
+  instability: {
+    summary: 'instability analysis at one or more k, of the network or a subnetwork',
+    help: INSTABILITY_HELP,
+  },
+  quickstart: {
+    summary: 'instability and IMP of LeNet-300-100 on the embedded MNIST digits; writes out/quickstart/report.html',
+    help: QUICKSTART_HELP,
+  },
+  notebooks: { summary: 'execute the notebooks headless into executed .ipynb and offline HTML', help: NOTEBOOKS_HELP },
+  ls: { summary: 'the units in the run store ($LMC_HOME/store)', help: LS_HELP },
+  show: { summary: 'one unit of the store in full (a unique hash prefix will do)', help: SHOW_HELP },
+  gc: { summary: 'remove unfinished units and the leftovers of interrupted attempts', help: GC_HELP },
+  backend: { summary: 'print the backend lmc-lab would use here', help: BACKEND_HELP },
+  settings: {
+    summary: "the LMC_* environment variables: each one's value, meaning and valid values",
+    help: SETTINGS_HELP,
+  },
+  kernel: {
+    summary: 'install or remove the Jupyter kernel "TypeScript (lmc-lab)" and its JupyterLab extension',
+    help: KERNEL_HELP,
+  },
+  lab: { summary: "JupyterLab on notebooks/ with both (yours, else the project's .venv)", help: LAB_HELP },
 };
+
+/** The help of command `name`, or undefined when there is no such command (`constructor` included). */
+export function commandHelp(name: string | undefined): string | undefined {
+  return name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name].help : undefined;
+}
+
+/** The text of `lmc help`: the commands, one line each. */
+export const HELP = [
+  'lmc: instability analysis and lottery tickets on TensorFlow.js',
+  '',
+  'Usage: lmc <command> [options]',
+  '',
+  'Commands:',
+  ...formatColumns([
+    ...Object.entries(COMMANDS).map(([name, command]) => [name, command.summary] as const),
+    ['help', "this text, or a command's: lmc help <command> (or lmc <command> --help)"],
+  ]),
+  '',
+  ...formatParagraphs(`Environment: LMC_HOME (run store in <folder>/store, default ~/.lmc), LMC_DATA_DIR, LMC_SCALE,
+LMC_BACKEND, LMC_WORKERS and more: \`lmc settings\` lists them all.`),
+].join('\n');
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -60,9 +86,10 @@ export async function main(argv: string[]): Promise<number> {
   let debug = false;
   try {
     // Help first: reading how to fix a setting must not need the setting fixed.
-    // `lmc <command> --help` is `lmc help <command>` for every command that has its own page.
-    if (command !== undefined && COMMAND_HELP[command] && (rest.includes('--help') || rest.includes('-h'))) {
-      console.log(COMMAND_HELP[command]);
+    // `lmc <command> --help` is `lmc help <command>`, for every command.
+    const help = commandHelp(command);
+    if (help !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+      console.log(help);
       return 0;
     }
     // Every setting is checked before any command does work: a malformed one is named at once,
@@ -98,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'lab':
         return await labCommand(rest);
       case 'backend': {
-        parseArgs({ args: rest, options: {}, strict: true });
+        parseArgs({ args: rest, options: parserOptions(BACKEND_OPTIONS), strict: true });
         const info = await initBackend();
         console.log(describeBackend(info));
         return 0;
@@ -107,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        console.log(COMMAND_HELP[rest[0]] ?? HELP);
+        console.log(commandHelp(rest[0]) ?? HELP);
         return 0;
       default:
         console.error(`lmc: unknown command "${command}"\n\n${HELP}`);

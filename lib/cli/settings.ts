@@ -1,17 +1,32 @@
 /** `lmc settings`: every LMC_* environment variable, its value here, what it means and what it takes. */
 import { parseArgs } from 'node:util';
 import { reportSettings } from '../settings';
+import { OUTPUT_OPTIONS } from './config-flags';
+import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
 
-export const SETTINGS_HELP = `lmc settings [--json]
+/** The options of `lmc settings`: what it parses and what its help lists. */
+export const SETTINGS_OPTIONS = {
+  json: {
+    ...OUTPUT_OPTIONS.json,
+    description: 'print one JSON array of {name, value, effect, problem, summary, valid}',
+  },
+  ...HELP_OPTIONS,
+} as const;
 
-Lists every environment variable lmc-lab reads (LMC_HOME, LMC_DATA_DIR, LMC_SCALE, LMC_BACKEND,
+/** The text of `lmc help settings`. */
+export const SETTINGS_HELP = formatHelp({
+  usage: ['lmc settings [options]'],
+  about: `Lists every environment variable lmc-lab reads (LMC_HOME, LMC_DATA_DIR, LMC_SCALE, LMC_BACKEND,
 LMC_WORKERS, ...): its value in this environment, what is in effect, what it controls and its
-valid values. Exits 1 when any of them is malformed, naming it and the fix.
-  --json    one JSON array of {name, value, effect, problem, summary, valid}
-`;
+valid values. Exits 1 when any of them is malformed, naming it and the fix.`,
+  options: SETTINGS_OPTIONS,
+});
 
+/** Runs `lmc settings`; returns the exit code. */
 export function settingsCommand(args: string[]): number {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({
+    args, options: parserOptions(SETTINGS_OPTIONS), strict: true, allowPositionals: false,
+  });
   const rows = reportSettings();
   if (values.json) {
     console.log(JSON.stringify(rows));

@@ -4,29 +4,81 @@ import { formatGcReport, formatUnitDetails, formatUnitList, openStore, unitEtaSe
 import { describeUnit, unitLabel } from '../experiments/keys';
 import { UNIT_KINDS } from '../experiments/unit';
 import { visible } from '../io/visible';
+import { OUTPUT_OPTIONS } from './config-flags';
+import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
 
-/** The help text of the store commands. */
-export const STORE_HELP = `lmc ls [--kind <kind>] [--verify] [--json]
-lmc show <hash> [--json]
-lmc gc [--dry-run] [--corrupt] [--keep-resumable] [--json]
+/** --store, which every store command takes. */
+const STORE_OPTIONS = {
+  store: { type: 'string', value: '<folder>', description: 'another store than $LMC_HOME/store' },
+} as const;
 
-The run store holds every unit of work (trunks, copies, IMP levels, instability pairs), named by
-the hash of its config, in $LMC_HOME/store (default ~/.lmc/store).
+/** What every store command's help says of the store. */
+const ABOUT_STORE = `The run store holds every unit of work (trunks, copies, IMP levels, instability pairs), named by
+the hash of its config, in $LMC_HOME/store (default ~/.lmc/store).`;
 
-  ls        one line per unit: hash prefix, kind, state, size, when, what it is
-  show      one unit in full: config, summary, files with checksums (verified); a unique hash prefix will do
-  gc        removes unfinished units and the leftovers of interrupted attempts; never a finished unit
+/** The options of `lmc ls`: what it parses and what its help lists. */
+export const LS_OPTIONS = {
+  ...STORE_OPTIONS,
+  kind: { type: 'string', value: '<kind>', description: `only this kind: ${UNIT_KINDS.join(', ')}` },
+  verify: {
+    type: 'boolean',
+    default: false,
+    description: 'hash every file (without it: sizes only); exit 1 when a unit is corrupt, naming each damaged ' +
+      'file (the next run that needs it recomputes it)',
+  },
+  json: OUTPUT_OPTIONS.json,
+  ...HELP_OPTIONS,
+} as const;
 
-Options:
-  --store <folder>       another store than $LMC_HOME/store
-  --kind <kind>          ls: only this kind (${UNIT_KINDS.join(', ')})
-  --verify               ls: hash every file (default: sizes only); exit 1 when a unit is corrupt,
-                         naming each damaged file (the next run that needs it recomputes it)
-  --dry-run              gc: say what would be removed, remove nothing
-  --corrupt              gc: also remove corrupt units (kept for inspection by default)
-  --keep-resumable       gc: keep unfinished units that have a resume checkpoint
-  --json                 print JSON instead of text
-`;
+/** The text of `lmc help ls`. */
+export const LS_HELP = formatHelp({
+  usage: ['lmc ls [options]'],
+  about: `Lists the units of the run store, one line each: hash prefix, kind, state (a running unit's
+step: running@340/1000), size, when, what it is.
+
+${ABOUT_STORE}`,
+  options: LS_OPTIONS,
+});
+
+/** The options of `lmc show`: what it parses and what its help lists. */
+export const SHOW_OPTIONS = { ...STORE_OPTIONS, json: OUTPUT_OPTIONS.json, ...HELP_OPTIONS } as const;
+
+/** The text of `lmc help show`. */
+export const SHOW_HELP = formatHelp({
+  usage: ['lmc show <hash> [options]'],
+  about: `Shows one unit in full: config, summary, files with checksums (verified), and a running unit's
+step and ETA; a unique hash prefix will do. Exits 1 when the unit is corrupt.
+
+${ABOUT_STORE}`,
+  options: SHOW_OPTIONS,
+});
+
+/** The options of `lmc gc`: what it parses and what its help lists. */
+export const GC_OPTIONS = {
+  ...STORE_OPTIONS,
+  'dry-run': { type: 'boolean', default: false, description: 'say what would be removed, remove nothing' },
+  corrupt: {
+    type: 'boolean',
+    default: false,
+    description: 'also remove corrupt units (kept for inspection without it)',
+  },
+  'keep-resumable': {
+    type: 'boolean',
+    default: false,
+    description: 'keep unfinished units that have a resume checkpoint',
+  },
+  json: OUTPUT_OPTIONS.json,
+  ...HELP_OPTIONS,
+} as const;
+
+/** The text of `lmc help gc`. */
+export const GC_HELP = formatHelp({
+  usage: ['lmc gc [options]'],
+  about: `Removes unfinished units and the leftovers of interrupted attempts; never a finished unit.
+
+${ABOUT_STORE}`,
+  options: GC_OPTIONS,
+});
 
 function storeFrom(dir: string | undefined): Store {
   return openStore(dir ? { root: dir } : {});
@@ -50,7 +102,7 @@ function unitJson(u: UnitInfo) {
 export async function lsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, strict: true, allowPositionals: true,
-    options: { store: { type: 'string' }, kind: { type: 'string' }, verify: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+    options: parserOptions(LS_OPTIONS),
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"; to see one unit use \`lmc show ${positionals[0]}\``);
   if (values.kind !== undefined && !(UNIT_KINDS as readonly string[]).includes(values.kind)) {
@@ -69,7 +121,7 @@ export async function lsCommand(args: string[]): Promise<number> {
 export async function showCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, strict: true, allowPositionals: true,
-    options: { store: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: parserOptions(SHOW_OPTIONS),
   });
   if (positionals.length !== 1) throw new Error('give one unit hash (or a unique prefix of it, as `lmc ls` prints), e.g. `lmc show 3fa4c2`');
   const info = await storeFrom(values.store).show(positionals[0]);
@@ -82,10 +134,7 @@ export async function showCommand(args: string[]): Promise<number> {
 export async function gcCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, strict: true, allowPositionals: true,
-    options: {
-      store: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, corrupt: { type: 'boolean', default: false },
-      'keep-resumable': { type: 'boolean', default: false }, json: { type: 'boolean', default: false },
-    },
+    options: parserOptions(GC_OPTIONS),
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"; gc takes only flags`);
   const store = storeFrom(values.store);
