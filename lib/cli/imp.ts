@@ -63,7 +63,8 @@ export const IMP_HELP = formatHelp({
   usage: ['lmc imp --config <preset> [options]'],
   about: `Iterative magnitude pruning with rewinding to step k (Algorithm 2 of the paper): trains the
 network to k once, then per level trains the subnetwork m ⊙ W_k from k to T, prunes 20% of the
-remaining weights globally, and rewinds. Reports the test accuracy of every level.`,
+remaining weights globally, and rewinds. Reports the test accuracy of every level. The trunk, every
+level and every baseline are units of the store: a second run of the same command trains nothing.`,
   options: IMP_OPTIONS,
 });
 

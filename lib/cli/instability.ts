@@ -99,7 +99,8 @@ export const INSTABILITY_HELP = formatHelp({
   about: `Instability analysis (Algorithm 1 of the paper): trains the network to step k once per
 initialization, trains pairs of copies from k to T under different data orders, and linearly
 interpolates each pair. Instability = max error along the path - mean error of the two ends,
-on train and test data; reported as mean and std over initializations x pairs.`,
+on train and test data; reported as mean and std over initializations x pairs. Every trunk, copy
+and pair is a unit of the store: a second run of the same command trains nothing.`,
   options: INSTABILITY_OPTIONS,
 });
 
