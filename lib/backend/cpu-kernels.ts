@@ -1,8 +1,7 @@
 /**
  * The kernels lmc-lab replaces in tfjs's pure-JS cpu backend so that convolutional nets train
  * on it in reasonable time: Conv2DBackpropFilter, a scalar loop that indexes through
- * TensorBuffer.get (about 100x slower than the forward Conv2D: 5 s against 40 ms for a 3x3
- * convolution over 8x32x32x16), becomes the same convolution of transposed tensors the wasm
+ * TensorBuffer.get (two orders of magnitude slower than the forward Conv2D), becomes the same convolution of transposed tensors the wasm
  * backend uses (see conv2d-backprop-filter.ts).
  */
 import { tf } from '../tf';

@@ -41,9 +41,9 @@ let loaded: { addon: DnnlAddon } | { reason: string } | undefined;
  * One oneDNN thread per call, whatever the core count. The filter gradient's sum over the batch
  * depends on the thread count in its last bits, so a fixed count keeps results identical with
  * or without LMC_WORKERS and whatever the core count (oneDNN picks its kernels by instruction
- * set, so a machine with other vector units may still round differently). On this shared 2-core machine 2 threads were
- * faster for a lone run on idle cores (304 against 416 ms per ResNet-20 step) but several times
- * slower as soon as another job or a second run took a core (bench/README.md).
+ * set, so a machine with other vector units may still round differently). More threads help a
+ * lone run on idle cores but cost several times over as soon as another job or a second run takes
+ * a core (bench/README.md, "Threads: 1 per call, fixed").
  */
 export function defaultThreads(): number {
   return 1;

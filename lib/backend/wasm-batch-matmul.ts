@@ -2,9 +2,9 @@
  * Faster transposed matrix products on wasm.
  *
  * The stock wasm BatchMatMul is fast for A·B but slow when asked to transpose an operand:
- * measured here, the weight gradient of LeNet's first layer (xᵀ·dy, [60,784]ᵀ·[60,300]) took
- * about 40 ms against 3 ms for the forward [60,784]·[784,300]. That one product dominated a
- * training step. Materializing the transpose first (a cheap copy) and running the plain product
+ * the weight gradient of LeNet's first layer (xᵀ·dy, [60,784]ᵀ·[60,300]) takes an order of
+ * magnitude longer than the forward [60,784]·[784,300] and dominated a training step
+ * (bench/README.md, "Why the wasm kernels are rewritten"). Materializing the transpose first (a cheap copy) and running the plain product
  * gives the same sums in a fraction of the time, so this wrapper does exactly that.
  */
 import { tf } from '../tf';

@@ -4,13 +4,12 @@
  * `runQuickstart` computes (or finds) every unit and returns the result tables. The report and
  * the terminal live in cli/quickstart.ts.
  *
- * Budget at quick scale (2000 iterations, 15 to 20 s per training on one wasm core): IMP is the
- * cost, 16 levels plus 2 baselines per level that gets them. Rewinding to k = 0 needs no trunk
- * (LeNet is stable at initialization, Figure 3, so IMP finds matching subnetworks there, Figure
- * 5), and baselines at every third level (and the last) draw the same curves as at every level
- * with 20 fewer trainings: 26 trainings for IMP and 8 for instability (2 trunks, 6 copies), plus
- * 3 curves of 30 alphas on 10,000 digits. Measured on a shared 2-core machine: about 10 minutes;
- * every level's baselines (--baseline-every 1) would add 20 trainings, about 6 minutes.
+ * Budget at quick scale (2000 iterations per training): IMP is the cost, 16 levels plus 2
+ * baselines per level that gets them. Rewinding to k = 0 needs no trunk (LeNet is stable at
+ * initialization, Figure 3, so IMP finds matching subnetworks there, Figure 5), and baselines at
+ * every third level (and the last) draw the same curves as at every level with 20 fewer
+ * trainings: 26 trainings for IMP and 8 for instability (2 trunks, 6 copies), plus 3 curves of
+ * 30 alphas on 10,000 digits. The README gives the measured wall-clock.
  */
 import { type Scale, type TrainConfig } from '../train/config';
 import { presetConfig } from '../train/presets';

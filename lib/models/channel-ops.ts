@@ -1,10 +1,9 @@
 /**
  * Per-channel (last-axis) reductions and affine maps, written with the ops that are fast on
- * the CPU backends (measured on a 128x32x32x16 tensor): per-channel means are average pools
- * (over the pixels, then over the batch), 0.4 ms on wasm and 10 ms on cpu, where a reduction
- * over leading axes first transposes the whole tensor (6-8 ms and 100+ ms); and on wasm a
- * per-channel a * x + b is a 1x1 depthwise convolution with bias, one XNNPACK pass of 0.75 ms
- * against 5.6 ms for its broadcasting multiply and add.
+ * the CPU backends: per-channel means are average pools (over the pixels, then over the batch),
+ * where a reduction over leading axes would first transpose the whole tensor; and on wasm a
+ * per-channel a * x + b is a 1x1 depthwise convolution with bias, one XNNPACK pass instead of a
+ * broadcasting multiply and add (bench/README.md, "Why the wasm kernels are rewritten").
  */
 import { tf } from '../tf';
 import type { Tensor } from '../tf';
