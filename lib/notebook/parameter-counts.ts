@@ -39,10 +39,7 @@ export interface ParameterCountRow {
   buildSeconds: number;
 }
 
-/**
- * A table of `models` (default: every registered model that Table 1 lists), each built with seed 0,
- * counted and freed at once, beside Table 1's printed count.
- */
+/** A table of `models` (default: those in Table 1), each built, counted and freed, beside its printed count. */
 export function parameterCounts(
   models: readonly string[] = modelNames().filter((m) => m in TABLE1_PARAMETER_COUNTS),
 ): ColumnTable {
