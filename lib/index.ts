@@ -13,3 +13,4 @@ export * from './prune';
 export * from './stability';
 export * from './store';
 export * from './experiments';
+export * from './notebook';

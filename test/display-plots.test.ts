@@ -1,8 +1,12 @@
-// Plot builders for the paper's figures: traces, mean and std numbers, axes, from rows and tables.
+// Plot builders for the paper's figures: traces, mean and std numbers, axes, from rows and tables;
+// Figure 1's instability marks; L2 distance against instability per pair.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as aq from 'arquero';
-import { accuracyDensityPlot, instabilityPlot, interpolationPlot, l2DistancePlot, summarise, type PlotlyTrace } from '../lib/display';
+import {
+  accuracyDensityPlot, instabilityPlot, interpolationPlot, l2DistancePlot, l2InstabilityPlot, markInstability,
+  summarise, type PlotlyTrace,
+} from '../lib/display';
 
 const close = (a: unknown, b: number, tol = 1e-9) => assert.ok(Math.abs(Number(a) - b) <= tol, `${a} != ${b}`);
 const named = (data: readonly PlotlyTrace[], name: string) => data.find((t) => t.name === name && t.showlegend !== false)!;
@@ -124,4 +128,41 @@ test('summarise: series in order of first appearance, points sorted by x, n coun
   );
   assert.deepEqual(series.map((s) => s.name), ['b', 'a']);
   assert.deepEqual(series[0].points, [{ x: 1, mean: 4, std: 1, n: 2 }, { x: 2, mean: 1, std: 0, n: 1 }]);
+});
+
+test('markInstability: per split a dotted line at the mean endpoint error, an arrow up to the top, in points', () => {
+  const fig = markInstability(interpolationPlot(interpolationRows()), [
+    { split: 'test', meanEndpointError: 0.1, maxError: 0.4, argmaxAlpha: 0.5, instability: 0.3 },
+    { split: 'train', meanEndpointError: 0.05, maxError: 0.06, argmaxAlpha: 0.75, instability: 0.01 },
+  ]);
+  const shapes = fig.layout.shapes as { y0: number; y1: number; line: { color: string; dash: string } }[];
+  const lines = shapes.map((s) => [s.y0, s.y1, s.line.color, s.line.dash]);
+  assert.deepEqual(lines, [[10, 10, '#d62728', 'dot'], [5, 5, '#9467bd', 'dot']]);
+  const [arrow, label, , trainLabel] = fig.layout.annotations as Record<string, unknown>[];
+  const head = [arrow.x, arrow.y, arrow.ax, arrow.ay, arrow.showarrow, arrow.arrowcolor];
+  assert.deepEqual(head, [0.5, 40, 0.5, 10, true, '#d62728']);
+  assert.equal(label.text, 'test instability: +30.00 points');
+  assert.deepEqual([label.xanchor, label.xshift], ['left', 6], 'below α = 0.6 the label sits right of the arrow');
+  const train = [trainLabel.text, trainLabel.xanchor, trainLabel.xshift];
+  assert.deepEqual(train, ['train instability: +1.00 points', 'right', -6]);
+  assert.equal(fig.data.length, interpolationPlot(interpolationRows()).data.length, 'the curves are unchanged');
+});
+
+test('l2InstabilityPlot: a marker trace per kind as they come, paper colours, points, k and density on hover', () => {
+  const fig = l2InstabilityPlot(aq.from([
+    { kind: 'imp', k: 0, density: 0.035, l2: 1.5, testInstability: 0.002 },
+    { kind: 'unpruned', k: 100, density: 1, l2: 12, testInstability: 0.01 },
+    { kind: 'imp', k: 100, density: 0.035, l2: 1, testInstability: 0.001 },
+    { kind: 'mystery', k: 0, density: 0.5, l2: 3, testInstability: 0 },
+  ]), { title: 'pairs' });
+  const traces = fig.data.map((t) => [t.name, t.mode, (t.marker as { color: string }).color]);
+  assert.deepEqual(traces, [
+    ['IMP', 'markers', '#1f77b4'], ['unpruned', 'markers', '#d62728'], ['mystery', 'markers', '#7f7f7f'],
+  ]);
+  const [imp] = fig.data;
+  assert.deepEqual([imp.x, imp.y], [[1.5, 1], [0.2, 0.1]]);
+  assert.deepEqual(imp.text, ['k = 0, 3.50% of weights', 'k = 100, 3.50% of weights']);
+  assert.equal((fig.layout.title as { text: string }).text, 'pairs');
+  assert.equal(axisTitle(fig.layout.xaxis), 'L2 distance between the copies at T');
+  assert.equal(axisTitle(fig.layout.yaxis), 'Test instability (percentage points)');
 });

@@ -14,7 +14,8 @@ import { clearDatasetCache } from '../lib/data';
 import {
   impLevel, instabilityPair, instabilitySweep, sparseSweep, throughoutSweep,
 } from '../lib/experiments';
-import { MIME_BUNDLE, accuracyStepPlot, notebookContext, presetData } from '../lib/display';
+import { MIME_BUNDLE, accuracyStepPlot } from '../lib/display';
+import { notebookContext, presetData } from '../lib/notebook';
 
 import { counted, lenet, tempDir, tempStore } from './fixtures/experiments';
 

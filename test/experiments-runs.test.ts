@@ -1,12 +1,16 @@
 /**
  * The store as runs: rows of every unit (what the Runs panel lists), pair curves, a selection as a
- * table and its figures, all read back from a real store of smoke-scale LeNet units.
+ * table and its figures, all read back from a real store of smoke-scale LeNet units; the Table 1
+ * row of a training config, and a pair's row for comparing pairs.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { instabilityPair, listRuns, pairCurves, runsTable } from '../lib/experiments';
+import { instabilityPair, listRuns, pairCurves, pairRunRow, presetOfTraining, runsTable } from '../lib/experiments';
+import type { Json, UnitInfo } from '../lib/store';
+import { canonicalConfig, type TrainConfig } from '../lib/train/config';
+import { presetConfig } from '../lib/train/presets';
 import { pairSelectionFigures } from '../lib/display';
 import { HeldLock } from '../lib/store/lock';
 import { counted, lenet } from './fixtures/experiments';
@@ -30,6 +34,7 @@ test('every unit is a row; a pair row carries its k, seeds, instability and L2 f
   assert.equal(row.initSeed, 3);
   assert.equal(row.dataOrderSeed, 0, 'a seed left out of the canonical config is the default, 0');
   assert.equal(row.preset, 'lenet_mnist');
+  assert.equal(row.scale, null, '12 iterations is no scale of the preset');
   assert.equal(row.model, 'lenet_300_100');
   assert.equal(row.dataset, 'mnist');
   assert.equal(row.training, '12it');
@@ -86,4 +91,48 @@ test('a unit trained by another process shows as running with its step and an ET
   await lock.release();
   const stopped = (await listRuns(ctx.store)).find((r) => r.hash === 'f'.repeat(64))!;
   assert.deepEqual([stopped.state, stopped.status, stopped.etaSeconds], ['unfinished', 'unfinished at 6/8', null]);
+});
+
+test('presetOfTraining: a preset at a scale, seeds aside, is that preset and scale; other lengths are no scale', () => {
+  const train = (config: TrainConfig) => JSON.parse(canonicalConfig(config)) as Record<string, Json>;
+  const seeded = presetConfig('lenet_mnist', 'smoke', { initSeed: 7, dataOrderSeed: 3 });
+  assert.deepEqual(presetOfTraining(train(seeded)), { preset: 'lenet_mnist', scale: 'smoke' });
+  const warmup = presetOfTraining(train(presetConfig('resnet20_warmup', 'quick')));
+  assert.deepEqual(warmup, { preset: 'resnet20_warmup', scale: 'quick' }, 'its warmup is scaled too');
+  const vgg = presetOfTraining(train(presetConfig('vgg16_standard', 'paper')));
+  assert.deepEqual(vgg, { preset: 'vgg16_standard', scale: 'paper' });
+  const short = presetOfTraining(train(lenet()));
+  assert.deepEqual(short, { preset: 'lenet_mnist', scale: null }, '12 iterations: LeNet\'s network and rate, no scale');
+  assert.equal(presetOfTraining(train(lenet({ lr: 0.5 }))), null);
+  assert.equal(presetOfTraining({}), null);
+});
+
+/** A finished pair unit as the store lists it, with the given config and a summary of test measures. */
+function pairInfo(config: Record<string, Json>, summary: Record<string, Json> = {}): UnitInfo {
+  return {
+    kind: 'instability-pair', hash: 'ab'.repeat(32), dir: '/nowhere', state: 'finished', config, problems: [], bytes: 0,
+    modified: new Date(0), checkpointStep: null, owner: null, progress: null, manifest: null,
+    summary: {
+      k: 0, pair: 0, initSeed: 0, l2: 3, l2Prunable: 2, density: null,
+      splits: { test: { instability: 0.01, meanEndpointError: 0.1, trainedError1: 0.125, trainedError2: 0.375 } },
+      ...summary,
+    },
+  };
+}
+
+test('pairRunRow: the network from the mask and reinit, the BN policy, the α count, a path without the policy', () => {
+  const train = { model: 'lenet_300_100' };
+  const unpruned = pairRunRow(pairInfo({ train, k: 0, pair: 0, curve: 1 }));
+  const { subnetwork, bn, alphas, testAccuracy, testEndpointError, l2Prunable } = unpruned;
+  const measured = [subnetwork, bn, alphas, testAccuracy, testEndpointError, l2Prunable];
+  assert.deepEqual(measured, ['unpruned', 'interpolate', 30, 0.75, 0.1, 2]);
+  assert.equal(pairRunRow(pairInfo({ train, mask: { imp: 'x' } })).subnetwork, 'imp');
+  assert.equal(pairRunRow(pairInfo({ train, mask: { imp: 'x' }, reinit: 4 })).subnetwork, 'random-reinit');
+  assert.equal(pairRunRow(pairInfo({ train, mask: { randomPrune: 'x' } })).subnetwork, 'random-prune');
+  assert.equal(pairRunRow(pairInfo({ train, mask: { sha256: 'x' } })).subnetwork, 'stored-mask');
+  const recomputed = pairRunRow(pairInfo({ train, k: 0, pair: 0, curve: 1, bn: 'recompute', bnBatches: 4, bnSeed: 1 }));
+  assert.equal(recomputed.bn, 'recompute');
+  assert.equal(recomputed.pathHash, unpruned.pathHash, 'the same copies under the other policy share the path');
+  assert.notEqual(pairRunRow(pairInfo({ train, k: 0, pair: 1, curve: 1 })).pathHash, unpruned.pathHash);
+  assert.equal(pairRunRow(pairInfo({ train, alphas: [0, 0.5, 1] })).alphas, 3);
 });

@@ -1,8 +1,8 @@
 /**
  * The shipped notebooks: stored without outputs, each opening with its claim and closing with
- * measured numbers, and each executed at smoke scale by `lmc notebooks` (the real lmc-lab kernel
- * under Jupyter's own nbconvert) without a cell error, showing every figure it builds, into an
- * executed .ipynb and an offline HTML page.
+ * measured numbers, code cells of at most 15 lines, and each executed at smoke scale by `lmc
+ * notebooks` (the real lmc-lab kernel under Jupyter's own nbconvert) without a cell error, showing
+ * every figure it builds, into an executed .ipynb and an offline HTML page.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -47,6 +47,17 @@ describe('notebooks/', () => {
       const last = cells[cells.length - 1];
       assert.ok(last.cell_type === 'markdown' && /^## What the runs here show/m.test(source(last)), `${file}: the last cell should be "## What the runs here show"`);
       assert.doesNotMatch(source(last), /QUICK-SCALE NUMBERS GO HERE/, `${file}: the quick-scale numbers are not filled in`);
+    }
+  });
+
+  it('keeps every code cell to 15 lines or fewer: longer helpers belong in lib/notebook, tested', () => {
+    for (const file of notebooks) {
+      for (const [index, cell] of read(path.join(NOTEBOOKS, file)).cells.entries()) {
+        if (cell.cell_type !== 'code') continue;
+        const lines = source(cell).split('\n').length;
+        const fix = 'move its helpers into lib/notebook or split the cell';
+        assert.ok(lines <= 15, `${file}: cell ${index} has ${lines} lines; ${fix}`);
+      }
     }
   });
 

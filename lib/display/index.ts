@@ -12,6 +12,4 @@ export { heatmapSvg, type Matrix, type HeatmapOptions } from './heatmap';
 export { sparklineSvg, type CurvePoint, type SparklineOptions } from './sparkline';
 export { summarise, rowsOf, type Row, type Series, type SummaryPoint, type SummariseOptions } from './series';
 export { escapeHtml, formatNumber, formatDuration } from './format';
-export { presetData, dataNotice, DATA_DIR_VARIABLE, type PresetWithData, type PresetWithoutData } from './preset-data';
-export { pairSelectionFigures } from './runs';
-export { notebookContext, type NotebookContextOptions } from './notebook-context';
+export { pairSelectionFigures, type PairCurveInput } from './runs';

@@ -220,6 +220,77 @@ export function accuracyDensityPlot(input: Iterable<Row> | object, options: Dens
   return figure(traces, layoutOf(options.title, 'Percent of Weights Remaining', `Test Accuracy${unit}`, { xaxis, shapes }));
 }
 
+/** One split of a measured pair, as `markInstability` draws it (a PairRow of lib/stability has these fields). */
+export interface InstabilityMark {
+  split: string;
+  meanEndpointError: number;
+  maxError: number;
+  argmaxAlpha: number;
+  instability: number;
+}
+
+/**
+ * `fig` (an interpolationPlot of errors in percent) with each split's instability drawn as Figure 1
+ * draws it: a dotted line at the mean endpoint error and an arrow from it up to the highest error
+ * on the path, labelled "test instability: +0.40 points", in the split's colour.
+ */
+export function markInstability(fig: Figure, rows: readonly InstabilityMark[]): Figure {
+  return updateLayout(fig, {
+    shapes: rows.map((r) => ({
+      type: 'line', xref: 'x', yref: 'y', x0: 0, x1: 1, y0: 100 * r.meanEndpointError, y1: 100 * r.meanEndpointError,
+      line: { color: SPLIT_COLOURS[r.split], width: 1, dash: 'dot' },
+    })),
+    annotations: rows.flatMap((r) => {
+      // The label sits on the side of the arrow away from the nearer end, so it stays inside the plot.
+      const right = r.argmaxAlpha > 0.6;
+      return [
+        {
+          xref: 'x', yref: 'y', axref: 'x', ayref: 'y',
+          x: r.argmaxAlpha, y: 100 * r.maxError, ax: r.argmaxAlpha, ay: 100 * r.meanEndpointError,
+          showarrow: true, arrowhead: 2, arrowwidth: 2, arrowcolor: SPLIT_COLOURS[r.split], text: '',
+        },
+        {
+          xref: 'x', yref: 'y', x: r.argmaxAlpha, y: 100 * r.maxError, showarrow: false,
+          xanchor: right ? 'right' : 'left', yanchor: 'bottom', xshift: right ? -6 : 6,
+          text: `${r.split} instability: +${(100 * r.instability).toFixed(2)} points`,
+          font: { color: SPLIT_COLOURS[r.split] },
+        },
+      ];
+    }),
+  });
+}
+
+/** Colours of the kinds of network a pair trains that are not a method of Figures 5-8. */
+const OTHER_KIND_COLOURS: Record<string, string> = { unpruned: '#d62728', 'stored-mask': '#9467bd' };
+
+/** A kind's colour: the paper's for IMP and the baselines, then unpruned and stored masks, grey for anything else. */
+function kindColour(kind: string): string {
+  return METHOD_COLOURS[methodName(kind)] ?? OTHER_KIND_COLOURS[kind] ?? '#7f7f7f';
+}
+
+/**
+ * One marker per instability pair: the L2 distance between its copies at T against its test
+ * instability in points, a trace per kind of network (IMP, the random baselines in the paper's
+ * colours, unpruned, stored masks), hover text with k and density. Rows: {kind, k, density, l2, testInstability}.
+ */
+export function l2InstabilityPlot(input: Iterable<Row> | object, options: { title?: string } = {}): Figure {
+  const rows = rowsOf(input) as { kind: string; k: number; density: number; l2: number; testInstability: number }[];
+  const traces = [...new Set(rows.map((r) => r.kind))].map((kind) => {
+    const ofKind = rows.filter((r) => r.kind === kind);
+    return {
+      type: 'scatter', mode: 'markers', name: methodName(kind),
+      x: ofKind.map((r) => r.l2), y: ofKind.map((r) => 100 * r.testInstability),
+      text: ofKind.map((r) => `k = ${r.k}, ${(100 * r.density).toFixed(2)}% of weights`),
+      marker: { color: kindColour(kind), size: 9, opacity: 0.8 },
+    };
+  });
+  return figure(traces, {
+    ...(options.title ? { title: { text: options.title } } : {}),
+    xaxis: { title: { text: 'L2 distance between the copies at T' } },
+    yaxis: { title: { text: 'Test instability (percentage points)' } },
+  });
+}
+
 /** At most `max` of the values, evenly picked, first and last kept. */
 function thin(values: readonly number[], max: number): number[] {
   if (values.length <= max) return [...values];

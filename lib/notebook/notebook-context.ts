@@ -9,7 +9,7 @@
 import { experimentContext, type ExperimentOptions } from '../experiments/context';
 import type { ExperimentContext } from '../experiments/unit';
 import { defaultWorkers } from '../experiments/pool';
-import { progressBoard, type DisplayHandle } from './progress';
+import { progressBoard, type DisplayHandle } from '../display/progress';
 
 /** Options of `notebookContext`: those of experimentContext, less the callbacks it installs. */
 export type NotebookContextOptions = Omit<ExperimentOptions, 'callbacks' | 'onUnit'>;

@@ -10,8 +10,8 @@ import { isDatasetMissing } from '../data/missing';
 import { getPreset, type Preset, presetConfig } from '../train/presets';
 import { type Scale, type TrainConfig } from '../train/config';
 import { datasetFor } from '../train/trainer';
-import { MIME_BUNDLE, type Displayable, type MimeBundle } from './bundle';
-import { escapeHtml } from './format';
+import { MIME_BUNDLE, type Displayable, type MimeBundle } from '../display/bundle';
+import { escapeHtml } from '../display/format';
 import { SETTINGS } from '../settings';
 
 /** The environment variable every reader resolves data folders from. */
