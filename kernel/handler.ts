@@ -21,7 +21,7 @@ import { isDisplayHandle, setOutputSink, type OutputSink } from './runtime';
 import { PROTOCOL_VERSION } from './wire';
 import { STALL_MS } from './watchdog';
 import { CellOutput, type OutputLimits, type Publish } from './cell-output';
-import { readSetting, type SettingKey } from '../lib/settings';
+import { settingFallback, settingOrDefault, type SettingKey } from '../lib/settings';
 
 /** The fields of an execute_request that this kernel reads. */
 export interface ExecuteRequest {
@@ -56,17 +56,18 @@ interface KernelSettings {
 function kernelSettings(): KernelSettings {
   const problems: string[] = [];
   // A kernel that exits at start shows only "restarting" in the frontend: report the setting and go on with its default.
-  const read = (key: SettingKey & ('interruptGraceMs' | 'textLimitMb' | 'displayLimitMb'), fallback: number): number => {
+  const read = (key: SettingKey & ('interruptGraceMs' | 'textLimitMb' | 'displayLimitMb')): number => {
+    const fallback = settingFallback(key);
     try {
-      return readSetting(key) ?? fallback;
+      return settingOrDefault(key);
     } catch (err) {
       problems.push(`${(err as Error).message}; using ${fallback} until it is fixed and the kernel restarted`);
       return fallback;
     }
   };
   return {
-    graceMs: read('interruptGraceMs', 10_000),
-    limits: { text: read('textLimitMb', 1) * 2 ** 20, display: read('displayLimitMb', 64) * 2 ** 20 },
+    graceMs: read('interruptGraceMs'),
+    limits: { text: read('textLimitMb') * 2 ** 20, display: read('displayLimitMb') * 2 ** 20 },
     problems,
   };
 }

@@ -30,10 +30,17 @@ export interface Setting<T> {
   summary: string;
   /** The valid values, as the error states them ("a whole number from 1 to 256"). */
   valid: string;
-  /** What happens when it is unset or blank. */
-  unset: string;
+  /** What happens when it is unset or blank (default: the text of `fallback`). */
+  unset?: string;
+  /** The value in effect when it is unset or blank, where one value is (settingOrDefault reads it). */
+  fallback?: T;
   /** The value of `text` (trimmed, not blank), or undefined when `text` is not valid. */
   parse(text: string): T | undefined;
+}
+
+/** What unset means for `setting`, as errors and `lmc settings` say it. */
+function unsetText(setting: Setting<unknown>): string {
+  return setting.unset ?? String(setting.fallback);
 }
 
 /** A malformed setting: names the variable and its value. */
@@ -113,14 +120,17 @@ export const SETTINGS = {
     name: 'LMC_NATIVE',
     summary: 'whether convolutions on the wasm backend use the oneDNN addon when it is built',
     valid: 'on or off (also 1/0, true/false, yes/no)',
-    unset: 'on',
+    fallback: 'on' as const,
     parse: ON_OFF,
   },
   nativeThreads: {
     name: 'LMC_NATIVE_THREADS',
     summary: "the oneDNN addon's threads per call (other counts round the filter gradient differently)",
     valid: 'a whole number from 1 to 1024',
-    unset: '1',
+    // One thread per call whatever the core count: the filter gradient's sum over the batch depends
+    // on the thread count in its last bits, so a fixed count keeps results identical with or without
+    // LMC_WORKERS (bench/README.md, "Threads: 1 per call, fixed").
+    fallback: 1,
     parse: wholeNumber(1, 1024),
   },
   residentData: {
@@ -128,48 +138,49 @@ export const SETTINGS = {
     summary: 'whether datasets are held on the device and batches gathered there',
     valid: 'auto, always or never (also 1/0, true/false)',
     unset: 'auto: on the native TensorFlow backends (GPU or CPU) only',
+    fallback: 'auto' as ResidentPolicy,
     parse: oneOf<ResidentPolicy>(['auto', 'always', 'never'], { '1': 'always', true: 'always', '0': 'never', false: 'never' }),
   },
   residentMaxMb: {
     name: 'LMC_RESIDENT_MAX_MB',
     summary: 'largest split held on the device, in MiB of floats',
     valid: 'a decimal number of MiB from 0 to 1048576',
-    unset: '2048',
+    fallback: 2048,
     parse: decimalAtLeast(0, 2 ** 20),
   },
   python: {
     name: 'LMC_PYTHON',
     summary: "the Python that makes the project's environment (.venv) for lmc lab, the kernel installer and the tests",
     valid: 'a Python 3.10 or newer with venv: a path or a command on PATH',
-    unset: 'python3',
+    fallback: 'python3',
     parse: (text) => text,
   },
   debug: {
     name: 'LMC_DEBUG',
     summary: "whether lmc prints an error's stack trace",
     valid: 'on or off (also 1/0, true/false, yes/no)',
-    unset: 'off',
+    fallback: 'off' as const,
     parse: ON_OFF,
   },
   interruptGraceMs: {
     name: 'LMC_KERNEL_INTERRUPT_GRACE_MS',
     summary: 'how long an interrupted cell may take to stop at its next training step before the kernel abandons it',
     valid: 'a whole number of milliseconds from 0 to 600000',
-    unset: '10000',
+    fallback: 10_000,
     parse: wholeNumber(0, 600_000),
   },
   textLimitMb: {
     name: 'LMC_KERNEL_TEXT_LIMIT_MB',
     summary: "text a cell may print (stdout and stderr together) before the kernel stops sending it; the rest is counted",
     valid: 'a decimal number of MiB from 0.001 to 1024',
-    unset: '1',
+    fallback: 1,
     parse: decimalAtLeast(0.001, 1024),
   },
   displayLimitMb: {
     name: 'LMC_KERNEL_DISPLAY_LIMIT_MB',
     summary: 'largest single rich output (a figure, a table, a result) the kernel sends; a larger one is replaced by a note',
     valid: 'a decimal number of MiB from 0.001 to 1024',
-    unset: '64',
+    fallback: 64,
     parse: decimalAtLeast(0.001, 1024),
   },
 } satisfies Record<string, Setting<unknown>>;
@@ -185,9 +196,22 @@ export function readSetting<K extends SettingKey>(key: K, env: Record<string, st
   const value = setting.parse(raw.trim());
   if (value === undefined) {
     throw new SettingError(setting.name, raw,
-      `the environment variable ${setting.name}=${visible(raw)}: give ${setting.valid} (or unset ${setting.name}: ${setting.unset})`);
+      `the environment variable ${setting.name}=${visible(raw)}: give ${setting.valid} (or unset ${setting.name}: ${unsetText(setting)})`);
   }
   return value as ValueOf<K>;
+}
+
+/** The settings that have one value in effect when unset. */
+export type SettingWithFallback = { [K in SettingKey]: (typeof SETTINGS)[K] extends { fallback: unknown } ? K : never }[SettingKey];
+
+/** The value of setting `key` in `env`, or its fallback when unset or blank; throws a SettingError when malformed. */
+export function settingOrDefault<K extends SettingWithFallback>(key: K, env: Record<string, string | undefined> = process.env): ValueOf<K> {
+  return readSetting(key, env) ?? settingFallback(key);
+}
+
+/** The value setting `key` has when unset. */
+export function settingFallback<K extends SettingWithFallback>(key: K): ValueOf<K> {
+  return (SETTINGS[key] as unknown as { fallback: ValueOf<K> }).fallback;
 }
 
 /** One row of `lmc settings`. */
@@ -211,7 +235,7 @@ export function reportSettings(env: Record<string, string | undefined> = process
     const row = { name: setting.name, value: raw ?? null, summary: setting.summary, valid: setting.valid };
     try {
       const value = readSetting(key, env);
-      return { ...row, effect: value === undefined ? `unset: ${setting.unset}` : String(value), problem: null };
+      return { ...row, effect: value === undefined ? `unset: ${unsetText(setting)}` : String(value), problem: null };
     } catch (err) {
       return { ...row, effect: 'invalid', problem: (err as Error).message };
     }

@@ -7,7 +7,7 @@
  * LMC_NATIVE=0 turns it off (for comparisons); LMC_NATIVE_THREADS sets its OpenMP team size.
  */
 import * as path from 'node:path';
-import { readSetting } from '../settings';
+import { settingOrDefault } from '../settings';
 
 /** The addon's interface (native/dnnl/src/addon.cc). */
 export interface DnnlAddon {
@@ -36,18 +36,6 @@ export const DNNL_PACKAGE = '@lmc-lab/dnnl';
 
 /** The addon, or why there is none; settled on first use. */
 let loaded: { addon: DnnlAddon } | { reason: string } | undefined;
-
-/**
- * One oneDNN thread per call, whatever the core count. The filter gradient's sum over the batch
- * depends on the thread count in its last bits, so a fixed count keeps results identical with
- * or without LMC_WORKERS and whatever the core count (oneDNN picks its kernels by instruction
- * set, so a machine with other vector units may still round differently). More threads help a
- * lone run on idle cores but cost several times over as soon as another job or a second run takes
- * a core (bench/README.md, "Threads: 1 per call, fixed").
- */
-export function defaultThreads(): number {
-  return 1;
-}
 
 /** The first line of a load error, with the common causes said plainly. */
 function loadFailure(err: unknown): string {
@@ -79,12 +67,12 @@ function requireAddon(): DnnlAddon {
  */
 export function nativeAddon(env: Record<string, string | undefined> = process.env): { addon: DnnlAddon } | { reason: string } {
   if (loaded !== undefined) return loaded;
-  if (readSetting('native', env) === 'off') {
+  if (settingOrDefault('native', env) === 'off') {
     loaded = { reason: `native convolutions turned off by LMC_NATIVE=${env.LMC_NATIVE?.trim()}` };
     return loaded;
   }
   // Read before loading: a malformed value is the user's error to see, not a reason to run without the addon.
-  const threads = readSetting('nativeThreads', env) ?? defaultThreads();
+  const threads = settingOrDefault('nativeThreads', env);
   try {
     const addon = requireAddon();
     addon.setThreads(threads);

@@ -5,6 +5,8 @@ import { readSetting } from '../settings';
 import { visible } from '../io/visible';
 import { getPreset, type Preset, presetConfig, presetNames } from '../train/presets';
 import type { OptionSpec, OptionTable } from './options';
+import type { BackendInfo } from '../backend';
+import type { Dataset } from '../data/types';
 
 /** --scale of a command whose scale, when neither the flag nor $LMC_SCALE gives one, is `fallback` (see scaleFrom). */
 export function scaleOption(fallback: Scale) {
@@ -102,4 +104,9 @@ export function densityFlag(text: string): number {
   const d = decimalFlag('--density', text, what);
   if (!(d > 0 && d <= 1)) throw new Error(`--density ${text}: ${what}`);
   return d;
+}
+
+/** The fields every command's JSON report opens with: the preset and scale that ran, on which backend and data. */
+export function reportHeader(preset: string | undefined, scale: Scale, config: TrainConfig, backend: BackendInfo, dataset: Dataset) {
+  return { preset, scale, config, backend: backend.name, device: backend.device, dataset: dataset.description };
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, describeBackend } from '../backend';
 import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
-import { configFromFlags, CONFIG_OPTIONS, densityFlag, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
+import { configFromFlags, CONFIG_OPTIONS, densityFlag, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader } from './config-flags';
 import { datasetFor } from '../train/trainer';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint';
 import { disposeState } from '../train/state';
@@ -128,12 +128,7 @@ export async function impCommand(args: string[]): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
   const report = {
-    preset: values.config,
-    scale,
-    config,
-    backend: backend.name,
-    device: backend.device,
-    dataset: dataset.description,
+    ...reportHeader(values.config, scale, config, backend, dataset),
     mode: result.mode,
     rewindTo: result.k,
     totalIterations: result.totalIterations,

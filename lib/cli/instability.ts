@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { type Scale } from '../train/config';
 import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
-import { configFromFlags, CONFIG_OPTIONS, decimalFlag, densityFlag, FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
+import { configFromFlags, CONFIG_OPTIONS, decimalFlag, densityFlag, FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader } from './config-flags';
 import type { ColumnTable } from 'arquero';
 import { datasetFor } from '../train/trainer';
 import { parseStep, toIterations } from '../train/step';
@@ -170,7 +170,7 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
   const report = {
-    preset: values.config, scale, config, backend: backend.name, device: backend.device, dataset: dataset.description,
+    ...reportHeader(values.config, scale, config, backend, dataset),
     bn, alphas: result.setup.alphas.length, inits: result.setup.inits.map((s) => s.initSeed), pairs,
     sparse: sparse ?? null, density: sparse ? targetDensity : null,
     results: perK(result), units: counter.counts(), seconds,

@@ -13,7 +13,7 @@ import { notebooksCommand, NOTEBOOKS_HELP } from './notebooks';
 import { lsCommand, showCommand, gcCommand, LS_HELP, SHOW_HELP, GC_HELP } from './store';
 import { settingsCommand, SETTINGS_HELP } from './settings';
 import { labCommand, LAB_HELP } from './lab';
-import { readSetting, reportSettings } from '../settings';
+import { reportSettings, settingOrDefault } from '../settings';
 import { defaultStoreRoot, storeRootProblem } from '../store';
 import { formatColumns, formatHelp, formatParagraphs, HELP_OPTIONS, parserOptions } from './options';
 
@@ -97,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command !== 'settings' && command !== 'help' && command !== undefined) {
       const problems = reportSettings().flatMap((row) => (row.problem === null ? [] : [row.problem]));
       if (problems.length > 0) throw new Error(`${problems.join('\n')}\n(\`lmc settings\` lists every setting)`);
-      debug = readSetting('debug') === 'on';
+      debug = settingOrDefault('debug') === 'on';
       const storeProblem = STORE_WRITERS.has(command) ? await storeRootProblem(defaultStoreRoot()) : null;
       if (storeProblem !== null) throw new Error(storeProblem);
     }

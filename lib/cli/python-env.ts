@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readSetting } from '../settings';
+import { settingOrDefault } from '../settings';
 
 /** The checkout's root (dist/lib/cli -> .). */
 export const CHECKOUT = path.resolve(__dirname, '..', '..', '..');
@@ -42,7 +42,7 @@ export function pythonEnvReady(dir = PYTHON_ENV_DIR): boolean {
 
 /** The Python that makes the environment: $LMC_PYTHON, else python3 on PATH (3.10 or newer). */
 function basePython(env: NodeJS.ProcessEnv): string {
-  const python = readSetting('python', env) ?? 'python3';
+  const python = settingOrDefault('python', env);
   const run = spawnSync(python, ['-c', 'import sys, venv; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
   if (run.error || run.status !== 0) {
     const why = run.error ? run.error.message : run.stderr.trim().split('\n').pop();

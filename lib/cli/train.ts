@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../backend';
 import { resolveConfig } from '../train/config';
-import { configFromFlags, CONFIG_OPTIONS, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag } from './config-flags';
+import { configFromFlags, CONFIG_OPTIONS, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader } from './config-flags';
 import { buildModel, datasetFor } from '../train/trainer';
 import { evaluate } from '../train/evaluate';
 import { parseStep, toIterations } from '../train/step';
@@ -122,12 +122,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     const ran = trained as { from: number; to: number } | null;
     const trainSeconds = ran ? (done - trainStarted) / 1000 : 0;
     const report = {
-      preset: values.config,
-      scale,
-      config,
-      backend: backend.name,
-      device: backend.device,
-      dataset: dataset.description,
+      ...reportHeader(values.config, scale, config, backend, dataset),
       steps: to,
       testAccuracy: test.accuracy,
       testError: test.error,

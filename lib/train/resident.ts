@@ -11,7 +11,7 @@
  */
 import { tf } from '../tf';
 import type { Split } from '../data/types';
-import { readSetting } from '../settings';
+import { settingOrDefault } from '../settings';
 
 
 /** A split held on the device. */
@@ -24,13 +24,13 @@ export interface ResidentSplit {
 
 /** Whether splits are held on the device on the active backend; throws on a malformed setting. */
 export function residentPolicy(env: Record<string, string | undefined> = process.env): boolean {
-  const policy = readSetting('residentData', env) ?? 'auto';
+  const policy = settingOrDefault('residentData', env);
   return policy === 'auto' ? tf.getBackend() === 'tensorflow' : policy === 'always';
 }
 
 /** Largest split held on the device, in bytes of floats. */
 function maxBytes(env: Record<string, string | undefined> = process.env): number {
-  return (readSetting('residentMaxMb', env) ?? 2048) * 2 ** 20;
+  return settingOrDefault('residentMaxMb', env) * 2 ** 20;
 }
 
 /** Device copies by split and backend: made once, kept for the life of the split. */
