@@ -5,7 +5,8 @@ import { readSetting } from '../settings';
 import { visible } from '../io/visible';
 import { getPreset, type Preset, presetConfig, presetNames } from '../train/presets';
 import type { OptionSpec, OptionTable } from './options';
-import type { BackendInfo } from '../backend';
+import { describeBackend, initBackend, type BackendInfo } from '../backend';
+import { datasetFor } from '../train/trainer';
 import type { Dataset } from '../data/types';
 
 /** --scale of a command whose scale, when neither the flag nor $LMC_SCALE gives one, is `fallback` (see scaleFrom). */
@@ -109,4 +110,16 @@ export function densityFlag(text: string): number {
 /** The fields every command's JSON report opens with: the preset and scale that ran, on which backend and data. */
 export function reportHeader(preset: string | undefined, scale: Scale, config: TrainConfig, backend: BackendInfo, dataset: Dataset) {
   return { preset, scale, config, backend: backend.name, device: backend.device, dataset: dataset.description };
+}
+
+/** What a command that trains starts with: the backend and the config's dataset, each described on stdout unless --json. */
+export async function startCommand(config: TrainConfig, json: boolean | undefined): Promise<{ backend: BackendInfo; dataset: Dataset; log(line: string): void }> {
+  const log = (line: string) => {
+    if (!json) console.log(line);
+  };
+  const backend = await initBackend();
+  log(describeBackend(backend));
+  const dataset = datasetFor(config);
+  log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
+  return { backend, dataset, log };
 }

@@ -2,10 +2,8 @@
 import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initBackend, describeBackend } from '../backend';
 import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
-import { configFromFlags, CONFIG_OPTIONS, densityFlag, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader } from './config-flags';
-import { datasetFor } from '../train/trainer';
+import { configFromFlags, CONFIG_OPTIONS, densityFlag, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader, startCommand } from './config-flags';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint';
 import { disposeState } from '../train/state';
 import { planImp } from '../prune/imp';
@@ -85,13 +83,7 @@ export async function impCommand(args: string[]): Promise<number> {
   const randomScope = values['random-scope'] ?? 'layerwise';
   if (randomScope !== 'layerwise' && randomScope !== 'global') throw new Error(`--random-scope ${randomScope}: use layerwise or global`);
 
-  const backend = await initBackend();
-  const log = (line: string) => {
-    if (!values.json) console.log(line);
-  };
-  log(describeBackend(backend));
-  const dataset = datasetFor(config);
-  log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
+  const { backend, dataset, log } = await startCommand(config, values.json);
   const counter = unitCounter();
   const ctx = experimentContext({ dataset, onUnit: counter.see, callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)] });
 

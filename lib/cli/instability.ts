@@ -5,12 +5,10 @@
  * baseline, one IMP run per initialization and k (sparseSweep).
  */
 import { parseArgs } from 'node:util';
-import { initBackend, describeBackend } from '../backend';
 import { type Scale } from '../train/config';
 import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
-import { configFromFlags, CONFIG_OPTIONS, decimalFlag, densityFlag, FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader } from './config-flags';
+import { configFromFlags, CONFIG_OPTIONS, decimalFlag, densityFlag, FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader, startCommand } from './config-flags';
 import type { ColumnTable } from 'arquero';
-import { datasetFor } from '../train/trainer';
 import { parseStep, toIterations } from '../train/step';
 import { iterationsPerEpoch } from '../data/order';
 import type { InstabilitySetup, ThroughoutOptions } from '../stability/instability';
@@ -129,13 +127,7 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   const density = values.density === undefined ? undefined : densityFlag(values.density);
   if (density !== undefined && !sparse) throw new Error('--density applies to sparse networks; add --sparse imp, random-prune or reinit');
 
-  const backend = await initBackend();
-  const log = (line: string) => {
-    if (!values.json) console.log(line);
-  };
-  log(describeBackend(backend));
-  const dataset = datasetFor(config);
-  log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
+  const { backend, dataset, log } = await startCommand(config, values.json);
   const throughout = parseThroughout(values.throughout, iterationsPerEpoch(dataset.train.size, config.batchSize));
   const targetDensity = density ?? preset.targetDensity;
   log(`instability of ${config.model} (${values.config}, ${scale} scale): k = ${ks.join(', ')}; ${inits} init(s) x ${pairs} pair(s); ${typeof alphas === 'number' ? alphas : alphas.length} alphas; BatchNorm ${bn}${sparse ? `; ${sparse} subnetwork at density ${targetDensity}` : '; dense'}`);

@@ -7,10 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, describeBackend, type BackendInfo } from '../backend';
+import type { BackendInfo } from '../backend';
 import type { Dataset } from '../data/types';
-import { FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, scaleFrom, scaleOption, wholeNumberFlag } from './config-flags';
-import { datasetFor } from '../train/trainer';
+import { FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, scaleFrom, scaleOption, wholeNumberFlag, startCommand } from './config-flags';
 import { experimentContext, quickstartPlan, runQuickstart, type QuickstartResults, type UnitEvent } from '../experiments';
 import { exportTable, TABLE_FORMATS, type TableFormat } from '../store';
 import { accuracyDensityPlot, figureToHtmlPage, instabilityPlot, interpolationPlot, tableView, type PageSection } from '../display';
@@ -95,14 +94,7 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   const out = path.resolve(values.out ?? path.join('out', 'quickstart'));
   // The report's folder is made before any training, so a path that cannot hold it fails now, not after an hour.
   makeOutputFolder(out);
-  const log = (line: string) => {
-    if (!values.json) console.log(line);
-  };
-
-  const backend = await initBackend();
-  log(describeBackend(backend));
-  const dataset = datasetFor(plan.config);
-  log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
+  const { backend, dataset, log } = await startCommand(plan.config, values.json);
   log(`plan (${scale} scale, T = ${plan.config.training}): instability at k = ${plan.instability.ks.join(', ')} (${plan.instability.inits} init x ${plan.instability.pairs} pair); IMP rewound to k = ${plan.imp.k}, ${plan.imp.levels} levels, baselines at levels ${plan.imp.baselineLevels.join(', ')}`);
 
   const counter = unitCounter();

@@ -6,10 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { initBackend, describeBackend } from '../backend';
 import { resolveConfig } from '../train/config';
-import { configFromFlags, CONFIG_OPTIONS, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader } from './config-flags';
-import { buildModel, datasetFor } from '../train/trainer';
+import { configFromFlags, CONFIG_OPTIONS, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader, startCommand } from './config-flags';
+import { buildModel } from '../train/trainer';
 import { evaluate } from '../train/evaluate';
 import { parseStep, toIterations } from '../train/step';
 import { disposeState, loadWeights } from '../train/state';
@@ -61,19 +60,12 @@ export async function trainCommand(args: string[]): Promise<number> {
     checkpointEvery = wholeNumberFlag('--checkpoint-every', values['checkpoint-every'], 1, FLAG_LIMITS.steps);
   }
 
-  const backend = await initBackend();
-  const log = (line: string) => {
-    if (!values.json) console.log(line);
-  };
+  const { backend, dataset, log } = await startCommand(config, values.json);
   // Progress lines that must not disturb --json's single stdout line go to stderr.
   const note = (line: string) => {
     if (values.json) console.error(`lmc train: ${line}`);
     else console.log(line);
   };
-  log(describeBackend(backend));
-
-  const dataset = datasetFor(config);
-  log(`data: ${dataset.description} (${dataset.train.size} train / ${dataset.test.size} test) from ${dataset.source}`);
   const itersPerEpoch = Math.ceil(dataset.train.size / config.batchSize);
   const T = resolveConfig(config, dataset.train.size).totalIterations;
   const to = values.steps ? toIterations(parseStep(values.steps, '--steps'), itersPerEpoch) : T;
