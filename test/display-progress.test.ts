@@ -1,12 +1,11 @@
 // Training progress: one display updated in place, throttled, with accuracy checks and a final state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { StepContext } from '../lib/train/trainer';
+import { type StepContext, trainFrom } from '../lib/train/trainer';
 import { notebookProgress, type MimeBundle } from '../lib/display';
 import { PROGRESS_MIME, type ProgressBlock } from '../lib/display/progress';
 import { initBackend } from '../lib/backend';
 import { presetConfig } from '../lib/train/presets';
-import { trainFrom } from '../lib/train/trainer';
 
 /** A handle that records every update. */
 function recordingHandle() {

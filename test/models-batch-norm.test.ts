@@ -6,8 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../lib/tf';
-import type { Tensor } from '../lib/tf';
+import { tf, type Tensor } from '../lib/tf';
 import { initBackend } from '../lib/backend';
 import { stream } from '../lib/rng';
 import { ParamBuilder } from '../lib/models';

@@ -1,21 +1,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../lib/tf';
-import type { Tensor } from '../lib/tf';
+import { tf, type Tensor } from '../lib/tf';
 import { stream } from '../lib/rng';
-import {
-  INCEPTION_V3_MIN_AUXILIARY_INPUT,
-  INCEPTION_V3_MIN_INPUT,
-  ParamBuilder,
-  countParameters,
-  countState,
-  createModel,
-  inceptionGeometry,
-  modelNames,
-  modelSpec,
-  prunableNames,
-} from '../lib/models';
-import type { Model } from '../lib/models';
+import { INCEPTION_V3_MIN_AUXILIARY_INPUT, INCEPTION_V3_MIN_INPUT, ParamBuilder, countParameters, countState, createModel, inceptionGeometry, modelNames, modelSpec, prunableNames, type Model } from '../lib/models';
 import { batchNorm, conv2d } from '../lib/models/layers';
 import { initBackend } from '../lib/backend';
 

@@ -12,10 +12,7 @@ import { disposeState } from '../lib/train/state';
 import { trainFrom, datasetFor, TrainingCancelled, type TrainCallback } from '../lib/train/trainer';
 import { createModel } from '../lib/models/registry';
 import { isSubmask, maskCounts, magnitudePrune, freshWeights, reinitSeed, createMasks, disposeMasks, type Masks } from '../lib/prune';
-import {
-  experimentContext, impRun, loadMask, storeMask, trunk, type ExperimentOptions, type ImpRunOptions, type ImpRunResult, type MaskKey, type UnitRef,
-} from '../lib/experiments';
-import type { CopyResult } from '../lib/experiments';
+import { experimentContext, impRun, loadMask, storeMask, trunk, type ExperimentOptions, type ImpRunOptions, type ImpRunResult, type MaskKey, type UnitRef, type CopyResult } from '../lib/experiments';
 import { tempStore } from './fixtures/experiments';
 
 const lenet = (overrides: Partial<TrainConfig> = {}) => presetConfig('lenet_mnist', 'smoke', { training: '20it', ...overrides });

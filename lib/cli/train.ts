@@ -8,13 +8,12 @@ import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../train/config';
 import { configFromFlags, CONFIG_OPTIONS, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader, startCommand } from './config-flags';
-import { buildModel } from '../train/trainer';
+import { buildModel, type TrainCallback } from '../train/trainer';
 import { evaluate } from '../train/evaluate';
 import { parseStep, toIterations } from '../train/step';
 import { disposeState, loadWeights } from '../train/state';
 import { DEFAULT_CHECKPOINT_EVERY, experimentContext, trunk, TRUNK_STATE_FILE, type UnitEvent } from '../experiments';
 import { decodeState } from '../train/state-bytes';
-import type { TrainCallback } from '../train/trainer';
 import { terminalProgress } from './progress';
 import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
 

@@ -8,13 +8,12 @@
  * exactly as lib/prune's IMP starts its subnetworks, so a copy under an IMP mask with the IMP
  * seed is the IMP level's own training.
  */
-import { validateConfig, type TrainConfig } from '../train/config';
+import { validateConfig, type TrainConfig, resolveConfig } from '../train/config';
 import { evaluate } from '../train/evaluate';
 import { disposeState, snapshot, type TrainState } from '../train/state';
 import { buildModel } from '../train/trainer';
 import { disposeMasks, maskDensity, maskState } from '../prune/mask';
 import { freshWeights } from '../prune/random';
-import { resolveConfig } from '../train/config';
 import type { Json } from '../store';
 import { datasetFingerprint } from './fingerprint';
 import type { ExperimentContext, UnitCall, UnitDefinition, UnitResult } from './unit';

@@ -11,8 +11,8 @@
  */
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
-import { canonicalJson } from '../store';
-import { validateConfig, type TrainConfig } from '../train/config';
+import { canonicalJson, type Json } from '../store';
+import { validateConfig, type TrainConfig, resolveConfig } from '../train/config';
 import { evaluate } from '../train/evaluate';
 import { disposeState, snapshot, type TrainState } from '../train/state';
 import { buildModel } from '../train/trainer';
@@ -23,8 +23,6 @@ import { pruningFor } from '../prune/choices';
 import { createMasks, disposeMasks, maskCounts, maskDensity, maskState, validateMasks, type Masks } from '../prune/mask';
 import { reinitSeed } from '../prune/random';
 import { sparsityTable } from '../prune/sparsity';
-import { resolveConfig } from '../train/config';
-import type { Json } from '../store';
 import { datasetFingerprint } from './fingerprint';
 import { forEachUnit, type ExperimentContext, type RunOptions, type UnitCall, type UnitDefinition, type UnitResult } from './unit';
 import { copy, FINAL_FILE, type CopyResult, type CopySpec } from './copy';

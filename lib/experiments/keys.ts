@@ -6,11 +6,10 @@
  * it by hash (a mask made by an IMP level), so identities chain like a Merkle tree.
  */
 import type { Json } from '../store';
-import { canonicalConfig, type TrainConfig } from '../train/config';
+import { canonicalConfig, type TrainConfig, resolveConfig } from '../train/config';
 import { parseStep, toIterations } from '../train/step';
 import { iterationsPerEpoch } from '../data/order';
 import type { Dataset } from '../data/types';
-import { resolveConfig } from '../train/config';
 
 /** The canonical training config as a JSON object (what `train` holds in every unit config). */
 export function trainKey(config: TrainConfig): { [key: string]: Json } {

@@ -13,8 +13,7 @@
  *
  * The per-channel means and affine maps are channel-ops.ts's, fast on the CPU backends.
  */
-import { tf } from '../tf';
-import type { Tensor } from '../tf';
+import { tf, type Tensor } from '../tf';
 import { channelAffine, channelMeans } from './channel-ops';
 
 /** Receives the batch mean and biased variance ([channels]); they are freed after the call. */

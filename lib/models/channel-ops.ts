@@ -5,8 +5,7 @@
  * per-channel a * x + b is a 1x1 depthwise convolution with bias, one XNNPACK pass instead of a
  * broadcasting multiply and add (bench/README.md, "Why the wasm kernels are rewritten").
  */
-import { tf } from '../tf';
-import type { Tensor } from '../tf';
+import { tf, type Tensor } from '../tf';
 
 /** Means of x ([n, ..., c], rank >= 2) over every axis but the last, as a [c] tensor. */
 export function channelMeans(x: Tensor): Tensor {

@@ -4,12 +4,9 @@
  * described as data (branches of steps, concatenated on channels) and one interpreter builds
  * and runs them all. 27,161,264 parameters at 1000 classes; 299x299 input by default.
  */
-import { tf } from '../tf';
-import type { Tensor } from '../tf';
-import type { Random } from '../rng';
-import { stream } from '../rng';
-import { ParamBuilder, assembleModel, avgPool, batchNorm, conv2d, dense, dropout, globalAvgPool, maxPool } from './layers';
-import type { BatchNorm, Conv } from './layers';
+import { tf, type Tensor } from '../tf';
+import { type Random, stream } from '../rng';
+import { ParamBuilder, assembleModel, avgPool, batchNorm, conv2d, dense, dropout, globalAvgPool, maxPool, type BatchNorm, type Conv } from './layers';
 import type { ForwardOptions, Model, ModelOptions } from './types';
 
 /** One step of a branch: a BasicConv2d, or a pooling. */

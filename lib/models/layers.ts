@@ -4,10 +4,8 @@
  * weights on every backend), and the forward helpers (conv, dense, BatchNorm, pooling) written
  * directly with tfjs-core ops on those variables.
  */
-import { tf } from '../tf';
-import type { Tensor, Variable } from '../tf';
-import { normals } from '../rng';
-import type { Random } from '../rng';
+import { tf, type Tensor, type Variable } from '../tf';
+import { normals, type Random } from '../rng';
 import type { ForwardOptions, InputLayer, InputLayerOp, Model, Padding, ParamInfo, ParamRole } from './types';
 import { normalizeWithBatchStatistics } from './batch-norm';
 import { addBias, channelAffine } from './channel-ops';

@@ -4,11 +4,9 @@
  * 2w, 4w, a 1x1 conv + BatchNorm projection shortcut where the shape changes, global average
  * pooling and one dense layer. Depth is 6n + 2; ResNet-20 is n = 3, w = 16.
  */
-import { tf } from '../tf';
-import type { Tensor } from '../tf';
+import { tf, type Tensor } from '../tf';
 import { stream } from '../rng';
-import { ParamBuilder, assembleModel, batchNorm, conv2d, dense, globalAvgPool } from './layers';
-import type { BatchNorm, Conv } from './layers';
+import { ParamBuilder, assembleModel, batchNorm, conv2d, dense, globalAvgPool, type BatchNorm, type Conv } from './layers';
 import type { Model, ModelOptions } from './types';
 
 /** One stage of a ResNet: how many blocks, their output width, and the first block's stride. */

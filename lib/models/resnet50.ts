@@ -4,11 +4,9 @@
  * BatchNorm; the stride sits on the 3x3), a 1x1 conv + BatchNorm projection on each stage's
  * first block, global average pooling and a dense layer. 25,557,032 parameters at 1000 classes.
  */
-import { tf } from '../tf';
-import type { Tensor } from '../tf';
+import { tf, type Tensor } from '../tf';
 import { stream } from '../rng';
-import { ParamBuilder, assembleModel, batchNorm, conv2d, dense, globalAvgPool, maxPool } from './layers';
-import type { BatchNorm, Conv } from './layers';
+import { ParamBuilder, assembleModel, batchNorm, conv2d, dense, globalAvgPool, maxPool, type BatchNorm, type Conv } from './layers';
 import type { StageSpec } from './resnet-cifar';
 import type { Model, ModelOptions } from './types';
 

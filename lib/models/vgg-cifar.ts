@@ -4,11 +4,9 @@
  * ReLU, 2x2 max pooling at each 'M', global average pooling, and one dense layer from 512
  * features to the classes.
  */
-import { tf } from '../tf';
-import type { Tensor } from '../tf';
+import { tf, type Tensor } from '../tf';
 import { stream } from '../rng';
-import { ParamBuilder, assembleModel, batchNorm, conv2d, dense, globalAvgPool, maxPool } from './layers';
-import type { BatchNorm, Conv } from './layers';
+import { ParamBuilder, assembleModel, batchNorm, conv2d, dense, globalAvgPool, maxPool, type BatchNorm, type Conv } from './layers';
 import type { Model, ModelOptions } from './types';
 
 /** A VGG plan: output channels of each 3x3 conv, 'M' for a 2x2 max pool. */

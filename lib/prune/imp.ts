@@ -11,8 +11,7 @@
  * this module resolves and checks what a run asks for, before anything trains.
  */
 import type { Dataset } from '../data/types';
-import type { TrainConfig } from '../train/config';
-import { resolveConfig } from '../train/config';
+import { type TrainConfig, resolveConfig } from '../train/config';
 import { roundsToDensity } from '../train/presets';
 import { parseStep, toIterations } from '../train/step';
 import type { PruningOptions } from './magnitude';
