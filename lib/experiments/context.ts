@@ -88,7 +88,7 @@ async function run(ctx: ExperimentContext, options: ExperimentOptions, call: Uni
   const dependencies = how.dependenciesDone
     ? await Promise.all(plan.dependencies.map((d) => finished(ctx, d)))
     : await forEachUnit(ctx, plan.dependencies, (d) => ctx.run(d, { first: how.first }));
-  const setup = await workerSetup(ctx, call);
+  const setup = workerSetup(ctx, call, await activeBackend());
   if (setup) {
     const done = await onWorker(ctx, options, call, setup, how.first ?? false);
     const unit = await ctx.store.get(plan.kind, plan.key);
@@ -111,15 +111,22 @@ async function finished(ctx: ExperimentContext, call: UnitCall): Promise<UnitRes
   return ctx.run(call);
 }
 
-/** The worker setup of a call, or null when it runs in this thread (one worker, a backend not pooled, a dataset not loaded by name). */
-async function workerSetup(ctx: ExperimentContext, call: UnitCall): Promise<TaskSetup | null> {
-  if (ctx.workers <= 1) return null;
-  let backend: TaskSetup['backend'];
+/**
+ * The backend units compute on: the active one, or the best available started now (as the CLI and
+ * the kernel start it), so that a script that never called initBackend does not train on tfjs's
+ * slowest backend by default.
+ */
+async function activeBackend(): Promise<TaskSetup['backend']> {
   try {
-    backend = backendInfo().name;
+    return backendInfo().name;
   } catch {
-    backend = (await initBackend()).name;
+    return (await initBackend()).name;
   }
+}
+
+/** The worker setup of a call, or null when it runs in this thread (one worker, a backend not pooled, a dataset not loaded by name). */
+function workerSetup(ctx: ExperimentContext, call: UnitCall, backend: TaskSetup['backend']): TaskSetup | null {
+  if (ctx.workers <= 1) return null;
   if (!POOLED_BACKENDS.includes(backend)) return null;
   const dataset = ctx.dataset(callConfig(call));
   const origin = datasetOrigin(dataset);
