@@ -84,7 +84,8 @@ async function run(ctx: ExperimentContext, options: ExperimentOptions, call: Uni
     ctx.emit({ ...ref, type: 'hit' });
     return { unit: found, ref };
   }
-  await plan.check?.();
+  // A caller that finished the dependencies ran the check before them (a worker's call).
+  if (!how.dependenciesDone) await plan.check?.();
   const dependencies = how.dependenciesDone
     ? await Promise.all(plan.dependencies.map((d) => finished(ctx, d)))
     : await forEachUnit(ctx, plan.dependencies, (d) => ctx.run(d, { first: how.first }));

@@ -83,7 +83,7 @@ export interface UnitDefinition<Spec> {
 export interface RunOptions {
   /** Ahead of the calls already waiting for a worker (the critical path, e.g. IMP's next level). */
   first?: boolean;
-  /** The caller made sure the dependencies are finished: they are read, not reported again. */
+  /** The caller ran the unit's check and made sure its dependencies are finished: they are read, not reported again. */
   dependenciesDone?: boolean;
 }
 
