@@ -3,9 +3,10 @@
  * optimizer state at k (rewinding under optimizerStateAtK 'restore' needs it). Every copy, IMP
  * level and instability pair that starts at k reads it from here.
  *
- * A trunk to k may start from a finished trunk of the same run at an earlier k' (the `shortcuts`
- * of a sweep): data order and learning rate depend on (seed, step) only, so 0 -> k' -> k is the
- * same run as 0 -> k, and a sweep over k trains nothing before the largest k twice.
+ * A trunk to k continues from the trunk of the same run at the largest earlier k' of its
+ * `shortcuts` (a sweep's other k), a dependency computed first: data order and learning rate
+ * depend on (seed, step) only, so 0 -> k' -> k is the same run as 0 -> k, and a sweep over k
+ * trains nothing before the largest k twice, serially or on worker threads.
  */
 import type { FinishedUnit } from '../store';
 import { validateConfig, type TrainConfig } from '../train/config';
@@ -50,7 +51,7 @@ export function trunkCall(config: TrainConfig, k: number | string, options: Trun
   return { unit: 'trunk', spec: { config, k, shortcuts: options.shortcuts } satisfies TrunkSpec };
 }
 
-/** The trunk unit: identity, no dependencies, training 0 -> k (or from the nearest shortcut). */
+/** The trunk unit: after the trunk at its largest shortcut below k (if any), training from there to k. */
 export const TRUNK_UNIT: UnitDefinition<TrunkSpec> = {
   kind: 'trunk',
   describe: (spec) => `trunk k=${spec.k}`,
@@ -60,9 +61,11 @@ export const TRUNK_UNIT: UnitDefinition<TrunkSpec> = {
     const dataset = ctx.dataset(config);
     const k = stepOf(config, dataset, spec.k, 'trunk k');
     const key = trunkKey(config, datasetFingerprint(dataset), k);
+    const shorter = Math.max(0, ...(spec.shortcuts ?? []).map((s) => stepOf(config, dataset, s, 'trunk shortcut')).filter((s) => s < k));
     return {
-      kind: 'trunk', key, label: unitLabel('trunk', key), dependencies: [],
-      compute: async (writer, unitRef) => {
+      kind: 'trunk', key, label: unitLabel('trunk', key),
+      dependencies: shorter > 0 ? [trunkCall(config, shorter, { shortcuts: spec.shortcuts })] : [],
+      compute: async (writer, unitRef, [shorterTrunk]) => {
         const { model } = buildModel(config, dataset);
         let shortcut: TrainState | null = null;
         try {
@@ -70,7 +73,7 @@ export const TRUNK_UNIT: UnitDefinition<TrunkSpec> = {
           if (k === 0) {
             state = { step: 0, weights: copyWeights(model), optimizer: null };
           } else {
-            shortcut = await nearestShortcut(ctx, config, k, spec.shortcuts ?? []);
+            shortcut = shorterTrunk ? await trunkResult(shorterTrunk).loadState() : null;
             const result = await trainInUnit(ctx, writer, unitRef, { config, start: null, to: k, model, dataset }, shortcut);
             try {
               state = snapshot(model, k, result.optimizer.state);
@@ -101,18 +104,6 @@ export function trunkResult({ unit, ref }: UnitResult): TrunkResult {
 /** W_k of `config` (trained under its dataOrderSeed), from the store or trained now. */
 export async function trunk(ctx: ExperimentContext, config: TrainConfig, k: number | string, options: TrunkOptions = {}): Promise<TrunkResult> {
   return trunkResult(await ctx.run(trunkCall(config, k, options)));
-}
-
-/** The state of the finished trunk at the largest shortcut step below k, or null. Never trains. */
-async function nearestShortcut(ctx: ExperimentContext, config: TrainConfig, k: number, shortcuts: readonly (number | string)[]): Promise<TrainState | null> {
-  const dataset = ctx.dataset(config);
-  const data = datasetFingerprint(dataset);
-  const steps = [...new Set(shortcuts.map((s) => stepOf(config, dataset, s, 'trunk shortcut')))].filter((s) => s > 0 && s < k).sort((a, b) => b - a);
-  for (const step of steps) {
-    const found = await ctx.store.get('trunk', trunkKey(config, data, step));
-    if (found) return readState(found, TRUNK_STATE_FILE);
-  }
-  return null;
 }
 
 /** Reads a state file of a finished unit (verified against its manifest). */
