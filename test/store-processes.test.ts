@@ -164,7 +164,7 @@ test('kill -9 at random points: every rerun resumes, the final result is bit-ide
   // What kills leave behind (lock files of interrupted lock operations in units finished since, checkpoints
   // of a unit killed between its commit and its cleanup) is gc's job; it must remove exactly that.
   const leftovers = () => walk(root).filter((p) => /(^|\/)\.(lock|work-)|\.tmp$|partial\//.test(p));
-  for (const p of leftovers()) assert.match(p, /\/\.lock\.[0-9a-f]+\.(new|aside)$|\/partial\//, 'only known leftovers');
+  for (const p of leftovers()) assert.match(p, /\/\.lock\.([0-9a-f]{12}-\d+-[0-9a-f]+\.new|[0-9a-f]+\.aside)$|\/partial\//, 'only known leftovers');
   const gc = await openStore(root).gc();
   assert.deepEqual(leftovers(), [], 'gc removes every leftover');
   assert.ok(gc.removed.every((r) => !/unfinished|corrupt/.test(r.reason)), 'gc removed no unit');

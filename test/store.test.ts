@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +9,7 @@ import {
   formatGcReport, formatUnitDetails, formatUnitList, openStore, progressEtaSeconds, StoreError, unitHash,
   type StoreEvent, type StoreOptions, type UnitWriter,
 } from '../lib/store';
-import { DEFAULT_LOCK_TIMING, HeldLock, describeOwner, waitUntilFree } from '../lib/store/lock';
+import { DEFAULT_LOCK_TIMING, HOST_ID, HeldLock, describeOwner, waitUntilFree } from '../lib/store/lock';
 import { requireTools, skipWhenMissing } from './fixtures/tools';
 
 function tempRoot(): string {
@@ -333,6 +334,20 @@ test('gc removes unfinished units and leftovers only, never a finished unit or a
   fs.mkdirSync(path.join(notStore, 'train', 'a'.repeat(64)), { recursive: true });
   await assert.rejects(openStore(notStore).gc(), (e: unknown) => e instanceof StoreError && e.code === 'NOT_A_STORE');
   assert.ok(fs.existsSync(path.join(notStore, 'train', 'a'.repeat(64))));
+});
+
+test('an owner record left empty by a kill between open and write is removed when its process is dead, kept while it lives', async () => {
+  const { store } = recordingStore();
+  const unit = await store.compute('train', { n: 1 }, counted().fn);
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  const deadPid = Number(dead.stdout.toString());
+  // Named as the lock module names this host's records: '.lock.<sha256(HOST_ID)[0:12]>-<pid>-<token>.new'.
+  const names = (pid: number) => `.lock.${createHash('sha256').update(HOST_ID).digest('hex').slice(0, 12)}-${pid}-abc123.new`;
+  fs.writeFileSync(path.join(unit.dir, names(deadPid)), '');
+  fs.writeFileSync(path.join(unit.dir, names(process.pid)), '');
+  const report = await store.gc();
+  assert.deepEqual(report.removed.map((r) => path.basename(r.path)), [names(deadPid)]);
+  assert.ok(fs.existsSync(path.join(unit.dir, names(process.pid))), "a live process's record is left to it");
 });
 
 test('gc with keepResumable keeps interrupted units that can resume; corrupt units only with corrupt: true', async () => {

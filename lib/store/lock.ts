@@ -24,7 +24,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isMainThread } from 'node:worker_threads';
 import { StoreError, errnoCode, ioError } from './errors';
 
@@ -81,6 +81,9 @@ function readBootId(): string {
 
 /** This machine's identity in lock files. */
 export const HOST_ID = `${os.hostname()}/${readBootId()}`;
+
+/** A short hex digest of HOST_ID: names of owner records carry it, with the pid, before their content is written. */
+const HOST_TAG = createHash('sha256').update(HOST_ID).digest('hex').slice(0, 12);
 
 /** Tokens of the locks this thread holds, so a lock with our pid but a foreign token is known stale. */
 const heldTokens = new Set<string>();
@@ -229,7 +232,8 @@ export class HeldLock {
       purpose,
     };
     const text = `${JSON.stringify(owner, null, 2)}\n`;
-    const temp = `${file}.${owner.token}.new`;
+    // The name says whose record this is, so a record left empty by a kill between open and write can be judged too.
+    const temp = `${file}.${HOST_TAG}-${process.pid}-${owner.token}.new`;
     heldTokens.add(owner.token);
     let acquired = false;
     try {
@@ -330,10 +334,11 @@ async function writeNewFile(file: string, text: string, makeDir: boolean): Promi
 }
 
 /**
- * Removes what interrupted lock operations leave beside a lock: '.lock.<token>.new' (an owner record
- * not yet linked) and '.lock.<random>.aside' (a stale lock being recovered). One is removed when the
- * process named inside is on this host and dead, or when it is older than a minute (no operation
- * takes that long); a live process's file is left to it. Returns the paths removed.
+ * Removes what interrupted lock operations leave beside a lock: '.lock.<host tag>-<pid>-<token>.new'
+ * (an owner record not yet linked; empty when its process was killed between open and write) and
+ * '.lock.<random>.aside' (a stale lock being recovered). One is removed when the process named inside
+ * it or in its name is on this host and dead, or when it is older than a minute (no operation takes
+ * that long); a live process's file is left to it. Returns the paths removed.
  */
 export async function removeLockLeftovers(dir: string, lockName: string): Promise<string[]> {
   const removed: string[] = [];
@@ -349,7 +354,9 @@ export async function removeLockLeftovers(dir: string, lockName: string): Promis
     try {
       const stat = await fsp.stat(file);
       const owner = parseOwner(await fsp.readFile(file, 'utf8'));
-      const dead = owner !== null && owner.hostId === HOST_ID && owner.pid !== process.pid && !isPidAlive(owner.pid);
+      const named = /\.([0-9a-f]{12})-(\d+)-[0-9a-f]+\.new$/.exec(name);
+      const pid = owner?.hostId === HOST_ID ? owner.pid : named?.[1] === HOST_TAG ? Number(named[2]) : null;
+      const dead = pid !== null && pid !== process.pid && !isPidAlive(pid);
       if (dead || Date.now() - stat.mtimeMs > 60_000) {
         await fsp.rm(file, { force: true });
         removed.push(file);
