@@ -6,7 +6,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import { initBackend, registerCpuKernels, restoreStockCpuKernels, stockCpuKernel } from '../lib/backend';
+import { registerCpuKernels, restoreStockCpuKernels, stockCpuKernel } from '../lib/backend/cpu-kernels';
+import { initBackend } from '../lib/backend';
 import { assertClose, CONV_CASES, filled, type ConvCase } from './fixtures/conv';
 
 // Taken before anything registers lmc-lab's kernels: tfjs's own cpu filter gradient.

@@ -6,7 +6,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import { initBackend, registerWasmKernels, restoreStockWasmKernels } from '../lib/backend';
+import { registerWasmKernels, restoreStockWasmKernels } from '../lib/backend/wasm-kernels';
+import { initBackend } from '../lib/backend';
 import { conv2DBackpropInputViaConv } from '../lib/backend/conv2d-backprop-input';
 import { assertClose, CONV_CASES, filled, type ConvCase, type Pad } from './fixtures/conv';
 

@@ -6,7 +6,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import { backendInfo, describeBackend, initBackend, registerWasmKernels } from '../lib/backend';
+import { registerWasmKernels } from '../lib/backend/wasm-kernels';
+import { backendInfo, describeBackend, initBackend } from '../lib/backend';
 
 // Installed before anything touches tfjs's cpu backend, whose notice fires on first use.
 const warnings: string[] = [];

@@ -4,11 +4,9 @@ import { beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as vm from 'node:vm';
 import * as aq from 'arquero';
-import {
-  MIME_BUNDLE, figure, figureHtml, figureToHtmlPage, isFigure, isPlotlyIncluded, plotlyJsVersion, resetPlotlyInclusion,
-  toMimeBundle, updateLayout,
-} from '../lib/display';
-import { plotlyJsSource } from '../lib/display/plotly-js';
+import { figureHtml, isFigure } from '../lib/display/figure';
+import { MIME_BUNDLE, figure, figureToHtmlPage, resetPlotlyInclusion, toMimeBundle, updateLayout } from '../lib/display';
+import { plotlyJsSource, isPlotlyIncluded, plotlyJsVersion } from '../lib/display/plotly-js';
 
 /** A stretch of the library that occurs once in plotly.js: counting it counts inclusions. */
 const marker = () => plotlyJsSource().slice(0, 300);

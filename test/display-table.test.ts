@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as aq from 'arquero';
-import { formatNumber, inferColumnType, isArqueroTable, tableBundle, tableHtml, tableText, tableView, toMimeBundle, MIME_BUNDLE } from '../lib/display';
+import { formatNumber } from '../lib/display/format';
+import { inferColumnType, isArqueroTable, tableHtml, tableText } from '../lib/display/table';
+import { tableBundle, tableView, toMimeBundle, MIME_BUNDLE } from '../lib/display';
 
 test('arquero tables are recognised (also filtered and derived ones); look-alikes without the methods are not', () => {
   const t = aq.table({ a: [1, 2, 3] });

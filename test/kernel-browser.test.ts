@@ -40,7 +40,7 @@ function savedFiguresNotebook(): object {
     const fig = figure([{ x: Array.from({ length: n }, (_, j) => j), y: Array.from({ length: n }, (_, j) => (j * 7) % 5), type: 'scatter', mode: 'markers' }], { title: `saved ${i}`, height: 250 });
     return {
       cell_type: 'code', id: `figure-${i}`, execution_count: i + 1, metadata: {},
-      source: `lmc.figure(/* ${n} points */)`,
+      source: `lmc.display.figure(/* ${n} points */)`,
       outputs: [{ output_type: 'execute_result', execution_count: i + 1, metadata: {}, data: figureBundle(fig) }],
     };
   });
@@ -49,7 +49,7 @@ function savedFiguresNotebook(): object {
   const mask = tf.tensor2d(Array.from({ length: 96 }, (_, i) => (i % 4 === 0 ? 0 : 1)), [8, 12]);
   const heavy = [
     { id: 'tensor', source: 'weights', data: tensorBundle(weights) },
-    { id: 'mask', source: 'lmc.maskSummary(masks)', data: maskSummaryBundle(maskSummary(new Map([['dense1/kernel', mask]]))) },
+    { id: 'mask', source: 'lmc.display.maskSummary(masks)', data: maskSummaryBundle(maskSummary(new Map([['dense1/kernel', mask]]))) },
     { id: 'table', source: 'runs', data: tableBundle(aq.table({ k: [0, 100, 500], instability: [0.0123, 0.0045, 0.0007] })) },
   ].map((c, i) => ({ cell_type: 'code', id: c.id, execution_count: i + 1, metadata: {}, source: c.source, outputs: [{ output_type: 'execute_result', execution_count: i + 1, metadata: {}, data: c.data }] }));
   weights.dispose();

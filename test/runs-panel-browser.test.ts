@@ -26,12 +26,12 @@ const missing = missingBrowserTools();
 const TRAINER = `
 const lmc = require(${JSON.stringify(path.join(REPO, 'dist', 'lib', 'index.js'))});
 const config = lmc.presetConfig('lenet_mnist', 'smoke', { training: '400000it', initSeed: 77 });
-lmc.initBackend().then(() => lmc.trunk(lmc.experimentContext({ workers: 1 }), config, 400000)).catch((e) => { console.error(e); process.exit(1); });
+lmc.initBackend().then(() => lmc.experiments.trunk(lmc.experiments.experimentContext({ workers: 1 }), config, 400000)).catch((e) => { console.error(e); process.exit(1); });
 `;
 
 /** A notebook cell that trains a long trunk unit in the notebook's kernel while the panel watches. */
 const NOTEBOOK_TRAINING = `const long = lmc.presetConfig('lenet_mnist', 'smoke', { training: '400000it', initSeed: 78 });
-await lmc.trunk(lmc.experimentContext({ workers: 1 }), long, 400000);`;
+await lmc.experiments.trunk(lmc.experiments.experimentContext({ workers: 1 }), long, 400000);`;
 
 /** Runs the lmc CLI to completion; throws with its output when it fails. */
 function lmc(args: string[], env: NodeJS.ProcessEnv, cwd: string): string {

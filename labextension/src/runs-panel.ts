@@ -32,8 +32,8 @@ export function matchesFilter(row: RunRow, filter: string): boolean {
 /** The code of the inserted cell: the selection, by hash, from the panel's store. */
 export function selectionCell(store: string, hashes: readonly string[]): string {
   return [
-    '// Units selected in the Runs panel, one row each (lmc.RunRow).',
-    `const runs = await lmc.runsTable([`,
+    '// Units selected in the Runs panel, one row each (lmc.experiments.RunRow).',
+    `const runs = await lmc.experiments.runsTable([`,
     ...hashes.map((h) => `  '${h.slice(0, 16)}',`),
     `], lmc.openStore(${JSON.stringify(store)}));`,
     'runs',

@@ -15,10 +15,7 @@ import {
 
 export { BACKEND_NAMES } from './candidates';
 export type { BackendName } from './candidates';
-export { registerWasmKernels, restoreStockWasmKernels } from './wasm-kernels';
-export { registerCpuKernels, restoreStockCpuKernels, stockCpuKernel } from './cpu-kernels';
-export { nativeAddon, describeConvolutions } from './native-addon';
-export { useNativeConvolutions } from './native-conv';
+export { describeConvolutions } from './native-addon';
 
 const BACKEND_ENV_VAR = SETTINGS.backend.name;
 

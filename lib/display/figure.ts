@@ -119,7 +119,7 @@ export function figureHtml(fig: Figure, options: FigureHtmlOptions = {}): string
     var nodes = undrawn();
     for (var i = 0; i < nodes.length; i++) {
       nodes[i].innerHTML = '<p style="font-family:sans-serif;color:#a00">This figure needs plotly.js, which travels with the first figure '
-        + 'of a kernel session, and that output is not on this page. Run <code>lmc.resetPlotlyInclusion()</code>, then run this cell again '
+        + 'of a kernel session, and that output is not on this page. Run <code>lmc.display.resetPlotlyInclusion()</code>, then run this cell again '
         + '(or restart the kernel and run all).</p>';
     }
   }, ${MISSING_LIBRARY_NOTICE_MS});

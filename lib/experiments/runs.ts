@@ -2,7 +2,7 @@
  * The units of a store as runs a researcher browses: one flat row per unit (what it is, its seeds,
  * its state with step and ETA while it trains, its headline numbers when finished), the curves of
  * instability pairs, and a selection as an arquero table. The Runs panel of the JupyterLab
- * extension and `lmc.runsTable` read the store through here; any process's units show, since
+ * extension and `lmc.experiments.runsTable` read the store through here; any process's units show, since
  * state and progress come from the store's folders, not from this process.
  */
 import * as aq from 'arquero';
