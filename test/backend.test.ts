@@ -39,6 +39,7 @@ test('automatic selection falls through failed native loads, recording why', asy
     if (pkg === NATIVE.tensorflow) {
       throw Object.assign(new Error(`Cannot find module '${pkg}'`), { code: 'MODULE_NOT_FOUND' });
     }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the loader's own contract: a package by name
     return require(pkg);
   };
   const info = await initBackend(undefined, { env: {}, load });

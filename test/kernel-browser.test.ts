@@ -178,7 +178,7 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         const tooltip = page.locator('.jp-Tooltip');
         await tooltip.waitFor({ state: 'visible', timeout: upTo(CAPS.step) });
         const tip = (await tooltip.textContent()) ?? '';
-        assert.match(tip, /trainFrom\(configInput: lmc\.TrainConfig, options\?: lmc\.TrainOptions\)/, tip);
+        assert.match(tip, /trainFrom\(configInput: lmc\.(train\.)?TrainConfig, options\?: lmc\.train\.TrainOptions\)/, tip);
         assert.match(tip, /Trains from `?options\.from`? \(or W_0\) to `?options\.to`? \(or T\)/, tip);
         await page.screenshot({ path: path.join(artifactsDir(), 'inspect-tooltip.png'), timeout: 5_000 });
         await page.keyboard.press('Escape');

@@ -70,7 +70,6 @@ describe('lmc kernel install / uninstall', () => {
       const list = spawnSync(path.join(path.dirname(TEST_PYTHON), 'jupyter'), ['labextension', 'list'],
         { env: { ...process.env, JUPYTER_PATH: path.join(prefix, 'share', 'jupyter') }, encoding: 'utf8' });
       assert.equal(list.status, 0, list.stderr);
-      // eslint-disable-next-line no-control-regex
       assert.match((list.stdout + list.stderr).replace(/\x1b\[[0-9;]*m/g, ''), /@lmc-lab\/jupyterlab v0\.1\.0 enabled OK/);
 
       const removed = await lmc(['kernel', 'uninstall', '--prefix', prefix]);

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { terminalProgress } from '../lib/cli/progress';
 import { type MimeBundle } from '../lib/display';
-import { PROGRESS_MIME, progressBoard } from '../lib/display/progress';
+import { progressBoard } from '../lib/display/progress';
+import { PROGRESS_MIME } from '../lib/io/wire';
 import type { StepContext } from '../lib/train/trainer';
 
 /** What a terminal shows after `text`: handles \r, \n, cursor up (ESC[nA), erase line (ESC[K) and erase below (ESC[J). */

@@ -8,8 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 import { tf } from '../lib/tf';
-import { loadCheckpoint, saveCheckpoint } from '../lib/train/checkpoint';
-import { presetConfig } from '../lib/train/presets';
+import { loadCheckpoint } from '../lib/train/checkpoint';
 import { disposeState } from '../lib/train/state';
 
 // The CLI compiled beside this test (whatever folder the build wrote), not necessarily dist/.

@@ -137,7 +137,7 @@ describe('the Runs panel in JupyterLab, in headless Chromium', () => {
         const cells = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell');
         await page.waitForFunction("document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell').length === 3", null, { timeout: 5_000 });
         const inserted = (await cells.nth(1).locator('.cm-content').textContent()) ?? '';
-        assert.match(inserted, new RegExp(`lmc\\.runsTable\\(\\[.*'${pairs[0].hash.slice(0, 16)}'`));
+        assert.match(inserted, new RegExp(`lmc\\.experiments\\.runsTable\\(\\[.*'${pairs[0].hash.slice(0, 16)}'`));
         await cells.nth(1).locator('.cm-content').click();
         await page.keyboard.press('Shift+Enter');
         const output = cells.nth(1).locator('.jp-OutputArea');

@@ -64,6 +64,7 @@ const activated = new Map<BackendName, Activation>();
 const results = new Map<string, Promise<BackendInfo>>();
 let current: BackendInfo | undefined;
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional package, by name
 const defaultLoad: PackageLoader = (pkg) => require(pkg);
 
 /** Which backend is being asked for: the argument, else LMC_BACKEND, else automatic. */

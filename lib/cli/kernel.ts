@@ -19,9 +19,10 @@ import { parseArgs } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import { PROJECT_PYTHON } from './python-env';
 import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
+import { KERNEL_NAME } from '../io/wire';
 
 /** The kernelspec's name (the folder under share/jupyter/kernels). */
-export const KERNEL_NAME = 'lmc-lab';
+export { KERNEL_NAME };
 
 /** The JupyterLab extension's npm package name: its folder under share/jupyter/labextensions. */
 export const LABEXTENSION_NAME = '@lmc-lab/jupyterlab';

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { MIME_BUNDLE, type Displayable, type MimeBundle } from './bundle';
 import { escapeHtml, jsonForScript, truncate } from './format';
 import { PLOTLY_QUEUE, claimPlotlyInclusion, plotlyScriptTag } from './plotly-js';
+import { PLOTLY_MIME } from '../io/wire';
 
 /** One plotly.js trace (scatter, bar, heatmap, ...): plotly's own attribute names. */
 export type PlotlyTrace = { type?: string; name?: string; [attribute: string]: unknown };
@@ -72,7 +73,7 @@ export function updateLayout(fig: Figure, patch: PlotlyLayout): Figure {
  */
 export function figureBundle(fig: Figure): MimeBundle {
   return {
-    'application/vnd.plotly.v1+json': { data: fig.data, layout: fig.layout, config: fig.config },
+    [PLOTLY_MIME]: { data: fig.data, layout: fig.layout, config: fig.config },
     'text/html': figureHtml(fig, { includePlotly: claimPlotlyInclusion() }),
     'text/plain': figureText(fig),
   };

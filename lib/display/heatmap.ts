@@ -2,6 +2,7 @@
  * Matrices as small inline SVG heatmaps: no script and no library, so they render everywhere
  * (also in untrusted notebooks and on GitHub). Big matrices are reduced to block means first.
  */
+import type { HeatmapData } from '../io/wire';
 import { escapeHtml, formatNumber } from './format';
 
 /** A row-major matrix of numbers. */
@@ -91,17 +92,6 @@ function colourOf(v: number, scale: { lo: number; hi: number; diverging: boolean
   return shade < 0.5 ? mix(BLUE, WHITE, shade * 2) : mix(WHITE, RED, shade * 2 - 1);
 }
 
-/** A heatmap ready to draw: one SVG path per shade, in a cols x rows viewBox shown at width x height px. */
-export interface HeatmapData {
-  rows: number;
-  cols: number;
-  width: number;
-  height: number;
-  /** `fill` is "#rrggbb"; `d` holds only "M x y h w v 1 h -w z" runs. */
-  paths: { fill: string; d: string }[];
-  /** The colour range in words, and the block size when the matrix was reduced. */
-  legend: string;
-}
 
 /** The heatmap of a matrix (row 0 at the top), reduced to block means when it is large. */
 export function heatmapData(matrix: Matrix, options: HeatmapOptions = {}): HeatmapData {

@@ -9,10 +9,11 @@ export {
 } from './figure';
 export { figureToHtmlPage, type PageSection, type HtmlPageOptions } from './page';
 export { tableBundle, tableView, type TableLike, type TableDisplayOptions } from './table';
-export { tensorStats, tensorBundle, TENSOR_MIME, type TensorStats, type TensorView } from './tensor';
+export { tensorStats, tensorBundle, type TensorStats } from './tensor';
+export { TENSOR_MIME, PROGRESS_MIME, PLOTLY_MIME, type TensorView, type ProgressBlock } from '../io/wire';
 export { maskSummary, maskSummaryBundle, type LayerDensity, type MaskSummary } from './mask';
 export {
-  notebookProgress, PROGRESS_MIME, type DisplayHandle, type NotebookProgressOptions, type ProgressState,
+  notebookProgress, type DisplayHandle, type NotebookProgressOptions, type ProgressState,
   type NotebookProgress,
 } from './progress';
 export {

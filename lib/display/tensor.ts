@@ -7,7 +7,8 @@
 import { tf } from '../tf';
 import { registerDisplay, type MimeBundle } from './bundle';
 import { escapeHtml, formatNumber, formatPercent, pad } from './format';
-import { heatmapData, heatmapDataSvg, type HeatmapData } from './heatmap';
+import { heatmapData, heatmapDataSvg } from './heatmap';
+import { TENSOR_MIME, type TensorView } from '../io/wire';
 
 /** Summary statistics of a numeric tensor (population std; NaN when the tensor is empty). */
 export interface TensorStats {
@@ -124,27 +125,6 @@ function statsPairs(s: TensorStats, digits: number): [string, string][] {
   ];
   if (s.nonFinite > 0) pairs.push(['non-finite', String(s.nonFinite)]);
   return pairs;
-}
-
-/** lmc-lab's MIME type of a tensor view, drawn by the JupyterLab extension (its renderer builds the DOM from this JSON). */
-export const TENSOR_MIME = 'application/vnd.lmc-lab.tensor+json';
-
-/** A tensor as the extension draws it: every number already formatted here. */
-export interface TensorView {
-  /** "Tensor" or "Variable 'dense1/kernel'". */
-  kind: string;
-  dtype: string;
-  /** "[300, 100]". */
-  shape: string;
-  size: number;
-  /** Statistic name and formatted value, in display order. */
-  stats: [string, string][];
-  /** "values:" or "values, seen as [a, b]:". */
-  seenAs: string;
-  /** The corner preview, "…" marking gaps. */
-  preview: string[][];
-  /** 2-D tensors (masks included): the heatmap. */
-  heatmap: HeatmapData | null;
 }
 
 /**

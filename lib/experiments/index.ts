@@ -46,6 +46,7 @@ export {
   throughoutSweep, throughoutUnit, type ThroughoutSweepOptions, type ThroughoutSweepResult, type ThroughoutUnitSpec,
 } from './throughout';
 export {
-  listRuns, listPairRuns, runsTable, pairCurves, presetOfTraining, type RunRow, type PairRunRow, type PairCurve,
+  listRuns, listPairRuns, runsTable, pairCurves, presetOfTraining, type PairRunRow, type PairCurve,
   type PresetMatch,
 } from './runs';
+export type { RunRow, RunList } from '../io/wire';

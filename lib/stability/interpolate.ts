@@ -14,7 +14,6 @@
  */
 import { tf } from '../tf';
 import type { InputLayer, Model } from '../models/types';
-import type { Split } from '../data/types';
 import { loadWeights } from '../train/state';
 import { evaluate } from '../train/evaluate';
 import { resolveAlphas } from './alphas';
