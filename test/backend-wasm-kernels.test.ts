@@ -121,7 +121,8 @@ before(async () => {
 
 describe('wasm convolution gradients equal the cpu backend', () => {
   for (const c of convCases) {
-    const label = `${c.kernel.join('x')} stride ${c.strides} pad ${JSON.stringify(c.pad)} x [${c.x}] -> ${c.x[3]}->${c.cout}`;
+    const label =
+      `${c.kernel.join('x')} stride ${c.strides} pad ${JSON.stringify(c.pad)} ` + `x [${c.x}] -> ${c.x[3]}->${c.cout}`;
     test(label, async () => {
       await assertSameOnWasmAndCpu(label, () => convGradients(c));
     });

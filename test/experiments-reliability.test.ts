@@ -115,7 +115,8 @@ test('two concurrent `lmc train` of one config: one trains, the other waits and 
     const b = start(home);
     const [ra, rb] = await Promise.all([finished(a), finished(b)]);
     const trainers = [ra, rb].filter((r) => !r.fromStore);
-    assert.equal(trainers.length, 1, `exactly one process trains; got fromStore ${ra.fromStore}, ${rb.fromStore}\n--- a:\n${a.stderr}\n--- b:\n${b.stderr}`);
+    assert.equal(trainers.length, 1, `exactly one process trains; got fromStore ${ra.fromStore}, ` +
+      `${rb.fromStore}\n--- a:\n${a.stderr}\n--- b:\n${b.stderr}`);
     assert.equal(trainers[0].stepsTrained, STEPS, 'the trainer ran the whole training uninterrupted');
     const waiter = ra.fromStore ? { r: ra, run: a } : { r: rb, run: b };
     assert.equal(waiter.r.stepsTrained, 0);

@@ -83,15 +83,19 @@ describe('weights between lmc-lab and PyTorch', () => {
 
       assert.ok(lmcAccuracy > 0.8, `lmc-lab trained to ${lmcAccuracy}`);
       assert.ok(Math.abs(out.lmcWeightsAccuracy - lmcAccuracy) <= 0.001,
-        `lmc-lab's weights: ${(100 * lmcAccuracy).toFixed(2)}% in lmc-lab, ${(100 * out.lmcWeightsAccuracy).toFixed(2)}% in torch ${out.torch}`);
+        `lmc-lab's weights: ${(100 * lmcAccuracy).toFixed(2)}% in lmc-lab, ` +
+          `${(100 * out.lmcWeightsAccuracy).toFixed(2)}% in torch ${out.torch}`);
 
       await loadPytorchWeights(path.join(dir, 'torch.safetensors'), fromTorch);
       const torchInLmc = evaluate(fromTorch, run.dataset.test).accuracy;
       assert.ok(out.torchWeightsAccuracy > 0.8, `torch trained to ${out.torchWeightsAccuracy}`);
       assert.ok(Math.abs(torchInLmc - out.torchWeightsAccuracy) <= 0.001,
-        `PyTorch's weights: ${(100 * out.torchWeightsAccuracy).toFixed(2)}% in torch ${out.torch}, ${(100 * torchInLmc).toFixed(2)}% in lmc-lab`);
-      t.diagnostic(`torch ${out.torch}: lmc-lab's LeNet ${(100 * lmcAccuracy).toFixed(2)}% here, ${(100 * out.lmcWeightsAccuracy).toFixed(2)}% in torch; ` +
-        `torch's LeNet ${(100 * out.torchWeightsAccuracy).toFixed(2)}% in torch, ${(100 * torchInLmc).toFixed(2)}% here (${run.dataset.test.size} test digits)`);
+        `PyTorch's weights: ${(100 * out.torchWeightsAccuracy).toFixed(2)}% in torch ${out.torch}, ` +
+          `${(100 * torchInLmc).toFixed(2)}% in lmc-lab`);
+      t.diagnostic(`torch ${out.torch}: lmc-lab's LeNet ${(100 * lmcAccuracy).toFixed(2)}% here, ` +
+        `${(100 * out.lmcWeightsAccuracy).toFixed(2)}% in torch; ` +
+        `torch's LeNet ${(100 * out.torchWeightsAccuracy).toFixed(2)}% in torch, ` +
+          `${(100 * torchInLmc).toFixed(2)}% here (${run.dataset.test.size} test digits)`);
     } finally {
       disposeState(state);
       run.dispose();

@@ -42,7 +42,7 @@ describe('lmc lab', () => {
       }
       assert.ok(match, `no URL printed\nstdout: ${stdout}\nstderr: ${stderr}`);
       const [, url, token] = match;
-      assert.match(stderr, /kernel "TypeScript \(lmc-lab\)" and its JupyterLab extension installed .*\.venv.*; starting the project's JupyterLab/);
+      assert.match(stderr, new RegExp(/kernel "TypeScript \(lmc-lab\)" and its JupyterLab extension /.source + /installed .*\.venv.*; starting the project's JupyterLab/.source));
       const get = async (route: string) => {
         const response = await fetch(`${url}${route}`, { headers: { Authorization: `token ${token}` } });
         assert.equal(response.status, 200, route);

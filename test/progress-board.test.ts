@@ -8,7 +8,10 @@ import { progressBoard } from '../lib/display/progress';
 import { PROGRESS_MIME } from '../lib/io/wire';
 import type { StepContext } from '../lib/train/trainer';
 
-/** What a terminal shows after `text`: handles \r, \n, cursor up (ESC[nA), erase line (ESC[K) and erase below (ESC[J). */
+/**
+ * What a terminal shows after `text`: handles \r, \n, cursor
+ * up (ESC[nA), erase line (ESC[K) and erase below (ESC[J).
+ */
 function screen(text: string): string[] {
   const lines: string[] = [''];
   let row = 0;

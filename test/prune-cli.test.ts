@@ -15,7 +15,8 @@ import { disposeState } from '../lib/train/state';
 const MAIN = path.resolve(__dirname, '..', 'lib', 'cli', 'main.js');
 
 function lmc(args: string[], env: Record<string, string> = {}) {
-  const script = `require(${JSON.stringify(MAIN)}).main(process.argv.slice(1)).then((code) => { process.exitCode = code; })`;
+  const script =
+    `require(${JSON.stringify(MAIN)}).main(process.argv.slice(1))` + '.then((code) => { process.exitCode = code; })';
   const run = spawnSync(process.execPath, ['-e', script, ...args], { encoding: 'utf8', env: { ...process.env, LMC_BACKEND: 'wasm', ...env } });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }

@@ -51,7 +51,10 @@ async function copyMask(ctx: Parameters<typeof loadMask>[0], copy: CopyResult, c
 /** A masked training: an IMP level from 1 on, or a baseline copy. */
 const masked = (ref: UnitRef) => ref.kind === 'copy' || (ref.kind === 'imp-level' && !/ level=0\b/.test(ref.label));
 
-/** A callback for every masked training that checks pruned weights (and their optimizer slots) are exactly 0 after each update. */
+/**
+ * A callback for every masked training that checks pruned weights
+ * (and their optimizer slots) are exactly 0 after each update.
+ */
 function checkPrunedZero(seen: { steps: number }): (ref: UnitRef) => TrainCallback[] {
   return (ref) => !masked(ref) ? [] : [{
     everySteps: 1,

@@ -83,7 +83,8 @@ test('hand-built network: the curve, endpoint errors and instability equal the h
   const model = handModel();
   const w1 = handWeights([1, 0], [2, 0, 0, 0]);
   const w2 = handWeights([0, 1], [0, 0, 3, 0]);
-  // A: x = 1, class 0 (wrong where f < 1.5); B: x = 0.6, class 0 (wrong where f < 2.5); C: x = -1, class 1 (always right).
+  // A: x = 1, class 0 (wrong where f < 1.5); B: x = 0.6, class 0 (wrong where f < 2.5);
+  // C: x = -1, class 1 (always right).
   const split = splitOf([[1], [0.6], [-1]], [0, 0, 1], [1, 1, 1]);
   const before = tf.memory().numTensors;
   const points = interpolationCurve(model, w1, w2, { splits: [{ name: 'test', split }] });

@@ -236,7 +236,8 @@ test('a lock of another host is waited on while its heartbeat moves, and recover
   const root = path.join(tempDir('remote'), 'store');
   const config = { seed: 5, steps: 20, every: 10 };
   const args: WorkerArgs = { root, config, stepMs: 0, staleMs: 600, heartbeatMs: 100, pollMs: 20 };
-  // Live remote owner: the test refreshes the heartbeat for 1.2 s, then removes the lock (as if it finished... without result).
+  // Live remote owner: the test refreshes the heartbeat for 1.2 s,
+  // then removes the lock (as if it finished... without result).
   const lock = writeLock(root, config, { pid: 1, host: 'elsewhere', hostId: 'elsewhere/boot' });
   const beat = setInterval(() => fs.utimesSync(lock, new Date(), new Date()), 100);
   setTimeout(() => {

@@ -225,7 +225,8 @@ test('list, show and their text forms', async () => {
   assert.deepEqual(units.map((u) => [u.kind, u.state]).sort(), [['eval', 'finished'], ['train', 'finished'], ['train', 'unfinished']]);
   const text = formatUnitList(units);
   assert.match(text, /^HASH\s+KIND\s+STATE\s+SIZE\s+MODIFIED\s+CONFIG$/m);
-  assert.match(text, new RegExp(`^${a.hash.slice(0, 12)}\\s+train\\s+finished\\s+[\\d.]+ KiB\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d\\s+model=lenet_300_100 n=1$`, 'm'));
+  assert.match(text, new RegExp(`^${a.hash.slice(0, 12)}\\s+train\\s+finished\\s+[\\d.]+ KiB\\s+\\d{4}-\\d\\d-\\d\\d ` +
+    `\\d\\d:\\d\\d\\s+model=lenet_300_100 n=1$`, 'm'));
   assert.match(text, /unfinished@40/);
   assert.match(text, /3 units \(2 finished, 1 unfinished\)/);
   assert.deepEqual((await store.list({ kind: 'eval' })).map((u) => u.kind), ['eval']);
@@ -434,7 +435,7 @@ test('malformed store entries are reported as what they are, never trusted', asy
   const started = Date.now();
   assert.equal((await store.compute('train', { n: 4 }, fn)).computed, true);
   assert.ok(Date.now() - started >= 350);
-  assert.match(events.map((e) => e.message).join('\n'), /removed a stale lock held by an unknown process \(the lock file is empty or damaged\): its heartbeat has not been refreshed/);
+  assert.match(events.map((e) => e.message).join('\n'), new RegExp(/removed a stale lock held by an unknown process /.source + /\(the lock file is empty or damaged\): its heartbeat has not been refreshed/.source));
   // A lock with this process's pid but a token this process never issued (a recycled pid) goes at once.
   const { HOST_ID } = await import('../lib/store/lock');
   const eDir = store.dirOf('train', { n: 5 });
@@ -504,7 +505,7 @@ test('a store under a regular file, or on a read-only file system, is refused be
   try {
     fs.writeFileSync(path.join(base, 'plain'), 'x');
     const underFile = openStore(path.join(base, 'plain', 'home', 'store'));
-    await assert.rejects(underFile.compute('train', { n: 1 }, fn), /the store .*plain\/home\/store cannot be made: .*plain is a file, not a folder; point LMC_HOME \(or --store\) at a folder you can write/);
+    await assert.rejects(underFile.compute('train', { n: 1 }, fn), new RegExp(/the store .*plain\/home\/store cannot be made: .*plain is a file, not a folder; /.source + /point LMC_HOME \(or --store\) at a folder you can write/.source));
     // A read-only file system (a tmpfs mounted read-only; needs root).
     const ro = path.join(base, 'ro');
     fs.mkdirSync(ro);
