@@ -183,7 +183,7 @@ test('repeated gradient computations on wasm leak no tensors and no wasm buffers
   assert.equal(backend.numDataIds(), buffers, 'wasm data buffers grew');
 });
 
-test('wasm Identity shares the buffer: clones keep their values when the original is freed, and free their own', async () => {
+test('wasm Identity shares the buffer: clones keep values when the original is freed, and free their own', async () => {
   await initBackend('wasm');
   const backend = tf.backend() as unknown as { numDataIds(): number };
   const buffers = backend.numDataIds();

@@ -72,7 +72,7 @@ describe('hostile input: the kernel', { timeout: 600_000 }, () => {
     });
   }
 
-  it('an interrupt while TypeScript compiles stops the busy loop that follows, within 3 s of the compiler finishing', async (t) => {
+  it('an interrupt during TypeScript compilation stops the next busy loop within 3 s of it finishing', async (t) => {
     // Template-literal unions the type checker takes seconds over; each cell gets fresh names.
     const slow = (tag: string) => [
       `type D${tag} = '0'|'1'|'2'|'3'|'4'|'5'|'6'|'7'|'8'|'9';`,
@@ -131,7 +131,7 @@ describe('hostile input: the kernel', { timeout: 600_000 }, () => {
     await assertSurvived('a 12 MB display');
   });
 
-  it('a malformed kernel setting is named on stderr of the first cell, and the kernel serves with the default', async () => {
+  it("a malformed kernel setting is named on the first cell's stderr; the kernel serves with the default", async () => {
     const other = await TestKernel.start({ env: { LMC_KERNEL_TEXT_LIMIT_MB: 'lots' } });
     try {
       const first = await other.execute('1 + 1');

@@ -34,7 +34,7 @@ function splitTensors(split: Split, prefix: string): [string, SafetensorsTensor]
 }
 
 describe('weights between lmc-lab and PyTorch', () => {
-  it('names and lays out every tensor as PyTorch does, and reads them back bit for bit (ResNet-20: conv, BN, dense)', async () => {
+  it('names and lays out tensors as PyTorch does; reads back bit for bit (ResNet-20: conv, BN, dense)', async () => {
     await initBackend('wasm');
     const model = createModel('resnet20', { seed: 3 });
     const other = createModel('resnet20', { seed: 4 });
@@ -65,7 +65,8 @@ describe('weights between lmc-lab and PyTorch', () => {
     }
   });
 
-  it("a LeNet checkpoint scores lmc-lab's accuracy in PyTorch, and PyTorch's weights score PyTorch's accuracy in lmc-lab (within 0.1 points)", { skip: skipWhenMissing(missing), timeout: 300_000 }, async (t) => {
+  it("a LeNet checkpoint scores lmc-lab's accuracy in PyTorch, " +
+    "and PyTorch's weights score PyTorch's accuracy in lmc-lab (within 0.1 points)", { skip: skipWhenMissing(missing), timeout: 300_000 }, async (t) => {
     requireTools(missing);
     await initBackend('wasm');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-torch-interop-'));

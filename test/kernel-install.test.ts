@@ -85,7 +85,8 @@ describe('lmc kernel install / uninstall', () => {
     }
   });
 
-  it("installs with --sys-prefix into the environment of the python3 on PATH, and with --user into the user's data folder", { skip: skipWhenMissing(missing), timeout: 120_000 }, () => {
+  it('installs with --sys-prefix into the environment of the python3 on PATH, ' +
+    "and with --user into the user's data folder", { skip: skipWhenMissing(missing), timeout: 120_000 }, () => {
     requireTools(missing);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-install-where-'));
     try {

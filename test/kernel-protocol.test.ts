@@ -77,7 +77,7 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     assert.equal(outputs.some((m) => m.header.msg_type === 'stream'), false, 'the error was also printed as text');
   });
 
-  it('reads an earlier cell\'s variables through shorthand properties ({ scale }), which stock tslab cannot', async () => {
+  it("reads an earlier cell's variables via shorthand properties ({ scale }), which stock tslab cannot", async () => {
     assert.equal((await kernel.execute("const scale = 'quick';\nlet levels = 15;")).reply.content.status, 'ok');
     const { reply, outputs } = await kernel.execute('const plan = { scale, levels };\n({ ...plan, copy: { scale } })');
     assert.equal(reply.content.status, 'ok', JSON.stringify(reply.content));

@@ -16,7 +16,8 @@ const LMC = path.resolve(__dirname, '..', '..', 'bin', 'lmc.js');
 const missing = missingLabServer();
 
 describe('lmc lab', () => {
-  it('opens the project\'s JupyterLab on a folder with the kernel and the extension, prints the URL with its token, and stops on Ctrl-C', { skip: skipWhenMissing(missing), timeout: 120_000 }, async () => {
+  it("opens the project's JupyterLab on a folder with the kernel and the extension, " +
+    'prints the URL with its token, and stops on Ctrl-C', { skip: skipWhenMissing(missing), timeout: 120_000 }, async () => {
     requireTools(missing);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-lab-test-'));
     const folder = path.join(root, 'notebooks');

@@ -23,7 +23,7 @@ function lmc(args: string[], env: Record<string, string> = {}) {
 
 const smoke = ['--config', 'lenet_mnist', '--scale', 'smoke', '--set', 'training=12it'];
 
-test('lmc imp --json prints one object whose levels hold level, density and the three accuracies; --save writes loadable levels', async () => {
+test('lmc imp --json prints an object of levels (density, 3 accuracies); --save writes loadable levels', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-imp-'));
   const run = lmc(['imp', ...smoke, '--rewind', '3it', '--levels', '2', '--baselines', '--json', '--save', dir]);
   assert.equal(run.code, 0, run.stderr);

@@ -48,7 +48,8 @@ const ROWS = `[...document.querySelectorAll('#lmc-lab-runs .lmc-runs-row')].map(
   `tr.querySelector('.lmc-runs-state').textContent, tr.dataset.hash])`;
 
 describe('the Runs panel in JupyterLab, in headless Chromium', () => {
-  it('lists the store, follows a unit another process trains, draws a pair, inserts its cell; an nbconvert-executed notebook draws its figures', { skip: skipWhenMissing(missing), timeout: 300_000 }, async (t) => {
+  it('lists the store, follows a unit another process trains, draws a pair, inserts its cell; ' +
+    'an nbconvert-executed notebook draws its figures', { skip: skipWhenMissing(missing), timeout: 300_000 }, async (t) => {
     requireTools(missing);
     const timings: string[] = [];
     let phaseStart = Date.now();

@@ -76,7 +76,7 @@ function random(seed: number): () => number {
   };
 }
 
-test('kill -9 at random points: every rerun resumes, the final result is bit-identical, nothing unfinished is ever finished', async () => {
+test('kill -9 at random points: reruns resume, bit-identical results, nothing unfinished ever finished', async () => {
   const seed = Number(process.env.LMC_TEST_SEED ?? Date.now() % 1e9);
   const rand = random(seed);
   const note = `(replay with LMC_TEST_SEED=${seed})`;
