@@ -38,7 +38,8 @@ before(async () => {
 
 describe('cpu Conv2DBackpropFilter equals the stock cpu kernel', () => {
   for (const c of cases) {
-    const label = `${c.kernel.join('x')} stride ${c.strides} pad ${JSON.stringify(c.pad)} x [${c.x}] -> ${c.x[3]}->${c.cout}`;
+    const label =
+      `${c.kernel.join('x')} stride ${c.strides} pad ${JSON.stringify(c.pad)} ` + `x [${c.x}] -> ${c.x[3]}->${c.cout}`;
     test(label, () => {
       const { x, dy, attrs } = caseInputs(c);
       const ours = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as tf.NamedAttrMap) as tf.Tensor;

@@ -48,7 +48,7 @@ test('automatic selection falls through failed native loads, recording why', asy
   assert.deepEqual(info.tried.map((t) => [t.name, t.ok]), [['gpu', false], ['tensorflow', false], ['wasm', true]]);
   assert.match(info.tried[0].reason ?? '', /libcudart\.so\.11\.0/);
   assert.equal(info.tried[1].reason, `${NATIVE.tensorflow} is not installed`);
-  assert.match(info.device, /^CPU \(wasm, single-threaded, (SIMD|no SIMD); convolutions: (oneDNN [0-9.]+ native, [0-9]+ threads?|wasm \(.+\))\)$/);
+  assert.match(info.device, new RegExp(/^CPU \(wasm, single-threaded, (SIMD|no SIMD); /.source + /convolutions: (oneDNN [0-9.]+ native, [0-9]+ threads?|wasm \(.+\))\)$/.source));
   assert.equal(info.package, '@tensorflow/tfjs-backend-wasm');
   assert.equal(info.version, tf.version.tfjs);
 
@@ -109,7 +109,7 @@ test('a native package that fails to load is reported with its own error', async
 
 test('an unknown LMC_BACKEND value is refused, naming the variable, the value and the choices', async () => {
   await assert.rejects(initBackend(undefined, { env: { LMC_BACKEND: 'bogus' } }),
-    /the environment variable LMC_BACKEND="bogus": give one of gpu, tensorflow, wasm, cpu \(or unset LMC_BACKEND: the fastest available/);
+    new RegExp(/the environment variable LMC_BACKEND="bogus": give one of gpu, tensorflow, wasm, cpu /.source + /\(or unset LMC_BACKEND: the fastest available/.source));
   await assert.rejects(initBackend('webgl' as 'cpu'), /initBackend\('webgl'\): unknown backend/);
 });
 

@@ -121,7 +121,7 @@ test('updateLayout merges axes one level deep and leaves the original alone', ()
   assert.deepEqual(fig.layout, { xaxis: { type: 'log', title: { text: 'k' } } });
 });
 
-test('figureToHtmlPage: one offline page, plotly.js once in the head, no network scripts, session flag untouched', () => {
+test('figureToHtmlPage: an offline page, plotly.js once in the head, no remote scripts, session flag untouched', () => {
   const figs = [figure([{ y: [1, 2] }], { title: 'one' }), figure([{ y: [2, 1] }], { title: 'two' })];
   const page = figureToHtmlPage(
     [figs[0], { title: 'Section <2>', text: 'First paragraph.\n\nSecond & last.', items: [figs[1], aq.table({ a: [1, 2] }), 'plain <text>'] }],

@@ -63,7 +63,7 @@ test('HTML: names, types and values escaped; numbers right-aligned and formatted
   assert.ok(html.includes('2 rows × 5 columns'));
 });
 
-test('only the first rows are shown, then "... M more rows"; the limit is an option; order and filters are honoured', () => {
+test('shows the first rows, then "... M more rows"; the limit is an option; order and filters are honoured', () => {
   const t = aq.table({ i: Array.from({ length: 45 }, (_, i) => i) });
   const html = tableHtml(t);
   assert.equal((html.match(/<tr>/g) ?? []).length, 1 + 20, 'header + 20 rows');

@@ -117,7 +117,9 @@ export function heatmapData(matrix: Matrix, options: HeatmapOptions = {}): Heatm
   }
   const reduced = m.rows !== matrix.rows || m.cols !== matrix.cols;
   const legend =
-    `colour: ${formatNumber(scale.lo, 3)} ${scale.diverging ? '(blue) … 0 (white) … ' : '(light) … '}${formatNumber(scale.hi, 3)} ${scale.diverging ? '(red)' : '(dark)'}` +
+    `colour: ${formatNumber(scale.lo, 3)} ` +
+      `${scale.diverging ? '(blue) … 0 (white) … ' : '(light) … '}${formatNumber(scale.hi, 3)} ` +
+      `${scale.diverging ? '(red)' : '(dark)'}` +
     (reduced ? `; means of ${formatNumber(matrix.rows / m.rows, 3)} × ${formatNumber(matrix.cols / m.cols, 3)} blocks` : '');
   return { rows: m.rows, cols: m.cols, width: m.cols * cell, height: m.rows * cell, paths: [...runs].map(([fill, list]) => ({ fill, d: list.join('') })), legend };
 }
@@ -135,7 +137,8 @@ export function heatmapDataSvg(h: HeatmapData): string {
   const paths = h.paths.map((p) => `<path fill="${p.fill}" d="${p.d}"/>`).join('');
   return (
     '<div class="lmc-heatmap">' +
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${h.width}" height="${h.height}" viewBox="0 0 ${h.cols} ${h.rows}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${h.width}" height="${h.height}" ` +
+      `viewBox="0 0 ${h.cols} ${h.rows}" ` +
     `preserveAspectRatio="none" shape-rendering="crispEdges" style="border:1px solid #ccc;">${paths}</svg>` +
     `<div style="color:#666;font-size:85%;">${escapeHtml(h.legend)}</div>` +
     '</div>'

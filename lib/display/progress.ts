@@ -140,9 +140,11 @@ export function progressBundle(s: ProgressState): MimeBundle {
   const text = `${s.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${status}  ${parts.join('  ')}`;
   const colour = s.done ? (finished && !s.note ? '#1a9850' : '#d73027') : '#2166ac';
   const html =
-    '<div class="lmc-progress" style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:13px;font-variant-numeric:tabular-nums;">' +
+    '<div class="lmc-progress" style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;' +
+      'font-size:13px;font-variant-numeric:tabular-nums;">' +
     `<div><b>${escapeHtml(s.label)}</b> <span style="color:${colour};">${escapeHtml(status)}</span></div>` +
-    `<div style="width:320px;height:10px;background:#eee;margin:3px 0;"><div style="width:${(fraction * 100).toFixed(1)}%;height:10px;background:${colour};"></div></div>` +
+    `<div style="width:320px;height:10px;background:#eee;margin:3px 0;"><div ` +
+      `style="width:${(fraction * 100).toFixed(1)}%;height:10px;background:${colour};"></div></div>` +
     `<div>${parts.map(escapeHtml).join(' · ')}</div>` +
     (s.losses.length > 0 ? sparklineSvg(s.losses, { label: 'loss', colour }) : '') +
     '</div>';

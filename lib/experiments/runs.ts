@@ -181,7 +181,8 @@ export async function pairCurves(store: Store, hashes: readonly string[]): Promi
   for (const ref of hashes) {
     const info = await store.show(`instability-pair/${ref}`);
     const unit = info.state === 'finished' ? await store.get(info.kind, info.config) : null;
-    if (!unit) throw new Error(`runs: instability pair ${info.hash.slice(0, 12)} is ${info.state}, not finished; only finished pairs have a curve`);
+    if (!unit) throw new Error(`runs: instability pair ${info.hash.slice(0, 12)} is ${info.state}, not finished; ` +
+      `only finished pairs have a curve`);
     out.push({ run: runRow(info), points: await unit.readJson<InterpolationPoint[]>('curve.json') });
   }
   return out;

@@ -14,7 +14,10 @@ export const RUNS_TARGET = 'lmc-lab.runs';
 /** plotly's own MIME type: figures as JSON, drawn by the extension's renderer. */
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 
-/** lmc-lab's MIME type of a tensor view, drawn by the JupyterLab extension (its renderer builds the DOM from this JSON). */
+/**
+ * lmc-lab's MIME type of a tensor view, drawn by the JupyterLab
+ * extension (its renderer builds the DOM from this JSON).
+ */
 export const TENSOR_MIME = 'application/vnd.lmc-lab.tensor+json';
 
 /** A tensor as the extension draws it: every number already formatted here. */
