@@ -96,6 +96,13 @@ export const SETTINGS = {
       `only when mnist/ is absent there`,
     parse: folder,
   },
+  systemData: {
+    name: 'LMC_SYSTEM_DATA',
+    summary: "whether a dataset absent from LMC_DATA_DIR is read where a system package installs it (Fashion-MNIST: Debian's dataset-fashion-mnist in /usr/share/datasets/fashion-mnist)",
+    valid: 'on or off (also 1/0, true/false, yes/no)',
+    fallback: 'on' as const,
+    parse: ON_OFF,
+  },
   scale: {
     name: 'LMC_SCALE',
     summary: 'scale of runs when no --scale is given (notebooks read it too)',

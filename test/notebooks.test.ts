@@ -71,6 +71,40 @@ describe('notebooks/', () => {
     assert.match(scale.stderr, /--scale "huge": use one of paper, quick, smoke/);
   });
 
+  it('08 says how to get Fashion-MNIST when it is absent, and runs nothing else, without a cell error', { skip: skipWhenMissing(missing), timeout: 300_000 }, () => {
+    requireTools(missing);
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-notebooks-absent-'));
+    try {
+      const [home, data] = [path.join(out, 'home'), path.join(out, 'data')];
+      fs.mkdirSync(data);
+      const run = spawnSync(process.execPath, [LMC, 'notebooks', '--scale', 'smoke', '--only', '08', '--out', out, '--timeout', '240'], {
+        cwd: out, encoding: 'utf8', env: {
+          ...process.env, JUPYTER_CONFIG_DIR: path.join(out, '.config'), JUPYTER_RUNTIME_DIR: path.join(out, '.runtime'),
+          PATH: [path.dirname(TEST_PYTHON), process.env.PATH].join(path.delimiter),
+          // Neither the data folder nor Debian's copy: as on a machine without dataset-fashion-mnist.
+          LMC_HOME: home, LMC_DATA_DIR: data, LMC_SYSTEM_DATA: 'off',
+        },
+      });
+      assert.equal(run.status, 0, `08 failed:\n${run.stdout}\n${run.stderr}`);
+      const executed = read(path.join(out, '08-convnets-on-real-images.ipynb'));
+      const outputs = executed.cells.filter((c) => c.cell_type === 'code').flatMap((c) => c.outputs!);
+      assert.ok(!outputs.some((o) => o.output_type === 'error'), 'a cell failed');
+      const text = outputs.map((o) => String((o.data?.['text/plain'] as string | string[] | undefined) ?? '')).join('\n');
+      assert.match(text, /the fashion-mnist data is not on this machine/);
+      assert.match(text, /apt-get install dataset-fashion-mnist/);
+      assert.match(text, /skipped: Fashion-MNIST is not on this machine/);
+      assert.ok(!outputs.some((o) => o.data && 'application/vnd.plotly.v1+json' in o.data), 'a figure was drawn without data');
+      // Nothing trained: the store holds no unit.
+      const units = ['trunk', 'copy', 'instability-pair', 'imp-level'].flatMap((kind) => {
+        const dir = path.join(home, 'store', kind);
+        return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+      });
+      assert.deepEqual(units, []);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   for (const file of notebooks) {
     it(`${file} runs at smoke scale through \`lmc notebooks\` without errors and shows its figures`, { skip: skipWhenMissing(missing), timeout: 300_000 }, () => {
       requireTools(missing);

@@ -6,7 +6,7 @@ import { parseStep, toIterations, formatStep } from '../lib/train/step';
 import { learningRateAt, type ScheduleSpec } from '../lib/train/schedule';
 import { createOptimizer, type OptimizerSpec } from '../lib/train/optimizers';
 import { PRESETS, getPreset, roundsToDensity, presetConfig, presetNames } from '../lib/train/presets';
-import { applySettings, canonicalConfig, validateConfig, resolveConfig, DEFAULTS } from '../lib/train/config';
+import { applySettings, canonicalConfig, validateConfig, resolveConfig, shortenTraining, DEFAULTS } from '../lib/train/config';
 
 test('steps parse "it" and "ep" and convert with ceil(train size / batch)', () => {
   assert.deepEqual(parseStep('2000it'), { value: 2000, unit: 'it' });
@@ -118,6 +118,14 @@ test('presets are the nine rows of Table 1, value for value', () => {
   // Density after n rounds of 20% is 0.8^n: 3.5% after 15 rounds, 16.8% after 8.
   assert.equal(roundsToDensity(0.035), 15);
   assert.equal(roundsToDensity(0.168), 8);
+});
+
+test('shortenTraining shrinks milestones and warmup with T as the quick scale does, and keeps T in its unit', () => {
+  const quick = presetConfig('resnet20_standard', 'quick');
+  assert.deepEqual(shortenTraining(presetConfig('resnet20_standard'), '2000it'), quick);
+  const warmup = shortenTraining(presetConfig('resnet20_warmup'), '630it');
+  assert.deepEqual([warmup.training, warmup.milestones, warmup.warmup, warmup.lr], ['630it', ['320it', '480it'], '300it', 0.03]);
+  assert.throws(() => shortenTraining(presetConfig('resnet20_standard'), '2ep', 'notebook 08'), /notebook 08: resnet20 trains for 63000it; its shortened length 2ep must use the same unit/);
 });
 
 test('scales: quick keeps hyperparameters and shrinks milestones with T; smoke is tiny', () => {

@@ -10,7 +10,7 @@ import { loadFashionMnist } from './fashion-mnist';
 import { loadCifar10 } from './cifar10';
 import { IMAGENET_DEFAULT_SIZE, loadImagenet } from './imagenet';
 import { visible } from '../io/visible';
-import { readSetting } from '../settings';
+import { readSetting, settingOrDefault } from '../settings';
 
 /** Options of loadDataset. */
 export interface LoadOptions {
@@ -75,7 +75,8 @@ export function loadDataset(name: string, options: LoadOptions = {}): Dataset {
   } else {
     imageSize ??= IMAGENET_DEFAULT_SIZE;
   }
-  const key = JSON.stringify([name, dataDir, imageSize ?? null]);
+  // Where a system package's copy counts (LMC_SYSTEM_DATA) decides which files load.
+  const key = JSON.stringify([name, dataDir, imageSize ?? null, settingOrDefault('systemData')]);
   let dataset = loaded.get(key);
   if (!dataset) {
     dataset = entry.load(dataDir, imageSize);

@@ -26,3 +26,4 @@ export { heatmapSvg, type Matrix, type HeatmapOptions } from './heatmap';
 export { sparklineSvg, type CurvePoint, type SparklineOptions } from './sparkline';
 export { summarise, rowsOf, type Row, type Series, type SummaryPoint, type SummariseOptions } from './series';
 export { pairSelectionFigures, type PairCurveInput } from './runs';
+export { sideBySide, type SideBySideOptions } from './side-by-side';

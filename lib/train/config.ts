@@ -98,25 +98,7 @@ export function applyScale(config: TrainConfig, scale: Scale): TrainConfig {
     throw new Error(`scale: "${scale}" is not a scale; use one of ${SCALES.join(', ')} (--scale or LMC_SCALE)`);
   }
   if (scale === 'paper') return { ...config };
-  const total = parseStep(config.training, 'training');
-  const target = parseStep(scale === 'quick' ? QUICK_LENGTH[config.model] ?? '1000it' : smokeLength(config), 'training');
-  // Work in the units of the paper config, so "90ep" -> "2ep" keeps milestones in epochs.
-  if (target.unit !== total.unit) throw new Error(`scale ${scale}: ${config.model} trains for ${config.training}; its ${scale} length must use the same unit`);
-  const factor = target.value / total.value;
-  const shrink = (s: string): string => {
-    const step = parseStep(s);
-    // Zero is zero in any unit (the defaults' warmup '0it' beside a length in epochs).
-    if (step.value === 0) return s;
-    if (step.unit !== total.unit) throw new Error(`scale ${scale}: step ${s} must use the unit of training (${config.training}) to be scaled`);
-    const value = step.unit === 'it' ? Math.max(step.value === 0 ? 0 : 1, Math.round(step.value * factor)) : +(step.value * factor).toPrecision(3);
-    return formatStep({ value, unit: step.unit });
-  };
-  const scaled: TrainConfig = {
-    ...config,
-    training: formatStep(target),
-    milestones: config.milestones.map(shrink),
-    warmup: shrink(config.warmup),
-  };
+  const scaled = shortenTraining(config, scale === 'quick' ? QUICK_LENGTH[config.model] ?? '1000it' : smokeLength(config), `scale ${scale}`);
   if (scale === 'smoke') {
     // Smallest run that still reaches every code path: small batches for the convolutional
     // nets, small evaluation sets, small ImageNet images.
@@ -127,6 +109,27 @@ export function applyScale(config: TrainConfig, scale: Scale): TrainConfig {
     scaled.imageSize = config.model === 'inception_v3' ? config.imageSize : 32;
   }
   return scaled;
+}
+
+/**
+ * `config` trained for `length` instead of its own T ("2000it" for "63000it"), with milestones and
+ * warmup shrunk by the same factor, as the scales do; `who` names the caller in errors.
+ */
+export function shortenTraining(config: TrainConfig, length: string, who = 'shortenTraining'): TrainConfig {
+  const total = parseStep(config.training, 'training');
+  const target = parseStep(length, 'training');
+  // Work in the units of the paper config, so "90ep" -> "2ep" keeps milestones in epochs.
+  if (target.unit !== total.unit) throw new Error(`${who}: ${config.model} trains for ${config.training}; its shortened length ${length} must use the same unit`);
+  const factor = target.value / total.value;
+  const shrink = (s: string): string => {
+    const step = parseStep(s);
+    // Zero is zero in any unit (the defaults' warmup '0it' beside a length in epochs).
+    if (step.value === 0) return s;
+    if (step.unit !== total.unit) throw new Error(`${who}: step ${s} must use the unit of training (${config.training}) to be scaled`);
+    const value = step.unit === 'it' ? Math.max(step.value === 0 ? 0 : 1, Math.round(step.value * factor)) : +(step.value * factor).toPrecision(3);
+    return formatStep({ value, unit: step.unit });
+  };
+  return { ...config, training: formatStep(target), milestones: config.milestones.map(shrink), warmup: shrink(config.warmup) };
 }
 
 function smokeLength(config: TrainConfig): string {
