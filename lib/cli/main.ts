@@ -13,6 +13,7 @@ import { notebooksCommand, NOTEBOOKS_HELP } from './notebooks';
 import { lsCommand, showCommand, gcCommand, LS_HELP, SHOW_HELP, GC_HELP } from './store';
 import { settingsCommand, SETTINGS_HELP } from './settings';
 import { labCommand, LAB_HELP } from './lab';
+import { unitCommand, UNIT_HELP } from './unit';
 import { reportSettings, settingOrDefault } from '../settings';
 import { defaultStoreRoot, storeRootProblem } from '../store';
 import { formatColumns, formatHelp, formatParagraphs, HELP_OPTIONS, parserOptions } from './options';
@@ -57,6 +58,7 @@ export const COMMANDS: Readonly<Record<string, { summary: string; help: string }
     help: KERNEL_HELP,
   },
   lab: { summary: "JupyterLab on notebooks/ with both (yours, else the project's .venv)", help: LAB_HELP },
+  unit: { summary: 'compute exactly one unit into a shared store (what a cluster job runs)', help: UNIT_HELP },
 };
 
 /** The help of command `name`, or undefined when there is no such command (`constructor` included). */
@@ -124,6 +126,8 @@ export async function main(argv: string[]): Promise<number> {
         return settingsCommand(rest);
       case 'lab':
         return await labCommand(rest);
+      case 'unit':
+        return await unitCommand(rest);
       case 'backend': {
         parseArgs({ args: rest, options: parserOptions(BACKEND_OPTIONS), strict: true });
         const info = await initBackend();

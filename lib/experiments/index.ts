@@ -12,7 +12,7 @@
 export * from './unit';
 export * from './context';
 export { datasetFingerprint } from './fingerprint';
-export { unitDefinition, describeCall } from './registry';
+export { unitDefinition, describeCall, callConfig } from './registry';
 export { UnitPool, sharedPool, defaultWorkers, POOLED_BACKENDS } from './pool';
 export { encodeState, encodeMasks, decodeState, type DecodedState } from '../train/state-bytes';
 export { trainInUnit, type ResumableRun } from './resumable';
