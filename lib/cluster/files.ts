@@ -47,6 +47,9 @@ export interface JobExit {
   /** The unit's events in the job ('train' among them). */
   events: UnitEvent[];
   seconds: number;
+  /** When the job's process began computing and when it wrote this record (ISO 8601). */
+  startedAt: string;
+  finishedAt: string;
   host: string;
 }
 

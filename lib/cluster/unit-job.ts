@@ -38,6 +38,8 @@ async function checkDependencies(ctx: ExperimentContext, job: JobCall): Promise<
 /** Computes unit `hash` of the store at `root` as its call says; writes the exit record; resolves to it (ok or not). */
 export async function runUnitJob(root: string, hash: string, options: UnitJobOptions = {}): Promise<JobExit> {
   const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const times = () => ({ seconds: (performance.now() - started) / 1000, startedAt, finishedAt: new Date().toISOString(), host: os.hostname() });
   const jobId = options.jobId ?? process.env.SLURM_JOB_ID ?? `pid${process.pid}`;
   const events: UnitEvent[] = [];
   let exit: JobExit;
@@ -65,9 +67,9 @@ export async function runUnitJob(root: string, hash: string, options: UnitJobOpt
     if (planned !== hash) throw new Error(`the call in ${hash}'s folder plans unit ${planned} here (a different lmc-lab version or dataset?); resubmit from this version`);
     await checkDependencies(ctx, job);
     const { unit } = await ctx.run(job.call, { dependenciesDone: true });
-    exit = { jobId, ok: true, computed: unit.computed, events, seconds: (performance.now() - started) / 1000, host: os.hostname() };
+    exit = { jobId, ok: true, computed: unit.computed, events, ...times() };
   } catch (e) {
-    exit = { jobId, ok: false, computed: false, error: (e as Error).message, events, seconds: (performance.now() - started) / 1000, host: os.hostname() };
+    exit = { jobId, ok: false, computed: false, error: (e as Error).message, events, ...times() };
   }
   await writeExit(root, hash, exit);
   return exit;
