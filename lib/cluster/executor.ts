@@ -92,11 +92,17 @@ export class SlurmExecutor implements UnitExecutor {
    * at once); resolves to the graph once every job is submitted, without waiting for any.
    */
   async submit(ctx: ExperimentContext, calls: readonly UnitCall[]): Promise<DagNode[]> {
-    const backend = await (this.backend ??= this.options.backend ? Promise.resolve(this.options.backend) : activeBackend());
-    const dag = await unitDag(ctx, calls, { backend, resources: this.options.site?.resources, stepSeconds: this.options.stepSeconds });
+    const dag = await this.plan(ctx, calls);
+    const backend = await this.backend!;
     for (const node of dag) await this.submitNode(ctx, node, backend);
     await this.save(ctx);
     return dag;
+  }
+
+  /** The graph `submit` would queue, submitting nothing (`lmc plan`). */
+  async plan(ctx: ExperimentContext, calls: readonly UnitCall[]): Promise<DagNode[]> {
+    const backend = await (this.backend ??= this.options.backend ? Promise.resolve(this.options.backend) : activeBackend());
+    return unitDag(ctx, calls, { backend, resources: this.options.site?.resources, stepSeconds: this.options.stepSeconds });
   }
 
   /** See UnitExecutor.compute: submits what `call` needs (unless queued already), then waits for its job. */
