@@ -44,6 +44,8 @@ export interface JobExit {
   computed: boolean;
   /** The error's message when not ok. */
   error?: string;
+  /** Not ok because the job was told to stop (SIGTERM: scancel, a time limit, a node going down). */
+  cancelled?: boolean;
   /** The unit's events in the job ('train' among them). */
   events: UnitEvent[];
   seconds: number;

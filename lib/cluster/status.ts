@@ -63,7 +63,8 @@ export async function experimentStatus(store: Store, client: SlurmClient, record
     const log = jobLogFile(store.root, unit.hash, unit.jobId);
     const exit = readExit(store.root, unit.hash, unit.jobId);
     if (exit) {
-      rows.push(exit.ok ? { ...base, state: 'done', seconds: exit.seconds } : { ...base, state: 'failed', error: exit.error, log });
+      const ended: UnitJobState = exit.ok ? 'done' : finished.has(unit.hash) ? 'done' : exit.cancelled ? 'cancelled' : 'failed';
+      rows.push(ended === 'done' ? { ...base, state: 'done', seconds: exit.seconds } : { ...base, state: ended, error: exit.error, log });
       continue;
     }
     const state = states.get(unit.jobId) ?? { state: 'GONE', reason: '' };

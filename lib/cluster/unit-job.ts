@@ -69,7 +69,7 @@ export async function runUnitJob(root: string, hash: string, options: UnitJobOpt
     const { unit } = await ctx.run(job.call, { dependenciesDone: true });
     exit = { jobId, ok: true, computed: unit.computed, events, ...times() };
   } catch (e) {
-    exit = { jobId, ok: false, computed: false, error: (e as Error).message, events, ...times() };
+    exit = { jobId, ok: false, computed: false, error: (e as Error).message, cancelled: options.signal?.aborted ?? false, events, ...times() };
   }
   await writeExit(root, hash, exit);
   return exit;
