@@ -35,6 +35,8 @@ export interface DagOptions {
   resources?: Partial<UnitResources>;
   /** Seconds per optimizer step, instead of the store's measurement or the assumption. */
   stepSeconds?: number;
+  /** Step times found so far, by network and batch size (an executor keeps one across its graphs). */
+  rates?: Map<string, Promise<UnitWork>>;
 }
 
 /** The IMP level (by hash) whose mask a call trains under, if any: its mask or initial mask names it. */
@@ -66,7 +68,7 @@ function unitSteps(ctx: ExperimentContext, kind: string, key: { k?: number; alph
 export async function unitDag(ctx: ExperimentContext, calls: readonly UnitCall[], options: DagOptions): Promise<DagNode[]> {
   const nodes = new Map<string, DagNode>();
   const order: DagNode[] = [];
-  const stepSeconds = new Map<string, Promise<UnitWork>>();
+  const stepSeconds = options.rates ?? new Map<string, Promise<UnitWork>>();
   const workOf = (config: TrainConfig): Promise<UnitWork> => {
     const id = `${config.model}/${config.batchSize}`;
     let found = stepSeconds.get(id);
@@ -76,7 +78,7 @@ export async function unitDag(ctx: ExperimentContext, calls: readonly UnitCall[]
         const T = resolveConfig(config, ctx.dataset(config).train.size).totalIterations;
         const measured = await measuredStepSeconds(ctx.store, config, T);
         return measured === null
-          ? { steps: 0, stepSeconds: assumedStepSeconds(config, options.backend), source: 'assumed' }
+          ? { steps: 0, stepSeconds: assumedStepSeconds(config, (options.resources?.gpus ?? 0) > 0 ? 'gpu' : options.backend), source: 'assumed' }
           : { steps: 0, stepSeconds: measured, source: 'measured' };
       })();
       stepSeconds.set(id, found);

@@ -15,7 +15,7 @@ import {
   jobLogFile, readExit, readSubmission, writeExperiment, writeJobCall, writeSubmission,
   type ExperimentRecord, type ExperimentUnit, type JobExit,
 } from './files';
-import type { UnitResources } from './resources';
+import type { UnitResources, UnitWork } from './resources';
 import { sbatchArgs, type SlurmSite } from './sbatch';
 import { LIVE_STATES, slurmClient, type SlurmClient } from './slurm';
 
@@ -82,6 +82,7 @@ export class SlurmExecutor implements UnitExecutor {
   private saving: Promise<void> = Promise.resolve();
   private polling = false;
   private backend: Promise<BackendName> | null = null;
+  private readonly rates = new Map<string, Promise<UnitWork>>();
 
   constructor(private readonly options: SlurmExecutorOptions = {}) {
     this.client = options.client ?? slurmClient();
@@ -99,10 +100,15 @@ export class SlurmExecutor implements UnitExecutor {
     return dag;
   }
 
+  /** The site settings every job is submitted with. */
+  get site(): SlurmSite {
+    return this.options.site ?? {};
+  }
+
   /** The graph `submit` would queue, submitting nothing (`lmc plan`). */
   async plan(ctx: ExperimentContext, calls: readonly UnitCall[]): Promise<DagNode[]> {
     const backend = await (this.backend ??= this.options.backend ? Promise.resolve(this.options.backend) : activeBackend());
-    return unitDag(ctx, calls, { backend, resources: this.options.site?.resources, stepSeconds: this.options.stepSeconds });
+    return unitDag(ctx, calls, { backend, resources: this.options.site?.resources, stepSeconds: this.options.stepSeconds, rates: this.rates });
   }
 
   /** See UnitExecutor.compute: submits what `call` needs (unless queued already), then waits for its job. */
