@@ -15,6 +15,7 @@ import { openStore } from '../lib/store';
 import { experimentContext, trunk, trunkCall, unitDefinition } from '../lib/experiments';
 import { SlurmExecutor } from '../lib/cluster/executor';
 import { slurmClient } from '../lib/cluster/slurm';
+import { experimentRecord, experimentStatus } from '../lib/cluster/status';
 import { readExit, readExperiment, readSubmission, unitJobDir, type JobCall, type JobExit } from '../lib/cluster/files';
 import { slurmMissing, startSlurm, type LoopbackSlurm } from './fixtures/slurm';
 import { requireTools, skipWhenMissing } from './fixtures/tools';
@@ -78,12 +79,19 @@ test('a job cancelled mid-training resumes from its checkpoint on resubmission a
     const info = await store.show(`trunk/${node.hash}`).catch(() => null);
     return info && (info.checkpointStep ?? 0) >= 100 ? info.checkpointStep : null;
   });
+  const [running] = await experimentStatus(store, slurmClient(slurm.env), experimentRecord(store, first.experiment));
+  assert.equal(running.state, 'running', JSON.stringify(running));
+  assert.ok((running.step ?? 0) > 0 && running.endStep === 1500, `lmc status's step: ${running.step}/${running.endStep}`);
+  assert.equal(running.jobId, jobId);
   slurm.client('scancel', [jobId]);
   const cancelled = await until('the cancelled job\'s exit record', () => readExit(store.root, node.hash, jobId));
   assert.equal(cancelled.ok, false);
   assert.equal(cancelled.cancelled, true);
   assert.match(cancelled.error ?? '', /training cancelled at step \d+ of 1500.*resumes from its last checkpoint/);
   assert.equal(await store.get('trunk', unitDefinition(call).plan(ctx, call.spec).key), null, 'not finished');
+  const [stopped] = await experimentStatus(store, slurmClient(slurm.env), experimentRecord(store, first.experiment));
+  assert.equal(stopped.state, 'cancelled');
+  assert.match(stopped.log ?? '', /log-\d+\.txt$/);
 
   const second = new SlurmExecutor({ client: slurmClient(slurm.env), pollMs: 100 });
   const trains: { from?: number; via?: string }[] = [];
