@@ -14,3 +14,4 @@ export * from './stability';
 export * from './store';
 export * from './experiments';
 export * from './notebook';
+export * as cluster from './cluster';
