@@ -71,7 +71,8 @@ async function main(): Promise<void> {
     a.dispose();
     b.dispose();
     const splits = [{ name: 'train', split: data.train }, { name: 'test', split: data.test }];
-    interpolationCurve(probe, w1.weights, w2.weights, { alphas: 3, splits, splitInputLayer: !values.plain }); // warm-up: kernels compiled, buffers allocated
+    // warm-up: kernels compiled, buffers allocated
+    interpolationCurve(probe, w1.weights, w2.weights, { alphas: 3, splits, splitInputLayer: !values.plain });
     const before = tf.memory().numTensors;
     const times: number[] = [];
     for (let r = 0; r < repeats; r++) {
@@ -84,14 +85,16 @@ async function main(): Promise<void> {
     probe.dispose();
     const seconds = median(times);
     rows.push({ backend: name, alphas, images, seconds, imagesPerSecond: (alphas * images) / seconds, tensorGrowth });
-    log(`${name}: ${seconds.toFixed(2)} s for ${alphas} alphas x ${images} images (median of ${repeats}); tensors ${tensorGrowth >= 0 ? '+' : ''}${tensorGrowth}`);
+    log(`${name}: ${seconds.toFixed(2)} s for ${alphas} alphas x ${images} images (median of ${repeats}); ` +
+      `tensors ${tensorGrowth >= 0 ? '+' : ''}${tensorGrowth}`);
   }
   if (values.json) {
     console.log(JSON.stringify(rows));
     return;
   }
   console.log('\n| backend | alphas | images | seconds | images/s | tensor growth |\n|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.backend} | ${r.alphas} | ${r.images} | ${r.seconds.toFixed(2)} | ${Math.round(r.imagesPerSecond)} | ${r.tensorGrowth} |`);
+  for (const r of rows) console.log(`| ${r.backend} | ${r.alphas} | ${r.images} | ${r.seconds.toFixed(2)} | ${Math.round(r.imagesPerSecond)} | ` +
+    `${r.tensorGrowth} |`);
 }
 
 main().catch((err) => {

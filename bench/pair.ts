@@ -52,7 +52,11 @@ async function main(): Promise<void> {
   log(`1 thread: ${serial.seconds.toFixed(1)} s (test instability ${(100 * serial.instability).toFixed(2)} pp)`);
   const torch = pytorchMs('lenet', 200, 20, values['torch-python']);
   const torchSeconds = torch.ms === null ? null : (2 * steps * torch.ms) / 1000;
-  log(`pytorch: ${torchSeconds === null ? `unavailable (${torch.note})` : `${torchSeconds.toFixed(1)} s for the two copies (${torch.ms!.toFixed(2)} ms/step; ${torch.note})`}`);
+  const torchTime =
+    torchSeconds === null
+      ? `unavailable (${torch.note})`
+      : `${torchSeconds.toFixed(1)} s for the two copies (${torch.ms!.toFixed(2)} ms/step; ${torch.note})`;
+  log(`pytorch: ${torchTime}`);
   const perHour = (s: number | null) => (s === null ? null : 3600 / s);
   const row = {
     scale: values.scale, steps, backend: backend.name, workers,
@@ -62,8 +66,10 @@ async function main(): Promise<void> {
     identical: pool.instability === serial.instability,
   };
   if (values.json) console.log(JSON.stringify(row));
-  else console.log(`pairs per hour: ${row.pairsPerHour!.toFixed(0)} on ${workers} workers, ${row.serialPairsPerHour!.toFixed(0)} in one thread, ` +
-    `${row.pytorchPairsPerHour?.toFixed(0) ?? 'n/a'} PyTorch (ratio ${row.ratio?.toFixed(2) ?? 'n/a'}; target >= 1.5)`);
+  else console.log(`pairs per hour: ${row.pairsPerHour!.toFixed(0)} on ${workers} workers, ` +
+    `${row.serialPairsPerHour!.toFixed(0)} in one thread, ` +
+    `${row.pytorchPairsPerHour?.toFixed(0) ?? 'n/a'} PyTorch (ratio ${row.ratio?.toFixed(2) ?? 'n/a'}; ` +
+      `target >= 1.5)`);
 }
 
 main().catch((e) => {

@@ -8,7 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_PYTHON } from '../lib/cli/python-env';
 
-/** Milliseconds per training step of `model` ('lenet' or 'resnet20') in PyTorch on every core; null (and why) when no Python has torch. */
+/**
+ * Milliseconds per training step of `model` ('lenet' or 'resnet20')
+ * in PyTorch on every core; null (and why) when no Python has torch.
+ */
 export function pytorchMs(model: string, steps: number, warmup: number, chosen?: string): { ms: number | null; note: string } {
   const script = path.resolve(__dirname, '..', '..', 'bench', 'torch_step.py');
   const notes: string[] = [];

@@ -10,7 +10,8 @@
  *
  *   npm run bench                       table
  *   npm run bench -- --markdown         the table only (README's performance table)
- *   npm run bench -- --json             one JSON array of {model, backend, batch, msPerStep, pytorchMsPerStep, ratio, steps, tensorGrowth, tensorMiB, peakRssMiB}
+ *   npm run bench -- --json             one JSON array of {model, backend, batch, msPerStep,
+ *                                       pytorchMsPerStep, ratio, steps, tensorGrowth, tensorMiB, peakRssMiB}
  *   npm run bench -- --models lenet --backends wasm --steps 30 --leak-steps 200
  *   npm run bench -- --torch-python /usr/bin/python3   another PyTorch as the reference (default: the project's .venv)
  *   LMC_NATIVE=0 npm run bench          wasm convolutions instead of the oneDNN addon (bench/README.md)
@@ -59,7 +60,10 @@ export interface BenchRow {
   peakRssMiB: number;
 }
 
-/** Median ms per update of `c` on the current backend, after `warmup` untimed updates; then `leakSteps` more, counting tensors. */
+/**
+ * Median ms per update of `c` on the current backend, after `warmup`
+ * untimed updates; then `leakSteps` more, counting tensors.
+ */
 function timeSteps(c: Case, steps: number, warmup: number, leakSteps: number): { ms: number; steps: number; tensorGrowth: number; tensorMiB: number; peakRssMiB: number } {
   const model = createModel(c.model, { seed: 0, numClasses: 10, inputShape: c.shape });
   const optimizer = createOptimizer(c.optimizer);
@@ -131,7 +135,9 @@ async function main(): Promise<void> {
         model: c.model, backend: name, batch: c.batch, msPerStep: m.ms, pytorchMsPerStep: py, ratio: py === null ? null : m.ms / py,
         steps: m.steps, tensorGrowth: m.tensorGrowth, tensorMiB: m.tensorMiB, peakRssMiB: m.peakRssMiB,
       });
-      log(`${name} ${c.model}: ${m.ms.toFixed(2)} ms/step (median of ${steps}); ${m.steps} steps: tensors ${m.tensorGrowth >= 0 ? '+' : ''}${m.tensorGrowth}, ${m.tensorMiB.toFixed(1)} MiB in tensors, peak RSS ${m.peakRssMiB.toFixed(0)} MiB`);
+      log(`${name} ${c.model}: ${m.ms.toFixed(2)} ms/step (median of ${steps}); ` +
+        `${m.steps} steps: tensors ${m.tensorGrowth >= 0 ? '+' : ''}${m.tensorGrowth}, ` +
+        `${m.tensorMiB.toFixed(1)} MiB in tensors, peak RSS ${m.peakRssMiB.toFixed(0)} MiB`);
     }
   }
   if (values.json) {
@@ -139,9 +145,12 @@ async function main(): Promise<void> {
     return;
   }
   if (!values.markdown) console.log('');
-  console.log('| model | backend | batch | ms/step | PyTorch ms/step | ratio | steps run | tensor growth | tensor MiB | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| model | backend | batch | ms/step | PyTorch ms/step | ratio | steps run | tensor growth | tensor MiB | ' +
+    'peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.model} | ${r.backend} | ${r.batch} | ${r.msPerStep.toFixed(1)} | ${r.pytorchMsPerStep?.toFixed(1) ?? 'n/a'} | ${r.ratio?.toFixed(2) ?? 'n/a'} | ${r.steps} | ${r.tensorGrowth} | ${r.tensorMiB.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`);
+    console.log(`| ${r.model} | ${r.backend} | ${r.batch} | ${r.msPerStep.toFixed(1)} | ` +
+      `${r.pytorchMsPerStep?.toFixed(1) ?? 'n/a'} | ${r.ratio?.toFixed(2) ?? 'n/a'} | ${r.steps} | ` +
+      `${r.tensorGrowth} | ${r.tensorMiB.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`);
   }
 }
 

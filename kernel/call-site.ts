@@ -4,7 +4,10 @@
  * compiler finds no symbol at a `(` or an argument separator.
  */
 
-/** The position just after the callee's name of the innermost call whose open parenthesis precedes `cursor`, or null. */
+/**
+ * The position just after the callee's name of the innermost
+ * call whose open parenthesis precedes `cursor`, or null.
+ */
 export function calleeEnd(code: string, cursor: number): number | null {
   let depth = 0;
   for (let i = Math.min(cursor, code.length) - 1; i >= 0; i--) {

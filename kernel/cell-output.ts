@@ -64,7 +64,8 @@ export class CellOutput {
     if (this.droppedBytes > 0) {
       this.send('stream', {
         name: 'stderr',
-        text: `[lmc-lab] ${megabytes(this.droppedBytes)} more (${this.droppedLines.toLocaleString('en-US')} lines) of this cell's text were not shown.\n`,
+        text: `[lmc-lab] ${megabytes(this.droppedBytes)} more (${this.droppedLines.toLocaleString('en-US')} lines) of ` +
+          `this cell's text were not shown.\n`,
       });
     }
     this.droppedBytes = 0;
@@ -78,7 +79,8 @@ export class CellOutput {
       const kept = room > 0 ? headBytes(text, room) : '';
       const rest = text.slice(kept.length);
       if (this.droppedBytes === 0) {
-        const note = `${kept.endsWith('\n') || kept === '' ? '' : '\n'}[lmc-lab] this cell printed more than ${megabytes(this.limits.text)} of text; ` +
+        const note = `${kept.endsWith('\n') || kept === '' ? '' : '\n'}[lmc-lab] this cell printed more than ` +
+          `${megabytes(this.limits.text)} of text; ` +
           'the rest is counted, not shown (write large output to a file, or raise LMC_KERNEL_TEXT_LIMIT_MB).\n';
         this.droppedBytes += Buffer.byteLength(rest, 'utf8');
         this.droppedLines += rest.split('\n').length - 1;
@@ -126,7 +128,8 @@ export class CellOutput {
     if (bytes <= limit) return content;
     const what = type === 'execute_result' ? "the cell's value" : 'a display';
     const note = `[lmc-lab] ${what} of ${megabytes(bytes)} (${Object.keys(data).join(', ')}) was not sent: over the ` +
-      `${megabytes(limit)} limit per output (${setting}). Show a summary or a slice, save it to a file, or raise the limit.`;
+      `${megabytes(limit)} limit per output (${setting}). Show a summary or a slice, save it to a file, ` +
+        `or raise the limit.`;
     return { ...content, data: { 'text/plain': note }, metadata: {} };
   }
 }

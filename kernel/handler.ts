@@ -55,7 +55,8 @@ interface KernelSettings {
 
 function kernelSettings(): KernelSettings {
   const problems: string[] = [];
-  // A kernel that exits at start shows only "restarting" in the frontend: report the setting and go on with its default.
+  // A kernel that exits at start shows only "restarting" in the
+  // frontend: report the setting and go on with its default.
   const read = (key: SettingKey & ('interruptGraceMs' | 'textLimitMb' | 'displayLimitMb')): number => {
     const fallback = settingFallback(key);
     try {
@@ -299,7 +300,8 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     running.terminated = true;
     running.stop();
     const closed = closeOpenTensorScopes();
-    kernelLog(`stopped a cell that held the thread through an interrupt${closed > 0 ? `; closed ${closed} open tensor scope(s)` : ''}`);
+    kernelLog(`stopped a cell that held the thread through an ` +
+      `interrupt${closed > 0 ? `; closed ${closed} open tensor scope(s)` : ''}`);
     this.exec.interrupt();
   }
 
@@ -366,7 +368,8 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
       this.running = null;
     }
     if (running.terminated) {
-      const evalue = `the cell's code held the thread through the interrupt and was stopped after ${STALL_MS / 1000} s; the kernel and its variables are intact`;
+      const evalue = `the cell's code held the thread through the interrupt and was stopped after ${STALL_MS / 1000} s; ` +
+        `the kernel and its variables are intact`;
       const error = { ename: 'Interrupted', evalue, traceback: [`Interrupted: ${evalue}`] };
       publish('error', { ...error });
       return error;
@@ -397,7 +400,10 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     this.output?.('error', report);
   }
 
-  /** Sends the process's stdout, stderr and displays to the cell (and leaves them there, as ipykernel does, for late output). */
+  /**
+   * Sends the process's stdout, stderr and displays to the cell
+   * (and leaves them there, as ipykernel does, for late output).
+   */
   private routeOutput(publish: Publish): void {
     this.output = publish;
     const stream = (name: 'stdout' | 'stderr') =>

@@ -45,5 +45,8 @@ export function importCell(paths: InitPaths): string {
   ].join('\n');
 }
 
-/** The backend cell: starts the fastest backend now, so the first training cell does not pay for it; its value is the banner line. */
-export const BACKEND_CELL = 'lmc.describeBackend(await lmc.initBackend())';
+/**
+ * The backend cell: starts the fastest backend now, so the first
+ * training cell does not pay for it; its value is the banner line.
+ */
+export const BACKEND_CELL = 'lmc.backend.describeBackend(await lmc.initBackend())';

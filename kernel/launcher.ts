@@ -80,7 +80,8 @@ export async function startKernel(options: KernelOptions): Promise<LmcKernelServ
   const version = packageVersion();
   const description = {
     implementationVersion: version,
-    banner: `lmc-lab ${version}: TypeScript ${ts.version} (tslab ${require('tslab/package.json').version}) on Node ${process.version}`,
+    banner: `lmc-lab ${version}: TypeScript ${ts.version} (tslab ${require('tslab/package.json').version}) on Node ` +
+      `${process.version}`,
   };
   let server: LmcKernelServer | undefined;
   // Termination can only follow a cell's start, long after `handler` exists.
@@ -93,7 +94,8 @@ export async function startKernel(options: KernelOptions): Promise<LmcKernelServ
 
   const imports = await handler.runInit(importCell(options.paths ?? defaultInitPaths()));
   if ('ename' in imports) {
-    // Serve anyway: a kernel that dies at start only shows "restarting" in the frontend; this way the log and the banner say why.
+    // Serve anyway: a kernel that dies at start only shows "restarting"
+    // in the frontend; this way the log and the banner say why.
     const why = `the init cell failed, so lmc, tf and aq are not in scope: ${imports.evalue}`;
     kernelLog(`${why}\n${imports.traceback.join('\n')}`);
     description.banner += `\n${why}. Is the library built (npm run build)?`;
@@ -138,7 +140,8 @@ export function exitWithParent(everyMs = 2000, exit: (code: number) => void = (c
 function main(argv: string[]): void {
   const args = argv.filter((a) => a !== '--connection-file' && a !== '-f');
   if (args.length !== 1) {
-    console.error('usage: node launcher.js <connection-file>   (Jupyter passes {connection_file}; install with `lmc kernel install`)');
+    console.error('usage: node launcher.js <connection-file>   (Jupyter passes {connection_file}; ' +
+      'install with `lmc kernel install`)');
     process.exit(2);
   }
   exitWithParent();

@@ -8,9 +8,10 @@
  *   anything failing                   -> {type: 'error', id, message}
  */
 import type { Comm, CommHandler, CommTarget } from './comms';
+import { RUNS_TARGET, type RunList } from '../lib/io/wire';
 
 /** The target's name, as the extension opens it. */
-export const RUNS_TARGET = 'lmc-lab.runs';
+export { RUNS_TARGET };
 
 /** Serves the Runs panel from the default store ($LMC_HOME/store). */
 export const runsTarget: CommTarget = {
@@ -27,7 +28,8 @@ export const runsTarget: CommTarget = {
         const id = data.id ?? null;
         try {
           if (data.type === 'list') {
-            comm.send({ type: 'list', id, store: store.root, units: await listRuns(store), time: new Date().toISOString() });
+            const list: RunList = { store: store.root, units: await listRuns(store), time: new Date().toISOString() };
+            comm.send({ type: 'list', id, ...list });
           } else if (data.type === 'figures') {
             const hashes = Array.isArray(data.hashes) ? data.hashes.filter((h): h is string => typeof h === 'string') : [];
             comm.send({ type: 'figures', id, figures: pairSelectionFigures(await pairCurves(store, hashes)) });

@@ -6,7 +6,7 @@
  *
  * A `DisplayHandle` is the kernel's handle on one output area, replaced in place through its
  * display_id (`update_display_data`). It is structurally the `DisplayHandle` of lib/display, so
- * `lmc.notebookProgress(newDisplayHandle())` draws a progress display that moves during training.
+ * `lmc.display.notebookProgress(newDisplayHandle())` draws a progress display that moves during training.
  */
 import { randomBytes } from 'node:crypto';
 import { toMimeBundle, type MimeBundle } from '../lib/display/bundle';

@@ -92,7 +92,8 @@ export const SETTINGS = {
     name: 'LMC_DATA_DIR',
     summary: 'folder that holds the datasets (mnist/, fashion-mnist/, cifar10/, imagenet/)',
     valid: 'a folder path',
-    unset: `~/.lmc/data (${path.join(os.homedir(), '.lmc', 'data')}); MNIST falls back to the 10,000 embedded digits only when mnist/ is absent there`,
+    unset: `~/.lmc/data (${path.join(os.homedir(), '.lmc', 'data')}); MNIST falls back to the 10,000 embedded digits ` +
+      `only when mnist/ is absent there`,
     parse: folder,
   },
   scale: {
@@ -196,7 +197,8 @@ export function readSetting<K extends SettingKey>(key: K, env: Record<string, st
   const value = setting.parse(raw.trim());
   if (value === undefined) {
     throw new SettingError(setting.name, raw,
-      `the environment variable ${setting.name}=${visible(raw)}: give ${setting.valid} (or unset ${setting.name}: ${unsetText(setting)})`);
+      `the environment variable ${setting.name}=${visible(raw)}: give ${setting.valid} (or unset ` +
+        `${setting.name}: ${unsetText(setting)})`);
   }
   return value as ValueOf<K>;
 }

@@ -6,7 +6,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import { initBackend, registerCpuKernels, restoreStockCpuKernels, stockCpuKernel } from '../lib/backend';
+import { registerCpuKernels, restoreStockCpuKernels, stockCpuKernel } from '../lib/backend/cpu-kernels';
+import { initBackend } from '../lib/backend';
 import { assertClose, CONV_CASES, filled, type ConvCase } from './fixtures/conv';
 
 // Taken before anything registers lmc-lab's kernels: tfjs's own cpu filter gradient.
@@ -37,7 +38,8 @@ before(async () => {
 
 describe('cpu Conv2DBackpropFilter equals the stock cpu kernel', () => {
   for (const c of cases) {
-    const label = `${c.kernel.join('x')} stride ${c.strides} pad ${JSON.stringify(c.pad)} x [${c.x}] -> ${c.x[3]}->${c.cout}`;
+    const label =
+      `${c.kernel.join('x')} stride ${c.strides} pad ${JSON.stringify(c.pad)} ` + `x [${c.x}] -> ${c.x[3]}->${c.cout}`;
     test(label, () => {
       const { x, dy, attrs } = caseInputs(c);
       const ours = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as tf.NamedAttrMap) as tf.Tensor;

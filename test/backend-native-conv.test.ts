@@ -10,7 +10,9 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { tf } from '../lib/tf';
-import { describeConvolutions, initBackend, nativeAddon, useNativeConvolutions } from '../lib/backend';
+import { nativeAddon } from '../lib/backend/native-addon';
+import { useNativeConvolutions } from '../lib/backend/native-conv';
+import { describeConvolutions, initBackend } from '../lib/backend';
 import { CONV_CASES, filled, type ConvCase } from './fixtures/conv';
 import { requireTools, skipWhenMissing } from './fixtures/tools';
 

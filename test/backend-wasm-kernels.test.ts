@@ -6,7 +6,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import { initBackend, registerWasmKernels, restoreStockWasmKernels } from '../lib/backend';
+import { registerWasmKernels, restoreStockWasmKernels } from '../lib/backend/wasm-kernels';
+import { initBackend } from '../lib/backend';
 import { conv2DBackpropInputViaConv } from '../lib/backend/conv2d-backprop-input';
 import { assertClose, CONV_CASES, filled, type ConvCase, type Pad } from './fixtures/conv';
 
@@ -120,7 +121,8 @@ before(async () => {
 
 describe('wasm convolution gradients equal the cpu backend', () => {
   for (const c of convCases) {
-    const label = `${c.kernel.join('x')} stride ${c.strides} pad ${JSON.stringify(c.pad)} x [${c.x}] -> ${c.x[3]}->${c.cout}`;
+    const label =
+      `${c.kernel.join('x')} stride ${c.strides} pad ${JSON.stringify(c.pad)} ` + `x [${c.x}] -> ${c.x[3]}->${c.cout}`;
     test(label, async () => {
       await assertSameOnWasmAndCpu(label, () => convGradients(c));
     });
@@ -181,7 +183,7 @@ test('repeated gradient computations on wasm leak no tensors and no wasm buffers
   assert.equal(backend.numDataIds(), buffers, 'wasm data buffers grew');
 });
 
-test('wasm Identity shares the buffer: clones keep their values when the original is freed, and free their own', async () => {
+test('wasm Identity shares the buffer: clones keep values when the original is freed, and free their own', async () => {
   await initBackend('wasm');
   const backend = tf.backend() as unknown as { numDataIds(): number };
   const buffers = backend.numDataIds();

@@ -6,7 +6,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import { backendInfo, describeBackend, initBackend, registerWasmKernels } from '../lib/backend';
+import { registerWasmKernels } from '../lib/backend/wasm-kernels';
+import { backendInfo, describeBackend, initBackend } from '../lib/backend';
 
 // Installed before anything touches tfjs's cpu backend, whose notice fires on first use.
 const warnings: string[] = [];
@@ -38,6 +39,7 @@ test('automatic selection falls through failed native loads, recording why', asy
     if (pkg === NATIVE.tensorflow) {
       throw Object.assign(new Error(`Cannot find module '${pkg}'`), { code: 'MODULE_NOT_FOUND' });
     }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the loader's own contract: a package by name
     return require(pkg);
   };
   const info = await initBackend(undefined, { env: {}, load });
@@ -46,7 +48,7 @@ test('automatic selection falls through failed native loads, recording why', asy
   assert.deepEqual(info.tried.map((t) => [t.name, t.ok]), [['gpu', false], ['tensorflow', false], ['wasm', true]]);
   assert.match(info.tried[0].reason ?? '', /libcudart\.so\.11\.0/);
   assert.equal(info.tried[1].reason, `${NATIVE.tensorflow} is not installed`);
-  assert.match(info.device, /^CPU \(wasm, single-threaded, (SIMD|no SIMD); convolutions: (oneDNN [0-9.]+ native, [0-9]+ threads?|wasm \(.+\))\)$/);
+  assert.match(info.device, new RegExp(/^CPU \(wasm, single-threaded, (SIMD|no SIMD); /.source + /convolutions: (oneDNN [0-9.]+ native, [0-9]+ threads?|wasm \(.+\))\)$/.source));
   assert.equal(info.package, '@tensorflow/tfjs-backend-wasm');
   assert.equal(info.version, tf.version.tfjs);
 
@@ -107,7 +109,7 @@ test('a native package that fails to load is reported with its own error', async
 
 test('an unknown LMC_BACKEND value is refused, naming the variable, the value and the choices', async () => {
   await assert.rejects(initBackend(undefined, { env: { LMC_BACKEND: 'bogus' } }),
-    /the environment variable LMC_BACKEND="bogus": give one of gpu, tensorflow, wasm, cpu \(or unset LMC_BACKEND: the fastest available/);
+    new RegExp(/the environment variable LMC_BACKEND="bogus": give one of gpu, tensorflow, wasm, cpu /.source + /\(or unset LMC_BACKEND: the fastest available/.source));
   await assert.rejects(initBackend('webgl' as 'cpu'), /initBackend\('webgl'\): unknown backend/);
 });
 

@@ -17,7 +17,7 @@ function lmc(args: string[], env: Record<string, string> = {}) {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-test("one changed pixel of the user's MNIST files is another result: lmc train trains again instead of answering from the store", () => {
+test("one changed pixel in the user's MNIST files is another result: lmc train trains anew, not from the store", () => {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-cli-data-'));
   try {
     writeIdxDataset(path.join(data, 'mnist'), { train: 120, test: 40 });

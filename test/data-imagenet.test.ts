@@ -46,7 +46,7 @@ test('ImageFolder layout: sorted classes, sorted files, only JPEG extensions', (
   assert.equal(loadImagenet(dataDir).description, 'ImageNet');
 });
 
-test("the fingerprint follows every file: a rewritten image or a touched file's time gives another, an unchanged tree the same", () => {
+test('the fingerprint follows every file: a rewritten image or touched mtime changes it, no change keeps it', () => {
   const dataDir = imageTree();
   const fingerprint = () => datasetFingerprint(loadImagenet(dataDir, { imageSize: 14 }));
   const first = fingerprint();
@@ -59,7 +59,7 @@ test("the fingerprint follows every file: a rewritten image or a touched file's 
   assert.notEqual(fingerprint(), rewritten, 'its modification time changed');
 });
 
-test('evaluation: resize shorter side to round(size*256/224), center crop, exact where the resize is the identity', () => {
+test('evaluation: resize shorter side to round(size*256/224), center crop, exact where resize is the identity', () => {
   const dataDir = imageTree();
   const root = path.join(dataDir, 'imagenet');
   // imageSize 14 -> resize to 16: a 16x16 image is unchanged and cropped at (1, 1);

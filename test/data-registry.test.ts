@@ -58,7 +58,7 @@ test('the index re-exports the public API', () => {
   }
 });
 
-test('a dataset folder that is a dangling link, a link loop or a file is named as what it is, never taken for absent data', () => {
+test('a dataset folder that is a dangling link, link loop or file is named as such, not taken for absent data', () => {
   const cases: [string, (at: string, dataDir: string) => void, RegExp][] = [
     ['mnist', (at, dataDir) => symlinkSync(path.join(dataDir, 'gone'), at), /mnist: .*mnist is a symbolic link to .*gone, which does not exist \(a dangling link\)/],
     ['mnist', (at) => symlinkSync(at, at), /mnist: .*mnist is a symbolic link loop/],

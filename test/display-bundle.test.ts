@@ -1,7 +1,8 @@
 // The display protocol: the well-known symbol, registered converters, and the text fallback.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MIME_BUNDLE, isDisplayable, registerDisplay, toMimeBundle } from '../lib/display';
+import { isDisplayable } from '../lib/display/bundle';
+import { MIME_BUNDLE, registerDisplay, toMimeBundle } from '../lib/display';
 
 test('MIME_BUNDLE is the global-registry symbol, so copies of the library agree on it', () => {
   assert.equal(MIME_BUNDLE, Symbol.for('lmc-lab.mimeBundle'));

@@ -4,11 +4,9 @@ import { beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as vm from 'node:vm';
 import * as aq from 'arquero';
-import {
-  MIME_BUNDLE, figure, figureHtml, figureToHtmlPage, isFigure, isPlotlyIncluded, plotlyJsVersion, resetPlotlyInclusion,
-  toMimeBundle, updateLayout,
-} from '../lib/display';
-import { plotlyJsSource } from '../lib/display/plotly-js';
+import { figureHtml, isFigure } from '../lib/display/figure';
+import { MIME_BUNDLE, figure, figureToHtmlPage, resetPlotlyInclusion, toMimeBundle, updateLayout } from '../lib/display';
+import { plotlyJsSource, isPlotlyIncluded, plotlyJsVersion } from '../lib/display/plotly-js';
 
 /** A stretch of the library that occurs once in plotly.js: counting it counts inclusions. */
 const marker = () => plotlyJsSource().slice(0, 300);
@@ -123,7 +121,7 @@ test('updateLayout merges axes one level deep and leaves the original alone', ()
   assert.deepEqual(fig.layout, { xaxis: { type: 'log', title: { text: 'k' } } });
 });
 
-test('figureToHtmlPage: one offline page, plotly.js once in the head, no network scripts, session flag untouched', () => {
+test('figureToHtmlPage: an offline page, plotly.js once in the head, no remote scripts, session flag untouched', () => {
   const figs = [figure([{ y: [1, 2] }], { title: 'one' }), figure([{ y: [2, 1] }], { title: 'two' })];
   const page = figureToHtmlPage(
     [figs[0], { title: 'Section <2>', text: 'First paragraph.\n\nSecond & last.', items: [figs[1], aq.table({ a: [1, 2] }), 'plain <text>'] }],

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type StepContext, trainFrom } from '../lib/train/trainer';
 import { notebookProgress, type MimeBundle } from '../lib/display';
-import { PROGRESS_MIME, type ProgressBlock } from '../lib/display/progress';
+import { PROGRESS_MIME, type ProgressBlock } from '../lib/io/wire';
 import { initBackend } from '../lib/backend';
 import { presetConfig } from '../lib/train/presets';
 

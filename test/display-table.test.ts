@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as aq from 'arquero';
-import { formatNumber, inferColumnType, isArqueroTable, tableBundle, tableHtml, tableText, tableView, toMimeBundle, MIME_BUNDLE } from '../lib/display';
+import { formatNumber } from '../lib/display/format';
+import { inferColumnType, isArqueroTable, tableHtml, tableText } from '../lib/display/table';
+import { tableBundle, tableView, toMimeBundle, MIME_BUNDLE } from '../lib/display';
 
 test('arquero tables are recognised (also filtered and derived ones); look-alikes without the methods are not', () => {
   const t = aq.table({ a: [1, 2, 3] });
@@ -61,7 +63,7 @@ test('HTML: names, types and values escaped; numbers right-aligned and formatted
   assert.ok(html.includes('2 rows × 5 columns'));
 });
 
-test('only the first rows are shown, then "... M more rows"; the limit is an option; order and filters are honoured', () => {
+test('shows the first rows, then "... M more rows"; the limit is an option; order and filters are honoured', () => {
   const t = aq.table({ i: Array.from({ length: 45 }, (_, i) => i) });
   const html = tableHtml(t);
   assert.equal((html.match(/<tr>/g) ?? []).length, 1 + 20, 'header + 20 rows');

@@ -23,7 +23,7 @@ function lmc(...args: string[]): { code: number | null; stdout: string; stderr: 
 
 const count = (text: string, needle: string) => text.split(needle).length - 1;
 
-test('lmc quickstart --scale smoke writes one offline report with three figures, plotly.js once, and the tables', () => {
+test('lmc quickstart --scale smoke writes one offline report: three figures, plotly.js once, and the tables', () => {
   const r = lmc('quickstart', '--scale', 'smoke', '--k', '0,10', '--levels', '2', '--out', out, '--quiet');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /instability at k = 0: test [\d.]+ pp, train [\d.]+ pp/);

@@ -23,7 +23,7 @@ before(async () => {
   await initBackend('wasm');
 });
 
-test('sparseSweep: each initialization gets its own IMP mask; baselines use impRun\'s masks and seeds; a second call trains nothing', async () => {
+test("sparseSweep: an IMP mask per init; baselines use impRun's masks and seeds; a rerun trains nothing", async () => {
   const { ctx, trainings } = counted();
   const config = lenet();
   const result = await sparseSweep(ctx, config, { k: [0, 4], inits: 2, pairs: 1, levels: 1, alphas: 3 });

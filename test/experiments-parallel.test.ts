@@ -34,7 +34,7 @@ async function contents(store: Store): Promise<string[]> {
 const computed = (events: UnitEvent[]) => events.filter((e) => e.type !== 'hit').map((e) => `${e.type} ${e.kind}/${e.hash}`).sort();
 const found = (events: UnitEvent[]) => events.filter((e) => e.type === 'hit').map((e) => `${e.kind}/${e.hash}`).sort();
 
-test('a pair, a sweep and an IMP run with baselines on 2 worker threads equal a serial run bit for bit, each unit trained once', async () => {
+test('a pair, a sweep, IMP with baselines: 2 workers equal one thread bit for bit; each unit trains once', async () => {
   const config = lenet({ training: '16it' });
   const runs = [];
   for (const workers of [1, 2]) {
@@ -70,7 +70,7 @@ test('sparseSweep on worker threads equals the serial one', async () => {
   assert.deepEqual(tables[1], tables[0]);
 });
 
-test('progress callbacks of worker-trained units see step, loss and config; reading the model names LMC_WORKERS', async () => {
+test('progress callbacks on workers see step, loss and config; reading the model names LMC_WORKERS', async () => {
   const seen: { step: number; loss: number }[] = [];
   const { ctx } = counted({
     workers: 2,
@@ -113,7 +113,7 @@ test('LMC_WORKERS: default one per core; a malformed value is an error that name
   }
 });
 
-test('a lock held by another thread of this process is live; one with this pid from an earlier process is stale', async () => {
+test("another thread's lock in this process is live; one with this pid from an earlier process is stale", async () => {
   const dir = tempDir();
   const file = path.join(dir, 'unit.lock');
   const lock = await HeldLock.tryAcquire(file, 'test');
@@ -145,7 +145,7 @@ test('throughoutSweep on worker threads equals the serial one', async () => {
   assert.deepEqual(results[1], results[0]);
 });
 
-test('cancelling a parallel pair stops its workers (a StoreError caused by TrainingCancelled, as in one thread); a rerun resumes to the serial bits', async () => {
+test('cancelling a parallel pair stops its workers as in one thread; a rerun resumes to the serial bits', async () => {
   const config = lenet({ training: '300it' });
   const controller = new AbortController();
   const cancelled = counted({

@@ -108,14 +108,15 @@ function stateFileSha(home: string, unit: string): string {
 
 let reference: Report | null = null;
 
-test('two concurrent `lmc train` of one config: one trains, the other waits and reads it from the store; identical results', async () => {
+test('two `lmc train` of a config at once: one trains, the other waits and reads the store; same results', async () => {
   const home = tempHome('concurrent');
   try {
     const a = start(home);
     const b = start(home);
     const [ra, rb] = await Promise.all([finished(a), finished(b)]);
     const trainers = [ra, rb].filter((r) => !r.fromStore);
-    assert.equal(trainers.length, 1, `exactly one process trains; got fromStore ${ra.fromStore}, ${rb.fromStore}\n--- a:\n${a.stderr}\n--- b:\n${b.stderr}`);
+    assert.equal(trainers.length, 1, `exactly one process trains; got fromStore ${ra.fromStore}, ` +
+      `${rb.fromStore}\n--- a:\n${a.stderr}\n--- b:\n${b.stderr}`);
     assert.equal(trainers[0].stepsTrained, STEPS, 'the trainer ran the whole training uninterrupted');
     const waiter = ra.fromStore ? { r: ra, run: a } : { r: rb, run: b };
     assert.equal(waiter.r.stepsTrained, 0);
@@ -138,7 +139,8 @@ test('two concurrent `lmc train` of one config: one trains, the other waits and 
   }
 });
 
-test(`kill -9 \`lmc train\` at ${KILLS} seeded random points: each rerun resumes from the last checkpoint, the unit is never reported finished early, and it ends bit-identical (cpu) to an uninterrupted run`, async (t) => {
+test(`kill -9 \`lmc train\` at ${KILLS} seeded random points: each rerun resumes from the last checkpoint, ` +
+  'the unit is never reported finished early, and it ends bit-identical (cpu) to an uninterrupted run', async (t) => {
   assert.ok(reference, 'the uninterrupted reference run of the previous test');
   const home = tempHome('kill');
   const random = seeded(20261125);
@@ -191,7 +193,8 @@ test(`kill -9 \`lmc train\` at ${KILLS} seeded random points: each rerun resumes
     const last = start(home);
     const report = await finished(last);
     assert.equal(report.fromStore, false);
-    assert.ok(report.stepsTrained < STEPS, `the last run resumed from a checkpoint (trained ${report.stepsTrained} of ${STEPS}); kills: ${kills.join('; ')}`);
+    assert.ok(report.stepsTrained < STEPS, `the last run resumed from a checkpoint (trained ${report.stepsTrained} of ${STEPS}); ` +
+        `kills: ${kills.join('; ')}`);
     assert.ok(resumedRuns >= 1, `some killed run resumed from a checkpoint; kills: ${kills.join('; ')}`);
     assert.equal(report.unit, reference!.unit, 'same config, same unit');
     assert.equal(report.weightsSha256, reference!.weightsSha256, `final weights and optimizer state bit-identical to the uninterrupted run; kills: ${kills.join('; ')}`);

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { instabilityPair, listRuns, pairCurves, pairRunRow, presetOfTraining, runsTable } from '../lib/experiments';
+import { pairRunRow } from '../lib/experiments/runs';
+import { instabilityPair, listRuns, pairCurves, presetOfTraining, runsTable } from '../lib/experiments';
 import type { Json, UnitInfo } from '../lib/store';
 import { canonicalConfig, type TrainConfig } from '../lib/train/config';
 import { presetConfig } from '../lib/train/presets';
@@ -15,7 +16,7 @@ import { pairSelectionFigures } from '../lib/display';
 import { HeldLock } from '../lib/store/lock';
 import { counted, lenet } from './fixtures/experiments';
 
-test('every unit is a row; a pair row carries its k, seeds, instability and L2 from its summary; curves and a selection load by hash', async () => {
+test('every unit is a row (pairs with k, seeds, instability, L2); curves and selections load by hash', async () => {
   const { ctx } = counted({ workers: 1 });
   const config = lenet({ initSeed: 3 });
   const at0 = await instabilityPair(ctx, { config, k: 0, pair: 0, alphas: 5 });
@@ -69,7 +70,7 @@ test('every unit is a row; a pair row carries its k, seeds, instability and L2 f
   assert.deepEqual(l2.data.filter((t) => t.mode !== undefined && String(t.mode).includes('lines')).map((t) => t.y), [[at0.summary.l2, at4.summary.l2]]);
 });
 
-test('a unit trained by another process shows as running with its step and an ETA, from its progress record', async () => {
+test('a unit another process trains shows as running with its step and an ETA, from its progress record', async () => {
   const { ctx } = counted({ workers: 1 });
   const config = lenet({ training: '12it' });
   const pair = await instabilityPair(ctx, { config, k: 0, pair: 0, alphas: 3 });

@@ -86,7 +86,7 @@ test('an interrupted trunk resumes from its last checkpoint and ends with identi
   disposeState(b);
 });
 
-test('an interrupted IMP level (masked, Adam restarted at k) resumes to the same mask, weights and accuracy', async () => {
+test('an interrupted IMP level (masked, Adam restarted at k) resumes to the same mask, weights, accuracy', async () => {
   const config = lenet({ training: '40it' });
   const controller = new AbortController();
   const stopAt = (label: string): TrainCallback[] => label.includes('level=1') ? [{ everySteps: 1, onStep: (s) => { if (s.step === 21) controller.abort(); } }] : [];
@@ -101,7 +101,7 @@ test('an interrupted IMP level (masked, Adam restarted at k) resumes to the same
   for (const file of ['mask.safetensors', 'final.safetensors']) assert.equal(resumed.unit.manifest.files[file].sha256, fresh.unit.manifest.files[file].sha256, file);
 });
 
-test('an IMP run trains the trunk, each level and each baseline once; extending it trains only the new level', async () => {
+test('an IMP run trains the trunk, each level and baseline once; extending it trains only the new level', async () => {
   const config = lenet();
   const { ctx, trainings } = counted();
   const run = await impRun(ctx, config, { k: 4, levels: 2, baselines: true });

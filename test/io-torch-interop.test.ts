@@ -34,7 +34,7 @@ function splitTensors(split: Split, prefix: string): [string, SafetensorsTensor]
 }
 
 describe('weights between lmc-lab and PyTorch', () => {
-  it('names and lays out every tensor as PyTorch does, and reads them back bit for bit (ResNet-20: conv, BN, dense)', async () => {
+  it('names and lays out tensors as PyTorch does; reads back bit for bit (ResNet-20: conv, BN, dense)', async () => {
     await initBackend('wasm');
     const model = createModel('resnet20', { seed: 3 });
     const other = createModel('resnet20', { seed: 4 });
@@ -65,7 +65,8 @@ describe('weights between lmc-lab and PyTorch', () => {
     }
   });
 
-  it("a LeNet checkpoint scores lmc-lab's accuracy in PyTorch, and PyTorch's weights score PyTorch's accuracy in lmc-lab (within 0.1 points)", { skip: skipWhenMissing(missing), timeout: 300_000 }, async (t) => {
+  it("a LeNet checkpoint scores lmc-lab's accuracy in PyTorch, " +
+    "and PyTorch's weights score PyTorch's accuracy in lmc-lab (within 0.1 points)", { skip: skipWhenMissing(missing), timeout: 300_000 }, async (t) => {
     requireTools(missing);
     await initBackend('wasm');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-torch-interop-'));
@@ -83,15 +84,19 @@ describe('weights between lmc-lab and PyTorch', () => {
 
       assert.ok(lmcAccuracy > 0.8, `lmc-lab trained to ${lmcAccuracy}`);
       assert.ok(Math.abs(out.lmcWeightsAccuracy - lmcAccuracy) <= 0.001,
-        `lmc-lab's weights: ${(100 * lmcAccuracy).toFixed(2)}% in lmc-lab, ${(100 * out.lmcWeightsAccuracy).toFixed(2)}% in torch ${out.torch}`);
+        `lmc-lab's weights: ${(100 * lmcAccuracy).toFixed(2)}% in lmc-lab, ` +
+          `${(100 * out.lmcWeightsAccuracy).toFixed(2)}% in torch ${out.torch}`);
 
       await loadPytorchWeights(path.join(dir, 'torch.safetensors'), fromTorch);
       const torchInLmc = evaluate(fromTorch, run.dataset.test).accuracy;
       assert.ok(out.torchWeightsAccuracy > 0.8, `torch trained to ${out.torchWeightsAccuracy}`);
       assert.ok(Math.abs(torchInLmc - out.torchWeightsAccuracy) <= 0.001,
-        `PyTorch's weights: ${(100 * out.torchWeightsAccuracy).toFixed(2)}% in torch ${out.torch}, ${(100 * torchInLmc).toFixed(2)}% in lmc-lab`);
-      t.diagnostic(`torch ${out.torch}: lmc-lab's LeNet ${(100 * lmcAccuracy).toFixed(2)}% here, ${(100 * out.lmcWeightsAccuracy).toFixed(2)}% in torch; ` +
-        `torch's LeNet ${(100 * out.torchWeightsAccuracy).toFixed(2)}% in torch, ${(100 * torchInLmc).toFixed(2)}% here (${run.dataset.test.size} test digits)`);
+        `PyTorch's weights: ${(100 * out.torchWeightsAccuracy).toFixed(2)}% in torch ${out.torch}, ` +
+          `${(100 * torchInLmc).toFixed(2)}% in lmc-lab`);
+      t.diagnostic(`torch ${out.torch}: lmc-lab's LeNet ${(100 * lmcAccuracy).toFixed(2)}% here, ` +
+        `${(100 * out.lmcWeightsAccuracy).toFixed(2)}% in torch; ` +
+        `torch's LeNet ${(100 * out.torchWeightsAccuracy).toFixed(2)}% in torch, ` +
+          `${(100 * torchInLmc).toFixed(2)}% here (${run.dataset.test.size} test digits)`);
     } finally {
       disposeState(state);
       run.dispose();

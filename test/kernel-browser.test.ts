@@ -40,7 +40,7 @@ function savedFiguresNotebook(): object {
     const fig = figure([{ x: Array.from({ length: n }, (_, j) => j), y: Array.from({ length: n }, (_, j) => (j * 7) % 5), type: 'scatter', mode: 'markers' }], { title: `saved ${i}`, height: 250 });
     return {
       cell_type: 'code', id: `figure-${i}`, execution_count: i + 1, metadata: {},
-      source: `lmc.figure(/* ${n} points */)`,
+      source: `lmc.display.figure(/* ${n} points */)`,
       outputs: [{ output_type: 'execute_result', execution_count: i + 1, metadata: {}, data: figureBundle(fig) }],
     };
   });
@@ -49,7 +49,7 @@ function savedFiguresNotebook(): object {
   const mask = tf.tensor2d(Array.from({ length: 96 }, (_, i) => (i % 4 === 0 ? 0 : 1)), [8, 12]);
   const heavy = [
     { id: 'tensor', source: 'weights', data: tensorBundle(weights) },
-    { id: 'mask', source: 'lmc.maskSummary(masks)', data: maskSummaryBundle(maskSummary(new Map([['dense1/kernel', mask]]))) },
+    { id: 'mask', source: 'lmc.display.maskSummary(masks)', data: maskSummaryBundle(maskSummary(new Map([['dense1/kernel', mask]]))) },
     { id: 'table', source: 'runs', data: tableBundle(aq.table({ k: [0, 100, 500], instability: [0.0123, 0.0045, 0.0007] })) },
   ].map((c, i) => ({ cell_type: 'code', id: c.id, execution_count: i + 1, metadata: {}, source: c.source, outputs: [{ output_type: 'execute_result', execution_count: i + 1, metadata: {}, data: c.data }] }));
   weights.dispose();
@@ -126,7 +126,8 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         phase('figure drawn');
         await svg.scrollIntoViewIfNeeded({ timeout: upTo(CAPS.step) });
         // Drawn, not just created: one marker per point, and the title.
-        await page.waitForFunction("document.querySelectorAll('.jp-CodeCell .jp-OutputArea .js-plotly-plot .scatterlayer .point').length === 3", null, { timeout: upTo(CAPS.step) });
+        await page.waitForFunction("document.querySelectorAll('.jp-CodeCell .jp-OutputArea .js-plotly-plot .scatterlayer " +
+          ".point').length === 3", null, { timeout: upTo(CAPS.step) });
 
         assert.equal(await output.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count(), 0, `the cell reported an error${diagnostics()}`);
         assert.equal((await output.locator('.gtitle').first().textContent())?.trim(), 'browser test');
@@ -164,7 +165,8 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         await cells.nth(3).locator('.jp-OutputArea', { hasText: 'the kernel runs cells after a stop' }).waitFor({ timeout: upTo(CAPS.step) });
         phase('stopped and ran on');
 
-        // Tab after `lmc.presetCon` completes from the library; Shift+Tab in `lmc.trainFrom(` shows its signature and doc comment.
+        // Tab after `lmc.presetCon` completes from the library; Shift+Tab
+        // in `lmc.trainFrom(` shows its signature and doc comment.
         await cells.nth(4).locator('.cm-content').click({ timeout: upTo(CAPS.step) });
         await page.keyboard.press('End');
         await page.keyboard.press('Tab');
@@ -178,7 +180,7 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         const tooltip = page.locator('.jp-Tooltip');
         await tooltip.waitFor({ state: 'visible', timeout: upTo(CAPS.step) });
         const tip = (await tooltip.textContent()) ?? '';
-        assert.match(tip, /trainFrom\(configInput: lmc\.TrainConfig, options\?: lmc\.TrainOptions\)/, tip);
+        assert.match(tip, /trainFrom\(configInput: lmc\.(train\.)?TrainConfig, options\?: lmc\.train\.TrainOptions\)/, tip);
         assert.match(tip, /Trains from `?options\.from`? \(or W_0\) to `?options\.to`? \(or T\)/, tip);
         await page.screenshot({ path: path.join(artifactsDir(), 'inspect-tooltip.png'), timeout: 5_000 });
         await page.keyboard.press('Escape');
@@ -193,10 +195,14 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         // Untrusted HTML goes through JupyterLab's sanitizer, which strips SVG: the tensor's heatmap is
         // drawn by the extension from its JSON; the mask summary's density bars are plain HTML and survive.
         const heavy = (await page.evaluate(`(() => {
-          const out = (id) => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-OutputArea-output')[id];
+          const out = (id) =>
+            document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-OutputArea-output')[id];
           const bar = out(1)?.querySelector('tbody tr td:last-child div div');
-          const table = [...(out(2)?.querySelectorAll('tbody tr') ?? [])].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim()));
-          return { paths: out(0)?.querySelectorAll('.lmc-tensor-view .lmc-heatmap svg path').length ?? 0, svgWidth: out(0)?.querySelector('.lmc-tensor-view .lmc-heatmap svg')?.getBoundingClientRect().width ?? 0,
+          const table = [...(out(2)?.querySelectorAll('tbody tr') ?? [])]
+            .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim()));
+          return {
+            paths: out(0)?.querySelectorAll('.lmc-tensor-view .lmc-heatmap svg path').length ?? 0,
+            svgWidth: out(0)?.querySelector('.lmc-tensor-view .lmc-heatmap svg')?.getBoundingClientRect().width ?? 0,
             bar: bar ? bar.getBoundingClientRect().width : -1, table, html: out(0)?.innerHTML.slice(0, 400) };
         })()`)) as { paths: number; svgWidth: number; bar: number; table: string[][]; html: string };
         // An arquero table is plain HTML: it survives the sanitizer whole, so it needs no renderer.
@@ -204,8 +210,10 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         assert.ok(heavy.paths >= 2 && heavy.svgWidth > 50, `the tensor's heatmap drew in an untrusted output: ${JSON.stringify(heavy)}`);
         assert.equal(heavy.bar, 75, `the mask's density bar kept its width (75% of 100 px): ${JSON.stringify(heavy)}`);
         await page.screenshot({ path: path.join(artifactsDir(), 'saved-tensor-and-mask.png'), timeout: 5_000 });
-        speed.push(`untrusted tensor heatmap: ${heavy.paths} shade paths, ${heavy.svgWidth.toFixed(0)} px wide; mask density bar ${heavy.bar} px`);
-        // Every figure of the notebook, scrolling down as a reader would (JupyterLab renders cells as they come into view).
+        speed.push(`untrusted tensor heatmap: ${heavy.paths} shade paths, ${heavy.svgWidth.toFixed(0)} px wide; ` +
+          `mask density bar ${heavy.bar} px`);
+        // Every figure of the notebook, scrolling down as a reader would
+        // (JupyterLab renders cells as they come into view).
         const seen = new Map<string, number>();
         while (seen.size < SAVED_FIGURES && Date.now() < deadline) {
           const drawn = (await page.evaluate(DRAWN_FIGURES)) as [string, number][];
@@ -219,13 +227,15 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
         const firstDelay = times.output === null ? NaN : drawnAt[0] - times.output;
         const gaps = drawnAt.slice(1).map((at, i) => at - drawnAt[i]);
         speed.push(`saved notebook: first figure drawn ${firstDelay.toFixed(0)} ms after the first output appeared; ` +
-          `all ${SAVED_FIGURES} drawn ${(drawnAt[drawnAt.length - 1] - drawnAt[0]).toFixed(0)} ms after the first, scrolling 400 px per 50 ms; median gap ${median(gaps).toFixed(0)} ms`);
+          `all ${SAVED_FIGURES} drawn ${(drawnAt[drawnAt.length - 1] - drawnAt[0]).toFixed(0)} ms ` +
+            `after the first, scrolling 400 px per 50 ms; median gap ${median(gaps).toFixed(0)} ms`);
         phase(`all ${SAVED_FIGURES} saved figures drawn`);
         await page.screenshot({ path: path.join(artifactsDir(), 'saved-figures.png'), timeout: 5_000 });
         // Nothing in the console is an error: JupyterLab, the extension and plotly.js all loaded cleanly.
         const errors = consoleLines.filter((line) => /^(pageerror|console\.error)/.test(line));
         assert.deepEqual(errors, [], 'no error in the browser console');
-        speed.push(`browser console: ${consoleLines.length} lines, ${consoleLines.filter((l) => l.startsWith('console.warn')).length} warnings, no errors`);
+        speed.push(`browser console: ${consoleLines.length} lines, ` +
+          `${consoleLines.filter((l) => l.startsWith('console.warn')).length} warnings, no errors`);
       } catch (e) {
         (e as Error).message += diagnostics();
         throw e;
@@ -250,7 +260,8 @@ describe('the lmc-lab kernel in JupyterLab, in headless Chromium', () => {
 /** [title, points] of each figure the extension has drawn in the visible notebook (evaluated in the page). */
 const DRAWN_FIGURES = `[...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .lmc-plotly')].map((el) => [
   el.querySelector('.gtitle')?.textContent ?? '', el.querySelectorAll('.scatterlayer .point').length])`;
-const SCROLL_DOWN = `document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')?.scrollBy(0, 400)`;
+const SCROLL_DOWN =
+  "document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')" + '?.scrollBy(0, 400)';
 
 /**
  * Runs in the page before JupyterLab: notes when the first output of a notebook appears, when

@@ -1,6 +1,7 @@
 /**
- * The standard kernel conformance suite, jupyter_kernel_test (from the project's Python environment), against the kernelspec
- * that `lmc kernel install` writes (test/fixtures/kernel/conformance.py holds the samples).
+ * The standard kernel conformance suite, jupyter_kernel_test (from the project's Python
+ * environment), against the kernelspec that `lmc kernel install` writes
+ * (test/fixtures/kernel/conformance.py holds the samples).
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';

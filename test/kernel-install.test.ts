@@ -1,7 +1,7 @@
 /**
- * `lmc kernel install|uninstall` against jupyter_client (the project's Python environment, as a user's Jupyter): the kernelspec lands where
- * the flag says, Jupyter reads it back with our name, display name, language and interrupt
- * mode, and its argv runs this node and this build's launcher.
+ * `lmc kernel install|uninstall` against jupyter_client (the project's Python environment, as a
+ * user's Jupyter): the kernelspec lands where the flag says, Jupyter reads it back with our name,
+ * display name, language and interrupt mode, and its argv runs this node and this build's launcher.
  */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -58,7 +58,8 @@ describe('lmc kernel install / uninstall', () => {
       assert.deepEqual(pngSize(fs.readFileSync(path.join(dir, 'logo-64x64.png'))), { width: 64, height: 64 });
 
       const read = spawnSync(TEST_PYTHON, ['-c',
-        'import json; from jupyter_client.kernelspec import KernelSpecManager as K; s = K().get_kernel_spec("lmc-lab"); ' +
+        'import json; from jupyter_client.kernelspec import KernelSpecManager as K; ' +
+          's = K().get_kernel_spec("lmc-lab"); ' +
         'print(json.dumps([s.display_name, s.language, s.interrupt_mode, s.resource_dir]))'],
       { env: { ...process.env, JUPYTER_PATH: path.join(prefix, 'share', 'jupyter') }, encoding: 'utf8' });
       assert.equal(read.status, 0, read.stderr);
@@ -70,7 +71,6 @@ describe('lmc kernel install / uninstall', () => {
       const list = spawnSync(path.join(path.dirname(TEST_PYTHON), 'jupyter'), ['labextension', 'list'],
         { env: { ...process.env, JUPYTER_PATH: path.join(prefix, 'share', 'jupyter') }, encoding: 'utf8' });
       assert.equal(list.status, 0, list.stderr);
-      // eslint-disable-next-line no-control-regex
       assert.match((list.stdout + list.stderr).replace(/\x1b\[[0-9;]*m/g, ''), /@lmc-lab\/jupyterlab v0\.1\.0 enabled OK/);
 
       const removed = await lmc(['kernel', 'uninstall', '--prefix', prefix]);
@@ -85,7 +85,8 @@ describe('lmc kernel install / uninstall', () => {
     }
   });
 
-  it("installs with --sys-prefix into the environment of the python3 on PATH, and with --user into the user's data folder", { skip: skipWhenMissing(missing), timeout: 120_000 }, () => {
+  it('installs with --sys-prefix into the environment of the python3 on PATH, ' +
+    "and with --user into the user's data folder", { skip: skipWhenMissing(missing), timeout: 120_000 }, () => {
     requireTools(missing);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-install-where-'));
     try {

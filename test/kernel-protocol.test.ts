@@ -61,7 +61,8 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
   });
 
   it('reports a runtime error with ename, evalue and a traceback at the cell line', async () => {
-    const code = 'const limit = 3;\nfunction check(n: number) {\n  if (n > limit) throw new RangeError(`too big: ${n}`);\n}\ncheck(5);';
+    const code =
+      'const limit = 3;\nfunction check(n: number) {\n' + '  if (n > limit) throw new RangeError(`too big: ${n}`);\n}\ncheck(5);';
     const { reply, outputs } = await kernel.execute(code);
     assert.equal(reply.content.status, 'error');
     assert.equal(reply.content.ename, 'RangeError');
@@ -76,7 +77,7 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     assert.equal(outputs.some((m) => m.header.msg_type === 'stream'), false, 'the error was also printed as text');
   });
 
-  it('reads an earlier cell\'s variables through shorthand properties ({ scale }), which stock tslab cannot', async () => {
+  it("reads an earlier cell's variables via shorthand properties ({ scale }), which stock tslab cannot", async () => {
     assert.equal((await kernel.execute("const scale = 'quick';\nlet levels = 15;")).reply.content.status, 'ok');
     const { reply, outputs } = await kernel.execute('const plan = { scale, levels };\n({ ...plan, copy: { scale } })');
     assert.equal(reply.content.status, 'ok', JSON.stringify(reply.content));
@@ -132,7 +133,8 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
   it('stops a training run within a step on SIGINT, says where, and stays usable', async () => {
     const code = [
       `const config = lmc.presetConfig('lenet_mnist', 'smoke', { training: '100000it' });`,
-      `await lmc.trainFrom(config, { callbacks: [{ everySteps: 1, onStep: (ctx) => { if (ctx.step === 2) console.log('training started'); } }] });`,
+      `await lmc.trainFrom(config, { callbacks: [{ everySteps: 1, onStep: ` +
+        `(ctx) => { if (ctx.step === 2) console.log('training started'); } }] });`,
     ].join('\n');
     const msgId = await kernel.send('execute_request', { code, silent: false, store_history: true, stop_on_error: true });
     await kernel.waitFor((m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'stream' && String(m.content.text).includes('training started'), 60_000);

@@ -37,7 +37,7 @@ describe('the lmc-lab.runs comm target', { timeout: 180_000 }, () => {
     await kernel.waitFor((m) => m.header.msg_type === 'comm_close' && m.content.comm_id === commId, 10_000);
   });
 
-  it('lists the units of its store, draws the figures of a pair, and says what was wrong with a bad request', async () => {
+  it("lists its store's units, draws the figures of a pair, and says what was wrong with a bad request", async () => {
     const commId = randomUUID();
     await kernel.send('comm_open', { comm_id: commId, target_name: 'lmc-lab.runs', data: {} });
     const hello = await kernel.waitFor((m) => m.header.msg_type === 'comm_msg' && m.content.comm_id === commId && (m.content.data as { type?: string }).type === 'hello', 30_000);

@@ -113,7 +113,8 @@ describe('line markers', () => {
   });
 
   it('find the statement line of a position in the JavaScript', () => {
-    const js = '(function(exports, require) { /*@L1*/ const a = 1;\n/*@L2*/ function f() {\n    /*@L3*/ return a.b.c;\n}\n/*@L5*/ f();\n})(__tslab__.exports, __tslab__.require)';
+    const js = '(function(exports, require) { /*@L1*/ const a = 1;\n/*@L2*/ function f() {\n' +
+      '    /*@L3*/ return a.b.c;\n}\n/*@L5*/ f();\n})(__tslab__.exports, __tslab__.require)';
     assert.equal(cellLineAt(js, 3, 20), 3);
     assert.equal(cellLineAt(js, 5, 9), 5);
     assert.equal(cellLineAt(js, 1, 2), null);
@@ -255,7 +256,8 @@ describe('orphaned kernel', () => {
   const launcher = path.resolve(__dirname, '..', 'kernel', 'launcher.js');
   const script = (marker: string) =>
     `const { exitWithParent } = require(${JSON.stringify(launcher)});` +
-    `exitWithParent(100, (code) => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'exited'); process.exit(code); });` +
+    `exitWithParent(100, (code) => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'exited'); ` +
+      `process.exit(code); });` +
     'setInterval(() => {}, 1000);';
 
   it('exits once the process named by JPY_PARENT_PID is gone, and not before', async () => {

@@ -16,7 +16,8 @@ const LMC = path.resolve(__dirname, '..', '..', 'bin', 'lmc.js');
 const missing = missingLabServer();
 
 describe('lmc lab', () => {
-  it('opens the project\'s JupyterLab on a folder with the kernel and the extension, prints the URL with its token, and stops on Ctrl-C', { skip: skipWhenMissing(missing), timeout: 120_000 }, async () => {
+  it("opens the project's JupyterLab on a folder with the kernel and the extension, " +
+    'prints the URL with its token, and stops on Ctrl-C', { skip: skipWhenMissing(missing), timeout: 120_000 }, async () => {
     requireTools(missing);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-lab-test-'));
     const folder = path.join(root, 'notebooks');
@@ -42,7 +43,7 @@ describe('lmc lab', () => {
       }
       assert.ok(match, `no URL printed\nstdout: ${stdout}\nstderr: ${stderr}`);
       const [, url, token] = match;
-      assert.match(stderr, /kernel "TypeScript \(lmc-lab\)" and its JupyterLab extension installed .*\.venv.*; starting the project's JupyterLab/);
+      assert.match(stderr, new RegExp(/kernel "TypeScript \(lmc-lab\)" and its JupyterLab extension /.source + /installed .*\.venv.*; starting the project's JupyterLab/.source));
       const get = async (route: string) => {
         const response = await fetch(`${url}${route}`, { headers: { Authorization: `token ${token}` } });
         assert.equal(response.status, 200, route);

@@ -18,7 +18,7 @@ function check(cwd: string, ...folders: string[]) {
   return { code: run.status, out: `${run.stdout}${run.stderr}` };
 }
 
-test('lib/ and kernel/ keep the layering: no import cycle, algorithms below the store, display below the experiments', () => {
+test('lib/ and kernel/ keep the layering: no import cycles, algorithms below store, display below experiments', () => {
   const run = check(ROOT, 'lib', 'kernel');
   assert.equal(run.code, 0, run.out);
   assert.match(run.out, /no dependency violations found/);

@@ -24,7 +24,7 @@ test('denseBand of one initialization is not estimable: its tolerance is the sam
 });
 
 test('denseBand names testExamples, its value and where to get it when it is not a positive whole number', () => {
-  const fix = /denseBand: testExamples = 0; give the number of test examples .*\(lmc\.evaluationCount/;
+  const fix = /denseBand: testExamples = 0; give the number of test examples .*\(lmc\.train\.evaluationCount/;
   assert.throws(() => denseBand([0.9], 0), fix);
   assert.throws(() => denseBand([0.9], 2.5), /testExamples = 2\.5/);
 });

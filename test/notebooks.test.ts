@@ -90,13 +90,13 @@ describe('notebooks/', () => {
         const code = executed.cells.filter((c) => c.cell_type === 'code');
         for (const cell of code) {
           assert.ok(!cell.outputs!.some((o) => o.output_type === 'error'), `${file}: error in\n${source(cell)}`);
-          if (/Plot\(|lmc\.figure\(/.test(source(cell))) {
+          if (/Plot\(|lmc\.display\.figure\(/.test(source(cell))) {
             assert.ok(cell.outputs!.some((o) => o.data && 'application/vnd.plotly.v1+json' in o.data), `${file}: no figure from\n${source(cell)}`);
           }
         }
         // The offline page carries plotly.js itself when the notebook draws a figure.
         const html = fs.readFileSync(path.join(out, `${name}.html`), 'utf8');
-        if (code.some((c) => /Plot\(|lmc\.figure\(/.test(source(c)))) assert.match(html, /Plotly\.newPlot|plotly\.js v\d/);
+        if (code.some((c) => /Plot\(|lmc\.display\.figure\(/.test(source(c)))) assert.match(html, /Plotly\.newPlot|plotly\.js v\d/);
       } finally {
         fs.rmSync(out, { recursive: true, force: true });
       }

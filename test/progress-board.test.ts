@@ -3,11 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { terminalProgress } from '../lib/cli/progress';
-import { progressBoard, type MimeBundle } from '../lib/display';
-import { PROGRESS_MIME } from '../lib/display/progress';
+import { type MimeBundle } from '../lib/display';
+import { progressBoard } from '../lib/display/progress';
+import { PROGRESS_MIME } from '../lib/io/wire';
 import type { StepContext } from '../lib/train/trainer';
 
-/** What a terminal shows after `text`: handles \r, \n, cursor up (ESC[nA), erase line (ESC[K) and erase below (ESC[J). */
+/**
+ * What a terminal shows after `text`: handles \r, \n, cursor
+ * up (ESC[nA), erase line (ESC[K) and erase below (ESC[J).
+ */
 function screen(text: string): string[] {
   const lines: string[] = [''];
   let row = 0;
@@ -61,7 +65,7 @@ test('terminal: two runs at once each keep a line; a finished one stays above th
   assert.ok(out.endsWith('\n\x1b[J'), 'the cursor ends below the last finished line');
 });
 
-test('notebook: a board shows one block per run at once, and exactly the run\'s own display when there is one', async () => {
+test("notebook: a board shows a block per run at once, and exactly the run's own display if it has one", async () => {
   const shown: MimeBundle[] = [];
   const board = progressBoard({ update: (b) => shown.push(b) }, 2);
   const a = board.run({ label: 'copy A', intervalSeconds: 0 });

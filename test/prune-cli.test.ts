@@ -8,22 +8,22 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 import { tf } from '../lib/tf';
-import { loadCheckpoint, saveCheckpoint } from '../lib/train/checkpoint';
-import { presetConfig } from '../lib/train/presets';
+import { loadCheckpoint } from '../lib/train/checkpoint';
 import { disposeState } from '../lib/train/state';
 
 // The CLI compiled beside this test (whatever folder the build wrote), not necessarily dist/.
 const MAIN = path.resolve(__dirname, '..', 'lib', 'cli', 'main.js');
 
 function lmc(args: string[], env: Record<string, string> = {}) {
-  const script = `require(${JSON.stringify(MAIN)}).main(process.argv.slice(1)).then((code) => { process.exitCode = code; })`;
+  const script =
+    `require(${JSON.stringify(MAIN)}).main(process.argv.slice(1))` + '.then((code) => { process.exitCode = code; })';
   const run = spawnSync(process.execPath, ['-e', script, ...args], { encoding: 'utf8', env: { ...process.env, LMC_BACKEND: 'wasm', ...env } });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 const smoke = ['--config', 'lenet_mnist', '--scale', 'smoke', '--set', 'training=12it'];
 
-test('lmc imp --json prints one object whose levels hold level, density and the three accuracies; --save writes loadable levels', async () => {
+test('lmc imp --json prints an object of levels (density, 3 accuracies); --save writes loadable levels', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-imp-'));
   const run = lmc(['imp', ...smoke, '--rewind', '3it', '--levels', '2', '--baselines', '--json', '--save', dir]);
   assert.equal(run.code, 0, run.stderr);

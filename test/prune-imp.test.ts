@@ -51,7 +51,10 @@ async function copyMask(ctx: Parameters<typeof loadMask>[0], copy: CopyResult, c
 /** A masked training: an IMP level from 1 on, or a baseline copy. */
 const masked = (ref: UnitRef) => ref.kind === 'copy' || (ref.kind === 'imp-level' && !/ level=0\b/.test(ref.label));
 
-/** A callback for every masked training that checks pruned weights (and their optimizer slots) are exactly 0 after each update. */
+/**
+ * A callback for every masked training that checks pruned weights
+ * (and their optimizer slots) are exactly 0 after each update.
+ */
 function checkPrunedZero(seen: { steps: number }): (ref: UnitRef) => TrainCallback[] {
   return (ref) => !masked(ref) ? [] : [{
     everySteps: 1,
@@ -107,7 +110,7 @@ test('pruned weights stay exactly zero after every update: SGD with momentum and
   }
 });
 
-test('IMP: 20% global rounds (LeNet output layer at 10%), nested masks pruned from each level\'s W_T, W_k and W_T kept', async () => {
+test("IMP: 20% global rounds (LeNet output at 10%), nested masks from each level's W_T; W_k and W_T kept", async () => {
   const config = lenet();
   const { ctx, run } = await imp(config, { k: 4, levels: 3 });
   assert.equal(run.levels.length, 4);
@@ -148,7 +151,7 @@ test('IMP: 20% global rounds (LeNet output layer at 10%), nested masks pruned fr
   masks.forEach(disposeMasks);
 });
 
-test('rewinding to k with an all-ones mask reproduces the uninterrupted run bit for bit (optimizer state restored)', async () => {
+test('rewinding to k with an all-ones mask equals the uninterrupted run bit for bit, optimizer state too', async () => {
   const config = lenet({ optimizerStateAtK: 'restore' });
   const uninterrupted = await trainFrom(config);
   const expected = new Map([...uninterrupted.model.params].map(([name, v]) => [name, bits(v)]));
@@ -167,7 +170,7 @@ test('rewinding to k with an all-ones mask reproduces the uninterrupted run bit 
   disposeState(atZero);
 });
 
-test('baselines: random pruning keeps per-tensor counts; reinitialization keeps the mask and changes every surviving weight', async () => {
+test('baselines: random pruning keeps per-tensor counts; reinit keeps the mask, changes all kept weights', async () => {
   const config = lenet();
   const dataset = datasetFor(config);
   const { ctx, run } = await imp(config, { k: 0, levels: 2, baselines: true });
@@ -206,7 +209,7 @@ test('baselines: random pruning keeps per-tensor counts; reinitialization keeps 
   disposeMasks(impMask);
 });
 
-test('determinism: the same seeds give the same masks, accuracies and baselines; another baseline seed another random mask', async () => {
+test('determinism: same seeds, same masks, accuracies, baselines; a new baseline seed, a new random mask', async () => {
   const config = sgd({ training: '12it' });
   const once = () => imp(config, { k: 3, levels: 2, baselines: true });
   const [a, b] = [await once(), await once()];

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensurePythonEnv, pythonEnvReady, REQUIREMENTS } from '../lib/cli/python-env';
 
-test("a .venv that lmc-lab did not make is left alone, with an error that says so; a finished one is reused without setup", () => {
+test('a .venv lmc-lab did not make is left alone with an error saying so; a finished one is reused, no setup', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-python-env-'));
   try {
     const users = path.join(root, 'users-venv');

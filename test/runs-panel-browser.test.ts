@@ -26,12 +26,15 @@ const missing = missingBrowserTools();
 const TRAINER = `
 const lmc = require(${JSON.stringify(path.join(REPO, 'dist', 'lib', 'index.js'))});
 const config = lmc.presetConfig('lenet_mnist', 'smoke', { training: '400000it', initSeed: 77 });
-lmc.initBackend().then(() => lmc.trunk(lmc.experimentContext({ workers: 1 }), config, 400000)).catch((e) => { console.error(e); process.exit(1); });
+lmc.initBackend()
+  .then(() => lmc.experiments.trunk(lmc.experiments.experimentContext({ workers: 1 }), config, 400000))
+  .catch((e) => { console.error(e); process.exit(1); });
 `;
 
 /** A notebook cell that trains a long trunk unit in the notebook's kernel while the panel watches. */
-const NOTEBOOK_TRAINING = `const long = lmc.presetConfig('lenet_mnist', 'smoke', { training: '400000it', initSeed: 78 });
-await lmc.trunk(lmc.experimentContext({ workers: 1 }), long, 400000);`;
+const NOTEBOOK_TRAINING = `const long =
+  lmc.presetConfig('lenet_mnist', 'smoke', { training: '400000it', initSeed: 78 });
+await lmc.experiments.trunk(lmc.experiments.experimentContext({ workers: 1 }), long, 400000);`;
 
 /** Runs the lmc CLI to completion; throws with its output when it fails. */
 function lmc(args: string[], env: NodeJS.ProcessEnv, cwd: string): string {
@@ -41,10 +44,12 @@ function lmc(args: string[], env: NodeJS.ProcessEnv, cwd: string): string {
 }
 
 /** The Runs panel's rows as the page shows them: [kind, state text, hash]. */
-const ROWS = `[...document.querySelectorAll('#lmc-lab-runs .lmc-runs-row')].map((tr) => [tr.dataset.kind, tr.querySelector('.lmc-runs-state').textContent, tr.dataset.hash])`;
+const ROWS = `[...document.querySelectorAll('#lmc-lab-runs .lmc-runs-row')].map((tr) => [tr.dataset.kind, ` +
+  `tr.querySelector('.lmc-runs-state').textContent, tr.dataset.hash])`;
 
 describe('the Runs panel in JupyterLab, in headless Chromium', () => {
-  it('lists the store, follows a unit another process trains, draws a pair, inserts its cell; an nbconvert-executed notebook draws its figures', { skip: skipWhenMissing(missing), timeout: 300_000 }, async (t) => {
+  it('lists the store, follows a unit another process trains, draws a pair, inserts its cell; ' +
+    'an nbconvert-executed notebook draws its figures', { skip: skipWhenMissing(missing), timeout: 300_000 }, async (t) => {
     requireTools(missing);
     const timings: string[] = [];
     let phaseStart = Date.now();
@@ -114,7 +119,8 @@ describe('the Runs panel in JupyterLab, in headless Chromium', () => {
         assert.match(running[1], /^running \d+\/400000, ETA /);
         const stepOf = (rows: [string, string, string][]) => Number(/running (\d+)\//.exec(rows.find(([, , h]) => h === running[2])?.[1] ?? '')?.[1]);
         const before = stepOf(first);
-        await page.waitForFunction(`(${ROWS}).some(([, s, h]) => h === ${JSON.stringify(running[2])} && Number(/running (\\d+)\\//.exec(s)?.[1]) > ${before})`, null, { timeout: 10_000 });
+        await page.waitForFunction(`(${ROWS}).some(([, s, h]) => h === ${JSON.stringify(running[2])} ` +
+          `&& Number(/running (\\d+)\\//.exec(s)?.[1]) > ${before})`, null, { timeout: 10_000 });
         const after = stepOf((await page.evaluate(ROWS)) as [string, string, string][]);
         t.diagnostic(`running unit: step ${before} then ${after} in the panel`);
         await page.screenshot({ path: path.join(screenshots, 'runs-panel-running.png'), timeout: 5_000 });
@@ -124,7 +130,9 @@ describe('the Runs panel in JupyterLab, in headless Chromium', () => {
         assert.equal(await panel.locator('.lmc-runs-row').count(), pairs.length);
         await panel.locator(`.lmc-runs-row[data-hash="${pairs[0].hash}"] .lmc-runs-select`).check();
         await page.waitForFunction("document.querySelectorAll('#lmc-lab-runs .lmc-runs-figure svg.main-svg').length >= 3", null, { timeout: 20_000 });
-        const drawn = (await page.evaluate(`[...document.querySelectorAll('#lmc-lab-runs .lmc-runs-figure')].map((el) => [el.querySelector('.gtitle')?.textContent ?? '', el.data.filter((t) => (t.mode ?? '').includes('lines')).map((t) => t.x.length)])`)) as [string, number[]][];
+        const drawn = (await page.evaluate(`[...document.querySelectorAll('#lmc-lab-runs .lmc-runs-figure')].map((el) => ` +
+          `[el.querySelector('.gtitle')?.textContent ?? '', ` +
+          `el.data.filter((t) => (t.mode ?? '').includes('lines')).map((t) => t.x.length)])`)) as [string, number[]][];
         assert.equal(drawn[0][0], 'Error along the path (1 pair)');
         assert.deepEqual(drawn[0][1], [alphas, alphas], `train and test along the path, ${alphas} alphas each`);
         assert.match(drawn[1][0], /^Instability against k/);
@@ -137,7 +145,7 @@ describe('the Runs panel in JupyterLab, in headless Chromium', () => {
         const cells = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell');
         await page.waitForFunction("document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell').length === 3", null, { timeout: 5_000 });
         const inserted = (await cells.nth(1).locator('.cm-content').textContent()) ?? '';
-        assert.match(inserted, new RegExp(`lmc\\.runsTable\\(\\[.*'${pairs[0].hash.slice(0, 16)}'`));
+        assert.match(inserted, new RegExp(`lmc\\.experiments\\.runsTable\\(\\[.*'${pairs[0].hash.slice(0, 16)}'`));
         await cells.nth(1).locator('.cm-content').click();
         await page.keyboard.press('Shift+Enter');
         const output = cells.nth(1).locator('.jp-OutputArea');
@@ -148,14 +156,16 @@ describe('the Runs panel in JupyterLab, in headless Chromium', () => {
         phase('cell inserted and run');
         await page.screenshot({ path: path.join(screenshots, 'runs-panel-inserted.png'), timeout: 5_000 });
 
-        // The notebook's own kernel trains now (the cell stays busy): the panel shows that unit too, its step advancing.
+        // The notebook's own kernel trains now (the cell stays
+        // busy): the panel shows that unit too, its step advancing.
         await panel.locator('.lmc-runs-filter').fill('state=running');
         await cells.nth(2).locator('.cm-content').click();
         await page.keyboard.press('Shift+Enter');
         await page.waitForFunction(`${ROWS}.filter(([, state]) => state.startsWith('running ')).length >= 2`, null, { timeout: 30_000 });
         const busyRow = ((await page.evaluate(ROWS)) as [string, string, string][]).find(([, state, hash]) => state.startsWith('running ') && hash !== running[2])!;
         const busyStep = Number(/running (\d+)\//.exec(busyRow[1])?.[1]);
-        await page.waitForFunction(`(${ROWS}).some(([, s, h]) => h === ${JSON.stringify(busyRow[2])} && Number(/running (\\d+)\\//.exec(s)?.[1]) > ${busyStep})`, null, { timeout: 10_000 });
+        await page.waitForFunction(`(${ROWS}).some(([, s, h]) => h === ${JSON.stringify(busyRow[2])} ` +
+          `&& Number(/running (\\d+)\\//.exec(s)?.[1]) > ${busyStep})`, null, { timeout: 10_000 });
         assert.match((await cells.nth(2).locator('.jp-InputPrompt').textContent()) ?? '', /\[\*\]/, 'the training cell is still busy');
         phase('a unit training in the notebook\'s kernel shown live');
         await page.screenshot({ path: path.join(screenshots, 'runs-panel-notebook-training.png'), timeout: 5_000 });
@@ -164,7 +174,8 @@ describe('the Runs panel in JupyterLab, in headless Chromium', () => {
 
         // A notebook executed by nbconvert (outputs untrusted): its figures draw through the extension.
         await page.goto(server.notebookUrl('executed/00-quickstart.ipynb'), { waitUntil: 'load', timeout: 15_000 });
-        await page.waitForFunction("document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea .lmc-plotly .scatterlayer .trace') !== null", null, { timeout: 20_000 });
+        await page.waitForFunction("document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea .lmc-plotly " +
+          ".scatterlayer .trace') !== null", null, { timeout: 20_000 });
         const figures = await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .lmc-plotly svg.main-svg').count();
         assert.ok(figures >= 1, 'the executed notebook draws its figures');
         phase(`executed notebook: ${figures} figure(s) drawn`);

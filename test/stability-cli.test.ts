@@ -13,7 +13,7 @@ function lmc(args: string[]) {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-test('lmc instability --json: per k the instability mean and std on both splits, L2, endpoint accuracies and curves', () => {
+test('lmc instability --json: per k, instability mean and std on both splits, L2, endpoint accuracies, curves', () => {
   const run = lmc(['instability', '--config', 'lenet_mnist', '--scale', 'smoke', '--set', 'training=10it', '--k', '0,5it', '--alphas', '4', '--throughout', '5it', '--json']);
   assert.equal(run.code, 0, run.stderr);
   const lines = run.stdout.trim().split('\n');

@@ -69,7 +69,7 @@ test('identical seeds give identical tables; another data-order seed gives other
   assert.notDeepEqual(a.pairs.objects(), c.pairs.objects());
 });
 
-test('throughout training: copies meet at every epoch; lockstep training equals the sweep\'s copies trained one by one', async () => {
+test("throughout training: copies meet each epoch; lockstep equals the sweep's copies trained one by one", async () => {
   const before = tf.memory().numTensors;
   const options = { k: 1, inits: 1, pairs: 1, alphas: 3 } as const;
   const config = lenet({ training: '9it' });
@@ -91,7 +91,7 @@ test('throughout training: copies meet at every epoch; lockstep training equals 
   assert.deepEqual(l2only.distances.array('l2').at(-1), during.distances.array('l2').at(-1));
 });
 
-test('masks and subnetworks: dense trunk, masked copies, density reported, factory called once per init and k', async () => {
+test('subnetworks: dense trunk, masked copies, density reported, factory called once per init and k', async () => {
   const mask = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([784, 300], 0, 1, 'float32', 11), 0.5), 'float32'));
   const { ctx } = counted();
   const stored = await storeMask(ctx, new Map([['fc1.kernel', mask]]));
@@ -113,7 +113,7 @@ test('masks and subnetworks: dense trunk, masked copies, density reported, facto
   mask.dispose();
 });
 
-test('cancelling during lockstep training rejects with TrainingCancelled, leaks nothing, and does not hang', async () => {
+test('cancelling lockstep training rejects with TrainingCancelled, leaks nothing, and does not hang', async () => {
   const before = tf.memory().numTensors;
   const controller = new AbortController();
   let steps = 0;

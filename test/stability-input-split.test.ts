@@ -43,7 +43,8 @@ function assertAgrees(split: InterpolationPoint[], plain: InterpolationPoint[], 
   });
 }
 
-test('LeNet, dense and masked: the split curve is the plain one at the ends bit for bit and within rounding inside; deterministic; chunks change nothing', async () => {
+test('LeNet, dense and masked: the split curve is the plain one at the ends bit for bit and within rounding inside; ' +
+  'deterministic; chunks change nothing', async () => {
   const mask = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([784, 300], 0, 1, 'float32', 5), 0.6), 'float32'));
   const test = loadDataset('mnist').test;
   // 700 examples in batches of 128: the last batch is partial.
@@ -121,7 +122,7 @@ function perturbBatchNorm(model: Model, seed: number): void {
   }
 }
 
-test('BatchNorm networks (ResNet-20 stem conv, VGG conv with bias): the split curve agrees with the plain one under both policies', () => {
+test('BatchNorm nets (ResNet-20 stem conv, VGG conv with bias): split and plain curves agree, both policies', () => {
   const shape: [number, number, number] = [8, 8, 3];
   const train = randomSplit(48, shape, 1);
   const test = randomSplit(40, shape, 2);

@@ -83,7 +83,8 @@ test('hand-built network: the curve, endpoint errors and instability equal the h
   const model = handModel();
   const w1 = handWeights([1, 0], [2, 0, 0, 0]);
   const w2 = handWeights([0, 1], [0, 0, 3, 0]);
-  // A: x = 1, class 0 (wrong where f < 1.5); B: x = 0.6, class 0 (wrong where f < 2.5); C: x = -1, class 1 (always right).
+  // A: x = 1, class 0 (wrong where f < 1.5); B: x = 0.6, class 0 (wrong where f < 2.5);
+  // C: x = -1, class 1 (always right).
   const split = splitOf([[1], [0.6], [-1]], [0, 0, 1], [1, 1, 1]);
   const before = tf.memory().numTensors;
   const points = interpolationCurve(model, w1, w2, { splits: [{ name: 'test', split }] });
@@ -122,7 +123,7 @@ async function trainedLenet(initSeed: number, masks?: Map<string, tf.Tensor>): P
   return { model: r.model, dispose: () => r.dispose() };
 }
 
-test('dense and masked LeNet: alpha 1 and 0 reproduce each endpoint exactly (weights and error), both policies', async () => {
+test('dense and masked LeNet: alpha 1 and 0 are each endpoint exactly (weights and error), both policies', async () => {
   const mask = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([784, 300], 0, 1, 'float32', 3), 0.7), 'float32'));
   for (const masks of [undefined, new Map([['fc1.kernel', mask]])]) {
     const a = await trainedLenet(1, masks);
@@ -180,7 +181,7 @@ function bnData(n: number, seed: number): Split {
   return splitOf(xs, xs.map((x) => (x[0] + x[1] > 2 ? 0 : x[2] > 1 ? 1 : 2)), [1, 1, 4]);
 }
 
-test('BatchNorm network: endpoint identity under both policies; recompute is the cumulative average of batch statistics', async () => {
+test('BatchNorm network: endpoints exact, both policies; recompute is the cumulative mean of batch stats', async () => {
   const train = bnData(64, 1);
   const testSplit = { name: 'test', split: bnData(40, 2) };
   const [m1, m2, probe] = [bnModel(1), bnModel(2), bnModel(3)];

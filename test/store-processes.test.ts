@@ -76,7 +76,7 @@ function random(seed: number): () => number {
   };
 }
 
-test('kill -9 at random points: every rerun resumes, the final result is bit-identical, nothing unfinished is ever finished', async () => {
+test('kill -9 at random points: reruns resume, bit-identical results, nothing unfinished ever finished', async () => {
   const seed = Number(process.env.LMC_TEST_SEED ?? Date.now() % 1e9);
   const rand = random(seed);
   const note = `(replay with LMC_TEST_SEED=${seed})`;
@@ -236,7 +236,8 @@ test('a lock of another host is waited on while its heartbeat moves, and recover
   const root = path.join(tempDir('remote'), 'store');
   const config = { seed: 5, steps: 20, every: 10 };
   const args: WorkerArgs = { root, config, stepMs: 0, staleMs: 600, heartbeatMs: 100, pollMs: 20 };
-  // Live remote owner: the test refreshes the heartbeat for 1.2 s, then removes the lock (as if it finished... without result).
+  // Live remote owner: the test refreshes the heartbeat for 1.2 s,
+  // then removes the lock (as if it finished... without result).
   const lock = writeLock(root, config, { pid: 1, host: 'elsewhere', hostId: 'elsewhere/boot' });
   const beat = setInterval(() => fs.utimesSync(lock, new Date(), new Date()), 100);
   setTimeout(() => {

@@ -90,7 +90,8 @@ async function main(): Promise<void> {
     return { steps, first: history[0], last: history[history.length - 1] };
   });
   const state = createHash('sha256').update(await unit.readFile('state.bin')).digest('hex');
-  process.stdout.write(`${JSON.stringify({ computed: unit.computed, hash: unit.hash, summary: unit.summary, state, events: events.map((e) => e.type) })}\n`);
+  const record = { computed: unit.computed, hash: unit.hash, summary: unit.summary, state, events: events.map((e) => e.type) };
+  process.stdout.write(`${JSON.stringify(record)}\n`);
 }
 
 main().catch((e) => {

@@ -137,7 +137,7 @@ test('evaluate: error and loss equal a by-hand computation over the same example
   result.dispose();
 });
 
-test('checkpoints: load -> save is bit-identical, and resuming from a loaded checkpoint equals continuing', async () => {
+test('checkpoints: load -> save is bit-identical; resuming from a loaded checkpoint equals continuing', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-ckpt-'));
   const config = lenet({ optimizerStateAtK: 'restore', training: '8it' });
   let atK: TrainState | null = null;

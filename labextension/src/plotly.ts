@@ -8,8 +8,9 @@
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
+import { PLOTLY_MIME } from '../../lib/io/wire';
 
-export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+export { PLOTLY_MIME };
 
 /** The part of plotly.js this renderer uses. */
 export interface Plotly {

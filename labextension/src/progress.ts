@@ -8,18 +8,9 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import { element } from './dom';
+import { PROGRESS_MIME, type ProgressBlock } from '../../lib/io/wire';
 
-export const PROGRESS_MIME = 'application/vnd.lmc-lab.progress+json';
-
-/** One block, as lib/display/progress.ts writes it. */
-interface ProgressBlock {
-  label: string;
-  fraction: number;
-  state: 'running' | 'done' | 'stopped';
-  status: string;
-  details: string[];
-  losses: [number, number][];
-}
+export { PROGRESS_MIME };
 
 const SVG = 'http://www.w3.org/2000/svg';
 

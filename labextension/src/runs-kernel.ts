@@ -8,11 +8,12 @@
  * JupyterLab's service objects are typed here by the few members used: importing
  * @jupyterlab/services only for types would pull its whole dependency tree into the build.
  */
+import { KERNEL_NAME, RUNS_TARGET, type RunList, type RunRow } from '../../lib/io/wire';
 
 /** The kernelspec `lmc kernel install` writes. */
-export const KERNEL_NAME = 'lmc-lab';
+export { KERNEL_NAME };
 /** The comm target of kernel/runs-comm.ts. */
-export const RUNS_TARGET = 'lmc-lab.runs';
+export { RUNS_TARGET };
 /** How long a request may wait for its answer (a store of thousands of units lists in well under this). */
 const REQUEST_TIMEOUT_MS = 60_000;
 /** The panel's session, one per server. */
@@ -53,40 +54,7 @@ export interface SessionManager {
   startNew(options: { path: string; name: string; type: string; kernel: { name: string } }): Promise<SessionConnection>;
 }
 
-/** A store unit as kernel/runs-comm.ts sends it (lib/experiments/runs.ts RunRow). */
-export interface RunRow {
-  kind: string;
-  hash: string;
-  label: string;
-  preset: string | null;
-  model: string | null;
-  dataset: string | null;
-  training: string | null;
-  k: number | null;
-  level: number | null;
-  pair: number | null;
-  initSeed: number | null;
-  dataOrderSeed: number | null;
-  density: number | null;
-  state: 'finished' | 'running' | 'unfinished' | 'corrupt';
-  status: string;
-  step: number | null;
-  to: number | null;
-  etaSeconds: number | null;
-  owner: string | null;
-  instabilityTest: number | null;
-  instabilityTrain: number | null;
-  l2: number | null;
-  testError: number | null;
-  modified: string;
-}
-
-/** The answer to a `list` request. */
-export interface RunList {
-  store: string;
-  units: RunRow[];
-  time: string;
-}
+export type { RunRow, RunList };
 
 /** Requests to the kernel's runs target, each answered by the reply carrying its id. */
 export class RunsConnection {

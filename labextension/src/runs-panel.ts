@@ -18,7 +18,10 @@ const FIGURE_HEIGHT = 260;
 /** Where "Insert cell" puts its code; returns why it could not (no notebook open), or null. */
 export type InsertCell = (source: string) => string | null;
 
-/** Whether a row matches every term of the filter: `field=value` compares a field, any other term searches the row's words. */
+/**
+ * Whether a row matches every term of the filter: `field=value`
+ * compares a field, any other term searches the row's words.
+ */
 export function matchesFilter(row: RunRow, filter: string): boolean {
   const words = [row.kind, row.label, row.preset ?? '', row.model ?? '', row.dataset ?? '', row.state, row.hash].join(' ').toLowerCase();
   return filter.toLowerCase().split(/\s+/).filter((t) => t !== '').every((term) => {
@@ -32,8 +35,8 @@ export function matchesFilter(row: RunRow, filter: string): boolean {
 /** The code of the inserted cell: the selection, by hash, from the panel's store. */
 export function selectionCell(store: string, hashes: readonly string[]): string {
   return [
-    '// Units selected in the Runs panel, one row each (lmc.RunRow).',
-    `const runs = await lmc.runsTable([`,
+    '// Units selected in the Runs panel, one row each (lmc.experiments.RunRow).',
+    `const runs = await lmc.experiments.runsTable([`,
     ...hashes.map((h) => `  '${h.slice(0, 16)}',`),
     `], lmc.openStore(${JSON.stringify(store)}));`,
     'runs',
@@ -97,7 +100,8 @@ export class RunsPanel extends Widget {
       const known = new Set(this.rows.map((r) => r.hash));
       for (const hash of [...this.selected]) if (!known.has(hash)) this.selected.delete(hash);
       const running = this.rows.filter((r) => r.state === 'running').length;
-      this.statusLine.textContent = `${list.store}: ${this.rows.length} units, ${running} running; updated ${new Date(list.time).toLocaleTimeString()}`;
+      this.statusLine.textContent = `${list.store}: ${this.rows.length} units, ${running} running; ` +
+        `updated ${new Date(list.time).toLocaleTimeString()}`;
       this.statusLine.classList.remove('lmc-runs-error');
       this.renderTable();
       await this.drawSelection();

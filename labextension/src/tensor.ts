@@ -9,20 +9,9 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import { element } from './dom';
+import { TENSOR_MIME, type TensorView } from '../../lib/io/wire';
 
-export const TENSOR_MIME = 'application/vnd.lmc-lab.tensor+json';
-
-/** lib/display/tensor.ts TensorView. */
-interface TensorView {
-  kind: string;
-  dtype: string;
-  shape: string;
-  size: number;
-  stats: [string, string][];
-  seenAs: string;
-  preview: string[][];
-  heatmap: { rows: number; cols: number; width: number; height: number; paths: { fill: string; d: string }[]; legend: string } | null;
-}
+export { TENSOR_MIME };
 
 const SVG = 'http://www.w3.org/2000/svg';
 const FILL = /^#[0-9a-f]{6}$/;

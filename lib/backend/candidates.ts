@@ -14,7 +14,10 @@ import { describeConvolutions } from './native-addon';
 
 import { BACKEND_NAMES, type BackendName } from '../settings';
 
-/** The backends (native TensorFlow on GPU or CPU, WebAssembly, pure JS), in the order automatic selection tries them. */
+/**
+ * The backends (native TensorFlow on GPU or CPU, WebAssembly,
+ * pure JS), in the order automatic selection tries them.
+ */
 export { BACKEND_NAMES, type BackendName };
 
 /** Loads a package by name (require, or a stand-in for tests). */

@@ -1,8 +1,8 @@
 /**
  * The kernels lmc-lab replaces in tfjs's pure-JS cpu backend so that convolutional nets train
  * on it in reasonable time: Conv2DBackpropFilter, a scalar loop that indexes through
- * TensorBuffer.get (two orders of magnitude slower than the forward Conv2D), becomes the same convolution of transposed tensors the wasm
- * backend uses (see conv2d-backprop-filter.ts).
+ * TensorBuffer.get (two orders of magnitude slower than the forward Conv2D), becomes the same
+ * convolution of transposed tensors the wasm backend uses (see conv2d-backprop-filter.ts).
  */
 import { tf } from '../tf';
 import { makeConv2DBackpropFilter } from './conv2d-backprop-filter';

@@ -15,10 +15,7 @@ import {
 
 export { BACKEND_NAMES } from './candidates';
 export type { BackendName } from './candidates';
-export { registerWasmKernels, restoreStockWasmKernels } from './wasm-kernels';
-export { registerCpuKernels, restoreStockCpuKernels, stockCpuKernel } from './cpu-kernels';
-export { nativeAddon, describeConvolutions } from './native-addon';
-export { useNativeConvolutions } from './native-conv';
+export { describeConvolutions } from './native-addon';
 
 const BACKEND_ENV_VAR = SETTINGS.backend.name;
 
@@ -67,6 +64,7 @@ const activated = new Map<BackendName, Activation>();
 const results = new Map<string, Promise<BackendInfo>>();
 let current: BackendInfo | undefined;
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional package, by name
 const defaultLoad: PackageLoader = (pkg) => require(pkg);
 
 /** Which backend is being asked for: the argument, else LMC_BACKEND, else automatic. */

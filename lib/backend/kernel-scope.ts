@@ -37,7 +37,8 @@ export class KernelScope {
     const kernel = tf.getKernel(kernelName, this.backendName);
     if (kernel == null) {
       throw new Error(`lmc-lab backend: the ${this.backendName} kernel '${kernelName}' is not registered; ` +
-        `initialize the '${this.backendName}' backend (initBackend('${this.backendName}')) before running its kernels`);
+        `initialize the '${this.backendName}' backend (initBackend('${this.backendName}')) before running its ` +
+          `kernels`);
     }
     const out = kernel.kernelFunc({
       inputs: inputs as tf.NamedTensorInfoMap,

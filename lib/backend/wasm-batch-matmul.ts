@@ -4,8 +4,9 @@
  * The stock wasm BatchMatMul is fast for A·B but slow when asked to transpose an operand:
  * the weight gradient of LeNet's first layer (xᵀ·dy, [60,784]ᵀ·[60,300]) takes an order of
  * magnitude longer than the forward [60,784]·[784,300] and dominated a training step
- * (bench/README.md, "Why the wasm kernels are rewritten"). Materializing the transpose first (a cheap copy) and running the plain product
- * gives the same sums in a fraction of the time, so this wrapper does exactly that.
+ * (bench/README.md, "Why the wasm kernels are rewritten"). Materializing the transpose first (a
+ * cheap copy) and running the plain product gives the same sums in a fraction of the time, so this
+ * wrapper does exactly that.
  */
 import { tf } from '../tf';
 import { KernelScope, withKernelScope, type TensorInfo } from './kernel-scope';

@@ -93,7 +93,10 @@ export function registerWasmKernels(): void {
   registerWasmBatchMatMul();
 }
 
-/** Puts back the stock wasm kernels ours replaced (Conv2D, Conv2DBackpropInput, Identity), for comparisons and benchmarks. */
+/**
+ * Puts back the stock wasm kernels ours replaced (Conv2D,
+ * Conv2DBackpropInput, Identity), for comparisons and benchmarks.
+ */
 export function restoreStockWasmKernels(): void {
   for (const [kernelName, stock] of stockKernels) {
     tf.unregisterKernel(kernelName, 'wasm');

@@ -76,12 +76,16 @@ export const FLAG_LIMITS = {
   steps: 1_000_000_000,
 } as const;
 
-/** A whole number given as `flag text`: decimal digits only (no sign, hex, exponent, Infinity or blank), from min to max. */
+/**
+ * A whole number given as `flag text`: decimal digits only (no
+ * sign, hex, exponent, Infinity or blank), from min to max.
+ */
 export function wholeNumberFlag(flag: string, text: string, min: number, max: number): number {
   const digits = text.trim();
   const n = Number(digits);
   if (!/^\d+$/.test(digits) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new Error(`${flag} ${JSON.stringify(text)}: give a whole number from ${min} to ${max.toLocaleString('en-US')}, in decimal digits`);
+    throw new Error(`${flag} ${JSON.stringify(text)}: give a whole number from ${min} to ${max.toLocaleString('en-US')}, ` +
+      `in decimal digits`);
   }
   return n;
 }
@@ -112,7 +116,10 @@ export function reportHeader(preset: string | undefined, scale: Scale, config: T
   return { preset, scale, config, backend: backend.name, device: backend.device, dataset: dataset.description };
 }
 
-/** What a command that trains starts with: the backend and the config's dataset, each described on stdout unless --json. */
+/**
+ * What a command that trains starts with: the backend and the
+ * config's dataset, each described on stdout unless --json.
+ */
 export async function startCommand(config: TrainConfig, json: boolean | undefined): Promise<{ backend: BackendInfo; dataset: Dataset; log(line: string): void }> {
   const log = (line: string) => {
     if (!json) console.log(line);

@@ -80,7 +80,8 @@ export async function impCommand(args: string[]): Promise<number> {
   const levels = values.levels === undefined ? undefined : wholeNumberFlag('--levels', values.levels, 0, FLAG_LIMITS.levels);
   const density = values.density === undefined ? undefined : densityFlag(values.density);
   if (levels !== undefined && density !== undefined && !values.oneshot) {
-    throw new Error('--levels and --density both given: iterative pruning stops after --levels rounds, or at the round nearest --density; give one');
+    throw new Error('--levels and --density both given: iterative pruning stops after --levels rounds, ' +
+      'or at the round nearest --density; give one');
   }
   const randomScope = values['random-scope'] ?? 'layerwise';
   if (randomScope !== 'layerwise' && randomScope !== 'global') throw new Error(`--random-scope ${randomScope}: use layerwise or global`);
@@ -96,8 +97,11 @@ export async function impCommand(args: string[]): Promise<number> {
   const initialMask = values.mask ? await storeCheckpointMask(ctx, values.mask) : undefined;
   const targetDensity = density ?? (levels === undefined || values.oneshot ? preset.targetDensity : undefined);
   const plan = planImp(config, dataset, { rewindTo: values.rewind ?? 0, levels, oneShot: values.oneshot, targetDensity });
-  log(`IMP on ${config.model} (${values.config}, ${scale} scale): rewind to step ${plan.rewindTo} of ${plan.totalIterations}, ${plan.mode} pruning, ${plan.levels} round(s)${values.baselines ? ', with random pruning and random reinitialization' : ''}`);
-  log(`optimizer state at k: ${config.optimizerStateAtK}${plan.rewindTo === 0 ? ' (no state exists at k = 0, so reset and restore are the same run)' : ''}`);
+  log(`IMP on ${config.model} (${values.config}, ${scale} scale): rewind to step ${plan.rewindTo} of ` +
+    `${plan.totalIterations}, ${plan.mode} pruning, ${plan.levels} ` +
+    `round(s)${values.baselines ? ', with random pruning and random reinitialization' : ''}`);
+  const atZero = plan.rewindTo === 0 ? ' (no state exists at k = 0, so reset and restore are the same run)' : '';
+  log(`optimizer state at k: ${config.optimizerStateAtK}${atZero}`);
   log(`store: ${ctx.store.root} (levels and baselines are units: a rerun finds them)`);
   const runOptions: ImpRunOptions = {
     k: plan.rewindTo, levels: plan.levels, oneShot: values.oneshot, targetDensity, initialMask,
@@ -141,7 +145,8 @@ export async function impCommand(args: string[]): Promise<number> {
     seconds,
   };
   if (values.json) console.log(JSON.stringify(report));
-  else log(`${rows.length} level(s) in ${formatSeconds(seconds)}: ${report.units.computed} units computed, ${report.units.fromStore} from the store${values.save ? `; saved to ${values.save}` : ''}`);
+  else log(`${rows.length} level(s) in ${formatSeconds(seconds)}: ${report.units.computed} units computed, ` +
+    `${report.units.fromStore} from the store${values.save ? `; saved to ${values.save}` : ''}`);
   return 0;
 }
 
@@ -195,5 +200,6 @@ function header(): string {
 
 function row(r: Awaited<ReturnType<typeof levelReport>>): string {
   const pct = (x: number | null) => (x === null ? '   -   ' : `${(100 * x).toFixed(2).padStart(6)}%`);
-  return `${String(r.level).padStart(5)}  ${(100 * r.density).toFixed(2).padStart(6)}%  ${pct(r.testAccuracy)}  ${pct(r.randomPruneAccuracy)}  ${pct(r.randomReinitAccuracy)}  ${r.seconds.toFixed(1)}s`;
+  return `${String(r.level).padStart(5)}  ${(100 * r.density).toFixed(2).padStart(6)}%  ${pct(r.testAccuracy)}  ` +
+    `${pct(r.randomPruneAccuracy)}  ${pct(r.randomReinitAccuracy)}  ${r.seconds.toFixed(1)}s`;
 }

@@ -136,7 +136,9 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   log = start.log;
   const throughout = parseThroughout(values.throughout, iterationsPerEpoch(dataset.train.size, config.batchSize));
   const targetDensity = density ?? preset.targetDensity;
-  log(`instability of ${config.model} (${values.config}, ${scale} scale): k = ${ks.join(', ')}; ${inits} init(s) x ${pairs} pair(s); ${typeof alphas === 'number' ? alphas : alphas.length} alphas; BatchNorm ${bn}${sparse ? `; ${sparse} subnetwork at density ${targetDensity}` : '; dense'}`);
+  log(`instability of ${config.model} (${values.config}, ${scale} scale): k = ${ks.join(', ')}; ` +
+    `${inits} init(s) x ${pairs} pair(s); ${typeof alphas === 'number' ? alphas : alphas.length} alphas; ` +
+    `BatchNorm ${bn}${sparse ? `; ${sparse} subnetwork at density ${targetDensity}` : '; dense'}`);
 
   if (sparse && throughout) throw new Error('--throughout with --sparse: instability throughout training is measured for dense networks; drop one of them');
   const counter = unitCounter();
@@ -152,7 +154,8 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   log(`store: ${ctx.store.root} (every trunk, copy and pair is a unit: a rerun finds them)`);
   const onPair = (rows: readonly PairRow[]) => {
     const cells = rows.map((r) => `${r.split} ${pp(r.instability)} (max ${pct(r.maxError)}, ends ${pct(r.error1)} / ${pct(r.error2)})`);
-    log(`  k ${rows[0].k}, init ${rows[0].init}, pair ${rows[0].pair}: instability ${cells.join('; ')}; L2 ${rows[0].l2.toPrecision(4)}`);
+    log(`  k ${rows[0].k}, init ${rows[0].init}, pair ${rows[0].pair}: instability ${cells.join('; ')}; ` +
+      `L2 ${rows[0].l2.toPrecision(4)}`);
   };
   const sweep = { k: ks, inits, pairs, alphas, bn, bnBatches };
   if (cluster && (sparse || throughout) && (cluster.detach || cluster.dryRun)) {
@@ -184,9 +187,12 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   }
   for (const r of report.results) {
     const part = (split: string) => r.instability[split] ? `${split} ${pp(r.instability[split].mean)} ± ${pp(r.instability[split].std)}` : '';
-    log(`k ${r.k}: instability ${['test', 'train'].map(part).filter(Boolean).join(', ')}; test accuracy ${pct(r.accuracy.test?.mean)} ± ${pct(r.accuracy.test?.std)}; L2 ${r.l2.mean.toPrecision(4)}${r.density !== null ? `; density ${pct(r.density)}` : ''}`);
+    log(`k ${r.k}: instability ${['test', 'train'].map(part).filter(Boolean).join(', ')}; ` +
+      `test accuracy ${pct(r.accuracy.test?.mean)} ± ${pct(r.accuracy.test?.std)}; ` +
+      `L2 ${r.l2.mean.toPrecision(4)}${r.density !== null ? `; density ${pct(r.density)}` : ''}`);
   }
-  log(`done in ${formatSeconds(seconds)}: ${report.units.computed} units computed, ${report.units.fromStore} from the store`);
+  log(`done in ${formatSeconds(seconds)}: ${report.units.computed} units computed, ` +
+    `${report.units.fromStore} from the store`);
   return 0;
 }
 

@@ -19,9 +19,10 @@ import { parseArgs } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import { PROJECT_PYTHON } from './python-env';
 import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
+import { KERNEL_NAME } from '../io/wire';
 
 /** The kernelspec's name (the folder under share/jupyter/kernels). */
-export const KERNEL_NAME = 'lmc-lab';
+export { KERNEL_NAME };
 
 /** The JupyterLab extension's npm package name: its folder under share/jupyter/labextensions. */
 export const LABEXTENSION_NAME = '@lmc-lab/jupyterlab';
@@ -151,7 +152,12 @@ from jupyter_client.kernelspec import KernelSpecManager
 action, kind, prefix, source = sys.argv[1:5]
 name = ${JSON.stringify(KERNEL_NAME)}
 ksm = KernelSpecManager()
-where = {"user": True} if kind == "user" else {"prefix": sys.prefix} if kind == "sys-prefix" else {"prefix": prefix} if kind == "prefix" else {}
+where = (
+    {"user": True} if kind == "user"
+    else {"prefix": sys.prefix} if kind == "sys-prefix"
+    else {"prefix": prefix} if kind == "prefix"
+    else {}
+)
 if action == "install":
     print(ksm.install_kernel_spec(source, kernel_name=name, **where))
 elif kind == "default":
@@ -182,7 +188,8 @@ export function installKernel(location: Location, python = findJupyterPython()):
   const extension = labextensionBuild();
   for (const [what, file] of [['kernel', launcher], ['JupyterLab extension', path.join(extension, 'package.json')]]) {
     if (!fs.existsSync(file)) {
-      throw new Error(`the ${what} is not built (${file} is missing): run \`npm run build\` in ${path.resolve(__dirname, '..', '..', '..')} first`);
+      throw new Error(`the ${what} is not built (${file} is missing): run \`npm run build\` in ` +
+        `${path.resolve(__dirname, '..', '..', '..')} first`);
     }
   }
   const source = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-kernelspec-'));
@@ -201,7 +208,10 @@ export function installKernel(location: Location, python = findJupyterPython()):
   }
 }
 
-/** Removes the kernelspec (from `location`, or wherever Jupyter finds it) and the extension beside it; returns the kernelspec's folder. */
+/**
+ * Removes the kernelspec (from `location`, or wherever Jupyter finds
+ * it) and the extension beside it; returns the kernelspec's folder.
+ */
 export function uninstallKernel(location: Location, python = findJupyterPython()): string {
   const specDir = runKernelspecPython(python, 'uninstall', location, '');
   const target = labextensionTarget(specDir);
@@ -237,11 +247,13 @@ export async function kernelCommand(args: string[]): Promise<number> {
     : action === 'install' && process.getuid?.() !== 0 ? { kind: 'user' } : { kind: 'default' };
   if (action === 'install') {
     const dir = installKernel(location);
-    console.log(`installed the kernel "TypeScript (lmc-lab)" in ${dir}\nand the JupyterLab extension ${LABEXTENSION_NAME} in ${labextensionTarget(dir)}\n` +
+    console.log(`installed the kernel "TypeScript (lmc-lab)" in ${dir}\nand the JupyterLab extension ${LABEXTENSION_NAME} ` +
+      `in ${labextensionTarget(dir)}\n` +
       'start JupyterLab (jupyter lab) or Notebook (jupyter notebook) and pick the kernel');
   } else {
     const dir = uninstallKernel(location);
-    console.log(`removed the kernel "TypeScript (lmc-lab)" from ${dir}\nand the JupyterLab extension from ${labextensionTarget(dir)}`);
+    console.log(`removed the kernel "TypeScript (lmc-lab)" from ${dir}\nand the JupyterLab extension from ` +
+      `${labextensionTarget(dir)}`);
   }
   return 0;
 }

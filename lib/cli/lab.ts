@@ -94,7 +94,8 @@ export async function labCommand(args: string[]): Promise<number> {
 
   const lab = findLab(process.env);
   const spec = installKernel({ kind: lab.where }, lab.python);
-  console.error(`lmc lab: kernel "TypeScript (lmc-lab)" and its JupyterLab extension installed (${spec}); starting ${lab.description}`);
+  console.error(`lmc lab: kernel "TypeScript (lmc-lab)" and its JupyterLab extension installed (${spec}); ` +
+    `starting ${lab.description}`);
 
   const token = randomBytes(24).toString('hex');
   const url = `http://127.0.0.1:${port}`;

@@ -63,7 +63,8 @@ function nbconvertPython(): string[] {
   for (const c of candidates) {
     if (spawnSync(c[0], [...c.slice(1), '-c', 'import nbconvert, jupyter_client'], { encoding: 'utf8' }).status === 0) return c;
   }
-  throw new Error(`no Python with nbconvert and jupyter_client found (tried ${candidates.map((c) => c.join(' ')).join(', ')}); apt-get install jupyter-nbconvert jupyter-client, or pip install nbconvert`);
+  throw new Error(`no Python with nbconvert and jupyter_client found (tried ${candidates.map((c) => c.join(' ')).join(', ')}); ` +
+    `apt-get install jupyter-nbconvert jupyter-client, or pip install nbconvert`);
 }
 
 function run(command: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; output: string }> {
@@ -104,7 +105,8 @@ export async function notebooksCommand(args: string[]): Promise<number> {
       const seconds = ((Date.now() - started) / 1000).toFixed(0);
       if (executed.code !== 0) {
         failed.push(file);
-        console.log(`[${i + 1}/${files.length}] ${file}: FAILED after ${seconds} s\n${executed.output.trim().split('\n').slice(-25).join('\n')}`);
+        console.log(`[${i + 1}/${files.length}] ${file}: FAILED after ${seconds} s\n` +
+          `${executed.output.trim().split('\n').slice(-25).join('\n')}`);
         continue;
       }
       const html = await run([...python, '-m', 'nbconvert', '--to', 'html', '--output-dir', out, '--output', name, path.join(out, `${name}.ipynb`)], env, out);

@@ -69,7 +69,8 @@ export function terminalProgress(label: string, stream: NodeJS.WriteStream = pro
       const width = 24;
       const filled = Math.round((width * done) / Math.max(total, 1));
       const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-      const line = `${label} [${bar}] step ${ctx.step}/${ctx.endStep}  loss ${ctx.loss().toFixed(4)}  ${rate.toFixed(1)} it/s  ETA ${formatSeconds(eta)}`;
+      const line = `${label} [${bar}] step ${ctx.step}/${ctx.endStep}  loss ${ctx.loss().toFixed(4)}  ` +
+        `${rate.toFixed(1)} it/s  ETA ${formatSeconds(eta)}`;
       if (board) board.show(id, line, last);
       else stream.write(`${line}\n`);
     },

@@ -101,7 +101,10 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   const start = await startCommand(plan.config, values.json);
   const { backend, dataset } = start;
   log = start.log;
-  log(`plan (${scale} scale, T = ${plan.config.training}): instability at k = ${plan.instability.ks.join(', ')} (${plan.instability.inits} init x ${plan.instability.pairs} pair); IMP rewound to k = ${plan.imp.k}, ${plan.imp.levels} levels, baselines at levels ${plan.imp.baselineLevels.join(', ')}`);
+  log(`plan (${scale} scale, T = ${plan.config.training}): instability at k = ${plan.instability.ks.join(', ')} ` +
+    `(${plan.instability.inits} init x ${plan.instability.pairs} pair); ` +
+    `IMP rewound to k = ${plan.imp.k}, ${plan.imp.levels} levels, ` +
+    `baselines at levels ${plan.imp.baselineLevels.join(', ')}`);
 
   const counter = unitCounter();
   const ctx = experimentContext({
@@ -142,9 +145,12 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   for (const s of summary.instability) log(`instability at k = ${s.k}: test ${pp(s.test)}, train ${pp(s.train)} (test accuracy ${pct(s.testAccuracy)})`);
   const last = summary.imp[summary.imp.length - 1];
   if (last) {
-    log(`IMP at ${pct(last.density)} density: ${pct(last.imp)} test accuracy; random pruning ${pct(last.randomPrune)}, random reinit ${pct(last.randomReinit)}; dense ${pct(summary.imp[0].imp)}`);
+    log(`IMP at ${pct(last.density)} density: ${pct(last.imp)} test accuracy; ` +
+      `random pruning ${pct(last.randomPrune)}, random reinit ${pct(last.randomReinit)}; ` +
+      `dense ${pct(summary.imp[0].imp)}`);
   }
-  log(`${counts.computed} units computed (${counts.trainings} trainings), ${counts.fromStore} from the store; ${formatSeconds(totalSeconds)} in all`);
+  log(`${counts.computed} units computed (${counts.trainings} trainings), ${counts.fromStore} from the store; ` +
+    `${formatSeconds(totalSeconds)} in all`);
   if (exported.length > 0) log(`tables: ${path.join(out, '*')} (${formats.join(', ')})`);
   log(`report: ${reportFile}`);
   return 0;
@@ -183,7 +189,8 @@ export interface ReportMeta {
 export function quickstartReport(results: QuickstartResults, meta: ReportMeta): string {
   const { plan } = results;
   const c = plan.config;
-  const setting = `LeNet-300-100 on ${meta.dataset.description}, ${plan.scale} scale (T = ${c.training}, batch ${c.batchSize}, ${c.optimizer} lr ${c.lr})`;
+  const setting = `LeNet-300-100 on ${meta.dataset.description}, ${plan.scale} scale (T = ${c.training}, batch ${c.batchSize}, ` +
+    `${c.optimizer} lr ${c.lr})`;
   const reps = `${plan.instability.inits} initialization x ${plan.instability.pairs} pair per k`;
   const curves = results.instability.table;
   const pairs = results.instability.pairs;
@@ -193,22 +200,29 @@ export function quickstartReport(results: QuickstartResults, meta: ReportMeta): 
   const sections: PageSection[] = [
     {
       title: 'Error along the linear path',
-      text: `Test and train error of alpha W1 + (1 - alpha) W2, where W1 and W2 are two copies trained from W_k to T under different data orders (${plan.instability.alphas} alphas). ${setting}; ${reps}.`,
+      text: `Test and train error of alpha W1 + (1 - alpha) W2, where W1 and W2 are two copies trained from W_k to T ` +
+        `under different data orders (${plan.instability.alphas} alphas). ${setting}; ${reps}.`,
       items: [interpolationPlot(curves, { seriesBy: 'k' })],
     },
     {
       title: 'Instability against k',
-      text: `Instability = highest error along the path minus the mean error of its two ends, for copies spawned at step k. ${setting}; ${reps}.`,
+      text: `Instability = highest error along the path minus the mean error of its two ends, ` +
+        `for copies spawned at step k. ${setting}; ${reps}.`,
       items: [instabilityPlot(pairs, { xScale: 'even' })],
     },
     {
       title: 'IMP with rewinding: accuracy against density',
-      text: `Test accuracy of IMP subnetworks rewound to k = ${results.imp.k} (${plan.imp.levels} levels, each pruning 20% of the remaining weights by magnitude, globally), random pruning (the IMP mask's per-layer counts at random positions, on W_k) and random reinitialization (the IMP mask on fresh weights); the black line is the unpruned network. ${setting}; one run each.`,
+      text: `Test accuracy of IMP subnetworks rewound to k = ${results.imp.k} (${plan.imp.levels} levels, ` +
+        `each pruning 20% of the remaining weights by magnitude, globally), ` +
+        `random pruning (the IMP mask's per-layer counts at random positions, ` +
+        `on W_k) and random reinitialization (the IMP mask on fresh weights); ` +
+        `the black line is the unpruned network. ${setting}; one run each.`,
       items: [accuracyDensityPlot(density, dense === undefined ? {} : { dense: [dense] })],
     },
     {
       title: 'Tables',
-      text: `The numbers behind the figures (${setting}); the same tables are written next to this page as CSV, JSON and Arrow.`,
+      text: `The numbers behind the figures (${setting}); the same tables are written next to this page as CSV, ` +
+        `JSON and Arrow.`,
       items: [
         tableView(pairs.select('k', 'split', 'instability', 'maxError', 'argmaxAlpha', 'error1', 'error2', 'l2'), { limit: 1000 }),
         tableView(imp, { limit: 1000 }),
@@ -217,7 +231,10 @@ export function quickstartReport(results: QuickstartResults, meta: ReportMeta): 
     },
     {
       title: 'How this was made',
-      text: `Backend ${meta.backend.name} (${meta.backend.device}). ${meta.counts.computed} units computed (${meta.counts.trainings} trainings) and ${meta.counts.fromStore} found in the store, in ${formatSeconds(meta.seconds)}. Data: ${meta.dataset.description} from ${meta.dataset.source}. Every unit is in the run store; \`lmc ls\` lists them.`,
+      text: `Backend ${meta.backend.name} (${meta.backend.device}). ${meta.counts.computed} units computed ` +
+        `(${meta.counts.trainings} trainings) and ${meta.counts.fromStore} found in the store, ` +
+        `in ${formatSeconds(meta.seconds)}. Data: ${meta.dataset.description} from ${meta.dataset.source}. ` +
+        `Every unit is in the run store; \`lmc ls\` lists them.`,
     },
   ];
   return figureToHtmlPage(sections, { title: `lmc-lab quick start: LeNet-300-100 on ${meta.dataset.description}`, subtitle: `${setting}.` });

@@ -12,7 +12,9 @@ import { buildModel, type TrainCallback } from '../train/trainer';
 import { evaluate } from '../train/evaluate';
 import { parseStep, toIterations } from '../train/step';
 import { disposeState, loadWeights } from '../train/state';
-import { DEFAULT_CHECKPOINT_EVERY, experimentContext, trunk, TRUNK_STATE_FILE, type UnitEvent } from '../experiments';
+import { DEFAULT_CHECKPOINT_EVERY } from '../experiments/context';
+import { TRUNK_STATE_FILE } from '../experiments/trunk';
+import { experimentContext, trunk, type UnitEvent } from '../experiments';
 import { decodeState } from '../train/state-bytes';
 import { terminalProgress } from './progress';
 import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
@@ -69,7 +71,8 @@ export async function trainCommand(args: string[]): Promise<number> {
   const T = resolveConfig(config, dataset.train.size).totalIterations;
   const to = values.steps ? toIterations(parseStep(values.steps, '--steps'), itersPerEpoch) : T;
   if (!(Number.isSafeInteger(to) && to >= 0 && to <= T)) {
-    throw new Error(`--steps ${values.steps} is step ${to}, outside training (0..${T} iterations of ${config.model}); give a step within [0, T] or raise --set training=...`);
+    throw new Error(`--steps ${values.steps} is step ${to}, outside training (0..${T} iterations of ${config.model}); ` +
+      `give a step within [0, T] or raise --set training=...`);
   }
   log(`training ${config.model} (${values.config}, ${scale} scale) for ${to} iterations, batch ${config.batchSize}`);
 
@@ -136,7 +139,8 @@ export async function trainCommand(args: string[]): Promise<number> {
     } else {
       if (fromStore) log(`from the store: unit ${ref.hash.slice(0, 12)} (${unit.dir}); no training`);
       else log(`stored as unit ${ref.hash.slice(0, 12)} (${unit.dir})`);
-      log(`test accuracy ${(100 * test.accuracy).toFixed(2)}%  (test error ${(100 * test.error).toFixed(2)}%, train error ${(100 * train.error).toFixed(2)}%) on ${dataset.description}`);
+      log(`test accuracy ${(100 * test.accuracy).toFixed(2)}%  (test error ${(100 * test.error).toFixed(2)}%, ` +
+        `train error ${(100 * train.error).toFixed(2)}%) on ${dataset.description}`);
       if (ran && report.msPerStep !== null) log(`${report.stepsTrained} steps in ${trainSeconds.toFixed(1)} s (${report.msPerStep.toFixed(1)} ms/step)`);
     }
     return 0;

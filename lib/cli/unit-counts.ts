@@ -1,4 +1,7 @@
-/** How many units a command computed and found, each unit counted once (a level is found again as the next level's parent). */
+/**
+ * How many units a command computed and found, each unit counted
+ * once (a level is found again as the next level's parent).
+ */
 import type { UnitEvent } from '../experiments';
 
 /** What a command reports about its units: computed now (with the trainings that took), or found in the store. */

@@ -4,7 +4,8 @@
  * cluster submits it in this order; `lmc plan --dry-run` prints it.
  */
 import type { BackendName } from '../settings';
-import { callConfig, describeCall, unitDefinition, type ExperimentContext, type UnitCall } from '../experiments';
+import type { ExperimentContext, UnitCall } from '../experiments';
+import { callConfig, describeCall, unitDefinition } from '../experiments/registry';
 import { resolveConfig, type TrainConfig } from '../train/config';
 import { assumedStepSeconds, measuredStepSeconds, unitResources, type UnitResources, type UnitWork } from './resources';
 

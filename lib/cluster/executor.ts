@@ -8,7 +8,9 @@
  * the store, and from squeue for jobs that ended without one (cancelled, killed, lost).
  */
 import { randomBytes } from 'node:crypto';
-import { activeBackend, callSetup, describeCall, unitDefinition, type ExecutorOutcome, type ExperimentContext, type UnitCall, type UnitExecutor } from '../experiments';
+import type { ExecutorOutcome, ExperimentContext, UnitCall, UnitExecutor } from '../experiments';
+import { activeBackend, callSetup } from '../experiments/context';
+import { describeCall, unitDefinition } from '../experiments/registry';
 import type { BackendName } from '../settings';
 import { unitDag, type DagNode } from './dag';
 import {

@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import { initBackend } from '../backend';
 import { loadDataset } from '../data/registry';
 import { openStore, type Store } from '../store';
-import { datasetFingerprint, experimentContext, unitDefinition, describeCall, type ExperimentContext, type UnitEvent } from '../experiments';
+import { datasetFingerprint, experimentContext, type ExperimentContext, type UnitEvent } from '../experiments';
+import { describeCall, unitDefinition } from '../experiments/registry';
 import { readJobCall, writeExit, type JobCall, type JobExit } from './files';
 
 /** Options of `runUnitJob`. */

@@ -46,7 +46,8 @@ export function readCifarBatch(file: string): { pixels: Uint8Array; labels: Int3
     const base = r * RECORD;
     const label = bytes[base];
     if (label >= CLASSES) {
-      throw new Error(`${file}: label ${label} of record ${r} is out of range for ${CLASSES} classes; not CIFAR-10 (CIFAR-100 has 2 label bytes)?`);
+      throw new Error(`${file}: label ${label} of record ${r} is out of range for ${CLASSES} classes; ` +
+        `not CIFAR-10 (CIFAR-100 has 2 label bytes)?`);
     }
     labels[r] = label;
     const out = r * 3 * PLANE;
@@ -87,9 +88,11 @@ export function loadCifar10(dataDir: string): Dataset {
   const { dir, tried } = findCifar10Dir(dataDir);
   if (!dir) {
     throw new DatasetMissingError('cifar10', tried,
-      `cifar10: dataset not found; looked for ${CIFAR10_TEST_FILE} and ${CIFAR10_TRAIN_FILES[0]} in ${tried.join(' and ')}. ` +
+      `cifar10: dataset not found; looked for ${CIFAR10_TEST_FILE} and ${CIFAR10_TRAIN_FILES[0]} in ` +
+        `${tried.join(' and ')}. ` +
         `Download the "CIFAR-10 binary version" from ${CIFAR10_URL} (https://www.cs.toronto.edu/~kriz/cifar.html) ` +
-        `and unpack it into ${tried[0]} ($LMC_DATA_DIR/cifar10), e.g. \`mkdir -p ${tried[0]} && tar -xzf cifar-10-binary.tar.gz -C ${tried[0]}\`.`,
+        `and unpack it into ${tried[0]} ($LMC_DATA_DIR/cifar10), e.g. ` +
+          `\`mkdir -p ${tried[0]} && tar -xzf cifar-10-binary.tar.gz -C ${tried[0]}\`.`,
     );
   }
   const missing = [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE].filter((f) => !existsSync(path.join(dir, f)));

@@ -52,7 +52,8 @@ export function readIdxDataset(dir: string, spec: IdxDatasetSpec): Dataset {
   const train = readIdxImages(f.trainImages);
   const test = readIdxImages(f.testImages);
   if (train.rows !== test.rows || train.cols !== test.cols) {
-    throw new Error(`${spec.name}: train images are ${train.rows}x${train.cols} but test images are ${test.rows}x${test.cols} (${f.trainImages}, ${f.testImages})`);
+    throw new Error(`${spec.name}: train images are ${train.rows}x${train.cols} but test images are ${test.rows}x${test.cols} ` +
+      `(${f.trainImages}, ${f.testImages})`);
   }
   const trainLabels = readIdxLabels(f.trainLabels, spec.numClasses);
   const testLabels = readIdxLabels(f.testLabels, spec.numClasses);

@@ -54,7 +54,8 @@ function parseIdx(file: string, magic: number, what: string): { bytes: Uint8Arra
   const headerSize = 4 + 4 * ndims;
   const suffix = gzipped ? ' after decompression' : '';
   const tooShort = () =>
-    new Error(`${file}: ${bytes.length} bytes${suffix} is too short for an IDX ${what} header (${headerSize} bytes); truncated?`);
+    new Error(`${file}: ${bytes.length} bytes${suffix} is too short for an IDX ${what} header (${headerSize} bytes); ` +
+      `truncated?`);
   if (bytes.length < 4) throw tooShort();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found = view.getUint32(0, false);

@@ -150,7 +150,8 @@ function folderSplit(name: string, index: FolderIndex, imageSize: number): Split
         try {
           stat = statSync(file);
         } catch (e) {
-          throw new Error(`${name}: ${file} listed but cannot be read now (${(e as Error).message}); was the folder changed while loading?`);
+          throw new Error(`${name}: ${file} listed but cannot be read now (${(e as Error).message}); ` +
+            `was the folder changed while loading?`);
         }
         hash.update(`${path.basename(dir)}/${index.names[k]}\0${stat.size}\0${stat.mtimeMs}\n`);
       }
@@ -168,16 +169,20 @@ export function loadImagenet(dataDir: string, options: ImagenetOptions = {}): Da
   const absent = [trainDir, valDir].filter((d) => !datasetFolderPresent('imagenet', d));
   if (absent.length > 0) {
     throw new DatasetMissingError('imagenet', [trainDir, valDir],
-      `imagenet: dataset not found: ${absent.join(' and ')} missing. Expected ${trainDir}/<class>/*.JPEG and ${valDir}/<class>/*.JPEG ` +
-        `(torchvision ImageFolder layout). ILSVRC 2012 is downloaded after registering at https://image-net.org/download; ` +
-        `unpack the train tarballs into one folder per class, and sort val into class folders (e.g. with the widely used valprep.sh).`,
+      `imagenet: dataset not found: ${absent.join(' and ')} missing. ` +
+        `Expected ${trainDir}/<class>/*.JPEG and ${valDir}/<class>/*.JPEG ` +
+        `(torchvision ImageFolder layout). ILSVRC 2012 is downloaded after registering at ` +
+          `https://image-net.org/download; ` +
+        `unpack the train tarballs into one folder per class, and sort val into class folders (e.g. ` +
+          `with the widely used valprep.sh).`,
     );
   }
   const classes = listClassFolders(trainDir);
   if (classes.length === 0) throw new Error(`imagenet: ${trainDir} has no class folders; expected ${trainDir}/<class>/*.JPEG`);
   const valClasses = listClassFolders(valDir);
   if (valClasses.length === 0 && readdirSync(valDir).some((n) => EXTENSIONS.has(path.extname(n).toLowerCase()))) {
-    throw new Error(`imagenet: ${valDir} holds images directly; sort them into one folder per class (as train/ is), e.g. with valprep.sh`);
+    throw new Error(`imagenet: ${valDir} holds images directly; sort them into one folder per class (as train/ is), e.g. ` +
+      `with valprep.sh`);
   }
   const trainSet = new Set(classes);
   const valSet = new Set(valClasses);

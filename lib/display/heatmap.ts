@@ -2,6 +2,7 @@
  * Matrices as small inline SVG heatmaps: no script and no library, so they render everywhere
  * (also in untrusted notebooks and on GitHub). Big matrices are reduced to block means first.
  */
+import type { HeatmapData } from '../io/wire';
 import { escapeHtml, formatNumber } from './format';
 
 /** A row-major matrix of numbers. */
@@ -91,17 +92,6 @@ function colourOf(v: number, scale: { lo: number; hi: number; diverging: boolean
   return shade < 0.5 ? mix(BLUE, WHITE, shade * 2) : mix(WHITE, RED, shade * 2 - 1);
 }
 
-/** A heatmap ready to draw: one SVG path per shade, in a cols x rows viewBox shown at width x height px. */
-export interface HeatmapData {
-  rows: number;
-  cols: number;
-  width: number;
-  height: number;
-  /** `fill` is "#rrggbb"; `d` holds only "M x y h w v 1 h -w z" runs. */
-  paths: { fill: string; d: string }[];
-  /** The colour range in words, and the block size when the matrix was reduced. */
-  legend: string;
-}
 
 /** The heatmap of a matrix (row 0 at the top), reduced to block means when it is large. */
 export function heatmapData(matrix: Matrix, options: HeatmapOptions = {}): HeatmapData {
@@ -127,7 +117,9 @@ export function heatmapData(matrix: Matrix, options: HeatmapOptions = {}): Heatm
   }
   const reduced = m.rows !== matrix.rows || m.cols !== matrix.cols;
   const legend =
-    `colour: ${formatNumber(scale.lo, 3)} ${scale.diverging ? '(blue) … 0 (white) … ' : '(light) … '}${formatNumber(scale.hi, 3)} ${scale.diverging ? '(red)' : '(dark)'}` +
+    `colour: ${formatNumber(scale.lo, 3)} ` +
+      `${scale.diverging ? '(blue) … 0 (white) … ' : '(light) … '}${formatNumber(scale.hi, 3)} ` +
+      `${scale.diverging ? '(red)' : '(dark)'}` +
     (reduced ? `; means of ${formatNumber(matrix.rows / m.rows, 3)} × ${formatNumber(matrix.cols / m.cols, 3)} blocks` : '');
   return { rows: m.rows, cols: m.cols, width: m.cols * cell, height: m.rows * cell, paths: [...runs].map(([fill, list]) => ({ fill, d: list.join('') })), legend };
 }
@@ -145,7 +137,8 @@ export function heatmapDataSvg(h: HeatmapData): string {
   const paths = h.paths.map((p) => `<path fill="${p.fill}" d="${p.d}"/>`).join('');
   return (
     '<div class="lmc-heatmap">' +
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${h.width}" height="${h.height}" viewBox="0 0 ${h.cols} ${h.rows}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${h.width}" height="${h.height}" ` +
+      `viewBox="0 0 ${h.cols} ${h.rows}" ` +
     `preserveAspectRatio="none" shape-rendering="crispEdges" style="border:1px solid #ccc;">${paths}</svg>` +
     `<div style="color:#666;font-size:85%;">${escapeHtml(h.legend)}</div>` +
     '</div>'

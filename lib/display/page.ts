@@ -28,7 +28,10 @@ export interface HtmlPageOptions {
 }
 
 const PAGE_STYLE = `
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
+body {
+  font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+  margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222;
+}
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
 .lmc-item { margin: 1em 0; } pre { background: #f6f8fa; padding: .6em; overflow-x: auto; }
 `;

@@ -3,6 +3,7 @@
  * accuracy, rate, ETA and a small loss curve. The last state stays in the notebook when training
  * ends. The kernel adapts tslab's `newDisplay()` to `DisplayHandle`.
  */
+import { PROGRESS_MIME, type ProgressBlock } from '../io/wire';
 import type { StepContext, TrainCallback } from '../train/trainer';
 import type { MimeBundle } from './bundle';
 import { escapeHtml, formatDuration, formatNumber, formatPercent } from './format';
@@ -126,30 +127,6 @@ function statusParts(s: ProgressState): string[] {
   return parts;
 }
 
-/**
- * Progress as data, for lmc-lab's JupyterLab extension: one block per run, with the state's numbers
- * and status text as the HTML shows them (so the renderer formats nothing itself). The HTML and
- * text stay for front ends without the extension.
- */
-export const PROGRESS_MIME = 'application/vnd.lmc-lab.progress+json';
-
-/** One block of `PROGRESS_MIME`. */
-export interface ProgressBlock {
-  label: string;
-  /** Fraction of the run done, in [0, 1]. */
-  fraction: number;
-  /** 'running', 'done' (reached the end) or 'stopped' (ended early). */
-  state: 'running' | 'done' | 'stopped';
-  /** "42%", "done", "interrupted at step 1234". */
-  status: string;
-  /** "step 120/400", "loss 0.312", "ETA 2m 10s", ... */
-  details: string[];
-  step: number;
-  endStep: number;
-  etaSeconds: number | null;
-  /** [step, loss] at each redraw, the last 200. */
-  losses: [number, number][];
-}
 
 /** The MIME bundle of a progress state: a bar, the numbers, the loss curve; plain text for consoles. */
 export function progressBundle(s: ProgressState): MimeBundle {
@@ -163,9 +140,11 @@ export function progressBundle(s: ProgressState): MimeBundle {
   const text = `${s.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${status}  ${parts.join('  ')}`;
   const colour = s.done ? (finished && !s.note ? '#1a9850' : '#d73027') : '#2166ac';
   const html =
-    '<div class="lmc-progress" style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:13px;font-variant-numeric:tabular-nums;">' +
+    '<div class="lmc-progress" style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;' +
+      'font-size:13px;font-variant-numeric:tabular-nums;">' +
     `<div><b>${escapeHtml(s.label)}</b> <span style="color:${colour};">${escapeHtml(status)}</span></div>` +
-    `<div style="width:320px;height:10px;background:#eee;margin:3px 0;"><div style="width:${(fraction * 100).toFixed(1)}%;height:10px;background:${colour};"></div></div>` +
+    `<div style="width:320px;height:10px;background:#eee;margin:3px 0;"><div ` +
+      `style="width:${(fraction * 100).toFixed(1)}%;height:10px;background:${colour};"></div></div>` +
     `<div>${parts.map(escapeHtml).join(' · ')}</div>` +
     (s.losses.length > 0 ? sparklineSvg(s.losses, { label: 'loss', colour }) : '') +
     '</div>';

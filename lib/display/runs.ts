@@ -14,7 +14,10 @@ export interface PairCurveInput {
   points: readonly { alpha: number; split: string; error: number }[];
 }
 
-/** The three figures of the selected pairs; the path is one line per split, or per k and split when the pairs start at several k. */
+/**
+ * The three figures of the selected pairs; the path is one line
+ * per split, or per k and split when the pairs start at several k.
+ */
 export function pairSelectionFigures(curves: readonly PairCurveInput[]): Figure[] {
   if (curves.length === 0) return [];
   const ks = new Set(curves.map((c) => c.run.k));

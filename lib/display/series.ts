@@ -22,7 +22,8 @@ export function numberField(row: Row, field: string, index: number, plot: string
   const n = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : NaN;
   if (Number.isNaN(n)) {
     const keys = Object.keys(row).join(', ');
-    throw new Error(`${plot}: row ${index} has ${field} = ${JSON.stringify(value) ?? String(value)}; expected a number (row keys: ${keys})`);
+    throw new Error(`${plot}: row ${index} has ${field} = ${JSON.stringify(value) ?? String(value)}; ` +
+      `expected a number (row keys: ${keys})`);
   }
   return n;
 }
@@ -86,7 +87,8 @@ export function summarise(rows: readonly Row[], options: SummariseOptions): Seri
       const run = String(row[options.run]);
       const seen = g.runs.get(x) ?? new Set<string>();
       if (seen.has(run)) {
-        throw new Error(`${options.plot}: two rows for ${options.run} ${run} at ${options.x} = ${x}${name ? ` in '${name}'` : ''}; each run needs one row per ${options.x}`);
+        throw new Error(`${options.plot}: two rows for ${options.run} ${run} at ${options.x} = ` +
+          `${x}${name ? ` in '${name}'` : ''}; each run needs one row per ${options.x}`);
       }
       g.runs.set(x, seen.add(run));
     }
@@ -141,7 +143,8 @@ export function bandTraces(series: Series, style: LineStyle): PlotlyTrace[] {
     line: { color: style.colour, dash: style.dash ?? 'solid', width: 2 },
     marker: { color: style.colour, size: 5 },
     customdata: series.points.map((p) => [p.std, p.n]),
-    hovertemplate: `${series.name ? `${series.name}<br>` : ''}%{x}: %{y:.4g} ± %{customdata[0]:.3g} (n=%{customdata[1]})<extra></extra>`,
+    hovertemplate: `${series.name ? `${series.name}<br>` : ''}%{x}: %{y:.4g} ± %{customdata[0]:.3g} ` +
+      `(n=%{customdata[1]})<extra></extra>`,
   };
   if (!series.points.some((p) => p.n > 1)) return [line];
   const edge = (sign: number): PlotlyTrace => ({

@@ -133,7 +133,8 @@ function* rowValues(get: (row: number) => unknown, count: number): Generator<unk
 
 /** "... 80 more rows (100 rows × 3 columns)" or "100 rows × 3 columns", plus grouping. */
 function footer(view: TableView): string {
-  const size = `${view.rows} row${view.rows === 1 ? '' : 's'} × ${view.names.length} column${view.names.length === 1 ? '' : 's'}`;
+  const size = `${view.rows} row${view.rows === 1 ? '' : 's'} × ${view.names.length} ` +
+    `column${view.names.length === 1 ? '' : 's'}`;
   const groups = view.groupedBy.length > 0 ? `, grouped by ${view.groupedBy.join(', ')}` : '';
   return view.hidden > 0 ? `... ${view.hidden} more row${view.hidden === 1 ? '' : 's'} (${size}${groups})` : `${size}${groups}`;
 }
@@ -147,13 +148,15 @@ export function tableHtml(table: TableLike, options: TableDisplayOptions = {}): 
   const head = view.names
     .map((name, c) => {
       const align = view.types[c] === 'integer' || view.types[c] === 'number' ? 'right' : 'left';
-      return `<th style="${TH}text-align:${align};">${escapeHtml(name)}<br><span style="font-weight:normal;color:#888;font-size:85%;">${view.types[c]}</span></th>`;
+      return `<th style="${TH}text-align:${align};">${escapeHtml(name)}<br><span ` +
+        `style="font-weight:normal;color:#888;font-size:85%;">${view.types[c]}</span></th>`;
     })
     .join('');
   const body = view.cells
     .map((row, r) => {
       const tds = row.map((text, c) => {
-        const style = `${TD}text-align:${view.numeric[r][c] ? 'right' : 'left'};${view.missing[r][c] ? 'color:#aaa;' : ''}`;
+        const align = view.numeric[r][c] ? 'right' : 'left';
+        const style = `${TD}text-align:${align};${view.missing[r][c] ? 'color:#aaa;' : ''}`;
         return `<td style="${style}">${escapeHtml(text)}</td>`;
       });
       return `<tr>${tds.join('')}</tr>`;
@@ -161,7 +164,8 @@ export function tableHtml(table: TableLike, options: TableDisplayOptions = {}): 
     .join('');
   return (
     '<div class="lmc-table">' +
-    `<table style="border-collapse:collapse;font-variant-numeric:tabular-nums;"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>` +
+    '<table style="border-collapse:collapse;font-variant-numeric:tabular-nums;">' +
+    `<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>` +
     `<div style="color:#666;font-size:90%;margin-top:4px;">${escapeHtml(footer(view))}</div>` +
     '</div>'
   );

@@ -7,7 +7,8 @@
 import { tf } from '../tf';
 import { registerDisplay, type MimeBundle } from './bundle';
 import { escapeHtml, formatNumber, formatPercent, pad } from './format';
-import { heatmapData, heatmapDataSvg, type HeatmapData } from './heatmap';
+import { heatmapData, heatmapDataSvg } from './heatmap';
+import { TENSOR_MIME, type TensorView } from '../io/wire';
 
 /** Summary statistics of a numeric tensor (population std; NaN when the tensor is empty). */
 export interface TensorStats {
@@ -126,27 +127,6 @@ function statsPairs(s: TensorStats, digits: number): [string, string][] {
   return pairs;
 }
 
-/** lmc-lab's MIME type of a tensor view, drawn by the JupyterLab extension (its renderer builds the DOM from this JSON). */
-export const TENSOR_MIME = 'application/vnd.lmc-lab.tensor+json';
-
-/** A tensor as the extension draws it: every number already formatted here. */
-export interface TensorView {
-  /** "Tensor" or "Variable 'dense1/kernel'". */
-  kind: string;
-  dtype: string;
-  /** "[300, 100]". */
-  shape: string;
-  size: number;
-  /** Statistic name and formatted value, in display order. */
-  stats: [string, string][];
-  /** "values:" or "values, seen as [a, b]:". */
-  seenAs: string;
-  /** The corner preview, "…" marking gaps. */
-  preview: string[][];
-  /** 2-D tensors (masks included): the heatmap. */
-  heatmap: HeatmapData | null;
-}
-
 /**
  * The MIME bundle of a tensor: lmc-lab's tensor JSON (drawn by the extension in trusted and
  * untrusted notebooks alike: JupyterLab's sanitizer strips the SVG of untrusted HTML), HTML (stats,
@@ -154,7 +134,8 @@ export interface TensorView {
  */
 export function tensorBundle(tensor: tf.Tensor, digits = 4): MimeBundle {
   const kind = tensor instanceof tf.Variable ? `Variable '${tensor.name}'` : 'Tensor';
-  const head = `${kind} ${tensor.dtype} ${shapeText(tensor.shape)} (${tensor.size} value${tensor.size === 1 ? '' : 's'})`;
+  const sizeText = `${tensor.size} value${tensor.size === 1 ? '' : 's'}`;
+  const head = `${kind} ${tensor.dtype} ${shapeText(tensor.shape)} (${sizeText})`;
   if (tensor.isDisposed) return { 'text/plain': `${head}, disposed` };
   if (!NUMERIC.has(tensor.dtype)) {
     return { 'text/plain': `${head}\n${tensor.size <= 100 ? tensor.toString() : '(no preview for this dtype)'}` };
@@ -168,7 +149,8 @@ export function tensorBundle(tensor: tf.Tensor, digits = 4): MimeBundle {
   const text = [head, pairs.map(([k, v]) => `${k} ${v}`).join('  '), seenAs, previewText].join('\n');
 
   const statsHtml = pairs
-    .map(([k, v]) => `<td style="padding:1px 10px 1px 0;color:#666;">${escapeHtml(k)}</td><td style="padding:1px 14px 1px 0;text-align:right;">${escapeHtml(v)}</td>`)
+    .map(([k, v]) => `<td style="padding:1px 10px 1px 0;color:#666;">${escapeHtml(k)}</td>` +
+      `<td style="padding:1px 14px 1px 0;text-align:right;">${escapeHtml(v)}</td>`)
     .join('');
   const previewHtml = preview
     .map((row) => `<tr>${row.map((t) => `<td style="padding:0 6px;text-align:right;">${escapeHtml(t)}</td>`).join('')}</tr>`)
@@ -177,10 +159,12 @@ export function tensorBundle(tensor: tf.Tensor, digits = 4): MimeBundle {
   const view: TensorView = { kind, dtype: tensor.dtype, shape: shapeText(tensor.shape), size: tensor.size, stats: pairs, seenAs, preview, heatmap };
   const html =
     '<div class="lmc-tensor" style="font-variant-numeric:tabular-nums;">' +
-    `<div><b>${escapeHtml(kind)}</b> ${escapeHtml(tensor.dtype)} ${escapeHtml(shapeText(tensor.shape))} <span style="color:#666;">(${tensor.size} values)</span></div>` +
+    `<div><b>${escapeHtml(kind)}</b> ${escapeHtml(tensor.dtype)} ${escapeHtml(shapeText(tensor.shape))} <span ` +
+      `style="color:#666;">(${tensor.size} values)</span></div>` +
     `<table style="border-collapse:collapse;margin:4px 0;"><tr>${statsHtml}</tr></table>` +
     '<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start;">' +
-    `<div><div style="color:#666;font-size:85%;">${escapeHtml(seenAs)}</div><table style="border-collapse:collapse;font-family:monospace;font-size:90%;">${previewHtml}</table></div>` +
+    `<div><div style="color:#666;font-size:85%;">${escapeHtml(seenAs)}</div><table ` +
+      `style="border-collapse:collapse;font-family:monospace;font-size:90%;">${previewHtml}</table></div>` +
     (heatmap ? heatmapDataSvg(heatmap) : '') +
     '</div></div>';
   return { [TENSOR_MIME]: view, 'text/html': html, 'text/plain': text };

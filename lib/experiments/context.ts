@@ -54,7 +54,8 @@ export function experimentContext(options: ExperimentOptions = {}): ExperimentCo
   const store = options.store ?? openStore();
   const workers = options.executor?.parallel ?? options.workers ?? defaultWorkers();
   if (!Number.isSafeInteger(workers) || workers < 1) {
-    throw new Error(`experiments: workers = ${JSON.stringify(workers)} is invalid; give a whole number of worker threads >= 1 (1: compute in this thread)`);
+    throw new Error(`experiments: workers = ${JSON.stringify(workers)} is invalid; ` +
+      `give a whole number of worker threads >= 1 (1: compute in this thread)`);
   }
   const ctx: ExperimentContext = {
     store,
@@ -64,7 +65,8 @@ export function experimentContext(options: ExperimentOptions = {}): ExperimentCo
     dataset: (config) => {
       if (!options.dataset) return datasetFor(config);
       if (options.dataset.name !== config.dataset) {
-        throw new Error(`experiments: the context's dataset is '${options.dataset.name}' but the config trains on '${config.dataset}'; give a context without a dataset, or one of '${config.dataset}'`);
+        throw new Error(`experiments: the context's dataset is '${options.dataset.name}' but the config trains on ` +
+          `'${config.dataset}'; give a context without a dataset, or one of '${config.dataset}'`);
       }
       return options.dataset;
     },
@@ -107,7 +109,8 @@ async function run(ctx: ExperimentContext, options: ExperimentOptions, call: Uni
   if (setup) {
     const done = await onWorker(ctx, options, call, setup, how.first ?? false);
     const unit = await ctx.store.get(plan.kind, plan.key);
-    if (!unit) throw new Error(`lmc-lab: a worker thread reported ${describeCall(call)} finished, but the store at ${ctx.store.root} lacks it; rerun (finished units are kept)`);
+    if (!unit) throw new Error(`lmc-lab: a worker thread reported ${describeCall(call)} finished, ` +
+      `but the store at ${ctx.store.root} lacks it; rerun (finished units are kept)`);
     // Computed by this process (on its worker) or found there: as the unit would say in this thread.
     return { unit: new FinishedUnit(unit.dir, unit.manifest, done.computed), ref };
   }
@@ -139,7 +142,10 @@ export async function activeBackend(): Promise<TaskSetup['backend']> {
   }
 }
 
-/** The worker setup of a call, or null when it runs in this thread (one worker, a backend not pooled, a dataset not loaded by name). */
+/**
+ * The worker setup of a call, or null when it runs in this thread
+ * (one worker, a backend not pooled, a dataset not loaded by name).
+ */
 function workerSetup(ctx: ExperimentContext, call: UnitCall, backend: TaskSetup['backend']): TaskSetup | null {
   if (ctx.workers <= 1) return null;
   if (!POOLED_BACKENDS.includes(backend)) return null;
@@ -180,7 +186,8 @@ async function onWorker(ctx: ExperimentContext, options: ExperimentOptions, call
   } catch (e) {
     // A cancellation is not the workers' doing: it is reported as one thread would report it.
     if (e instanceof Error && !e.message.includes('LMC_WORKERS') && failure === undefined && !signal?.aborted) {
-      e.message = `${e.message} (while computing ${describeCall(call)} on a worker thread; LMC_WORKERS=1 computes in this thread)`;
+      e.message = `${e.message} (while computing ${describeCall(call)} on a worker thread; ` +
+        `LMC_WORKERS=1 computes in this thread)`;
     }
     throw failure ?? e;
   } finally {

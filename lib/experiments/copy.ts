@@ -36,7 +36,10 @@ export interface CopySpec {
   trunkSeed?: number;
   /** Train a subnetwork under this mask. */
   mask?: MaskSpec;
-  /** Start from fresh weights of this init seed instead of W_k (random reinitialization; step and optimizer state stay W_k's). */
+  /**
+   * Start from fresh weights of this init seed instead of W_k
+   * (random reinitialization; step and optimizer state stay W_k's).
+   */
   reinit?: number;
   /** Earlier trunk steps the trunk may continue from (a sweep's other k); not part of the identity. */
   shortcuts?: readonly (number | string)[];

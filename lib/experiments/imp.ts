@@ -228,7 +228,10 @@ export interface ImpRunResult {
   /** Pruning per round as resolved for the model (one-shot's single round prunes to the target from these rates). */
   pruning: PruningOptions;
   levels: ImpRunLevel[];
-  /** Rows {level, density, method: 'imp' | 'random-prune' | 'random-reinit', testAccuracy, testError, testLoss, run, unit}. */
+  /**
+   * Rows {level, density, method: 'imp' | 'random-prune' |
+   * 'random-reinit', testAccuracy, testError, testLoss, run, unit}.
+   */
   table: ColumnTable;
 }
 
@@ -258,7 +261,8 @@ async function resolveImpRun(ctx: ExperimentContext, configInput: TrainConfig, o
   if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`impRun: baselines.seed = ${JSON.stringify(seed)} is invalid; seeds are whole numbers >= 0`);
   const baselineLevels = new Set(b?.levels ?? Array.from({ length: rounds }, (_, i) => i + 1));
   for (const n of baselineLevels) {
-    if (!(Number.isSafeInteger(n) && n >= 1 && n <= rounds)) throw new Error(`impRun: baselines.levels holds ${JSON.stringify(n)}; baselines exist at levels 1..${rounds} (level 0 is the unpruned network)`);
+    if (!(Number.isSafeInteger(n) && n >= 1 && n <= rounds)) throw new Error(`impRun: baselines.levels holds ${JSON.stringify(n)}; ` +
+      `baselines exist at levels 1..${rounds} (level 0 is the unpruned network)`);
   }
   /** The copy units of level n's baselines; the level by its result or its unit hash. */
   const baselineSpecs = (level: MaskHolder | string, k: number, n: number): { randomPrune?: CopySpec; randomReinit?: CopySpec } => {

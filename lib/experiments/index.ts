@@ -9,21 +9,45 @@
  *   const level = await impLevel(ctx, config, 8);         // levels 0..8 on the way
  *   const pair = await instabilityPair(ctx, { config, k: 500, pair: 0 });
  */
-export * from './unit';
-export * from './context';
+// What a notebook or script uses; the executor's plumbing (plans, the registry, the worker pool,
+// state bytes) is imported from its module by the layers above, never through here.
+export {
+  UNIT_KINDS, type UnitKind, type UnitRef, type UnitEvent, type UnitResult, type UnitCall, type ExperimentContext,
+  type UnitExecutor, type ExecutorOutcome,
+} from './unit';
+export { experimentContext, type ExperimentOptions } from './context';
 export { datasetFingerprint } from './fingerprint';
-export { unitDefinition, describeCall, callConfig } from './registry';
-export { UnitPool, sharedPool, defaultWorkers, POOLED_BACKENDS } from './pool';
-export { encodeState, encodeMasks, decodeState, type DecodedState } from '../train/state-bytes';
-export { trainInUnit, type ResumableRun } from './resumable';
-export { trainKey, stepOf, unitLabel, describeUnit } from './keys';
-export * from './trunk';
-export * from './masks';
-export * from './copy';
-export * from './imp';
-export * from './pair';
-export * from './sweep';
-export * from './quickstart';
-export * from './sparse';
-export * from './throughout';
-export * from './runs';
+export { defaultWorkers } from './pool';
+export { unitLabel, describeUnit } from './keys';
+export {
+  trunk, trunkCall, trunkResult, trunkKey, readState, type TrunkResult, type TrunkOptions, type TrunkSpec,
+} from './trunk';
+export {
+  maskKey, readMask, loadMask, storeMask, type MaskHolder, type StoredMask, type MaskSpec, type MaskKey,
+} from './masks';
+export {
+  copy, copyCall, copyResult, copyKey, type CopySpec, type CopySummary, type CopyResult, type CopyCallSpec,
+} from './copy';
+export {
+  impLevel, impLevelCall, impLevelResult, impLevelKey, impRun, impRunCalls, type ImpLevelOptions, type ImpLevelSummary,
+  type ImpLevelResult, type ImpLevelSpec, type ImpBaselines, type ImpRunOptions, type ImpRunLevel, type ImpRunResult,
+} from './imp';
+export {
+  instabilityPair, instabilityTrunkSeed, pairCall, pairResult, type PairSpec, type PairSummary, type PairResult,
+  type PairCallSpec,
+} from './pair';
+export {
+  instabilitySweep, sweepCalls, type SweepOptions, type SweepResult, type SweepSubnetwork, type SweepSubnetworkContext,
+} from './sweep';
+export { quickstartPlan, quickstartCalls, runQuickstart, type QuickstartPlan, type QuickstartOverrides, type QuickstartResults } from './quickstart';
+export {
+  sparseSweep, SUBNETWORK_KINDS, type SubnetworkKind, type SparseSweepOptions, type SparseSweepResult,
+} from './sparse';
+export {
+  throughoutSweep, throughoutUnit, type ThroughoutSweepOptions, type ThroughoutSweepResult, type ThroughoutUnitSpec,
+} from './throughout';
+export {
+  listRuns, listPairRuns, runsTable, pairCurves, presetOfTraining, type PairRunRow, type PairCurve,
+  type PresetMatch,
+} from './runs';
+export type { RunRow, RunList } from '../io/wire';

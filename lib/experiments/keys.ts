@@ -26,7 +26,8 @@ export function stepOf(config: TrainConfig, dataset: Dataset, step: number | str
   const k = toIterations(parseStep(step, what), iterationsPerEpoch(dataset.train.size, config.batchSize));
   const T = resolveConfig(config, dataset.train.size).totalIterations;
   if (!(Number.isSafeInteger(k) && k >= 0 && k <= T)) {
-    throw new Error(`${what} = ${JSON.stringify(step)} is step ${k}, outside training (0..${T} iterations of ${config.model}); give a step within [0, T]`);
+    throw new Error(`${what} = ${JSON.stringify(step)} is step ${k}, outside training (0..${T} iterations of ${config.model}); ` +
+      `give a step within [0, T]`);
   }
   return k;
 }

@@ -36,7 +36,10 @@ export type MaskSpec =
   | { imp: string }
   /** A mask stored with storeMask, by content hash. */
   | { sha256: string }
-  /** Random pruning with the IMP level's per-tensor counts (or total, 'global'); seed default: the config's initSeed. */
+  /**
+   * Random pruning with the IMP level's per-tensor counts (or
+   * total, 'global'); seed default: the config's initSeed.
+   */
   | { randomPrune: MaskHolder | string; seed?: number; scope?: 'layerwise' | 'global' };
 
 /** A mask as it appears in a unit's identity. */
@@ -70,7 +73,8 @@ export function maskKey(spec: MaskSpec, config: TrainConfig): MaskKey {
     if (s.scope !== undefined && s.scope !== 'layerwise' && s.scope !== 'global') throw new Error(`mask: randomPrune scope = ${JSON.stringify(s.scope)}; use "layerwise" or "global"`);
     return withoutDefaults({ randomPrune: of.imp, seed: seed === config.initSeed ? undefined : seed, scope: s.scope === 'global' ? 'global' as const : undefined });
   }
-  throw new Error(`mask: ${JSON.stringify(spec)} is not a mask spec; give an IMP level result, { imp: hash }, { sha256: hash } (storeMask) or { randomPrune: level }`);
+  throw new Error(`mask: ${JSON.stringify(spec)} is not a mask spec; ` +
+    `give an IMP level result, { imp: hash }, { sha256: hash } (storeMask) or { randomPrune: level }`);
 }
 
 /** Finds a finished unit by kind and full hash; errors say how to make it. */
@@ -83,7 +87,8 @@ export async function findUnit(ctx: ExperimentContext, kind: string, hash: strin
     // Not found: reported below with the fix.
   }
   const unit = config === null ? null : await ctx.store.get(kind, config);
-  if (!unit) throw new Error(`mask: the ${kind} unit ${hash.slice(0, 12)} is not finished in the store at ${ctx.store.root}; compute it first (impLevel or storeMask), in this store`);
+  if (!unit) throw new Error(`mask: the ${kind} unit ${hash.slice(0, 12)} is not finished in the store at ${ctx.store.root}; ` +
+    `compute it first (impLevel or storeMask), in this store`);
   return unit;
 }
 
@@ -97,7 +102,8 @@ export async function loadMask(ctx: ExperimentContext, key: MaskKey, config: Tra
   if ('imp' in key) return readMask(await findUnit(ctx, 'imp-level', key.imp));
   if ('sha256' in key) {
     const unit = await ctx.store.get('mask', { sha256: key.sha256 });
-    if (!unit) throw new Error(`mask: no stored mask with sha256 ${key.sha256.slice(0, 12)} in ${ctx.store.root}; store it first with storeMask`);
+    if (!unit) throw new Error(`mask: no stored mask with sha256 ${key.sha256.slice(0, 12)} in ${ctx.store.root}; ` +
+      `store it first with storeMask`);
     return readMask(unit);
   }
   const level = await findUnit(ctx, 'imp-level', key.randomPrune);

@@ -28,7 +28,10 @@ import { loadMask, maskKey, type MaskKey, type MaskSpec } from './masks';
 
 /** One pair of an instability experiment. */
 export interface PairSpec {
-  /** The initialization's config: initSeed is W_0's seed; dataOrderSeed is the base the copies' seeds are hashed from. */
+  /**
+   * The initialization's config: initSeed is W_0's seed;
+   * dataOrderSeed is the base the copies' seeds are hashed from.
+   */
   config: TrainConfig;
   /** Step k the copies start from. */
   k: number | string;

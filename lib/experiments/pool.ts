@@ -187,7 +187,8 @@ export class UnitPool {
       if (index < 0) return;
       this.slots.splice(index, 1);
       const task = this.finish(slot);
-      task?.reject(new Error(`lmc-lab: the worker thread computing ${describeCall(task.call)} ${why}; the units it finished are in the store, a rerun continues from its last checkpoint`));
+      task?.reject(new Error(`lmc-lab: the worker thread computing ${describeCall(task.call)} ${why}; ` +
+        `the units it finished are in the store, a rerun continues from its last checkpoint`));
       this.dispatch();
     };
     worker.on('error', (e) => lost(`failed: ${e.message}`));
@@ -238,7 +239,10 @@ function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error(`lmc-lab: cancelled (${String(signal.reason ?? 'aborted')})`);
 }
 
-/** The worker's error as an Error of this thread: a StoreError or TrainingCancelled stays one; name, code, stack and cause are kept. */
+/**
+ * The worker's error as an Error of this thread: a StoreError or
+ * TrainingCancelled stays one; name, code, stack and cause are kept.
+ */
 function reviveError(e: WorkerError): Error {
   const cause = e.cause === undefined ? undefined : reviveError(e.cause);
   let error: Error;

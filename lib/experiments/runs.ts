@@ -2,7 +2,7 @@
  * The units of a store as runs a researcher browses: one flat row per unit (what it is, its seeds,
  * its state with step and ETA while it trains, its headline numbers when finished), the curves of
  * instability pairs, and a selection as an arquero table. The Runs panel of the JupyterLab
- * extension and `lmc.runsTable` read the store through here; any process's units show, since
+ * extension and `lmc.experiments.runsTable` read the store through here; any process's units show, since
  * state and progress come from the store's folders, not from this process.
  */
 import * as aq from 'arquero';
@@ -14,48 +14,8 @@ import { canonicalConfig, SCALES, type Scale } from '../train/config';
 import { formatDuration } from '../io/duration';
 import { PAPER_ALPHA_COUNT, type InterpolationPoint } from '../stability';
 import { unitLabel } from './keys';
+import type { RunRow } from '../io/wire';
 
-/** One unit of the store, flattened. Fields that do not apply to its kind are null. */
-export interface RunRow {
-  kind: string;
-  /** Full unit hash (its folder name). */
-  hash: string;
-  /** "instability-pair k=500 pair=0 init=272148…". */
-  label: string;
-  /** The Table 1 preset whose network and learning rate it trains (null when none matches). */
-  preset: string | null;
-  /** The scale at which its training config is that preset's exactly, seeds aside (null: a config of its own). */
-  scale: Scale | null;
-  model: string | null;
-  dataset: string | null;
-  /** Training length as the config gives it ("40it", "24000it"). */
-  training: string | null;
-  k: number | null;
-  level: number | null;
-  pair: number | null;
-  initSeed: number | null;
-  dataOrderSeed: number | null;
-  /** Fraction of prunable weights kept (pairs on a mask, IMP levels, sparse copies). */
-  density: number | null;
-  state: UnitState;
-  /** The state in words: "finished", "running 340/1000, ETA 12s", "unfinished at 300/1000", "corrupt". */
-  status: string;
-  /** Steps done and the last step, while it runs or where an unfinished one stopped. */
-  step: number | null;
-  to: number | null;
-  /** Seconds left at this attempt's rate, for a running unit that reports progress. */
-  etaSeconds: number | null;
-  /** Who computes it ("pid 4242 on host", for a running unit). */
-  owner: string | null;
-  /** Finished instability pairs: instability and endpoint errors (fractions) and L2 distance. */
-  instabilityTest: number | null;
-  instabilityTrain: number | null;
-  l2: number | null;
-  /** Finished copies and IMP levels: test error (fraction). */
-  testError: number | null;
-  /** Latest change under the unit's folder (ISO 8601). */
-  modified: string;
-}
 
 type Fields = Record<string, Json | undefined>;
 
@@ -221,7 +181,8 @@ export async function pairCurves(store: Store, hashes: readonly string[]): Promi
   for (const ref of hashes) {
     const info = await store.show(`instability-pair/${ref}`);
     const unit = info.state === 'finished' ? await store.get(info.kind, info.config) : null;
-    if (!unit) throw new Error(`runs: instability pair ${info.hash.slice(0, 12)} is ${info.state}, not finished; only finished pairs have a curve`);
+    if (!unit) throw new Error(`runs: instability pair ${info.hash.slice(0, 12)} is ${info.state}, not finished; ` +
+      `only finished pairs have a curve`);
     out.push({ run: runRow(info), points: await unit.readJson<InterpolationPoint[]>('curve.json') });
   }
   return out;

@@ -61,7 +61,8 @@ export async function sparseSweep(ctx: ExperimentContext, configInput: TrainConf
   }
   const levels = options.levels ?? (options.targetDensity !== undefined ? roundsToDensity(options.targetDensity, options.pruning?.fraction ?? 0.2) : undefined);
   if (levels === undefined || !Number.isSafeInteger(levels) || levels < 1) {
-    throw new Error(`sparseSweep: give levels (a whole number of pruning rounds >= 1) or targetDensity in (0, 1); got levels = ${JSON.stringify(options.levels)}, targetDensity = ${JSON.stringify(options.targetDensity)}`);
+    throw new Error(`sparseSweep: give levels (a whole number of pruning rounds >= 1) or targetDensity in (0, 1); ` +
+      `got levels = ${JSON.stringify(options.levels)}, targetDensity = ${JSON.stringify(options.targetDensity)}`);
   }
   const methods = [...(options.methods ?? SUBNETWORK_KINDS)];
   const unknown = methods.filter((m) => !SUBNETWORK_KINDS.includes(m));

@@ -51,7 +51,10 @@ export interface SweepResult extends InstabilityResult {
   units: PairResult[];
 }
 
-/** The options every sweep shares, resolved and checked: ks (iterations, ascending), pairs, initializations, alphas, policy. */
+/**
+ * The options every sweep shares, resolved and checked: ks
+ * (iterations, ascending), pairs, initializations, alphas, policy.
+ */
 export function resolveSweep(
   who: string, config: TrainConfig, dataset: Dataset,
   options: Pick<InstabilityOptions, 'k' | 'inits' | 'initSeeds' | 'pairs' | 'alphas' | 'bn'>,

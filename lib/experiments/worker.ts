@@ -29,7 +29,8 @@ function datasetOf(setup: TaskSetup): Dataset {
   const dataset = loadDataset(name, { dataDir, imageSize });
   const here = datasetFingerprint(dataset);
   if (here !== fingerprint) {
-    throw new Error(`lmc-lab worker: dataset '${name}' from ${dataDir} reads as ${here} here but ${fingerprint} in the calling thread ` +
+    throw new Error(`lmc-lab worker: dataset '${name}' from ${dataDir} reads as ${here} here but ${fingerprint} ` +
+      `in the calling thread ` +
       '(did its files change during the run?); rerun, or set LMC_WORKERS=1 to compute in one thread');
   }
   return dataset;

@@ -159,15 +159,18 @@ function encodeFor(
     if (!isSafetensorsDtype(tensor.dtype)) throw fail('UNKNOWN_DTYPE', `${where} has unknown dtype ${JSON.stringify(tensor.dtype)}; use one of ${Object.keys(DTYPES).join(', ')}`);
     const info = DTYPES[tensor.dtype];
     if (!(tensor.data instanceof info.kind)) {
-      throw fail('INVALID_TENSOR', `${where} has dtype ${tensor.dtype}, which needs a ${info.kind.name}, but its data is a ${describe(tensor.data)}`);
+      throw fail('INVALID_TENSOR', `${where} has dtype ${tensor.dtype}, which needs a ${info.kind.name}, ` +
+        `but its data is a ${describe(tensor.data)}`);
     }
     const count = elementCount(tensor.shape, (problem) => fail('INVALID_SHAPE', `${where}: ${problem}`));
     if (count !== tensor.data.length) {
-      throw fail('SHAPE_OFFSET_MISMATCH', `${where} has shape [${tensor.shape.join(', ')}] (${count} elements) but ${tensor.data.length} data elements`);
+      throw fail('SHAPE_OFFSET_MISMATCH',
+        `${where} has shape [${tensor.shape.join(', ')}] (${count} elements) but ${tensor.data.length} data elements`);
     }
     const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
     entries.push(
-      `${JSON.stringify(name)}:{"dtype":"${tensor.dtype}","shape":[${tensor.shape.join(',')}],"data_offsets":[${offset},${offset + bytes.length}]}`,
+      `${JSON.stringify(name)}:{"dtype":"${tensor.dtype}","shape":[${tensor.shape.join(',')}],` +
+        `"data_offsets":[${offset},${offset + bytes.length}]}`,
     );
     views.push({ bytes, width: info.bytes });
     offset += bytes.length;
@@ -195,7 +198,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<safetensors byte
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declared = view.getBigUint64(0, true);
   if (declared > BigInt(bytes.length - 8)) {
-    throw fail('HEADER_LENGTH', `header length ${declared} runs past the end of the file (${bytes.length} bytes); truncated or not a safetensors file`);
+    throw fail('HEADER_LENGTH', `header length ${declared} runs past the end of the file (${bytes.length} bytes); ` +
+      `truncated or not a safetensors file`);
   }
   if (declared > BigInt(MAX_HEADER_BYTES)) throw fail('HEADER_LENGTH', `header length ${declared} exceeds the ${MAX_HEADER_BYTES}-byte limit of safetensors readers`);
   const headerLength = Number(declared);
@@ -256,7 +260,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<safetensors byte
     if (end - begin !== expected) {
       throw fail(
         'SHAPE_OFFSET_MISMATCH',
-        `${where}: shape [${dims.join(', ')}] of ${dtype} needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+        `${where}: shape [${dims.join(', ')}] of ${dtype} needs ${expected} bytes ` +
+          `but data_offsets [${begin}, ${end}] span ${end - begin}`,
       );
     }
     entries.push({ name, dtype, shape: dims, begin, end });
@@ -274,7 +279,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<safetensors byte
     previous = e.name;
   }
   if (covered > dataLength) {
-    throw fail('TRUNCATED', `tensor ${JSON.stringify(previous)} ends at data byte ${covered} but the file holds only ${dataLength} data bytes; the file is truncated`);
+    throw fail('TRUNCATED', `tensor ${JSON.stringify(previous)} ends at data byte ${covered} but the file holds only ${dataLength} ` +
+      `data bytes; the file is truncated`);
   }
   if (covered < dataLength) throw fail('TRAILING_BYTES', `${dataLength - covered} trailing bytes after the last tensor (data ends at ${covered} of ${dataLength})`);
 

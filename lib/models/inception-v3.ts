@@ -123,7 +123,10 @@ export const INCEPTION_V3_MIN_INPUT = 75;
 /** Smallest input side for the auxiliary head: its 5x5 conv needs Mixed_6e's map to be at least 17x17. */
 export const INCEPTION_V3_MIN_AUXILIARY_INPUT = 299;
 
-/** Spatial sides [h, w] of the stem, Mixed_6e (the auxiliary head's input), the auxiliary conv output and the final map. */
+/**
+ * Spatial sides [h, w] of the stem, Mixed_6e (the auxiliary
+ * head's input), the auxiliary conv output and the final map.
+ */
 export interface InceptionGeometry {
   stem: [number, number];
   lower: [number, number];
@@ -230,7 +233,8 @@ export function createInceptionV3(options: ModelOptions): Model {
   const checkSize = (x: Tensor, part: 'upper' | 'auxiliary', min: number): void => {
     const [h, w] = inceptionGeometry(x.shape[1]!, x.shape[2]!)[part];
     if (h < 1 || w < 1) {
-      throw new Error(`models: inception_v3 ${part === 'upper' ? 'needs' : 'auxiliary head needs'} input of at least ${min}x${min}, got ${x.shape[1]}x${x.shape[2]}`);
+      throw new Error(`models: inception_v3 ${part === 'upper' ? 'needs' : 'auxiliary head needs'} input of at least ` +
+        `${min}x${min}, got ${x.shape[1]}x${x.shape[2]}`);
     }
   };
   const lowerPart = (x: Tensor, training: boolean): Tensor =>
@@ -239,7 +243,10 @@ export function createInceptionV3(options: ModelOptions): Model {
     h = globalAvgPool(upper.reduce((t, block) => runBlock(t, block, training), h));
     if (training && rate > 0) {
       const rng: Random | undefined = options.dropoutRng;
-      if (!rng) throw new Error('models: inception_v3 has dropout before its classifier; training needs options.dropoutRng (e.g. stream(\'dropout\', seed, step)), or create it with dropout: 0');
+      if (!rng) {
+        throw new Error('models: inception_v3 has dropout before its classifier; ' +
+          "training needs options.dropoutRng (e.g. stream('dropout', seed, step)), or create it with dropout: 0");
+      }
       h = dropout(h, rate, rng);
     }
     return dense(h, fc);

@@ -144,7 +144,10 @@ export function conv2d(x: Tensor, layer: Conv): Tensor {
   return layer.bias ? addBias(y, layer.bias) : y;
 }
 
-/** An input layer's x W without the bias: a matmul on x flattened to [n, features], or a convolution. Linear in `kernel`. */
+/**
+ * An input layer's x W without the bias: a matmul on x flattened
+ * to [n, features], or a convolution. Linear in `kernel`.
+ */
 export function inputLinear(x: Tensor, op: InputLayerOp, kernel: Tensor): Tensor {
   return op.kind === 'dense'
     ? tf.matMul(tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D, kernel as tf.Tensor2D)
@@ -173,7 +176,8 @@ export function batchNorm(x: Tensor, bn: BatchNorm, training: boolean): Tensor {
   if (training) {
     const count = x.size / x.shape[x.rank - 1];
     if (count < 2) {
-      throw new Error(`models: BatchNorm in training mode needs more than one value per channel (input shape [${x.shape}]); use a larger batch or spatial size`);
+      throw new Error(`models: BatchNorm in training mode needs more than one value per channel (input shape [${x.shape}]); ` +
+        `use a larger batch or spatial size`);
     }
     const m = bn.momentum;
     return normalizeWithBatchStatistics(x, bn.gamma, bn.beta, bn.epsilon, (mean, variance) => {
@@ -253,7 +257,8 @@ export function assembleModel(parts: ModelParts): Model {
   const checkInput = (x: Tensor): void => {
     const [h, w, c] = parts.inputShape;
     if (x.rank !== 4 || x.shape[3] !== c) {
-      throw new Error(`models: ${parts.name} expects input [n, height, width, ${c}] (default [n, ${h}, ${w}, ${c}]), got [${x.shape}]`);
+      throw new Error(`models: ${parts.name} expects input [n, height, width, ${c}] (default [n, ${h}, ${w}, ${c}]), ` +
+        `got [${x.shape}]`);
     }
   };
   const auxiliary = parts.forwardWithAuxiliary;

@@ -84,13 +84,15 @@ export function loadPytorchStateDict(model: Model, tensors: ReadonlyMap<string, 
     const theirs = pytorchName(name, role);
     const t = tensors.get(theirs);
     if (t === undefined) {
-      throw new Error(`${source}: no tensor ${theirs} for ${model.name}'s ${name}; it holds ${[...tensors.keys()].slice(0, 12).join(', ')}`);
+      throw new Error(`${source}: no tensor ${theirs} for ${model.name}'s ${name}; ` +
+        `it holds ${[...tensors.keys()].slice(0, 12).join(', ')}`);
     }
     if (t.dtype !== 'F32') throw new Error(`${source}: ${theirs} is ${t.dtype}; save float32 weights (model.float())`);
     const permutation = toPytorchPermutation(role);
     const expected = permutation ? permutation.map((axis) => variable.shape[axis]) : variable.shape;
     if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
-      throw new Error(`${source}: ${theirs} has shape [${t.shape.join(', ')}]; ${model.name}'s ${name} needs [${expected.join(', ')}] in PyTorch's layout`);
+      throw new Error(`${source}: ${theirs} has shape [${t.shape.join(', ')}]; ${model.name}'s ${name} needs ` +
+        `[${expected.join(', ')}] in PyTorch's layout`);
     }
     updates.push({ variable, value: () => {
       const raw = tf.tensor(t.data as Float32Array, t.shape as number[], 'float32');

@@ -55,7 +55,10 @@ export function countParameters(model: Model): number {
   return n;
 }
 
-/** Trainable scalars plus buffers (BatchNorm running statistics): PyTorch's state_dict count without num_batches_tracked. */
+/**
+ * Trainable scalars plus buffers (BatchNorm running statistics):
+ * PyTorch's state_dict count without num_batches_tracked.
+ */
 export function countState(model: Model): number {
   let n = countParameters(model);
   for (const v of model.buffers.values()) n += v.size;

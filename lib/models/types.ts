@@ -102,7 +102,10 @@ export interface ModelOptions {
   inputShape?: readonly [number, number, number];
   /** BatchNorm momentum in PyTorch's convention (default 0.1). */
   bnMomentum?: number;
-  /** Dropout rate before the classifier, for architectures that have one (Inception-v3: default 0.5, as torchvision). */
+  /**
+   * Dropout rate before the classifier, for architectures that
+   * have one (Inception-v3: default 0.5, as torchvision).
+   */
   dropout?: number;
 }
 

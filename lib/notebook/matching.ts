@@ -21,7 +21,7 @@ export function denseBand(accuracies: readonly number[], testExamples: number): 
   if (!(Number.isSafeInteger(testExamples) && testExamples > 0)) {
     throw new Error(
       `denseBand: testExamples = ${JSON.stringify(testExamples)}; give the number of test examples each accuracy was `
-      + 'measured on (lmc.evaluationCount(data.test, config.evalExamples))',
+      + 'measured on (lmc.train.evaluationCount(data.test, config.evalExamples))',
     );
   }
   const d = meanStd(accuracies);

@@ -1,4 +1,7 @@
-/** Pruning: masks, magnitude pruning, IMP with rewinding (Algorithm 2), random pruning and reinitialization baselines. */
+/**
+ * Pruning: masks, magnitude pruning, IMP with rewinding
+ * (Algorithm 2), random pruning and reinitialization baselines.
+ */
 export * from './mask';
 export * from './magnitude';
 export * from './choices';

@@ -42,7 +42,8 @@ export function resolvePruningOptions(options: Partial<PruningOptions>, tensorNa
   const resolved: PruningOptions = { ...DEFAULT_PRUNING, ...options, tensors: { ...(options.tensors ?? {}) } };
   const checkFraction = (field: string, value: unknown) => {
     if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-      throw new Error(`pruning: ${field} = ${JSON.stringify(value)} is invalid; a fraction of the remaining weights is a number in [0, 1], e.g. 0.2`);
+      throw new Error(`pruning: ${field} = ${JSON.stringify(value)} is invalid; a fraction of the remaining weights is a ` +
+        `number in [0, 1], e.g. 0.2`);
     }
   };
   if (resolved.scope !== 'global' && resolved.scope !== 'layerwise') {
@@ -101,7 +102,10 @@ export function magnitudePrune(
   return new Map([...mask].map(([name, m]): [string, Tensor] => [name, maskFromValues(kept.get(name)!, m.shape)]));
 }
 
-/** Removes round(fraction x remaining) survivors of the group, lowest magnitude first, earlier position first among ties. */
+/**
+ * Removes round(fraction x remaining) survivors of the group,
+ * lowest magnitude first, earlier position first among ties.
+ */
 function pruneGroup(tensors: { keep: Uint8Array; magnitudes: Float32Array }[], fraction: number): void {
   let remaining = 0;
   for (const t of tensors) for (let i = 0; i < t.keep.length; i++) remaining += t.keep[i];

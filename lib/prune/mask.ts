@@ -71,7 +71,8 @@ export function validateMasks(
     if (!info) throw new Error(`mask '${name}': ${model.name} has no parameter of that name; the mask was made for a different model`);
     if (!info.prunable) throw new Error(`mask '${name}': ${info.role} parameters are never pruned; remove this mask`);
     if (mask.shape.join('x') !== info.shape.join('x')) {
-      throw new Error(`mask '${name}': shape [${mask.shape}] does not match ${model.name}'s parameter shape [${info.shape}]; the mask was made for a different model`);
+      throw new Error(`mask '${name}': shape [${mask.shape}] does not match ${model.name}'s parameter shape [${info.shape}]; ` +
+        `the mask was made for a different model`);
     }
     const values = mask.dataSync();
     for (let i = 0; i < values.length; i++) {
@@ -81,7 +82,8 @@ export function validateMasks(
   if (options.complete ?? true) {
     for (const info of model.info.values()) {
       if (info.prunable && !masks.has(info.name)) {
-        throw new Error(`mask '${info.name}': missing; give a mask for every prunable parameter of ${model.name} (all ones to leave it dense)`);
+        throw new Error(`mask '${info.name}': missing; ` +
+          `give a mask for every prunable parameter of ${model.name} (all ones to leave it dense)`);
       }
     }
   }

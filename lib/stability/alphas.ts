@@ -22,7 +22,8 @@ export function linspace(start: number, end: number, count: number): number[] {
 export function resolveAlphas(spec: number | readonly number[] = PAPER_ALPHA_COUNT): number[] {
   if (typeof spec === 'number') {
     if (!Number.isSafeInteger(spec) || spec < 2) {
-      throw new Error(`alphas: ${spec} is not a count of alphas; give a whole number >= 2 (both ends are always included) or a list such as [0, 0.5, 1]`);
+      throw new Error(`alphas: ${spec} is not a count of alphas; ` +
+        `give a whole number >= 2 (both ends are always included) or a list such as [0, 0.5, 1]`);
     }
     return linspace(0, 1, spec);
   }

@@ -69,7 +69,8 @@ export class BatchNormRecompute {
       throw new Error(`bn: batch size ${options.batchSize} is too small to estimate a variance; use batches of at least 2 examples`);
     }
     if (!(options.momentum > 0 && options.momentum <= 1)) {
-      throw new Error(`bn: bnMomentum = ${options.momentum}; 'recompute' reads each batch's statistics through the model's momentum, which must be in (0, 1]`);
+      throw new Error(`bn: bnMomentum = ${options.momentum}; ` +
+        `'recompute' reads each batch's statistics through the model's momentum, which must be in (0, 1]`);
     }
     this.momentum = options.momentum;
     this.dropoutSeed = seed;

@@ -1,4 +1,7 @@
-/** Instability analysis: interpolation, BatchNorm policies, L2 distances, measures and tables of Algorithm 1, instability throughout training. */
+/**
+ * Instability analysis: interpolation, BatchNorm policies, L2 distances,
+ * measures and tables of Algorithm 1, instability throughout training.
+ */
 export * from './alphas';
 export * from './seeds';
 export * from './batchnorm';

@@ -14,7 +14,6 @@
  */
 import { tf } from '../tf';
 import type { InputLayer, Model } from '../models/types';
-import type { Split } from '../data/types';
 import { loadWeights } from '../train/state';
 import { evaluate } from '../train/evaluate';
 import { resolveAlphas } from './alphas';
@@ -101,7 +100,8 @@ export function interpolateInto(
       const a = w1.get(name)!;
       const b = w2.get(name)!;
       if (a.shape.join('x') !== variable.shape.join('x') || b.shape.join('x') !== variable.shape.join('x')) {
-        throw new Error(`interpolate: '${name}' has shapes [${a.shape}] and [${b.shape}] but ${model.name} expects [${variable.shape}]; both networks must have the model's architecture`);
+        throw new Error(`interpolate: '${name}' has shapes [${a.shape}] and [${b.shape}] but ${model.name} expects ` +
+          `[${variable.shape}]; both networks must have the model's architecture`);
       }
       // assign inside tidy: the new value's tensor object is freed, its data stays with the variable.
       tf.tidy(() => variable.assign(tf.add(tf.mul(a, alpha), tf.mul(b, 1 - alpha))));
@@ -124,7 +124,8 @@ export function interpolationCurve(
   const alphas = resolveAlphas(options.alphas);
   const policy = checkBatchNormPolicy(options.bn ?? 'interpolate');
   if (policy === 'recompute' && model.buffers.size > 0 && !options.recompute) {
-    throw new Error(`interpolate: bn 'recompute' on ${model.name} needs options.recompute (a BatchNormRecompute over training batches)`);
+    throw new Error(`interpolate: bn 'recompute' on ${model.name} needs options.recompute ` +
+      `(a BatchNormRecompute over training batches)`);
   }
   const batchSize = options.evalBatchSize ?? 1000;
   const layer = options.splitInputLayer === false ? undefined : model.inputLayer;
@@ -192,9 +193,11 @@ function applyMasks(model: Model, masks: ReadonlyMap<string, Tensor>): void {
 
 function checkSameNames(model: Model, weights: ReadonlyMap<string, Tensor>, label: string): void {
   for (const name of [...model.params.keys(), ...model.buffers.keys()]) {
-    if (!weights.has(name)) throw new Error(`interpolate: ${label} lacks '${name}' of ${model.name}; give every parameter and buffer (copyWeights or liveWeights)`);
+    if (!weights.has(name)) throw new Error(`interpolate: ${label} lacks '${name}' of ${model.name}; ` +
+      `give every parameter and buffer (copyWeights or liveWeights)`);
   }
   for (const name of weights.keys()) {
-    if (!model.params.has(name) && !model.buffers.has(name)) throw new Error(`interpolate: ${label} has '${name}', which ${model.name} does not; both networks must have the model's architecture`);
+    if (!model.params.has(name) && !model.buffers.has(name)) throw new Error(`interpolate: ${label} has '${name}', which ${model.name} does not; ` +
+      `both networks must have the model's architecture`);
   }
 }

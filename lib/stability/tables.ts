@@ -94,7 +94,10 @@ export interface InstabilitySummary {
   throughout?: { step: number; epoch: number; instability: Record<string, MeanStd>; l2: MeanStd; l2Prunable: MeanStd }[];
 }
 
-/** Builds the result tables from collected rows (column order fixed, for stable printing); `throughout` tables only when asked for. */
+/**
+ * Builds the result tables from collected rows (column order fixed,
+ * for stable printing); `throughout` tables only when asked for.
+ */
 export function tablesOf(rows: ExperimentRows, withThroughout: boolean): { table: ColumnTable; pairs: ColumnTable; distances: ColumnTable; throughout?: { table: ColumnTable; pairs: ColumnTable } } {
   const key = ['k', 'init', 'initSeed', 'pair', 'run'];
   const curveColumns = [...key, 'alpha', 'split', 'error', 'loss'];

@@ -109,7 +109,8 @@ async function trainInLockstep(
     state.waiting = null;
     try {
       if (other.step !== ctx.step || other.copy === copy) {
-        throw new Error(`instability: copies met out of step (copy ${other.copy + 1} at ${other.step}, copy ${copy + 1} at ${ctx.step})`);
+        throw new Error(`instability: copies met out of step (copy ${other.copy + 1} at ${other.step}, ` +
+          `copy ${copy + 1} at ${ctx.step})`);
       }
       const models: [Model, Model] = copy === 0 ? [ctx.model, other.model] : [other.model, ctx.model];
       await options.onMeet?.(ctx.step, ctx.epoch, models);

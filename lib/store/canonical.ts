@@ -23,7 +23,8 @@ export function checkKind(kind: unknown): asserts kind is string {
   if (typeof kind !== 'string' || !KIND_PATTERN.test(kind)) {
     throw new StoreError(
       'INVALID_KIND',
-      `store: unit kind ${JSON.stringify(kind)} is not valid; use a lowercase letter followed by up to 63 of a-z, 0-9, '_' or '-' (e.g. "train", "imp-level")`,
+      `store: unit kind ${JSON.stringify(kind)} is not valid; use a lowercase letter followed by up to 63 of ` +
+        `a-z, 0-9, '_' or '-' (e.g. "train", "imp-level")`,
     );
   }
 }
@@ -54,7 +55,8 @@ function write(value: unknown, at: string, ancestors: Set<object>): string {
     case 'object':
       break;
     default:
-      return fail(`a ${typeof value} is not a JSON value; configs must be plain JSON (objects, arrays, strings, finite numbers, booleans, null)`);
+      return fail(`a ${typeof value} is not a JSON value; configs must be plain JSON (objects, arrays, strings, ` +
+        `finite numbers, booleans, null)`);
   }
   const object = value as object;
   if (ancestors.has(object)) fail('the value contains itself (a cycle); configs must be trees');
@@ -69,7 +71,8 @@ function write(value: unknown, at: string, ancestors: Set<object>): string {
     }
     const proto = Object.getPrototypeOf(object);
     if (proto !== Object.prototype && proto !== null) {
-      fail(`a ${object.constructor?.name ?? 'non-plain object'} is not plain JSON; convert it (e.g. a Date to an ISO string, a typed array to an array)`);
+      fail(`a ${object.constructor?.name ?? 'non-plain object'} is not plain JSON; ` +
+        `convert it (e.g. a Date to an ISO string, a typed array to an array)`);
     }
     const keys = Object.keys(object).sort();
     const parts: string[] = [];
@@ -104,7 +107,8 @@ export interface UnitIdentity {
 export function unitIdentity(kind: string, config: unknown): UnitIdentity {
   checkKind(kind);
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw new StoreError('INVALID_CONFIG', `config of a "${kind}" unit: must be a plain object, got ${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`);
+    throw new StoreError('INVALID_CONFIG', `config of a "${kind}" unit: must be a plain object, got ` +
+      `${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`);
   }
   // Written out rather than canonicalJson({config, kind}) so errors name "config.lr", not "config.config.lr";
   // the keys are in sorted order, so the text is the same.

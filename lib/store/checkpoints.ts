@@ -94,7 +94,8 @@ export class CheckpointFolder {
     const steps = await this.steps();
     let kept = 0;
     for (const step of steps) {
-      if (step > newest) continue; // a later checkpoint from an earlier attempt: the caller went back; leave it to latest()
+      // a later checkpoint from an earlier attempt: the caller went back; leave it to latest()
+      if (step > newest) continue;
       if (kept < this.keep && (await readJsonFile(path.join(this.stepDir(step), SIDECAR))).state === 'ok') {
         kept++;
         continue;

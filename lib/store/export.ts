@@ -30,7 +30,8 @@ function isExportable(table: unknown): table is ExportableTable {
 
 /** The bytes of a table in one format. JSON is an array of row objects (NaN becomes null, as JSON requires). */
 export function tableBytes(table: ExportableTable, format: TableFormat): Uint8Array {
-  if (!isExportable(table)) throw new StoreError('INVALID_NAME', `exportTable: expected an arquero table (with toCSV, toJSON, toArrowIPC), got ${table === null ? 'null' : typeof table}`);
+  if (!isExportable(table)) throw new StoreError('INVALID_NAME', `exportTable: expected an arquero table (with toCSV, toJSON, toArrowIPC), ` +
+    `got ${table === null ? 'null' : typeof table}`);
   switch (format) {
     case 'csv':
       return Buffer.from(table.toCSV());

@@ -29,7 +29,8 @@ export function configSummary(config: Json | null, width = 70): string {
 
 function localTime(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
 /** The `lmc ls` table: hash prefix, kind, state, size, modified, config. */
@@ -49,7 +50,8 @@ export function formatUnitList(units: readonly UnitInfo[]): string {
   const counts = new Map<string, number>();
   for (const u of units) counts.set(u.state, (counts.get(u.state) ?? 0) + 1);
   const total = units.reduce((s, u) => s + u.bytes, 0);
-  const footer = `${units.length} units (${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}), ${formatBytes(total)}`;
+  const byState = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+  const footer = `${units.length} units (${byState}), ${formatBytes(total)}`;
   return `${[line(header), ...rows.map(line), footer].join('\n')}\n`;
 }
 
@@ -65,15 +67,18 @@ export function formatUnitDetails(u: UnitInfo): string {
   const lines = [
     `unit      ${u.kind}/${u.hash}`,
     `folder    ${u.dir}`,
-    `state     ${u.state}${u.owner ? ` (by ${u.owner})` : ''}${u.checkpointStep !== null ? ` (checkpoint at step ${u.checkpointStep})` : ''}`,
+    `state     ${u.state}${u.owner ? ` (by ${u.owner})` : ''}` +
+      `${u.checkpointStep !== null ? ` (checkpoint at step ${u.checkpointStep})` : ''}`,
     `size      ${formatBytes(u.bytes)}, modified ${localTime(u.modified)}`,
   ];
   if (u.progress && u.state !== 'finished') {
     const eta = unitEtaSeconds(u);
-    lines.push(`progress  step ${u.progress.step} of ${u.progress.to} (this attempt from ${u.progress.from}) at ${u.progress.updatedAt}` +
+    lines.push(`progress  step ${u.progress.step} of ${u.progress.to} (this attempt from ${u.progress.from}) at ` +
+      `${u.progress.updatedAt}` +
       (eta === null ? '' : `, about ${formatDuration(eta)} left`));
   }
-  if (u.manifest) lines.push(`computed  ${u.manifest.started} .. ${u.manifest.finished} (${u.manifest.seconds.toFixed(1)} s) on ${u.manifest.host}`);
+  if (u.manifest) lines.push(`computed  ${u.manifest.started} .. ${u.manifest.finished} (${u.manifest.seconds.toFixed(1)} s) on ` +
+    `${u.manifest.host}`);
   for (const p of u.problems) lines.push(`problem   ${p}`);
   lines.push(`config    ${JSON.stringify(u.config, null, 2).replace(/\n/g, '\n          ')}`);
   if (u.manifest) {

@@ -14,7 +14,10 @@ import { HeldLock, describeOwner, inspectLock, removeLockIf, removeLockLeftovers
 import { PROGRESS_FILE, progressEtaSeconds, readProgress, type UnitProgress } from './progress';
 import { describeProblem, readManifest, verifyManifestFiles, type FileProblem, type Manifest, type VerifyMode } from './manifest';
 
-/** A unit's state: committed and intact, being computed now, interrupted or never finished, or committed but damaged. */
+/**
+ * A unit's state: committed and intact, being computed now,
+ * interrupted or never finished, or committed but damaged.
+ */
 export type UnitState = 'finished' | 'running' | 'unfinished' | 'corrupt';
 
 /** What list and show report about a unit. */
@@ -118,13 +121,16 @@ export async function listUnits(root: string, timing: LockTiming, options: ListO
 /** Finds one unit by hash prefix ("3fa4", or "train/3fa4") and verifies it in full. */
 export async function showUnit(root: string, timing: LockTiming, ref: string): Promise<UnitInfo> {
   const match = /^(?:([a-z][a-z0-9_-]{0,63})\/)?([0-9a-f]{1,64})$/.exec(String(ref).trim().toLowerCase());
-  if (!match) throw new StoreError('NOT_FOUND', `${root}: ${JSON.stringify(ref)} is not a unit hash; give the hash or a unique prefix of it (hex digits, as \`lmc ls\` prints), optionally as kind/prefix`);
+  if (!match) throw new StoreError('NOT_FOUND', `${root}: ${JSON.stringify(ref)} is not a unit hash; give the hash or a unique prefix of it (hex digits, ` +
+    `as \`lmc ls\` prints), optionally as kind/prefix`);
   const [, kind, prefix] = match;
   const candidates = (await unitFolders(root, kind)).filter((u) => u.hash.startsWith(prefix));
-  if (candidates.length === 0) throw new StoreError('NOT_FOUND', `${root}: no unit${kind ? ` of kind "${kind}"` : ''} has a hash starting with "${prefix}"; \`lmc ls\` lists the units`);
+  if (candidates.length === 0) throw new StoreError('NOT_FOUND', `${root}: no unit${kind ? ` of kind "${kind}"` : ''} has a hash starting with "${prefix}"; ` +
+    `\`lmc ls\` lists the units`);
   if (candidates.length > 1) {
     const names = candidates.slice(0, 10).map((u) => `${u.kind}/${u.hash.slice(0, 16)}`).join(', ');
-    throw new StoreError('AMBIGUOUS', `${root}: ${candidates.length} units have hashes starting with "${prefix}" (${names}${candidates.length > 10 ? ', ...' : ''}); give more digits`);
+    throw new StoreError('AMBIGUOUS', `${root}: ${candidates.length} units have hashes starting with "${prefix}" ` +
+      `(${names}${candidates.length > 10 ? ', ...' : ''}); give more digits`);
   }
   return describeUnit(candidates[0], timing, 'full');
 }
@@ -176,7 +182,8 @@ export async function gcStore(root: string, timing: LockTiming, options: GcOptio
   const rootNames = await listDir(root);
   if (rootNames.length === 0) return report;
   if (!rootNames.includes(MARKER_FILE)) {
-    throw new StoreError('NOT_A_STORE', `${root}: no ${MARKER_FILE} here, so this is not an lmc-lab store (is LMC_HOME right?); gc deletes nothing outside a store`);
+    throw new StoreError('NOT_A_STORE', `${root}: no ${MARKER_FILE} here, so this is not an lmc-lab store (is LMC_HOME right?); ` +
+      `gc deletes nothing outside a store`);
   }
   const remove = async (target: string, reason: string): Promise<void> => {
     const { bytes } = await treeStats(target);

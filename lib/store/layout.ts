@@ -27,7 +27,10 @@ export const WORK_PREFIX = '.work-';
 export const MARKER_FILE = 'lmc-store.json';
 export const STORE_FORMAT = 'lmc-lab store 1';
 
-/** `$LMC_HOME/store`, or `~/.lmc/store` when LMC_HOME is unset or empty; relative paths resolve against the working directory. */
+/**
+ * `$LMC_HOME/store`, or `~/.lmc/store` when LMC_HOME is unset or
+ * empty; relative paths resolve against the working directory.
+ */
 export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
   const home = readSetting('home', env) ?? path.join(os.homedir(), '.lmc');
   return path.join(home, 'store');
@@ -54,7 +57,8 @@ export function checkFileName(name: unknown, where: string): string {
   const segments = name.split('/');
   if (segments.length > 4) bad('is nested more than 4 folders deep');
   for (const s of segments) {
-    if (!SEGMENT.test(s)) bad(`has an invalid part ${JSON.stringify(s)}: each part starts with a letter, digit or '_' and holds only letters, digits and _ . , = + @ - (at most 128 characters)`);
+    if (!SEGMENT.test(s)) bad(`has an invalid part ${JSON.stringify(s)}: each part starts with a letter, ` +
+      `digit or '_' and holds only letters, digits and _ . , = + @ - (at most 128 characters)`);
   }
   if (RESERVED.has(segments[0])) bad(`is reserved by the store (${[...RESERVED].join(', ')})`);
   return name;

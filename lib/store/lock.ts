@@ -149,7 +149,10 @@ export function describeOwner(owner: LockOwner | null): string {
   return `process ${owner.pid} on ${owner.host} (since ${owner.started})`;
 }
 
-/** Why a held lock is stale, or null while its owner looks alive. `firstSeen`: when this waiter first saw this heartbeat. */
+/**
+ * Why a held lock is stale, or null while its owner looks alive.
+ * `firstSeen`: when this waiter first saw this heartbeat.
+ */
 export function staleReason(lock: Extract<LockState, { state: 'held' }>, firstSeen: number, timing: LockTiming, now = Date.now()): string | null {
   const { owner } = lock;
   if (owner && owner.hostId === HOST_ID) {
@@ -164,7 +167,8 @@ export function staleReason(lock: Extract<LockState, { state: 'held' }>, firstSe
   // owner right after creating the file: if nothing appears within a short grace, its creator died.
   const limit = owner ? timing.staleMs : Math.min(timing.staleMs, EMPTY_LOCK_GRACE_MS);
   const unchanged = Math.max(now - firstSeen, now - lock.mtimeMs - limit);
-  if (unchanged >= limit) return `its heartbeat has not been refreshed for ${Math.round(unchanged / 1000)} s (stale after ${Math.round(limit / 1000)} s)`;
+  if (unchanged >= limit) return `its heartbeat has not been refreshed for ${Math.round(unchanged / 1000)} s ` +
+    `(stale after ${Math.round(limit / 1000)} s)`;
   return null;
 }
 
@@ -312,7 +316,10 @@ export class HeldLock {
   }
 }
 
-/** Creates `file` exclusively with `text`, durably; `makeDir` creates a missing unit folder. Removes it if writing fails. */
+/**
+ * Creates `file` exclusively with `text`, durably; `makeDir`
+ * creates a missing unit folder. Removes it if writing fails.
+ */
 async function writeNewFile(file: string, text: string, makeDir: boolean): Promise<void> {
   let handle: fsp.FileHandle;
   try {
@@ -398,7 +405,8 @@ export async function waitUntilFree(file: string, timing: LockTiming, reports: W
       told = Date.now();
     }
     if (Date.now() - started > timing.waitTimeoutMs) {
-      throw new StoreError('LOCK_TIMEOUT', `${file}: still held by ${describeOwner(lock.owner)} after waiting ${Math.round((Date.now() - started) / 1000)} s; if that process is gone, delete the lock file or run gc`);
+      throw new StoreError('LOCK_TIMEOUT', `${file}: still held by ${describeOwner(lock.owner)} after waiting ` +
+        `${Math.round((Date.now() - started) / 1000)} s; if that process is gone, delete the lock file or run gc`);
     }
     await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() * 0.5)));
     delay = Math.min(delay * 1.5, timing.maxPollMs);

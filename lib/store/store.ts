@@ -52,7 +52,10 @@ export function openStore(options: string | StoreOptions = {}): Store {
   return new Store(typeof options === 'string' ? { root: options } : options);
 }
 
-/** Prints every event, but a wait only once it has lasted (short waits on a unit another thread computes are routine). */
+/**
+ * Prints every event, but a wait only once it has lasted
+ * (short waits on a unit another thread computes are routine).
+ */
 function defaultOnEvent(event: StoreEvent): void {
   if (event.type !== 'waiting' || event.waitedSeconds > 0) console.warn(`lmc store: ${event.message}`);
 }
@@ -80,7 +83,8 @@ export class Store {
       if (typeof value !== 'number' || !(value > 0)) throw new StoreError('INVALID_CONFIG', `openStore: ${key} must be a positive number of milliseconds, got ${String(value)}`);
       timing[key] = value;
     }
-    if (timing.heartbeatMs * 2 > timing.staleMs) throw new StoreError('INVALID_CONFIG', `openStore: heartbeatMs (${timing.heartbeatMs}) must be at most half of staleMs (${timing.staleMs}), or live locks would look stale`);
+    if (timing.heartbeatMs * 2 > timing.staleMs) throw new StoreError('INVALID_CONFIG', `openStore: heartbeatMs (${timing.heartbeatMs}) must be at most half of staleMs (${timing.staleMs}), ` +
+      `or live locks would look stale`);
     this.timing = timing;
     this.report = options.onEvent ?? defaultOnEvent;
     this.hashCache = options.hashCache ?? true;
@@ -100,7 +104,10 @@ export class Store {
     return unitDir(this.root, id.kind, id.hash);
   }
 
-  /** The finished unit, verified (sizes and checksums), or null if it is absent, unfinished or corrupt (corruption is reported). */
+  /**
+   * The finished unit, verified (sizes and checksums), or null if
+   * it is absent, unfinished or corrupt (corruption is reported).
+   */
   async get(kind: string, config: unknown): Promise<FinishedUnit | null> {
     return this.openFinished(unitIdentity(kind, config), true);
   }
@@ -116,7 +123,8 @@ export class Store {
     if (problems.length === 0 && read.state === 'ok') return new FinishedUnit(dir, read.manifest, false);
     if (report) {
       for (const p of problems) {
-        const message = `${describeProblem(dir, p)}; the ${id.kind} unit is treated as unfinished and will be recomputed`;
+        const message =
+          `${describeProblem(dir, p)}; ` + `the ${id.kind} unit is treated as unfinished and will be recomputed`;
         this.report({ type: 'corrupt', kind: id.kind, hash: id.hash, file: p.file, problem: p.problem, expected: p.expected, actual: p.actual, message });
       }
     }
@@ -163,7 +171,8 @@ export class Store {
             const waitedSeconds = Math.round(waitedMs / 1000);
             const waited = waitedSeconds > 0 ? `still waiting after ${waitedSeconds} s` : 'waiting';
             this.report({ type: 'waiting', kind: id.kind, hash: id.hash, owner: describeOwner(owner), waitedSeconds,
-              message: `${dir}: ${waited} for ${describeOwner(owner)}, which is computing this ${id.kind} unit (lock file ${lockFile})` });
+              message: `${dir}: ${waited} for ${describeOwner(owner)}, which is computing this ${id.kind} unit ` +
+                `(lock file ${lockFile})` });
           },
           recovered: (owner, reason) => this.report({ type: 'lock-recovered', lock: lockFile, owner: describeOwner(owner), reason, message: `${lockFile}: removed a stale lock held by ${describeOwner(owner)}: ${reason}` }),
         });
@@ -186,7 +195,8 @@ export class Store {
     const workDir = path.join(dir, `${WORK_PREFIX}${randomBytes(6).toString('hex')}`);
     await ensureDir(workDir);
     const checkpoints = new CheckpointFolder(path.join(dir, PARTIAL_DIR), this.keepCheckpoints, (step, file, problem) =>
-      this.report({ type: 'checkpoint-corrupt', kind: id.kind, hash: id.hash, step, file, problem, message: `${file}: resume checkpoint at step ${step} is damaged (${problem}); discarded, resuming from an older one or from the start` }),
+      this.report({ type: 'checkpoint-corrupt', kind: id.kind, hash: id.hash, step, file, problem, message: `${file}: resume checkpoint at step ${step} is damaged (${problem}); ` +
+        `discarded, resuming from an older one or from the start` }),
     );
     const writer = new UnitWriter(id, dir, workDir, checkpoints, lock.signal);
     try {
@@ -194,7 +204,8 @@ export class Store {
       try {
         summary = (await fn(writer)) ?? null;
       } catch (e) {
-        throw new StoreError('COMPUTE_FAILED', `${dir}: computing the ${id.kind} unit failed: ${describeError(e)}. Nothing was committed; the unit stays unfinished and resumes from its last checkpoint on the next request`, { cause: e });
+        throw new StoreError('COMPUTE_FAILED', `${dir}: computing the ${id.kind} unit failed: ${describeError(e)}. Nothing was committed; ` +
+          `the unit stays unfinished and resumes from its last checkpoint on the next request`, { cause: e });
       } finally {
         writer.close();
       }
@@ -228,7 +239,9 @@ export class Store {
   }
 
   private async commit(id: UnitIdentity, dir: string, workDir: string, summary: Json, started: Date, lock: HeldLock): Promise<Manifest> {
-    const lost = () => new StoreError('LOCK_LOST', `${dir}: this process lost the unit's lock to another (it was judged stale, e.g. the event loop was blocked for longer than staleMs = ${this.timing.staleMs} ms); not committing. Raise staleMs if computations block that long`);
+    const lost = () => new StoreError('LOCK_LOST', `${dir}: this process lost the unit's lock to another (it was judged stale, e.g. ` +
+      `the event loop was blocked for longer than staleMs = ${this.timing.staleMs} ms); ` +
+      `not committing. Raise staleMs if computations block that long`);
     if (!(await lock.stillHeld())) throw lost();
     try {
       const files: Record<string, FileDigest> = {};
@@ -265,7 +278,8 @@ export class Store {
       return manifest;
     } catch (e) {
       if (e instanceof StoreError && e.code === 'LOCK_LOST') throw e;
-      throw new StoreError('COMPUTE_FAILED', `${dir}: committing the ${id.kind} unit failed: ${describeError(e)}. The unit stays unfinished; its checkpoints are kept`, { cause: e });
+      throw new StoreError('COMPUTE_FAILED', `${dir}: committing the ${id.kind} unit failed: ${describeError(e)}. The unit stays unfinished; ` +
+        `its checkpoints are kept`, { cause: e });
     }
   }
 
@@ -286,7 +300,8 @@ export class Store {
     const file = path.join(this.root, MARKER_FILE);
     const read = await readJsonFile(file);
     if (read.state === 'ok' && (read.value as { format?: string })?.format !== STORE_FORMAT) {
-      throw new StoreError('NOT_A_STORE', `${file}: store format ${JSON.stringify((read.value as { format?: string })?.format)} is not "${STORE_FORMAT}"; use a newer lmc-lab or another LMC_HOME`);
+      throw new StoreError('NOT_A_STORE', `${file}: store format ${JSON.stringify((read.value as { format?: string })?.format)} is not ` +
+        `"${STORE_FORMAT}"; use a newer lmc-lab or another LMC_HOME`);
     }
     if (read.state !== 'ok') {
       await ensureDir(this.root);
@@ -318,7 +333,10 @@ export class Store {
   }
 }
 
-/** Why units cannot be written under `root`, judged at the nearest folder that exists on its path; null when they can. */
+/**
+ * Why units cannot be written under `root`, judged at the
+ * nearest folder that exists on its path; null when they can.
+ */
 export async function storeRootProblem(root: string): Promise<string | null> {
   const fix = 'point LMC_HOME (or --store) at a folder you can write';
   let at = path.resolve(root);

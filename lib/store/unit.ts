@@ -150,7 +150,8 @@ export class FinishedUnit {
 
   private digest(name: string): FileDigest {
     const digest = Object.prototype.hasOwnProperty.call(this.manifest.files, name) ? this.manifest.files[name] : undefined;
-    if (!digest) throw new StoreError('NOT_FOUND', `${this.dir}: the unit has no file "${name}"; it has ${this.files.map((f) => `"${f}"`).join(', ') || 'no outputs'}`);
+    if (!digest) throw new StoreError('NOT_FOUND', `${this.dir}: the unit has no file "${name}"; it has ` +
+      `${this.files.map((f) => `"${f}"`).join(', ') || 'no outputs'}`);
     return digest;
   }
 
@@ -172,7 +173,8 @@ export class FinishedUnit {
     }
     const mismatch = checkBytes(bytes, digest);
     if (mismatch) {
-      throw new StoreError('CORRUPT', `${file}: ${mismatch.problem} (expected ${mismatch.expected}, found ${mismatch.actual}); the file changed after the unit was verified; request the unit again to recompute it`);
+      throw new StoreError('CORRUPT', `${file}: ${mismatch.problem} (expected ${mismatch.expected}, found ${mismatch.actual}); ` +
+        `the file changed after the unit was verified; request the unit again to recompute it`);
     }
     return bytes;
   }

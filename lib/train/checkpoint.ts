@@ -54,7 +54,8 @@ export async function loadCheckpoint(name: string): Promise<CheckpointContents> 
     text = await fsp.readFile(jsonFile, 'utf8');
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') {
-      throw new Error(`${name}: not a checkpoint of lmc-lab: ${jsonFile} is missing (a checkpoint is the pair <name>.safetensors and <name>.json that saveCheckpoint and \`lmc imp --save\` write)`);
+      throw new Error(`${name}: not a checkpoint of lmc-lab: ${jsonFile} is missing (a checkpoint is the pair ` +
+        `<name>.safetensors and <name>.json that saveCheckpoint and \`lmc imp --save\` write)`);
     }
     throw new Error(`${jsonFile}: cannot read the checkpoint sidecar (${(err as Error).message})`);
   }
@@ -76,7 +77,8 @@ export async function loadCheckpoint(name: string): Promise<CheckpointContents> 
   }
   const { state, masks } = decodeState(bytes, file);
   if (state.step !== sidecar.step) {
-    throw new Error(`${file}: holds step ${state.step} but ${jsonFile} says step ${sidecar.step}; the two files are from different saves`);
+    throw new Error(`${file}: holds step ${state.step} but ${jsonFile} says step ${sidecar.step}; ` +
+      `the two files are from different saves`);
   }
   return { state, config: sidecar.config, masks: masks.size > 0 ? masks : undefined };
 }

@@ -77,7 +77,10 @@ const FIELDS: readonly (keyof TrainConfig)[] = [
   'optimizerStateAtK', 'evalBatchSize', 'evalExamples', 'imageSize',
 ];
 
-/** Scales: 'paper' is Table 1 exactly; 'quick' keeps every hyperparameter and shortens training; 'smoke' exercises every code path in seconds. */
+/**
+ * Scales: 'paper' is Table 1 exactly; 'quick' keeps every hyperparameter
+ * and shortens training; 'smoke' exercises every code path in seconds.
+ */
 
 /** Training length of each model at 'quick' scale (milestones and warmup shrink in proportion). */
 const QUICK_LENGTH: Record<string, string> = {
@@ -146,7 +149,8 @@ export function canonicalConfig(config: TrainConfig): string {
 /** Checks every field; returns the config or throws naming the field, the value and the fix. */
 export function validateConfig(config: TrainConfig): TrainConfig {
   const bad = (field: string, value: unknown, fix: string): never => {
-    // `field` names the config field at fault (milestones[1] is milestones), for callers that say where its value came from.
+    // `field` names the config field at fault (milestones[1] is
+    // milestones), for callers that say where its value came from.
     throw Object.assign(new Error(`config: ${field} = ${JSON.stringify(value)} is invalid; ${fix}`), { field: field.replace(/\[.*$/, '') });
   };
   for (const key of Object.keys(config)) {

@@ -16,7 +16,10 @@ import { settingOrDefault } from '../settings';
 
 /** A split held on the device. */
 export interface ResidentSplit {
-  /** The examples at `indices` as [n, h, w, c] floats and int32 labels, gathered on the device (the caller disposes). */
+  /**
+   * The examples at `indices` as [n, h, w, c] floats and int32
+   * labels, gathered on the device (the caller disposes).
+   */
   read(indices: Int32Array): { x: tf.Tensor4D; y: tf.Tensor1D };
   /** The examples start..start+count-1 (evaluation's contiguous batches). */
   slice(start: number, count: number): { x: tf.Tensor4D; y: tf.Tensor1D };

@@ -17,7 +17,8 @@ const ADDON_DIR = path.join(CHECKOUT, 'native', 'dnnl');
 
 function systemPackages(): string | null {
   if (spawnSync('dpkg-query', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    return 'not a Debian system: install Chromium, oneDNN (libdnnl) and Fashion-MNIST by hand (test/setup/system-packages.sh lists them)';
+    return 'not a Debian system: install Chromium, oneDNN (libdnnl) and Fashion-MNIST by hand ' +
+      '(test/setup/system-packages.sh lists them)';
   }
   const run = spawnSync('bash', [path.join(CHECKOUT, 'test', 'setup', 'system-packages.sh')], { stdio: 'inherit' });
   return run.status === 0 ? null : 'Debian packages missing (see above)';
