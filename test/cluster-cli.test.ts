@@ -1,8 +1,8 @@
 /**
  * The commands on a real Slurm (loopback, test/fixtures/slurm.ts): `lmc quickstart --on slurm`
  * follows its jobs and prints the numbers and tables of a local run; `--detach` returns once
- * submitted and `lmc status` follows the units to done; `lmc plan --dry-run` lists the jobs and
- * submits nothing.
+ * submitted and `lmc status` follows the units to done; `lmc cancel` cancels what is pending;
+ * `lmc plan --dry-run` lists the jobs and submits nothing.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,6 +89,23 @@ test('--detach returns once submitted; lmc status follows every unit to done; lm
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /submitted 0 unit\(s\) as Slurm jobs \(4 already in the store\)/);
   assert.match(again.stdout, /0 units computed, 4 from the store/);
+});
+
+test('lmc cancel cancels every pending job of the latest experiment; lmc status then says so and exits 1', { skip }, async () => {
+  requireTools(missing);
+  const home = tempDir();
+  // Held at submission: every job stays pending until cancelled.
+  const imp = ['imp', '--config', 'lenet_mnist', '--scale', 'smoke', '--levels', '1', '--on', 'slurm', '--detach'];
+  const submitted = await lmc(home, [...imp, '--sbatch-arg=--hold']);
+  assert.equal(submitted.status, 0, submitted.stderr);
+  const cancelled = await lmc(home, ['cancel']);
+  assert.equal(cancelled.status, 0, cancelled.stderr);
+  assert.match(cancelled.stdout, /: cancelled 3 job\(s\) \(\d+, \d+, \d+\); finished units stay in the store/);
+  const status = await lmc(home, ['status']);
+  assert.equal(status.status, 1);
+  assert.match(status.stdout, /3 unit\(s\): 3 cancelled/);
+  const again = await lmc(home, ['cancel']);
+  assert.match(again.stdout, /cancelled 0 job\(s\)/);
 });
 
 test('--on is checked, and --detach needs --on slurm', { skip }, async () => {
