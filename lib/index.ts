@@ -25,5 +25,6 @@ export * as prune from './prune';
 export * as stability from './stability';
 export * as store from './store';
 export * as experiments from './experiments';
+export * as cluster from './cluster';
 export * as display from './display';
 export * as notebook from './notebook';

@@ -9,9 +9,10 @@ import { disposeState } from '../train/state';
 import { planImp } from '../prune/imp';
 import { disposeMasks, maskCounts } from '../prune/mask';
 import type { TrainConfig } from '../train/config';
-import { experimentContext, impRun, storeMask, trunk, type ExperimentContext, type ImpLevelResult, type ImpRunLevel, type StoredMask } from '../experiments';
+import { experimentContext, impRun, impRunCalls, storeMask, trunk, type ExperimentContext, type ImpLevelResult, type ImpRunLevel, type ImpRunOptions, type StoredMask } from '../experiments';
 import { terminalProgress, formatSeconds } from './progress';
 import { unitCounter } from './unit-counts';
+import { CLUSTER_OPTIONS, clusterFromFlags, submitGraph } from './cluster-flags';
 
 /** The options of `lmc imp`: what it parses and what its help lists. */
 export const IMP_OPTIONS = {
@@ -52,6 +53,7 @@ export const IMP_OPTIONS = {
     value: '<folder>',
     description: 'save W_k as <folder>/rewind and each level as <folder>/level-<n> (weights and mask)',
   },
+  ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,
   ...HELP_OPTIONS,
 } as const;
@@ -84,9 +86,13 @@ export async function impCommand(args: string[]): Promise<number> {
   const randomScope = values['random-scope'] ?? 'layerwise';
   if (randomScope !== 'layerwise' && randomScope !== 'global') throw new Error(`--random-scope ${randomScope}: use layerwise or global`);
 
-  const { backend, dataset, log } = await startCommand(config, values.json);
+  let log = (_line: string): void => undefined;
+  const cluster = clusterFromFlags(values, ['lmc imp', ...args].join(' '), (line) => log(line));
+  const start = await startCommand(config, values.json);
+  const { backend, dataset } = start;
+  log = start.log;
   const counter = unitCounter();
-  const ctx = experimentContext({ dataset, onUnit: counter.see, callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)] });
+  const ctx = experimentContext({ dataset, executor: cluster?.executor, onUnit: counter.see, callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)] });
 
   const initialMask = values.mask ? await storeCheckpointMask(ctx, values.mask) : undefined;
   const targetDensity = density ?? (levels === undefined || values.oneshot ? preset.targetDensity : undefined);
@@ -97,14 +103,18 @@ export async function impCommand(args: string[]): Promise<number> {
   const atZero = plan.rewindTo === 0 ? ' (no state exists at k = 0, so reset and restore are the same run)' : '';
   log(`optimizer state at k: ${config.optimizerStateAtK}${atZero}`);
   log(`store: ${ctx.store.root} (levels and baselines are units: a rerun finds them)`);
+  const runOptions: ImpRunOptions = {
+    k: plan.rewindTo, levels: plan.levels, oneShot: values.oneshot, targetDensity, initialMask,
+    baselines: values.baselines ? { scope: randomScope } : false,
+  };
+  if (cluster && (await submitGraph(ctx, cluster, await impRunCalls(ctx, config, runOptions), log, values.json))) return 0;
   log(header());
 
   if (values.save) fs.mkdirSync(values.save, { recursive: true });
   const rows: Awaited<ReturnType<typeof levelReport>>[] = [];
   let saving: Promise<void> = Promise.resolve();
   const result = await impRun(ctx, config, {
-    k: plan.rewindTo, levels: plan.levels, oneShot: values.oneshot, targetDensity, initialMask,
-    baselines: values.baselines ? { scope: randomScope } : false,
+    ...runOptions,
     onLevel: (level) => {
       saving = saving.then(async () => {
         rows.push(await levelReport(level));

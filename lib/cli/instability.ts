@@ -15,7 +15,8 @@ import type { InstabilitySetup, ThroughoutOptions } from '../stability/instabili
 import { checkBatchNormPolicy } from '../stability/batchnorm';
 import type { MeanStd } from '../stability/measure';
 import type { InstabilitySummary, PairRow } from '../stability/tables';
-import { experimentContext, instabilitySweep, sparseSweep, throughoutSweep, type SubnetworkKind } from '../experiments';
+import { experimentContext, instabilitySweep, sparseSweep, sweepCalls, throughoutSweep, type SubnetworkKind } from '../experiments';
+import { CLUSTER_OPTIONS, clusterFromFlags, submitGraph } from './cluster-flags';
 import { terminalProgress, formatSeconds } from './progress';
 import { unitCounter } from './unit-counts';
 
@@ -87,6 +88,7 @@ export const INSTABILITY_OPTIONS = {
     value: '<when>',
     description: 'also interpolate during training: "epoch" or every N steps ("100it", "2ep")',
   },
+  ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,
   ...HELP_OPTIONS,
 } as const;
@@ -127,7 +129,11 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   const density = values.density === undefined ? undefined : densityFlag(values.density);
   if (density !== undefined && !sparse) throw new Error('--density applies to sparse networks; add --sparse imp, random-prune or reinit');
 
-  const { backend, dataset, log } = await startCommand(config, values.json);
+  let log = (_line: string): void => undefined;
+  const cluster = clusterFromFlags(values, ['lmc instability', ...args].join(' '), (line) => log(line));
+  const start = await startCommand(config, values.json);
+  const { backend, dataset } = start;
+  log = start.log;
   const throughout = parseThroughout(values.throughout, iterationsPerEpoch(dataset.train.size, config.batchSize));
   const targetDensity = density ?? preset.targetDensity;
   log(`instability of ${config.model} (${values.config}, ${scale} scale): k = ${ks.join(', ')}; ` +
@@ -138,6 +144,7 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   const counter = unitCounter();
   const ctx = experimentContext({
     dataset,
+    executor: cluster?.executor,
     callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)],
     onUnit: (event) => {
       counter.see(event);
@@ -151,6 +158,10 @@ export async function instabilityCommand(args: string[]): Promise<number> {
       `L2 ${rows[0].l2.toPrecision(4)}`);
   };
   const sweep = { k: ks, inits, pairs, alphas, bn, bnBatches };
+  if (cluster && (sparse || throughout) && (cluster.detach || cluster.dryRun)) {
+    throw new Error(`--${cluster.detach ? 'detach' : 'dry-run'} with --${sparse ? 'sparse' : 'throughout'}: those units are known only as earlier ones finish; run with --on slurm alone (each unit is submitted when it is known)`);
+  }
+  if (cluster && !sparse && !throughout && (await submitGraph(ctx, cluster, await sweepCalls(ctx, config, sweep), log, values.json))) return 0;
   const started = performance.now();
   let result: SweepTables;
   if (throughout) {

@@ -13,6 +13,8 @@ import { notebooksCommand, NOTEBOOKS_HELP } from './notebooks';
 import { lsCommand, showCommand, gcCommand, LS_HELP, SHOW_HELP, GC_HELP } from './store';
 import { settingsCommand, SETTINGS_HELP } from './settings';
 import { labCommand, LAB_HELP } from './lab';
+import { unitCommand, UNIT_HELP } from './unit';
+import { cancelCommand, planCommand, statusCommand, CANCEL_HELP, PLAN_HELP, STATUS_HELP } from './cluster';
 import { reportSettings, settingOrDefault } from '../settings';
 import { defaultStoreRoot, storeRootProblem } from '../store';
 import { formatColumns, formatHelp, formatParagraphs, HELP_OPTIONS, parserOptions } from './options';
@@ -57,6 +59,10 @@ export const COMMANDS: Readonly<Record<string, { summary: string; help: string }
     help: KERNEL_HELP,
   },
   lab: { summary: "JupyterLab on notebooks/ with both (yours, else the project's .venv)", help: LAB_HELP },
+  plan: { summary: 'the Slurm jobs of quickstart, instability or imp: units, inputs, estimates (--dry-run)', help: PLAN_HELP },
+  status: { summary: "the units of an experiment submitted with --on slurm: each one's state, step, ETA or error", help: STATUS_HELP },
+  cancel: { summary: 'cancel the pending and running jobs of an experiment submitted with --on slurm', help: CANCEL_HELP },
+  unit: { summary: 'compute exactly one unit into a shared store (what a cluster job runs)', help: UNIT_HELP },
 };
 
 /** The help of command `name`, or undefined when there is no such command (`constructor` included). */
@@ -124,6 +130,14 @@ export async function main(argv: string[]): Promise<number> {
         return settingsCommand(rest);
       case 'lab':
         return await labCommand(rest);
+      case 'unit':
+        return await unitCommand(rest);
+      case 'plan':
+        return await planCommand(rest);
+      case 'status':
+        return await statusCommand(rest);
+      case 'cancel':
+        return await cancelCommand(rest);
       case 'backend': {
         parseArgs({ args: rest, options: parserOptions(BACKEND_OPTIONS), strict: true });
         const info = await initBackend();

@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import type { BackendInfo } from '../backend';
 import type { Dataset } from '../data/types';
 import { FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, scaleFrom, scaleOption, wholeNumberFlag, startCommand } from './config-flags';
-import { experimentContext, quickstartPlan, runQuickstart, type QuickstartResults, type UnitEvent } from '../experiments';
+import { experimentContext, quickstartCalls, quickstartPlan, runQuickstart, type QuickstartResults, type UnitEvent } from '../experiments';
+import { CLUSTER_OPTIONS, clusterFromFlags, submitGraph } from './cluster-flags';
 import { exportTable, TABLE_FORMATS, type TableFormat } from '../store';
 import { accuracyDensityPlot, figureToHtmlPage, instabilityPlot, interpolationPlot, tableView, type PageSection } from '../display';
 import { formatSeconds, terminalProgress } from './progress';
@@ -56,6 +57,7 @@ export const QUICKSTART_OPTIONS = {
     description: 'baselines at every N-th level and the last',
     defaultText: '3 at quick scale, 1 at smoke and paper scale',
   },
+  ...CLUSTER_OPTIONS,
   ...OUTPUT_OPTIONS,
   ...HELP_OPTIONS,
 } as const;
@@ -94,7 +96,11 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   const out = path.resolve(values.out ?? path.join('out', 'quickstart'));
   // The report's folder is made before any training, so a path that cannot hold it fails now, not after an hour.
   makeOutputFolder(out);
-  const { backend, dataset, log } = await startCommand(plan.config, values.json);
+  let log = (_line: string): void => undefined;
+  const cluster = clusterFromFlags(values, ['lmc quickstart', ...args].join(' '), (line) => log(line));
+  const start = await startCommand(plan.config, values.json);
+  const { backend, dataset } = start;
+  log = start.log;
   log(`plan (${scale} scale, T = ${plan.config.training}): instability at k = ${plan.instability.ks.join(', ')} ` +
     `(${plan.instability.inits} init x ${plan.instability.pairs} pair); ` +
     `IMP rewound to k = ${plan.imp.k}, ${plan.imp.levels} levels, ` +
@@ -103,6 +109,7 @@ export async function quickstartCommand(args: string[]): Promise<number> {
   const counter = unitCounter();
   const ctx = experimentContext({
     dataset,
+    executor: cluster?.executor,
     callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)],
     onUnit: (event: UnitEvent) => {
       counter.see(event);
@@ -114,6 +121,7 @@ export async function quickstartCommand(args: string[]): Promise<number> {
     },
   });
   log(`store: ${ctx.store.root}`);
+  if (cluster && (await submitGraph(ctx, cluster, await quickstartCalls(ctx, plan), log, values.json))) return 0;
   const results = await runQuickstart(ctx, plan);
   const seconds = (performance.now() - started) / 1000;
 

@@ -1,7 +1,8 @@
 /**
  * The experiment context and its executor: every unit is asked for with `ctx.run(call)`, which
  * answers from the store, or runs the unit's dependencies and then computes it, in this thread or
- * on a worker thread (LMC_WORKERS). Unit modules never know which; a cluster executor plugs in here.
+ * on a worker thread (LMC_WORKERS), or hands it to an executor (a cluster, lib/cluster). Unit
+ * modules never know which.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Dataset } from '../data/types';
@@ -13,7 +14,9 @@ import { datasetFor, type StepContext, type TrainCallback, callbackFires, interr
 import { datasetFingerprint } from './fingerprint';
 import { POOLED_BACKENDS, defaultWorkers, sharedPool, type RemoteStep, type TaskSetup, type TaskSink, type WorkerDone } from './pool';
 import { callConfig, describeCall, unitDefinition } from './registry';
-import { anySignal, cachedUnit, forEachUnit, type ExperimentContext, type RunOptions, type UnitCall, type UnitEvent, type UnitRef, type UnitResult } from './unit';
+import {
+  anySignal, cachedUnit, forEachUnit, type ExperimentContext, type RunOptions, type UnitCall, type UnitEvent, type UnitExecutor, type UnitRef, type UnitResult,
+} from './unit';
 
 /** Options of `experimentContext`. */
 export interface ExperimentOptions {
@@ -35,6 +38,8 @@ export interface ExperimentOptions {
    * by name (loadDataset, or the config's); results are the same bits either way.
    */
   workers?: number;
+  /** Computes every unit the store lacks elsewhere (a cluster, lib/cluster) instead of here; `workers` is then its parallelism. */
+  executor?: UnitExecutor;
 }
 
 /** Default iterations between resume checkpoints: a few seconds of LeNet, a few minutes of ResNet-20 on a CPU. */
@@ -47,7 +52,7 @@ export function experimentContext(options: ExperimentOptions = {}): ExperimentCo
     throw new Error(`experiments: checkpointEvery = ${JSON.stringify(every)} is invalid; give a whole number of iterations >= 1`);
   }
   const store = options.store ?? openStore();
-  const workers = options.workers ?? defaultWorkers();
+  const workers = options.executor?.parallel ?? options.workers ?? defaultWorkers();
   if (!Number.isSafeInteger(workers) || workers < 1) {
     throw new Error(`experiments: workers = ${JSON.stringify(workers)} is invalid; ` +
       `give a whole number of worker threads >= 1 (1: compute in this thread)`);
@@ -86,6 +91,15 @@ async function run(ctx: ExperimentContext, options: ExperimentOptions, call: Uni
     ctx.emit({ ...ref, type: 'hit' });
     return { unit: found, ref };
   }
+  if (options.executor) {
+    // The executor chains the dependencies itself; the unit's check runs where it computes.
+    const outcome = await options.executor.compute(ctx, call);
+    const unit = await ctx.store.get(plan.kind, plan.key);
+    if (!unit) throw new Error(`lmc-lab: the executor reported ${describeCall(call)} finished, but the store at ${ctx.store.root} lacks it; is the store on a filesystem every node shares?`);
+    for (const event of outcome.events) if (event.type === 'train') ctx.emit(event);
+    ctx.emit({ ...ref, type: outcome.computed ? 'done' : 'hit' });
+    return { unit: new FinishedUnit(unit.dir, unit.manifest, outcome.computed), ref };
+  }
   // A caller that finished the dependencies ran the check before them (a worker's call).
   if (!how.dependenciesDone) await plan.check?.();
   const dependencies = how.dependenciesDone
@@ -120,7 +134,7 @@ async function finished(ctx: ExperimentContext, call: UnitCall): Promise<UnitRes
  * the kernel start it), so that a script that never called initBackend does not train on tfjs's
  * slowest backend by default.
  */
-async function activeBackend(): Promise<TaskSetup['backend']> {
+export async function activeBackend(): Promise<TaskSetup['backend']> {
   try {
     return backendInfo().name;
   } catch {
@@ -135,6 +149,14 @@ async function activeBackend(): Promise<TaskSetup['backend']> {
 function workerSetup(ctx: ExperimentContext, call: UnitCall, backend: TaskSetup['backend']): TaskSetup | null {
   if (ctx.workers <= 1) return null;
   if (!POOLED_BACKENDS.includes(backend)) return null;
+  return callSetup(ctx, call, backend);
+}
+
+/**
+ * What another thread or process needs to make `call` as this one would (backend, dataset by name
+ * and fingerprint, store, checkpoint interval), or null when the dataset was not loaded by name.
+ */
+export function callSetup(ctx: ExperimentContext, call: UnitCall, backend: TaskSetup['backend']): TaskSetup | null {
   const dataset = ctx.dataset(callConfig(call));
   const origin = datasetOrigin(dataset);
   if (!origin) return null;

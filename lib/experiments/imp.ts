@@ -25,7 +25,7 @@ import { reinitSeed } from '../prune/random';
 import { sparsityTable } from '../prune/sparsity';
 import { datasetFingerprint } from './fingerprint';
 import { forEachUnit, type ExperimentContext, type RunOptions, type UnitCall, type UnitDefinition, type UnitResult } from './unit';
-import { copy, FINAL_FILE, type CopyResult, type CopySpec } from './copy';
+import { copy, copyCall, FINAL_FILE, type CopyResult, type CopySpec } from './copy';
 import { stepOf, trainKey, unitLabel, withoutDefaults } from './keys';
 import { MASK_FILE, loadMask, maskKey, readMask, type MaskHolder, type MaskKey, type MaskSpec } from './masks';
 import { trainInUnit } from './resumable';
@@ -235,8 +235,8 @@ export interface ImpRunResult {
   table: ColumnTable;
 }
 
-/** IMP levels 0..N rewound to k with the baselines asked for, every training cached. */
-export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, options: ImpRunOptions = {}): Promise<ImpRunResult> {
+/** An IMP run's options resolved and checked: the run's config, plan, level options and baselines. */
+async function resolveImpRun(ctx: ExperimentContext, configInput: TrainConfig, options: ImpRunOptions) {
   const config = validateConfig({ ...configInput });
   const dataset = ctx.dataset(config);
   const plan = planImp(config, dataset, { rewindTo: options.k, levels: options.levels, oneShot: options.oneShot, targetDensity: options.targetDensity, pruning: options.pruning });
@@ -264,17 +264,41 @@ export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, o
     if (!(Number.isSafeInteger(n) && n >= 1 && n <= rounds)) throw new Error(`impRun: baselines.levels holds ${JSON.stringify(n)}; ` +
       `baselines exist at levels 1..${rounds} (level 0 is the unpruned network)`);
   }
-  const levels: ImpRunLevel[] = [];
-  const rows: Record<string, unknown>[] = [];
-  /** The copy units of level n's baselines. */
-  const baselineSpecs = (level: ImpLevelResult, n: number): { randomPrune?: CopySpec; randomReinit?: CopySpec } => {
+  /** The copy units of level n's baselines; the level by its result or its unit hash. */
+  const baselineSpecs = (level: MaskHolder | string, k: number, n: number): { randomPrune?: CopySpec; randomReinit?: CopySpec } => {
     const withBaselines = b !== null && n > 0 && baselineLevels.has(n);
-    const k = level.summary.k;
+    const holder: MaskSpec = typeof level === 'string' ? { imp: level } : level;
     return {
       randomPrune: withBaselines && b.randomPrune !== false ? { config, k, mask: { randomPrune: level, seed, scope: b.scope } } : undefined,
-      randomReinit: withBaselines && b.randomReinit !== false ? { config, k, mask: level, reinit: reinitSeed(seed, n) } : undefined,
+      randomReinit: withBaselines && b.randomReinit !== false ? { config, k, mask: holder, reinit: reinitSeed(seed, n) } : undefined,
     };
   };
+  return { config, dataset, plan, rounds, resolvedPruning, levelOptions, baselineSpecs };
+}
+
+/**
+ * Every call of `impRun(ctx, config, options)` known before anything trains: the levels 0..N and
+ * the baselines, each naming its level by unit hash. A cluster submits them all at once.
+ */
+export async function impRunCalls(ctx: ExperimentContext, configInput: TrainConfig, options: ImpRunOptions = {}): Promise<UnitCall[]> {
+  const { config, dataset, rounds, levelOptions, baselineSpecs } = await resolveImpRun(ctx, configInput, options);
+  const k = stepOf(config, dataset, levelOptions.k ?? 0, 'imp k');
+  const calls: UnitCall[] = [];
+  for (let n = 0; n <= rounds; n++) {
+    const call = impLevelCall(config, n, levelOptions);
+    calls.push(call);
+    const plan = IMP_LEVEL_UNIT.plan(ctx, call.spec as ImpLevelSpec);
+    const specs = baselineSpecs(ctx.store.identify('imp-level', plan.key).hash, k, n);
+    for (const spec of [specs.randomPrune, specs.randomReinit]) if (spec) calls.push(copyCall(spec));
+  }
+  return calls;
+}
+
+/** IMP levels 0..N rewound to k with the baselines asked for, every training cached. */
+export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, options: ImpRunOptions = {}): Promise<ImpRunResult> {
+  const { config, plan, rounds, resolvedPruning, levelOptions, baselineSpecs } = await resolveImpRun(ctx, configInput, options);
+  const levels: ImpRunLevel[] = [];
+  const rows: Record<string, unknown>[] = [];
   const report = (entry: ImpRunLevel) => {
     const { level, randomPrune, randomReinit } = entry;
     const row = (method: string, s: { testAccuracy: number; testError: number; testLoss: number }, unit: string) =>
@@ -292,7 +316,7 @@ export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, o
   for (let n = 0; n <= rounds; n++) {
     const level = await impLevel(ctx, config, n, levelOptions, { first: true });
     k = level.summary.k;
-    const specs = baselineSpecs(level, n);
+    const specs = baselineSpecs(level, level.summary.k, n);
     const entry = forEachUnit(ctx, [specs.randomPrune, specs.randomReinit], (spec) => (spec ? copy(ctx, spec) : Promise.resolve(null)))
       .then(([randomPrune, randomReinit]): ImpRunLevel => ({ level, randomPrune, randomReinit }));
     entry.catch(() => undefined); // awaited through `reported`; not an unhandled rejection meanwhile

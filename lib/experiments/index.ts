@@ -13,6 +13,7 @@
 // state bytes) is imported from its module by the layers above, never through here.
 export {
   UNIT_KINDS, type UnitKind, type UnitRef, type UnitEvent, type UnitResult, type UnitCall, type ExperimentContext,
+  type UnitExecutor, type ExecutorOutcome,
 } from './unit';
 export { experimentContext, type ExperimentOptions } from './context';
 export { datasetFingerprint } from './fingerprint';
@@ -28,7 +29,7 @@ export {
   copy, copyCall, copyResult, copyKey, type CopySpec, type CopySummary, type CopyResult, type CopyCallSpec,
 } from './copy';
 export {
-  impLevel, impLevelCall, impLevelResult, impLevelKey, impRun, type ImpLevelOptions, type ImpLevelSummary,
+  impLevel, impLevelCall, impLevelResult, impLevelKey, impRun, impRunCalls, type ImpLevelOptions, type ImpLevelSummary,
   type ImpLevelResult, type ImpLevelSpec, type ImpBaselines, type ImpRunOptions, type ImpRunLevel, type ImpRunResult,
 } from './imp';
 export {
@@ -36,9 +37,9 @@ export {
   type PairCallSpec,
 } from './pair';
 export {
-  instabilitySweep, type SweepOptions, type SweepResult, type SweepSubnetwork, type SweepSubnetworkContext,
+  instabilitySweep, sweepCalls, type SweepOptions, type SweepResult, type SweepSubnetwork, type SweepSubnetworkContext,
 } from './sweep';
-export { quickstartPlan, runQuickstart, type QuickstartPlan, type QuickstartOverrides, type QuickstartResults } from './quickstart';
+export { quickstartPlan, quickstartCalls, runQuickstart, type QuickstartPlan, type QuickstartOverrides, type QuickstartResults } from './quickstart';
 export {
   sparseSweep, SUBNETWORK_KINDS, type SubnetworkKind, type SparseSweepOptions, type SparseSweepResult,
 } from './sparse';

@@ -13,9 +13,9 @@
  */
 import { type Scale, type TrainConfig } from '../train/config';
 import { presetConfig } from '../train/presets';
-import type { ExperimentContext } from './unit';
-import { impRun, type ImpRunResult } from './imp';
-import { instabilitySweep, type SweepResult } from './sweep';
+import type { ExperimentContext, UnitCall } from './unit';
+import { impRun, impRunCalls, type ImpRunOptions, type ImpRunResult } from './imp';
+import { instabilitySweep, sweepCalls, type SweepOptions, type SweepResult } from './sweep';
 
 /** What the quick start runs. */
 export interface QuickstartPlan {
@@ -88,16 +88,25 @@ export interface QuickstartResults {
  * sweep's trainings fill the other cores); in one thread, one after the other.
  */
 export async function runQuickstart(ctx: ExperimentContext, plan: QuickstartPlan): Promise<QuickstartResults> {
-  const sweep = () => instabilitySweep(ctx, plan.config, {
-    k: plan.instability.ks, inits: plan.instability.inits, pairs: plan.instability.pairs, alphas: plan.instability.alphas,
-  });
-  const imp = () => impRun(ctx, plan.config, {
-    k: plan.imp.k, levels: plan.imp.levels, baselines: { levels: plan.imp.baselineLevels },
-  });
+  const sweep = () => instabilitySweep(ctx, plan.config, quickstartSweep(plan));
+  const imp = () => impRun(ctx, plan.config, quickstartImp(plan));
   if (ctx.workers > 1) {
     const [instability, run] = await Promise.all([sweep(), imp()]);
     return { plan, instability, imp: run };
   }
   const instability = await sweep();
   return { plan, instability, imp: await imp() };
+}
+
+function quickstartSweep(plan: QuickstartPlan): SweepOptions {
+  return { k: plan.instability.ks, inits: plan.instability.inits, pairs: plan.instability.pairs, alphas: plan.instability.alphas };
+}
+
+function quickstartImp(plan: QuickstartPlan): ImpRunOptions {
+  return { k: plan.imp.k, levels: plan.imp.levels, baselines: { levels: plan.imp.baselineLevels } };
+}
+
+/** Every call of `runQuickstart(ctx, plan)` known before anything trains: the sweep's pairs, IMP's levels and baselines. */
+export async function quickstartCalls(ctx: ExperimentContext, plan: QuickstartPlan): Promise<UnitCall[]> {
+  return [...(await sweepCalls(ctx, plan.config, quickstartSweep(plan))), ...(await impRunCalls(ctx, plan.config, quickstartImp(plan)))];
 }

@@ -10,10 +10,10 @@ import {
   type BatchNormPolicy, type ExperimentRows, type InitSeeds, type InstabilityOptions, type InstabilityResult, type PairRow, type SplitName,
 } from '../stability';
 import type { Dataset } from '../data/types';
-import { forEachUnit, type ExperimentContext } from './unit';
+import { forEachUnit, type ExperimentContext, type UnitCall } from './unit';
 import { stepOf } from './keys';
 import type { MaskSpec } from './masks';
-import { instabilityPair, type PairResult, type PairSpec } from './pair';
+import { instabilityPair, pairCall, type PairResult, type PairSpec } from './pair';
 
 /** Options of `instabilitySweep`: lib/stability's names and defaults, plus a stored mask. */
 export interface SweepOptions
@@ -83,23 +83,7 @@ export async function instabilitySweep(ctx: ExperimentContext, configInput: Trai
   const densities = new Map<number, number[]>();
   const units: PairResult[] = [];
   const T = resolved.totalIterations;
-  const planned: { seeds: InitSeeds; k: number; pair: number; spec: PairSpec }[] = [];
-  for (const seeds of inits) {
-    const initConfig = { ...config, initSeed: seeds.initSeed };
-    for (const k of ks) {
-      const sub: SweepSubnetwork = options.subnetwork
-        ? await options.subnetwork({ init: seeds.init, initSeed: seeds.initSeed, k, config: initConfig })
-        : { mask: options.mask };
-      for (let pair = 0; pair < pairs; pair++) {
-        planned.push({
-          seeds, k, pair, spec: {
-            config: initConfig, k, pair, trunkSeed: sub.trunkSeed ?? seeds.trunkSeed, mask: sub.mask, reinit: sub.reinit,
-            alphas, bn, bnBatches: options.bnBatches, bnSeed: options.bnSeed, splits, shortcuts: ks,
-          },
-        });
-      }
-    }
-  }
+  const planned = await plannedPairs(ctx, config, options, { ks, pairs, inits, alphas, bn }, splits);
   // Every pair at once on worker threads (their copies first, as each pair's dependencies).
   await forEachUnit(ctx, planned, (p) => instabilityPair(ctx, p.spec), async (unit, i) => {
     const { seeds, k, pair } = planned[i];
@@ -120,4 +104,37 @@ export async function instabilitySweep(ctx: ExperimentContext, configInput: Trai
   };
   const { table, pairs: pairTable, distances } = tablesOf(rows, false);
   return { table, pairs: pairTable, distances, summary: summarize(rows, setup, densities, false), setup, units };
+}
+
+/** The pair specs of a sweep, by initialization, k and pair. */
+async function plannedPairs(
+  ctx: ExperimentContext, config: TrainConfig, options: SweepOptions, resolved: ReturnType<typeof resolveSweep>, splits: SplitName[],
+): Promise<{ seeds: InitSeeds; k: number; pair: number; spec: PairSpec }[]> {
+  const { ks, pairs, inits, alphas, bn } = resolved;
+  const planned: { seeds: InitSeeds; k: number; pair: number; spec: PairSpec }[] = [];
+  for (const seeds of inits) {
+    const initConfig = { ...config, initSeed: seeds.initSeed };
+    for (const k of ks) {
+      const sub: SweepSubnetwork = options.subnetwork
+        ? await options.subnetwork({ init: seeds.init, initSeed: seeds.initSeed, k, config: initConfig })
+        : { mask: options.mask };
+      for (let pair = 0; pair < pairs; pair++) {
+        planned.push({
+          seeds, k, pair, spec: {
+            config: initConfig, k, pair, trunkSeed: sub.trunkSeed ?? seeds.trunkSeed, mask: sub.mask, reinit: sub.reinit,
+            alphas, bn, bnBatches: options.bnBatches, bnSeed: options.bnSeed, splits, shortcuts: ks,
+          },
+        });
+      }
+    }
+  }
+  return planned;
+}
+
+/** Every pair call of `instabilitySweep(ctx, config, options)` (their copies and trunks are their dependencies): what a cluster submits at once. */
+export async function sweepCalls(ctx: ExperimentContext, configInput: TrainConfig, options: SweepOptions = {}): Promise<UnitCall[]> {
+  const config = validateConfig({ ...configInput });
+  const resolved = resolveSweep('instabilitySweep', config, ctx.dataset(config), options);
+  const splits = [...(options.splits ?? ['train', 'test'])] as SplitName[];
+  return (await plannedPairs(ctx, config, options, resolved, splits)).map((p) => pairCall(p.spec));
 }

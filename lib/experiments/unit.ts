@@ -79,6 +79,25 @@ export interface UnitDefinition<Spec> {
   config(spec: Spec): TrainConfig;
 }
 
+/** What an executor reports of a unit it computed elsewhere: whether that computed it (else found it), and the unit's events there. */
+export interface ExecutorOutcome {
+  computed: boolean;
+  /** The unit's own events where it ran ('train' events among them), re-emitted by the context. */
+  events: readonly UnitEvent[];
+}
+
+/**
+ * Computes units outside this process (a cluster): the context hands it every call the store
+ * lacks, and reads the unit from the store once it resolves. It submits the call's missing
+ * dependencies itself (a cluster chains them), so the context neither checks nor runs them.
+ */
+export interface UnitExecutor {
+  /** Units it computes at once: forEachUnit starts every item when this is above 1. */
+  readonly parallel: number;
+  /** Computes `call` and whatever of its dependencies the store lacks; resolves once `call` is in the store. */
+  compute(ctx: ExperimentContext, call: UnitCall): Promise<ExecutorOutcome>;
+}
+
 /** Options of `ExperimentContext.run`. */
 export interface RunOptions {
   /** Ahead of the calls already waiting for a worker (the critical path, e.g. IMP's next level). */
@@ -96,7 +115,7 @@ export interface ExperimentContext {
   dataset(config: TrainConfig): Dataset;
   callbacks(run: UnitRef): readonly TrainCallback[];
   emit(event: UnitEvent): void;
-  /** Worker threads this context computes on (1: this thread only). */
+  /** Units this context computes at once: worker threads, or an executor's parallelism (1: this thread only). */
   readonly workers: number;
   /**
    * The finished unit of `call`: from the store, or computed after its dependencies, in this

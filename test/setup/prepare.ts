@@ -1,6 +1,6 @@
 /**
  * What `npm test` sets up before the tests run (its pretest step), each part skipped when done:
- *   1. Debian packages (Chromium, libdnnl-dev and a compiler, Fashion-MNIST) where one is missing
+ *   1. Debian packages (Chromium, libdnnl-dev and a compiler, Fashion-MNIST, Slurm and MUNGE) where one is missing
  *      and this is root with apt-get: test/setup/system-packages.sh;
  *   2. the oneDNN addon (native/dnnl) built where it does not load and oneDNN's headers are present;
  *   3. the project's Python environment (.venv/ from requirements.txt).

@@ -6,8 +6,9 @@
 #   libdnnl-dev, g++, make      the optional oneDNN addon (native/dnnl) builds against them
 #   dataset-fashion-mnist       the real Fashion-MNIST the data tests read
 #   python3-venv                venv for Debian's python3, where that is the python3 the project's environment is made from
+#   slurmctld, slurmd, slurm-client, munge   the cluster tests bring up a real Slurm on loopback (test/fixtures/slurm.ts)
 set -euo pipefail
-PACKAGES=(chromium fonts-liberation libdnnl-dev g++ make dataset-fashion-mnist python3-venv)
+PACKAGES=(chromium fonts-liberation libdnnl-dev g++ make dataset-fashion-mnist python3-venv slurmctld slurmd slurm-client munge)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

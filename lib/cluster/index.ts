@@ -1,0 +1,18 @@
+/**
+ * Units as Slurm jobs on a shared store: an executor for `experimentContext({ executor })` that
+ * submits every unit the store lacks as one batch job chained to its inputs' jobs, the graph it
+ * submits, the sbatch arguments, and an experiment's status.
+ *
+ *   const executor = new lmc.cluster.SlurmExecutor({ site: { partition: 'gpu' } });
+ *   const ctx = lmc.experimentContext({ executor });     // the store must be on a shared filesystem
+ *   await executor.submit(ctx, await lmc.impRunCalls(ctx, config, { levels: 8, baselines: true }));
+ *   const run = await lmc.impRun(ctx, config, { levels: 8, baselines: true });   // follows the jobs
+ */
+export { SlurmExecutor, type SlurmExecutorOptions, type JobEvent } from './executor';
+export { unitDag, maskSource, type DagNode, type DagOptions } from './dag';
+export { sbatchArgs, slurmTime, type SlurmSite, type JobRequest } from './sbatch';
+export { slurmClient, LIVE_STATES, type SlurmClient, type JobState } from './slurm';
+export { unitResources, ASSUMED_STEP_SECONDS, type UnitResources, type UnitWork } from './resources';
+export { experimentRecord, experimentStatus, cancelExperiment, type UnitStatus, type UnitJobState } from './status';
+export { runUnitJob, type UnitJobOptions } from './unit-job';
+export type { ExperimentRecord, ExperimentUnit, JobCall, JobExit, JobSubmission } from './files';
