@@ -26,55 +26,113 @@ function lmc(args: string[], env: NodeJS.ProcessEnv): Promise<{ seconds: number;
     const child = spawn(process.execPath, [LMC, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
-    child.on('close', (code) => (code === 0 ? resolve({ seconds: (performance.now() - started) / 1000, stdout }) : reject(new Error(`lmc ${args.join(' ')} exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve({ seconds: (performance.now() - started) / 1000, stdout })
+        : reject(new Error(`lmc ${args.join(' ')} exited ${code}`)),
+    );
   });
 }
 
 const quantiles = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
-  return s.length === 0 ? 'none' : `median ${at(0.5).toFixed(2)} s, min ${s[0].toFixed(2)} s, max ${s[s.length - 1].toFixed(2)} s (n = ${s.length})`;
+  return s.length === 0
+    ? 'none'
+    : `median ${at(0.5).toFixed(2)} s, min ${s[0].toFixed(2)} s, max ${s[s.length - 1].toFixed(2)} s (n = ${s.length})`;
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { scale: { type: 'string', default: 'quick' }, cpus: { type: 'string', default: '2' }, k: { type: 'string', default: '0,100,500' }, pairs: { type: 'string', default: '2' }, 'chain-only': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      scale: { type: 'string', default: 'quick' },
+      cpus: { type: 'string', default: '2' },
+      k: { type: 'string', default: '0,100,500' },
+      pairs: { type: 'string', default: '2' },
+      'chain-only': { type: 'boolean', default: false },
+    },
+  });
   const cpus = Number(values.cpus);
-  const sweep = ['instability', '--config', 'lenet_mnist', '--scale', values.scale!, '--k', values.k!, '--inits', '1', '--pairs', values.pairs!, '--json'];
+  const sweep = [
+    'instability',
+    '--config',
+    'lenet_mnist',
+    '--scale',
+    values.scale!,
+    '--k',
+    values.k!,
+    '--inits',
+    '1',
+    '--pairs',
+    values.pairs!,
+    '--json',
+  ];
   const base = { ...process.env, LMC_BACKEND: 'wasm' };
-  console.log(`load before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.availableParallelism()} cores`);
+  console.log(
+    `load before: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${os.availableParallelism()} cores`,
+  );
 
   const slurm = await startSlurm({ cpus });
   try {
     if (!values['chain-only']) await sweeps(sweep, base, cpus, slurm);
     const chainHome = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-bench-chain-'));
-    const chain = await lmc(['imp', '--config', 'lenet_mnist', '--scale', 'smoke', '--levels', '4', '--json', '--on', 'slurm'], { ...base, ...slurm.env, LMC_HOME: chainHome, LMC_WORKERS: '1' });
+    const chain = await lmc(
+      ['imp', '--config', 'lenet_mnist', '--scale', 'smoke', '--levels', '4', '--json', '--on', 'slurm'],
+      { ...base, ...slurm.env, LMC_HOME: chainHome, LMC_WORKERS: '1' },
+    );
     const serial = jobTimes(path.join(chainHome, 'store'), slurm.client);
-    console.log(`serial chain (trunk, IMP levels 0..4): ${serial.jobs} jobs in ${chain.seconds.toFixed(1)} s; dependency hop: ${quantiles(serial.hops)}; load ${os.loadavg()[0].toFixed(2)}`);
+    console.log(
+      `serial chain (trunk, IMP levels 0..4): ${serial.jobs} jobs in ${chain.seconds.toFixed(1)} s; dependency hop: ${quantiles(serial.hops)}; load ${os.loadavg()[0].toFixed(2)}`,
+    );
   } finally {
     await slurm.stop();
   }
 }
 
 /** The sweep on local workers, then on the cluster; prints both and the jobs' overheads. */
-async function sweeps(sweep: string[], base: NodeJS.ProcessEnv, cpus: number, slurm: Awaited<ReturnType<typeof startSlurm>>): Promise<void> {
+async function sweeps(
+  sweep: string[],
+  base: NodeJS.ProcessEnv,
+  cpus: number,
+  slurm: Awaited<ReturnType<typeof startSlurm>>,
+): Promise<void> {
   const localHome = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-bench-local-'));
   const local = await lmc(sweep, { ...base, LMC_HOME: localHome, LMC_WORKERS: String(cpus) });
   console.log(`local (${cpus} worker threads): ${local.seconds.toFixed(1)} s; load ${os.loadavg()[0].toFixed(2)}`);
   const clusterHome = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-bench-slurm-'));
-  const cluster = await lmc([...sweep, '--on', 'slurm'], { ...base, ...slurm.env, LMC_HOME: clusterHome, LMC_WORKERS: '1' });
-  console.log(`slurm (loopback, ${cpus} CPUs, one job per unit): ${cluster.seconds.toFixed(1)} s; load ${os.loadavg()[0].toFixed(2)}`);
+  const cluster = await lmc([...sweep, '--on', 'slurm'], {
+    ...base,
+    ...slurm.env,
+    LMC_HOME: clusterHome,
+    LMC_WORKERS: '1',
+  });
+  console.log(
+    `slurm (loopback, ${cpus} CPUs, one job per unit): ${cluster.seconds.toFixed(1)} s; load ${os.loadavg()[0].toFixed(2)}`,
+  );
   console.log(`ratio slurm/local: ${(cluster.seconds / local.seconds).toFixed(2)}`);
-  const same = JSON.stringify((JSON.parse(cluster.stdout) as { results: unknown }).results) === JSON.stringify((JSON.parse(local.stdout) as { results: unknown }).results);
+  const same =
+    JSON.stringify((JSON.parse(cluster.stdout) as { results: unknown }).results) ===
+    JSON.stringify((JSON.parse(local.stdout) as { results: unknown }).results);
   console.log(`same results: ${same}`);
   const root = path.join(clusterHome, 'store');
   const { jobs, overhead, hops } = jobTimes(root, slurm.client);
   console.log(`${jobs} jobs, one sbatch each`);
-  console.log(`per-job overhead (Slurm wall-clock minus computing, incl. node and TensorFlow.js start): ${quantiles(overhead)}`);
-  console.log(`dependency hop in the sweep (input's exit record -> dependent's process computing; includes waiting for a CPU): ${quantiles(hops)}`);
+  console.log(
+    `per-job overhead (Slurm wall-clock minus computing, incl. node and TensorFlow.js start): ${quantiles(overhead)}`,
+  );
+  console.log(
+    `dependency hop in the sweep (input's exit record -> dependent's process computing; includes waiting for a CPU): ${quantiles(hops)}`,
+  );
 }
 
 /** Per job of the store's latest experiment: its overhead in Slurm, and the hop from its latest input. */
-function jobTimes(root: string, client: (command: string, args: string[]) => string): { jobs: number; overhead: number[]; hops: number[] } {
+function jobTimes(
+  root: string,
+  client: (command: string, args: string[]) => string,
+): { jobs: number; overhead: number[]; hops: number[] } {
   const record = readExperiment(root)!;
   const finishedAt = new Map<string, number>();
   const jobs = record.units.filter((u) => u.jobId !== null);

@@ -51,10 +51,16 @@ async function main(): Promise<void> {
   });
   const repeats = Number(values.repeats);
   const alphas = Number(values.alphas);
-  for (const [flag, v] of [['--repeats', repeats], ['--alphas', alphas]] as const) {
-    if (!Number.isSafeInteger(v) || v < (flag === '--alphas' ? 2 : 1)) throw new Error(`${flag} ${v}: give a whole number (alphas >= 2, repeats >= 1)`);
+  for (const [flag, v] of [
+    ['--repeats', repeats],
+    ['--alphas', alphas],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < (flag === '--alphas' ? 2 : 1))
+      throw new Error(`${flag} ${v}: give a whole number (alphas >= 2, repeats >= 1)`);
   }
-  const log = (s: string) => { if (!values.json) console.log(s); };
+  const log = (s: string) => {
+    if (!values.json) console.log(s);
+  };
   const data = loadDataset('mnist');
   const images = data.train.size + data.test.size;
   const rows: InterpolationBenchRow[] = [];
@@ -70,14 +76,22 @@ async function main(): Promise<void> {
     const [w1, w2] = [a, b].map((m) => snapshot(m, 0, null));
     a.dispose();
     b.dispose();
-    const splits = [{ name: 'train', split: data.train }, { name: 'test', split: data.test }];
+    const splits = [
+      { name: 'train', split: data.train },
+      { name: 'test', split: data.test },
+    ];
     // warm-up: kernels compiled, buffers allocated
     interpolationCurve(probe, w1.weights, w2.weights, { alphas: 3, splits, splitInputLayer: !values.plain });
     const before = tf.memory().numTensors;
     const times: number[] = [];
     for (let r = 0; r < repeats; r++) {
       const start = performance.now();
-      interpolationCurve(probe, w1.weights, w2.weights, { alphas, splits, evalBatchSize: 1000, splitInputLayer: !values.plain });
+      interpolationCurve(probe, w1.weights, w2.weights, {
+        alphas,
+        splits,
+        evalBatchSize: 1000,
+        splitInputLayer: !values.plain,
+      });
       times.push((performance.now() - start) / 1000);
     }
     const tensorGrowth = tf.memory().numTensors - before;
@@ -85,16 +99,21 @@ async function main(): Promise<void> {
     probe.dispose();
     const seconds = median(times);
     rows.push({ backend: name, alphas, images, seconds, imagesPerSecond: (alphas * images) / seconds, tensorGrowth });
-    log(`${name}: ${seconds.toFixed(2)} s for ${alphas} alphas x ${images} images (median of ${repeats}); ` +
-      `tensors ${tensorGrowth >= 0 ? '+' : ''}${tensorGrowth}`);
+    log(
+      `${name}: ${seconds.toFixed(2)} s for ${alphas} alphas x ${images} images (median of ${repeats}); ` +
+        `tensors ${tensorGrowth >= 0 ? '+' : ''}${tensorGrowth}`,
+    );
   }
   if (values.json) {
     console.log(JSON.stringify(rows));
     return;
   }
   console.log('\n| backend | alphas | images | seconds | images/s | tensor growth |\n|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.backend} | ${r.alphas} | ${r.images} | ${r.seconds.toFixed(2)} | ${Math.round(r.imagesPerSecond)} | ` +
-    `${r.tensorGrowth} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.backend} | ${r.alphas} | ${r.images} | ${r.seconds.toFixed(2)} | ${Math.round(r.imagesPerSecond)} | ` +
+        `${r.tensorGrowth} |`,
+    );
 }
 
 main().catch((err) => {

@@ -37,7 +37,14 @@ async function pairSeconds(scale: Scale, workers: number): Promise<{ seconds: nu
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { scale: { type: 'string', default: 'quick' }, workers: { type: 'string' }, json: { type: 'boolean', default: false }, 'torch-python': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      scale: { type: 'string', default: 'quick' },
+      workers: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'torch-python': { type: 'string' },
+    },
+  });
   const scale = values.scale as Scale;
   if (!SCALES.includes(scale)) throw new Error(`--scale ${values.scale}: use one of ${SCALES.join(', ')}`);
   const backend = await initBackend(process.env.LMC_BACKEND ? undefined : 'wasm');
@@ -45,7 +52,9 @@ async function main(): Promise<void> {
   const config = presetConfig('lenet_mnist', scale);
   const steps = resolveConfig(config, datasetFor(config).train.size).totalIterations;
   const log = values.json ? () => undefined : (s: string) => console.error(s);
-  log(`one LeNet-300-100 pair at ${values.scale} scale: 2 copies x ${steps} steps + 30 alphas; backend ${backend.name}`);
+  log(
+    `one LeNet-300-100 pair at ${values.scale} scale: 2 copies x ${steps} steps + 30 alphas; backend ${backend.name}`,
+  );
   const pool = await pairSeconds(scale, workers);
   log(`${workers} workers: ${pool.seconds.toFixed(1)} s (test instability ${(100 * pool.instability).toFixed(2)} pp)`);
   const serial = await pairSeconds(scale, 1);
@@ -59,17 +68,27 @@ async function main(): Promise<void> {
   log(`pytorch: ${torchTime}`);
   const perHour = (s: number | null) => (s === null ? null : 3600 / s);
   const row = {
-    scale: values.scale, steps, backend: backend.name, workers,
-    secondsPerPair: pool.seconds, serialSecondsPerPair: serial.seconds, pytorchSecondsPerPair: torchSeconds,
-    pairsPerHour: perHour(pool.seconds), serialPairsPerHour: perHour(serial.seconds), pytorchPairsPerHour: perHour(torchSeconds),
+    scale: values.scale,
+    steps,
+    backend: backend.name,
+    workers,
+    secondsPerPair: pool.seconds,
+    serialSecondsPerPair: serial.seconds,
+    pytorchSecondsPerPair: torchSeconds,
+    pairsPerHour: perHour(pool.seconds),
+    serialPairsPerHour: perHour(serial.seconds),
+    pytorchPairsPerHour: perHour(torchSeconds),
     ratio: torchSeconds === null ? null : torchSeconds / pool.seconds,
     identical: pool.instability === serial.instability,
   };
   if (values.json) console.log(JSON.stringify(row));
-  else console.log(`pairs per hour: ${row.pairsPerHour!.toFixed(0)} on ${workers} workers, ` +
-    `${row.serialPairsPerHour!.toFixed(0)} in one thread, ` +
-    `${row.pytorchPairsPerHour?.toFixed(0) ?? 'n/a'} PyTorch (ratio ${row.ratio?.toFixed(2) ?? 'n/a'}; ` +
-      `target >= 1.5)`);
+  else
+    console.log(
+      `pairs per hour: ${row.pairsPerHour!.toFixed(0)} on ${workers} workers, ` +
+        `${row.serialPairsPerHour!.toFixed(0)} in one thread, ` +
+        `${row.pytorchPairsPerHour?.toFixed(0) ?? 'n/a'} PyTorch (ratio ${row.ratio?.toFixed(2) ?? 'n/a'}; ` +
+        `target >= 1.5)`,
+    );
 }
 
 main().catch((e) => {

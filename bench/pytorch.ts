@@ -12,7 +12,12 @@ import { PROJECT_PYTHON } from '../lib/cli/python-env';
  * Milliseconds per training step of `model` ('lenet' or 'resnet20')
  * in PyTorch on every core; null (and why) when no Python has torch.
  */
-export function pytorchMs(model: string, steps: number, warmup: number, chosen?: string): { ms: number | null; note: string } {
+export function pytorchMs(
+  model: string,
+  steps: number,
+  warmup: number,
+  chosen?: string,
+): { ms: number | null; note: string } {
   const script = path.resolve(__dirname, '..', '..', 'bench', 'torch_step.py');
   const notes: string[] = [];
   for (const python of chosen ? [chosen] : [PROJECT_PYTHON, 'python3', '/usr/bin/python3']) {
@@ -27,7 +32,8 @@ export function pytorchMs(model: string, steps: number, warmup: number, chosen?:
     const line = run.stdout.trim().split('\n').filter(Boolean).pop() ?? '';
     try {
       const parsed = JSON.parse(line);
-      if (typeof parsed.msPerStep === 'number') return { ms: parsed.msPerStep, note: `${python}, torch ${parsed.torch}, ${parsed.threads} threads` };
+      if (typeof parsed.msPerStep === 'number')
+        return { ms: parsed.msPerStep, note: `${python}, torch ${parsed.torch}, ${parsed.threads} threads` };
       notes.push(`${python}: ${parsed.error ?? line}`);
     } catch {
       notes.push(`${python}: ${(run.stderr || line).trim().split('\n').pop()}`);

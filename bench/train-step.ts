@@ -36,10 +36,22 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { model: 'lenet_300_100', short: 'lenet', batch: 60, shape: [28, 28, 1], lr: 12e-4,
-    optimizer: { name: 'adam', momentum: 0, weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } },
-  { model: 'resnet20', short: 'resnet20', batch: 128, shape: [32, 32, 3], lr: 0.1,
-    optimizer: { name: 'sgd', momentum: 0.9, weightDecay: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } },
+  {
+    model: 'lenet_300_100',
+    short: 'lenet',
+    batch: 60,
+    shape: [28, 28, 1],
+    lr: 12e-4,
+    optimizer: { name: 'adam', momentum: 0, weightDecay: 0, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+  },
+  {
+    model: 'resnet20',
+    short: 'resnet20',
+    batch: 128,
+    shape: [32, 32, 3],
+    lr: 0.1,
+    optimizer: { name: 'sgd', momentum: 0.9, weightDecay: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+  },
 ];
 
 /** One measured row of the benchmark. */
@@ -64,13 +76,21 @@ export interface BenchRow {
  * Median ms per update of `c` on the current backend, after `warmup`
  * untimed updates; then `leakSteps` more, counting tensors.
  */
-function timeSteps(c: Case, steps: number, warmup: number, leakSteps: number): { ms: number; steps: number; tensorGrowth: number; tensorMiB: number; peakRssMiB: number } {
+function timeSteps(
+  c: Case,
+  steps: number,
+  warmup: number,
+  leakSteps: number,
+): { ms: number; steps: number; tensorGrowth: number; tensorMiB: number; peakRssMiB: number } {
   const model = createModel(c.model, { seed: 0, numClasses: 10, inputShape: c.shape });
   const optimizer = createOptimizer(c.optimizer);
   const update = createUpdate(model, optimizer);
   const rng = stream('bench', 0);
   const x = tf.tensor4d(normals(c.batch * c.shape[0] * c.shape[1] * c.shape[2], 1, rng), [c.batch, ...c.shape]);
-  const y = tf.tensor1d(Int32Array.from({ length: c.batch }, (_, i) => i % 10), 'int32');
+  const y = tf.tensor1d(
+    Int32Array.from({ length: c.batch }, (_, i) => i % 10),
+    'int32',
+  );
   const times: number[] = [];
   let peakRss = process.memoryUsage().rss;
   let afterFirst = 0;
@@ -110,7 +130,9 @@ async function main(): Promise<void> {
   });
   const wanted = values.models.split(',');
   const cases = CASES.filter((c) => wanted.includes(c.short) || wanted.includes(c.model));
-  const log = (s: string) => { if (!values.json && !values.markdown) console.log(s); };
+  const log = (s: string) => {
+    if (!values.json && !values.markdown) console.log(s);
+  };
   const rows: BenchRow[] = [];
   const torch = new Map<string, number | null>();
   for (const c of cases) {
@@ -132,12 +154,22 @@ async function main(): Promise<void> {
       const m = timeSteps(c, steps, warmup, leakSteps);
       const py = torch.get(c.model) ?? null;
       rows.push({
-        model: c.model, backend: name, batch: c.batch, msPerStep: m.ms, pytorchMsPerStep: py, ratio: py === null ? null : m.ms / py,
-        steps: m.steps, tensorGrowth: m.tensorGrowth, tensorMiB: m.tensorMiB, peakRssMiB: m.peakRssMiB,
+        model: c.model,
+        backend: name,
+        batch: c.batch,
+        msPerStep: m.ms,
+        pytorchMsPerStep: py,
+        ratio: py === null ? null : m.ms / py,
+        steps: m.steps,
+        tensorGrowth: m.tensorGrowth,
+        tensorMiB: m.tensorMiB,
+        peakRssMiB: m.peakRssMiB,
       });
-      log(`${name} ${c.model}: ${m.ms.toFixed(2)} ms/step (median of ${steps}); ` +
-        `${m.steps} steps: tensors ${m.tensorGrowth >= 0 ? '+' : ''}${m.tensorGrowth}, ` +
-        `${m.tensorMiB.toFixed(1)} MiB in tensors, peak RSS ${m.peakRssMiB.toFixed(0)} MiB`);
+      log(
+        `${name} ${c.model}: ${m.ms.toFixed(2)} ms/step (median of ${steps}); ` +
+          `${m.steps} steps: tensors ${m.tensorGrowth >= 0 ? '+' : ''}${m.tensorGrowth}, ` +
+          `${m.tensorMiB.toFixed(1)} MiB in tensors, peak RSS ${m.peakRssMiB.toFixed(0)} MiB`,
+      );
     }
   }
   if (values.json) {
@@ -145,12 +177,16 @@ async function main(): Promise<void> {
     return;
   }
   if (!values.markdown) console.log('');
-  console.log('| model | backend | batch | ms/step | PyTorch ms/step | ratio | steps run | tensor growth | tensor MiB | ' +
-    'peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|');
+  console.log(
+    '| model | backend | batch | ms/step | PyTorch ms/step | ratio | steps run | tensor growth | tensor MiB | ' +
+      'peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|',
+  );
   for (const r of rows) {
-    console.log(`| ${r.model} | ${r.backend} | ${r.batch} | ${r.msPerStep.toFixed(1)} | ` +
-      `${r.pytorchMsPerStep?.toFixed(1) ?? 'n/a'} | ${r.ratio?.toFixed(2) ?? 'n/a'} | ${r.steps} | ` +
-      `${r.tensorGrowth} | ${r.tensorMiB.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`);
+    console.log(
+      `| ${r.model} | ${r.backend} | ${r.batch} | ${r.msPerStep.toFixed(1)} | ` +
+        `${r.pytorchMsPerStep?.toFixed(1) ?? 'n/a'} | ${r.ratio?.toFixed(2) ?? 'n/a'} | ${r.steps} | ` +
+        `${r.tensorGrowth} | ${r.tensorMiB.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`,
+    );
   }
 }
 
@@ -158,12 +194,24 @@ async function main(): Promise<void> {
  * Steps to time (enough for a stable median, few where a step takes seconds) and to run in all
  * for the leak check: 1,000 where a step takes milliseconds, the timed steps where it takes seconds.
  */
-function plan(c: Case, backend: string, override?: string, leakOverride?: string): { steps: number; warmup: number; leakSteps: number } {
+function plan(
+  c: Case,
+  backend: string,
+  override?: string,
+  leakOverride?: string,
+): { steps: number; warmup: number; leakSteps: number } {
   const slow = c.model === 'resnet20' && (backend === 'cpu' || backend === 'wasm');
   const veryFast = !slow && backend !== 'cpu';
-  const base = override ? { steps: Number(override), warmup: 2 } : slow ? { steps: 3, warmup: 1 } : { steps: 50, warmup: 5 };
+  const base = override
+    ? { steps: Number(override), warmup: 2 }
+    : slow
+      ? { steps: 3, warmup: 1 }
+      : { steps: 50, warmup: 5 };
   const leakSteps = leakOverride !== undefined ? Number(leakOverride) : veryFast ? 1000 : slow ? 0 : 100;
-  for (const [flag, v] of [['--steps', base.steps], ['--leak-steps', leakSteps]] as const) {
+  for (const [flag, v] of [
+    ['--steps', base.steps],
+    ['--leak-steps', leakSteps],
+  ] as const) {
     if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${flag} ${v}: give a whole number of steps`);
   }
   return { ...base, leakSteps };

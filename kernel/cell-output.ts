@@ -30,12 +30,17 @@ function megabytes(bytes: number): string {
 
 /** Bytes a value takes as JSON text (strings by their UTF-8 length). */
 function jsonBytes(value: unknown): number {
-  return typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+  return typeof value === 'string'
+    ? Buffer.byteLength(value, 'utf8')
+    : Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 }
 
 /** The first `bytes` bytes of `text`, cut at a character boundary. */
 function headBytes(text: string, bytes: number): string {
-  return Buffer.from(text, 'utf8').subarray(0, bytes).toString('utf8').replace(/\uFFFD$/, '');
+  return Buffer.from(text, 'utf8')
+    .subarray(0, bytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 }
 
 /** One cell's output: `publish` is what the cell writes through; `end` sends what is pending and the tally. */
@@ -46,7 +51,10 @@ export class CellOutput {
   private droppedBytes = 0;
   private droppedLines = 0;
 
-  constructor(private readonly send: Publish, private readonly limits: OutputLimits) {}
+  constructor(
+    private readonly send: Publish,
+    private readonly limits: OutputLimits,
+  ) {}
 
   /** Sends `type` with `content`, as Publish does, applying the limits. */
   readonly publish: Publish = (type, content) => {
@@ -64,7 +72,8 @@ export class CellOutput {
     if (this.droppedBytes > 0) {
       this.send('stream', {
         name: 'stderr',
-        text: `[lmc-lab] ${megabytes(this.droppedBytes)} more (${this.droppedLines.toLocaleString('en-US')} lines) of ` +
+        text:
+          `[lmc-lab] ${megabytes(this.droppedBytes)} more (${this.droppedLines.toLocaleString('en-US')} lines) of ` +
           `this cell's text were not shown.\n`,
       });
     }
@@ -79,7 +88,8 @@ export class CellOutput {
       const kept = room > 0 ? headBytes(text, room) : '';
       const rest = text.slice(kept.length);
       if (this.droppedBytes === 0) {
-        const note = `${kept.endsWith('\n') || kept === '' ? '' : '\n'}[lmc-lab] this cell printed more than ` +
+        const note =
+          `${kept.endsWith('\n') || kept === '' ? '' : '\n'}[lmc-lab] this cell printed more than ` +
           `${megabytes(this.limits.text)} of text; ` +
           'the rest is counted, not shown (write large output to a file, or raise LMC_KERNEL_TEXT_LIMIT_MB).\n';
         this.droppedBytes += Buffer.byteLength(rest, 'utf8');
@@ -124,12 +134,15 @@ export class CellOutput {
     const bytes = Object.values(data).reduce<number>((sum, value) => sum + jsonBytes(value), 0);
     // Plain text is text whatever carries it (a long string as the cell's value): the text limit applies.
     const textOnly = Object.keys(data).every((mime) => mime === 'text/plain');
-    const [limit, setting] = textOnly ? [this.limits.text, 'LMC_KERNEL_TEXT_LIMIT_MB'] : [this.limits.display, 'LMC_KERNEL_DISPLAY_LIMIT_MB'];
+    const [limit, setting] = textOnly
+      ? [this.limits.text, 'LMC_KERNEL_TEXT_LIMIT_MB']
+      : [this.limits.display, 'LMC_KERNEL_DISPLAY_LIMIT_MB'];
     if (bytes <= limit) return content;
     const what = type === 'execute_result' ? "the cell's value" : 'a display';
-    const note = `[lmc-lab] ${what} of ${megabytes(bytes)} (${Object.keys(data).join(', ')}) was not sent: over the ` +
+    const note =
+      `[lmc-lab] ${what} of ${megabytes(bytes)} (${Object.keys(data).join(', ')}) was not sent: over the ` +
       `${megabytes(limit)} limit per output (${setting}). Show a summary or a slice, save it to a file, ` +
-        `or raise the limit.`;
+      `or raise the limit.`;
     return { ...content, data: { 'text/plain': note }, metadata: {} };
   }
 }

@@ -44,7 +44,8 @@ export class Comms {
   /** The comm_info_reply's map: open comms, of one target when `targetName` is given. */
   info(targetName?: unknown): Record<string, { target_name: string }> {
     const out: Record<string, { target_name: string }> = {};
-    for (const [id, c] of this.open) if (typeof targetName !== 'string' || targetName === c.target) out[id] = { target_name: c.target };
+    for (const [id, c] of this.open)
+      if (typeof targetName !== 'string' || targetName === c.target) out[id] = { target_name: c.target };
     return out;
   }
 

@@ -27,7 +27,13 @@ export interface CellDiagnostic {
 export const ABANDONED_MESSAGE = 'Interrupted asynchronously';
 
 /** Frames from these places are the kernel's machinery, not the user's code. */
-const MACHINERY = [`${path.sep}tslab${path.sep}dist${path.sep}`, path.resolve(__dirname) + path.sep, 'node:internal', '(node:vm', 'at node:vm'];
+const MACHINERY = [
+  `${path.sep}tslab${path.sep}dist${path.sep}`,
+  path.resolve(__dirname) + path.sep,
+  'node:internal',
+  '(node:vm',
+  'at node:vm',
+];
 
 const CELL_FRAME = /(In\[[^\]]+\]):(\d+):(\d+)/;
 
@@ -48,7 +54,9 @@ export function compileError(diagnostics: readonly CellDiagnostic[], cellName: s
   const where = (d: CellDiagnostic) => `${d.file === '' ? cellName : d.file}, line ${d.line}, column ${d.column}`;
   const first = diagnostics[0];
   const more = diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : '';
-  const traceback: string[] = [`CompileError: ${diagnostics.length} TypeScript error${diagnostics.length > 1 ? 's' : ''}`];
+  const traceback: string[] = [
+    `CompileError: ${diagnostics.length} TypeScript error${diagnostics.length > 1 ? 's' : ''}`,
+  ];
   for (const d of diagnostics) {
     traceback.push('', `${where(d)}: ${d.message}`);
     if (d.file === '') {
@@ -92,11 +100,13 @@ export function runtimeError(error: unknown, cells: CellRegistry): ErrorContent 
     const line = cellLineAt(cell.javascript, jsLine, Number(match[3]));
     traceback.push(frame.replace(CELL_FRAME, line === null ? `${match[1]}` : `${match[1]}, line ${line}`));
     // The innermost frame in a cell is where the user looks first.
-    if (context.length === 0 && line !== null) context = ['', `${match[1]}, line ${line}:`, ...sourceContext(cell.source, line)];
+    if (context.length === 0 && line !== null)
+      context = ['', `${match[1]}, line ${line}:`, ...sourceContext(cell.source, line)];
   }
   traceback.push(...context);
   if (error.cause !== undefined) {
-    const cause = error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : inspect(error.cause, { depth: 1 });
+    const cause =
+      error.cause instanceof Error ? `${error.cause.name}: ${error.cause.message}` : inspect(error.cause, { depth: 1 });
     traceback.push('', `Caused by: ${cause}`);
   }
   return { ename, evalue, traceback };

@@ -119,7 +119,10 @@ export interface CellWatch {
  * engine state, pinned.)
  */
 function closeOpenTensorScopes(): number {
-  const engine = tf.engine() as unknown as { state: { scopeStack: unknown[]; activeTape: unknown; gradientDepth: number; kernelDepth: number }; endScope(): void };
+  const engine = tf.engine() as unknown as {
+    state: { scopeStack: unknown[]; activeTape: unknown; gradientDepth: number; kernelDepth: number };
+    endScope(): void;
+  };
   let closed = 0;
   while (engine.state.scopeStack.length > 0) {
     engine.endScope();
@@ -142,7 +145,9 @@ function closeOpenTensorScopes(): number {
 function startInOwnTask<T>(start: () => Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     setImmediate(() => {
-      Promise.resolve().then(() => resolve(start())).catch(reject);
+      Promise.resolve()
+        .then(() => resolve(start()))
+        .catch(reject);
     });
   });
 }
@@ -174,7 +179,11 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
   private readonly settings = kernelSettings();
 
   /** Builds tslab's executor over `convs`, resolving bare imports from `rootDir` as tslab does. */
-  constructor(convs: ConverterSet, rootDir: string, readonly description: KernelDescription) {
+  constructor(
+    convs: ConverterSet,
+    rootDir: string,
+    readonly description: KernelDescription,
+  ) {
     // The executor needs its console before `this` exists: route through a late-bound holder.
     const self: { handler?: LmcJupyterHandler } = {};
     const console = {
@@ -228,7 +237,9 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
   }
 
   /** tslab's inspection, and inside a call's parentheses (`lmc.trainFrom(|`) that of the function called. */
-  override handleInspect(request: Parameters<JupyterHandlerImpl['handleInspect']>[0]): ReturnType<JupyterHandlerImpl['handleInspect']> {
+  override handleInspect(
+    request: Parameters<JupyterHandlerImpl['handleInspect']>[0],
+  ): ReturnType<JupyterHandlerImpl['handleInspect']> {
     const reply = super.handleInspect(request);
     if (reply.found) return reply;
     const callee = calleeEnd(String(request.code ?? ''), Number(request.cursor_pos));
@@ -300,8 +311,10 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     running.terminated = true;
     running.stop();
     const closed = closeOpenTensorScopes();
-    kernelLog(`stopped a cell that held the thread through an ` +
-      `interrupt${closed > 0 ? `; closed ${closed} open tensor scope(s)` : ''}`);
+    kernelLog(
+      `stopped a cell that held the thread through an ` +
+        `interrupt${closed > 0 ? `; closed ${closed} open tensor scope(s)` : ''}`,
+    );
     this.exec.interrupt();
   }
 
@@ -311,7 +324,10 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     const store = !silent && request.store_history !== false;
     if (store) this.count++;
     const count = this.count;
-    const output = new CellOutput(silent ? (type, content) => type === 'stream' && publish(type, content) : publish, this.settings.limits);
+    const output = new CellOutput(
+      silent ? (type, content) => type === 'stream' && publish(type, content) : publish,
+      this.settings.limits,
+    );
     try {
       return await this.runAndReply(code, count, store, output.publish);
     } finally {
@@ -321,7 +337,8 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
 
   private async runAndReply(code: string, count: number, store: boolean, quiet: Publish): Promise<ExecuteReply> {
     quiet('execute_input', { code, execution_count: count });
-    for (const problem of this.settings.problems.splice(0)) quiet('stream', { name: 'stderr', text: `[lmc-lab] ${problem}\n` });
+    for (const problem of this.settings.problems.splice(0))
+      quiet('stream', { name: 'stderr', text: `[lmc-lab] ${problem}\n` });
     const name = store ? `In[${count}]` : `In[-${++this.unnamed}]`;
     const outcome = await this.runCell(code, name, quiet);
     // Failed cells are history too (IPython keeps them: the input is what one wants to fix).
@@ -358,7 +375,10 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     this.watch?.cellStarted();
     try {
       const record = (javascript: string) => this.cells.add({ filename: name, source: code, javascript });
-      ok = await Promise.race([startInOwnTask(() => runNamed(name, record, () => this.exec.execute(cell.code))), running.stopped]);
+      ok = await Promise.race([
+        startInOwnTask(() => runNamed(name, record, () => this.exec.execute(cell.code))),
+        running.stopped,
+      ]);
     } catch (err) {
       capture.thrown.push(err);
     } finally {
@@ -368,7 +388,8 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
       this.running = null;
     }
     if (running.terminated) {
-      const evalue = `the cell's code held the thread through the interrupt and was stopped after ${STALL_MS / 1000} s; ` +
+      const evalue =
+        `the cell's code held the thread through the interrupt and was stopped after ${STALL_MS / 1000} s; ` +
         `the kernel and its variables are intact`;
       const error = { ename: 'Interrupted', evalue, traceback: [`Interrupted: ${evalue}`] };
       publish('error', { ...error });
@@ -376,12 +397,16 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     }
     // A module cell (/** @module m */) reports diagnostics yet counts as run: show them as text.
     if (ok && capture.diagnostics.length > 0) {
-      publish('stream', { name: 'stderr', text: compileError(capture.diagnostics, name, code).traceback.join('\n') + '\n' });
+      publish('stream', {
+        name: 'stderr',
+        text: compileError(capture.diagnostics, name, code).traceback.join('\n') + '\n',
+      });
     }
     if (ok && capture.thrown.length === 0) return capture;
-    const error = capture.diagnostics.length > 0 && !ok
-      ? compileError(capture.diagnostics, name, code)
-      : runtimeError(capture.thrown[0], this.cells);
+    const error =
+      capture.diagnostics.length > 0 && !ok
+        ? compileError(capture.diagnostics, name, code)
+        : runtimeError(capture.thrown[0], this.cells);
     publish('error', { ...error });
     return error;
   }
@@ -394,8 +419,14 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
    */
   reportAsyncError(error: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
     const content = runtimeError(error, this.cells);
-    const where = origin === 'unhandledRejection' ? 'a promise that nothing awaited was rejected' : 'thrown outside the cell (a timer or an event handler)';
-    const report = { ...content, traceback: [...content.traceback, '', `(${where}; the kernel and its variables are intact)`] };
+    const where =
+      origin === 'unhandledRejection'
+        ? 'a promise that nothing awaited was rejected'
+        : 'thrown outside the cell (a timer or an event handler)';
+    const report = {
+      ...content,
+      traceback: [...content.traceback, '', `(${where}; the kernel and its variables are intact)`],
+    };
     kernelLog(`${origin}: ${content.ename}: ${content.evalue}`);
     this.output?.('error', report);
   }
@@ -417,7 +448,8 @@ export class LmcJupyterHandler extends JupyterHandlerImpl {
     process.stdout.write = stream('stdout');
     process.stderr.write = stream('stderr');
     const sink: OutputSink = {
-      display: (content, update) => publish(update ? 'update_display_data' : 'display_data', { ...content, data: jsonBundle(content.data) }),
+      display: (content, update) =>
+        publish(update ? 'update_display_data' : 'display_data', { ...content, data: jsonBundle(content.data) }),
       clearOutput: (wait) => publish('clear_output', { wait }),
     };
     setOutputSink(sink);

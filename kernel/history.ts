@@ -41,7 +41,8 @@ export class History {
 
   /** The items a history_request asks for. */
   query(request: HistoryRequest): HistoryItem[] {
-    const pick = (entries: HistoryEntry[]) => entries.map((e): HistoryItem => [SESSION, e.line, request.output ? [e.input, e.output] : e.input]);
+    const pick = (entries: HistoryEntry[]) =>
+      entries.map((e): HistoryItem => [SESSION, e.line, request.output ? [e.input, e.output] : e.input]);
     switch (request.hist_access_type) {
       case 'tail':
         return pick(last(this.entries, request.n ?? 10));
@@ -68,7 +69,9 @@ export class History {
         return pick(request.n == null ? found : last(found, request.n));
       }
       default:
-        throw new Error(`history_request: hist_access_type "${request.hist_access_type}" is not one of tail, range, search`);
+        throw new Error(
+          `history_request: hist_access_type "${request.hist_access_type}" is not one of tail, range, search`,
+        );
     }
   }
 }

@@ -21,7 +21,9 @@ const CLOSED_AT_END = new Set([
 /** Classifies `code` as a console would need it. */
 export function isComplete(code: string): IsCompleteReply {
   const file = ts.createSourceFile('cell.ts', code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
-  const diagnostics = (file as unknown as { parseDiagnostics?: { start: number; length: number; code: number }[] }).parseDiagnostics ?? [];
+  const diagnostics =
+    (file as unknown as { parseDiagnostics?: { start: number; length: number; code: number }[] }).parseDiagnostics ??
+    [];
   if (diagnostics.length === 0) return { status: 'complete' };
   const end = code.trimEnd().length;
   const atEnd = (d: { start: number; length: number; code: number }) =>

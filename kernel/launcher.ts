@@ -62,7 +62,10 @@ function readSigner(connectionFile: string): Signer {
     throw new Error(`cannot read the connection file ${connectionFile}: ${(err as Error).message}`);
   }
   const key = typeof info.key === 'string' ? info.key : '';
-  if (key === '') kernelLog('the connection file has no key: messages are not authenticated (anyone who can reach the ports can run code)');
+  if (key === '')
+    kernelLog(
+      'the connection file has no key: messages are not authenticated (anyone who can reach the ports can run code)',
+    );
   return new Signer(key, typeof info.signature_scheme === 'string' ? info.signature_scheme : 'hmac-sha256');
 }
 
@@ -80,7 +83,8 @@ export async function startKernel(options: KernelOptions): Promise<LmcKernelServ
   const version = packageVersion();
   const description = {
     implementationVersion: version,
-    banner: `lmc-lab ${version}: TypeScript ${ts.version} (tslab ${require('tslab/package.json').version}) on Node ` +
+    banner:
+      `lmc-lab ${version}: TypeScript ${ts.version} (tslab ${require('tslab/package.json').version}) on Node ` +
       `${process.version}`,
   };
   let server: LmcKernelServer | undefined;
@@ -89,7 +93,11 @@ export async function startKernel(options: KernelOptions): Promise<LmcKernelServ
     server?.resetSendChains();
     handler.onTerminated();
   }, kernelLog);
-  const handler = new LmcJupyterHandler(converterSet((compile) => watchdog.compiling(compile)), process.cwd(), description);
+  const handler = new LmcJupyterHandler(
+    converterSet((compile) => watchdog.compiling(compile)),
+    process.cwd(),
+    description,
+  );
   handler.watch = watchdog;
 
   const imports = await handler.runInit(importCell(options.paths ?? defaultInitPaths()));
@@ -122,7 +130,10 @@ export async function startKernel(options: KernelOptions): Promise<LmcKernelServ
  * JPY_PARENT_PID; without it (or when it is 1, which never goes away) nothing is watched.
  * Checked every `everyMs`; the timer never keeps the process alive by itself.
  */
-export function exitWithParent(everyMs = 2000, exit: (code: number) => void = (code) => process.exit(code)): NodeJS.Timeout | null {
+export function exitWithParent(
+  everyMs = 2000,
+  exit: (code: number) => void = (code) => process.exit(code),
+): NodeJS.Timeout | null {
   const parent = Number(process.env.JPY_PARENT_PID);
   if (!Number.isSafeInteger(parent) || parent <= 1) return null;
   const timer = setInterval(() => {
@@ -140,8 +151,10 @@ export function exitWithParent(everyMs = 2000, exit: (code: number) => void = (c
 function main(argv: string[]): void {
   const args = argv.filter((a) => a !== '--connection-file' && a !== '-f');
   if (args.length !== 1) {
-    console.error('usage: node launcher.js <connection-file>   (Jupyter passes {connection_file}; ' +
-      'install with `lmc kernel install`)');
+    console.error(
+      'usage: node launcher.js <connection-file>   (Jupyter passes {connection_file}; ' +
+        'install with `lmc kernel install`)',
+    );
     process.exit(2);
   }
   exitWithParent();

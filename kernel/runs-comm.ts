@@ -31,10 +31,16 @@ export const runsTarget: CommTarget = {
             const list: RunList = { store: store.root, units: await listRuns(store), time: new Date().toISOString() };
             comm.send({ type: 'list', id, ...list });
           } else if (data.type === 'figures') {
-            const hashes = Array.isArray(data.hashes) ? data.hashes.filter((h): h is string => typeof h === 'string') : [];
+            const hashes = Array.isArray(data.hashes)
+              ? data.hashes.filter((h): h is string => typeof h === 'string')
+              : [];
             comm.send({ type: 'figures', id, figures: pairSelectionFigures(await pairCurves(store, hashes)) });
           } else {
-            comm.send({ type: 'error', id, message: `unknown request type ${JSON.stringify(data.type)}; use 'list' or 'figures'` });
+            comm.send({
+              type: 'error',
+              id,
+              message: `unknown request type ${JSON.stringify(data.type)}; use 'list' or 'figures'`,
+            });
           }
         } catch (e) {
           comm.send({ type: 'error', id, message: (e as Error).message });

@@ -14,7 +14,10 @@ import { toMimeBundle, type MimeBundle } from '../lib/display/bundle';
 /** Where display output goes: the running (or last) cell's iopub stream. Set by the kernel. */
 export interface OutputSink {
   /** Sends display_data (or update_display_data when `update`) with this content. */
-  display(content: { data: MimeBundle; metadata: Record<string, unknown>; transient: { display_id?: string } }, update: boolean): void;
+  display(
+    content: { data: MimeBundle; metadata: Record<string, unknown>; transient: { display_id?: string } },
+    update: boolean,
+  ): void;
   /** Sends clear_output. */
   clearOutput(wait: boolean): void;
 }
@@ -45,7 +48,10 @@ class KernelDisplayHandle implements DisplayHandle {
   private id = randomBytes(8).toString('hex');
   private home: OutputSink | null = null;
 
-  constructor(private shown: boolean, private readonly followCells = false) {}
+  constructor(
+    private shown: boolean,
+    private readonly followCells = false,
+  ) {}
 
   get displayId(): string {
     return this.id;

@@ -23,7 +23,11 @@ export class LmcKernelServer extends ZmqServer {
   private closing = false;
   private readonly comms = new Comms([runsTarget]);
 
-  constructor(private readonly lmc: LmcJupyterHandler, connectionFile: string, private readonly signer: Signer) {
+  constructor(
+    private readonly lmc: LmcJupyterHandler,
+    connectionFile: string,
+    private readonly signer: Signer,
+  ) {
     super(lmc, connectionFile);
   }
 
@@ -45,7 +49,8 @@ export class LmcKernelServer extends ZmqServer {
     }
     const publish = (msgType: string, content: Record<string, unknown>) =>
       this.send(this.iopub, this.messages.create(msgType, content, request));
-    const reply = (msgType: string, content: Record<string, unknown>) => this.send(sock, this.messages.reply(request, msgType, content));
+    const reply = (msgType: string, content: Record<string, unknown>) =>
+      this.send(sock, this.messages.reply(request, msgType, content));
     publish('status', { execution_state: 'busy' });
     try {
       await this.dispatch(request, reply, publish);
@@ -53,7 +58,8 @@ export class LmcKernelServer extends ZmqServer {
       const error = err as Error;
       kernelLog(`${request.header.msg_type} failed: ${error.stack ?? error.message}`);
       const type = request.header.msg_type.replace(/_request$/, '_reply');
-      if (type !== request.header.msg_type) reply(type, { status: 'error', ename: error.name, evalue: error.message, traceback: [] });
+      if (type !== request.header.msg_type)
+        reply(type, { status: 'error', ename: error.name, evalue: error.message, traceback: [] });
     } finally {
       publish('status', { execution_state: 'idle' });
     }
@@ -122,9 +128,11 @@ export class LmcKernelServer extends ZmqServer {
   private send(sock: Socket, message: Message): void {
     const frames = encode(message, this.signer);
     const previous = this.sending.get(sock) ?? Promise.resolve();
-    const next = previous.then(() => sock.send(frames)).catch((err: Error) => {
-      if (!this.closing) kernelLog(`send failed: ${err.message}`);
-    });
+    const next = previous
+      .then(() => sock.send(frames))
+      .catch((err: Error) => {
+        if (!this.closing) kernelLog(`send failed: ${err.message}`);
+      });
     this.sending.set(sock, next);
   }
 }

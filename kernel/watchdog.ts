@@ -56,7 +56,9 @@ export class Watchdog {
       if (message.type === 'terminated') onTerminated();
       else if (message.type === 'log') log(String(message.text));
     });
-    this.worker.on('error', (err) => log(`watchdog failed: ${err.message}; a cell that never yields cannot be interrupted`));
+    this.worker.on('error', (err) =>
+      log(`watchdog failed: ${err.message}; a cell that never yields cannot be interrupted`),
+    );
   }
 
   /** A cell starts: beat while it runs. */

@@ -46,7 +46,10 @@ export class Signer {
   private readonly algorithm: string | null;
 
   /** An empty key disables signing (the spec's "authentication disabled"). */
-  constructor(private readonly key: string, scheme = 'hmac-sha256') {
+  constructor(
+    private readonly key: string,
+    scheme = 'hmac-sha256',
+  ) {
     if (key === '') {
       this.algorithm = null;
       return;
@@ -112,7 +115,9 @@ export function decode(frames: readonly Buffer[], signer: Signer): Message {
 
 /** Encodes and signs a message as frames. */
 export function encode(message: Message, signer: Signer): Buffer[] {
-  const parts = [message.header, message.parent_header, message.metadata, message.content].map((p) => Buffer.from(JSON.stringify(p), 'utf8'));
+  const parts = [message.header, message.parent_header, message.metadata, message.content].map((p) =>
+    Buffer.from(JSON.stringify(p), 'utf8'),
+  );
   return [...message.identities, DELIMITER, Buffer.from(signer.sign(parts), 'utf8'), ...parts, ...message.buffers];
 }
 
@@ -130,7 +135,12 @@ export class MessageFactory {
   private readonly username = currentUser();
 
   /** A message of `msgType` in reply to `parent` (or unprompted, with parent null). */
-  create(msgType: string, content: Record<string, unknown>, parent: Message | null, identities: Buffer[] = []): Message {
+  create(
+    msgType: string,
+    content: Record<string, unknown>,
+    parent: Message | null,
+    identities: Buffer[] = [],
+  ): Message {
     return {
       identities,
       header: {

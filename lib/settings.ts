@@ -45,7 +45,11 @@ function unsetText(setting: Setting<unknown>): string {
 
 /** A malformed setting: names the variable and its value. */
 export class SettingError extends Error {
-  constructor(readonly variable: string, readonly value: string, message: string) {
+  constructor(
+    readonly variable: string,
+    readonly value: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'SettingError';
   }
@@ -65,7 +69,10 @@ function decimalAtLeast(min: number, max: number): (text: string) => number | un
   };
 }
 
-function oneOf<T extends string>(choices: readonly T[], aliases: Record<string, T> = {}): (text: string) => T | undefined {
+function oneOf<T extends string>(
+  choices: readonly T[],
+  aliases: Record<string, T> = {},
+): (text: string) => T | undefined {
   return (text) => {
     const key = text.toLowerCase();
     if ((choices as readonly string[]).includes(key)) return key as T;
@@ -73,7 +80,14 @@ function oneOf<T extends string>(choices: readonly T[], aliases: Record<string, 
   };
 }
 
-const ON_OFF = oneOf<'on' | 'off'>(['on', 'off'], { '1': 'on', true: 'on', yes: 'on', '0': 'off', false: 'off', no: 'off' });
+const ON_OFF = oneOf<'on' | 'off'>(['on', 'off'], {
+  '1': 'on',
+  true: 'on',
+  yes: 'on',
+  '0': 'off',
+  false: 'off',
+  no: 'off',
+});
 
 function folder(text: string): string {
   return path.resolve(text);
@@ -92,13 +106,15 @@ export const SETTINGS = {
     name: 'LMC_DATA_DIR',
     summary: 'folder that holds the datasets (mnist/, fashion-mnist/, cifar10/, imagenet/)',
     valid: 'a folder path',
-    unset: `~/.lmc/data (${path.join(os.homedir(), '.lmc', 'data')}); MNIST falls back to the 10,000 embedded digits ` +
+    unset:
+      `~/.lmc/data (${path.join(os.homedir(), '.lmc', 'data')}); MNIST falls back to the 10,000 embedded digits ` +
       `only when mnist/ is absent there`,
     parse: folder,
   },
   systemData: {
     name: 'LMC_SYSTEM_DATA',
-    summary: "whether a dataset absent from LMC_DATA_DIR is read where a system package installs it (Fashion-MNIST: Debian's dataset-fashion-mnist in /usr/share/datasets/fashion-mnist)",
+    summary:
+      "whether a dataset absent from LMC_DATA_DIR is read where a system package installs it (Fashion-MNIST: Debian's dataset-fashion-mnist in /usr/share/datasets/fashion-mnist)",
     valid: 'on or off (also 1/0, true/false, yes/no)',
     fallback: 'on' as const,
     parse: ON_OFF,
@@ -147,7 +163,12 @@ export const SETTINGS = {
     valid: 'auto, always or never (also 1/0, true/false)',
     unset: 'auto: on the native TensorFlow backends (GPU or CPU) only',
     fallback: 'auto' as ResidentPolicy,
-    parse: oneOf<ResidentPolicy>(['auto', 'always', 'never'], { '1': 'always', true: 'always', '0': 'never', false: 'never' }),
+    parse: oneOf<ResidentPolicy>(['auto', 'always', 'never'], {
+      '1': 'always',
+      true: 'always',
+      '0': 'never',
+      false: 'never',
+    }),
   },
   residentMaxMb: {
     name: 'LMC_RESIDENT_MAX_MB',
@@ -179,14 +200,16 @@ export const SETTINGS = {
   },
   textLimitMb: {
     name: 'LMC_KERNEL_TEXT_LIMIT_MB',
-    summary: "text a cell may print (stdout and stderr together) before the kernel stops sending it; the rest is counted",
+    summary:
+      'text a cell may print (stdout and stderr together) before the kernel stops sending it; the rest is counted',
     valid: 'a decimal number of MiB from 0.001 to 1024',
     fallback: 1,
     parse: decimalAtLeast(0.001, 1024),
   },
   displayLimitMb: {
     name: 'LMC_KERNEL_DISPLAY_LIMIT_MB',
-    summary: 'largest single rich output (a figure, a table, a result) the kernel sends; a larger one is replaced by a note',
+    summary:
+      'largest single rich output (a figure, a table, a result) the kernel sends; a larger one is replaced by a note',
     valid: 'a decimal number of MiB from 0.001 to 1024',
     fallback: 64,
     parse: decimalAtLeast(0.001, 1024),
@@ -197,24 +220,35 @@ export type SettingKey = keyof typeof SETTINGS;
 type ValueOf<K extends SettingKey> = NonNullable<ReturnType<(typeof SETTINGS)[K]['parse']>>;
 
 /** The value of setting `key` in `env`, or undefined when unset or blank; throws a SettingError when malformed. */
-export function readSetting<K extends SettingKey>(key: K, env: Record<string, string | undefined> = process.env): ValueOf<K> | undefined {
+export function readSetting<K extends SettingKey>(
+  key: K,
+  env: Record<string, string | undefined> = process.env,
+): ValueOf<K> | undefined {
   const setting: Setting<unknown> = SETTINGS[key];
   const raw = env[setting.name];
   if (raw === undefined || raw.trim() === '') return undefined;
   const value = setting.parse(raw.trim());
   if (value === undefined) {
-    throw new SettingError(setting.name, raw,
+    throw new SettingError(
+      setting.name,
+      raw,
       `the environment variable ${setting.name}=${visible(raw)}: give ${setting.valid} (or unset ` +
-        `${setting.name}: ${unsetText(setting)})`);
+        `${setting.name}: ${unsetText(setting)})`,
+    );
   }
   return value as ValueOf<K>;
 }
 
 /** The settings that have one value in effect when unset. */
-export type SettingWithFallback = { [K in SettingKey]: (typeof SETTINGS)[K] extends { fallback: unknown } ? K : never }[SettingKey];
+export type SettingWithFallback = {
+  [K in SettingKey]: (typeof SETTINGS)[K] extends { fallback: unknown } ? K : never;
+}[SettingKey];
 
 /** The value of setting `key` in `env`, or its fallback when unset or blank; throws a SettingError when malformed. */
-export function settingOrDefault<K extends SettingWithFallback>(key: K, env: Record<string, string | undefined> = process.env): ValueOf<K> {
+export function settingOrDefault<K extends SettingWithFallback>(
+  key: K,
+  env: Record<string, string | undefined> = process.env,
+): ValueOf<K> {
   return readSetting(key, env) ?? settingFallback(key);
 }
 

@@ -20,7 +20,11 @@ interface Exported {
 
 /** Every name reachable from lib/index.ts: the top level, then each namespace's members as `ns.name`. */
 function publicApi(): Exported[] {
-  const program = ts.createProgram([INDEX], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, skipLibCheck: true });
+  const program = ts.createProgram([INDEX], {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.CommonJS,
+    skipLibCheck: true,
+  });
   const checker = program.getTypeChecker();
   const out: Exported[] = [];
   const walk = (module: ts.Symbol, prefix: string) => {
@@ -34,9 +38,14 @@ function publicApi(): Exported[] {
         if (!prefix) walk(target, `${name}.`);
         continue;
       }
-      const kind = target.flags & ts.SymbolFlags.Function ? 'function'
-        : target.flags & ts.SymbolFlags.Class ? 'class'
-        : target.flags & ts.SymbolFlags.Value ? 'value' : 'type';
+      const kind =
+        target.flags & ts.SymbolFlags.Function
+          ? 'function'
+          : target.flags & ts.SymbolFlags.Class
+            ? 'class'
+            : target.flags & ts.SymbolFlags.Value
+              ? 'value'
+              : 'type';
       out.push({ name, kind, documented: !ours || target.getDocumentationComment(checker).length > 0 });
     }
   };
@@ -49,7 +58,9 @@ const api = publicApi();
 test('lmc. holds the verbs and the namespaces the README lists, and nothing else', () => {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Library'), readme.indexOf('\n## ', readme.indexOf('## Library') + 1));
-  const listed = new Set([...section.matchAll(/^\| `lmc\.(\w+)`(?:, `lmc\.(\w+)`)?/gm)].flatMap((m) => m.slice(1).filter(Boolean)));
+  const listed = new Set(
+    [...section.matchAll(/^\| `lmc\.(\w+)`(?:, `lmc\.(\w+)`)?/gm)].flatMap((m) => m.slice(1).filter(Boolean)),
+  );
   const top = api.filter((e) => !e.name.includes('.')).map((e) => e.name);
   assert.deepEqual([...top].sort(), [...listed].sort(), 'README "Library" lists the top level of lib/index.ts');
   assert.ok(top.length <= 30, `the top level stays a screenful (${top.length} names)`);
@@ -59,17 +70,31 @@ test('lmc. holds the verbs and the namespaces the README lists, and nothing else
 });
 
 test('every exported function and class has a doc comment', () => {
-  const undocumented = api.filter((e) => (e.kind === 'function' || e.kind === 'class') && !e.documented).map((e) => e.name);
+  const undocumented = api
+    .filter((e) => (e.kind === 'function' || e.kind === 'class') && !e.documented)
+    .map((e) => e.name);
   assert.deepEqual(undocumented, []);
   assert.ok(api.filter((e) => e.kind === 'function').length > 150, 'the walk reaches into the namespaces');
 });
 
 test('the executor plumbing is not public: plans, the registry, the worker pool, state bytes', () => {
   const names = new Set(api.map((e) => e.name));
-  for (const internal of ['experiments.unitDefinition', 'experiments.UnitPool', 'experiments.encodeState', 'experiments.TRUNK_UNIT', 'experiments.cachedUnit', 'display.escapeHtml']) {
+  for (const internal of [
+    'experiments.unitDefinition',
+    'experiments.UnitPool',
+    'experiments.encodeState',
+    'experiments.TRUNK_UNIT',
+    'experiments.cachedUnit',
+    'display.escapeHtml',
+  ]) {
     assert.ok(!names.has(internal), `${internal} is internal`);
   }
-  for (const verb of ['instabilitySweep', 'experiments.instabilitySweep', 'experiments.experimentContext', 'display.figure']) {
+  for (const verb of [
+    'instabilitySweep',
+    'experiments.instabilitySweep',
+    'experiments.experimentContext',
+    'display.figure',
+  ]) {
     assert.ok(names.has(verb), `${verb} is public`);
   }
 });

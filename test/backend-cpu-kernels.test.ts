@@ -28,7 +28,9 @@ function runDirect(kernelFunc: tf.KernelFunc, inputs: Record<string, tf.Tensor>,
 function caseInputs(c: ConvCase): { x: tf.Tensor; dy: tf.Tensor; attrs: object } {
   const x = filled(c.x, 1);
   const filterShape: [number, number, number, number] = [...c.kernel, c.x[3], c.cout];
-  const outShape = tf.tidy(() => tf.conv2d(x as tf.Tensor4D, tf.zeros(filterShape) as tf.Tensor4D, c.strides, c.pad as 'same').shape);
+  const outShape = tf.tidy(
+    () => tf.conv2d(x as tf.Tensor4D, tf.zeros(filterShape) as tf.Tensor4D, c.strides, c.pad as 'same').shape,
+  );
   return { x, dy: filled(outShape, 3), attrs: { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape } };
 }
 
@@ -48,7 +50,7 @@ describe('cpu Conv2DBackpropFilter equals the stock cpu kernel', () => {
     });
   }
 
-  test('through tf.grads of conv2d, the filter gradient equals the stock kernel\'s', () => {
+  test("through tf.grads of conv2d, the filter gradient equals the stock kernel's", () => {
     const x = filled([4, 10, 10, 6], 5);
     const w = filled([3, 3, 6, 8], 6);
     const r = filled([4, 5, 5, 8], 7);
@@ -65,18 +67,24 @@ describe('cpu Conv2DBackpropFilter equals the stock cpu kernel', () => {
     const x = filled([2, 3, 6, 6], 8);
     const dy = filled([2, 4, 6, 6], 9);
     const attrs = { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 4] };
-    const ours = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const ours = tf
+      .engine()
+      .runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
     assert.deepEqual(ours.dataSync(), runDirect(stock.kernelFunc, { x, dy }, attrs));
     tf.dispose([x, dy, ours]);
   });
 });
 
-test('initBackend(\'cpu\') registers the kernel idempotently; restoreStockCpuKernels puts the stock one back', () => {
+test("initBackend('cpu') registers the kernel idempotently; restoreStockCpuKernels puts the stock one back", () => {
   const ours = tf.getKernel('Conv2DBackpropFilter', 'cpu')!;
-  assert.notEqual(ours.kernelFunc, stock.kernelFunc, 'initBackend(\'cpu\') did not replace the stock kernel');
+  assert.notEqual(ours.kernelFunc, stock.kernelFunc, "initBackend('cpu') did not replace the stock kernel");
   assert.equal(stockCpuKernel('Conv2DBackpropFilter')!.kernelFunc, stock.kernelFunc);
   registerCpuKernels();
-  assert.equal(tf.getKernel('Conv2DBackpropFilter', 'cpu')!.kernelFunc, ours.kernelFunc, 'registering twice replaced it again');
+  assert.equal(
+    tf.getKernel('Conv2DBackpropFilter', 'cpu')!.kernelFunc,
+    ours.kernelFunc,
+    'registering twice replaced it again',
+  );
   restoreStockCpuKernels();
   assert.equal(tf.getKernel('Conv2DBackpropFilter', 'cpu')!.kernelFunc, stock.kernelFunc);
   restoreStockCpuKernels();
@@ -89,7 +97,8 @@ test('repeated filter gradients on cpu leak no tensors and no cpu buffers', () =
   const backend = tf.backend() as unknown as { numDataIds(): number };
   const inputs = [cases[2], cases[7], cases[10], cases[11]].map(caseInputs);
   const step = () => {
-    for (const { x, dy, attrs } of inputs) tf.dispose(tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as tf.NamedAttrMap));
+    for (const { x, dy, attrs } of inputs)
+      tf.dispose(tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as tf.NamedAttrMap));
   };
   step();
   const tensors = tf.memory().numTensors;

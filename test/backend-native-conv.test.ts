@@ -17,11 +17,16 @@ import { CONV_CASES, filled, type ConvCase } from './fixtures/conv';
 import { requireTools, skipWhenMissing } from './fixtures/tools';
 
 const loaded = nativeAddon();
-const missing = 'reason' in loaded ? `oneDNN addon unavailable: ${loaded.reason} (npm test builds it where libdnnl-dev is installed)` : null;
+const missing =
+  'reason' in loaded
+    ? `oneDNN addon unavailable: ${loaded.reason} (npm test builds it where libdnnl-dev is installed)`
+    : null;
 const skip = skipWhenMissing(missing);
 if (skip) console.log(`# skipping the native convolution tests: ${skip}`);
 
-test('the oneDNN addon is built and loads (npm test builds it; CI must have it)', { skip }, () => requireTools(missing));
+test('the oneDNN addon is built and loads (npm test builds it; CI must have it)', { skip }, () =>
+  requireTools(missing),
+);
 
 /** max |a - b| / max |b|, which must stay within float32 summation-order noise. */
 function relativeError(actual: Float32Array, expected: Float32Array): number {
@@ -38,20 +43,22 @@ function relativeError(actual: Float32Array, expected: Float32Array): number {
 
 /** The forward output and both gradients of sum(conv2d(x, w) * r). */
 function convAndGradients(c: ConvCase, dilations: number = 1): Float32Array[] {
-  return tf.tidy(() => {
-    const x = filled(c.x, 1);
-    const w = filled([...c.kernel, c.x[3], c.cout], 2);
-    const conv = (a: tf.Tensor, b: tf.Tensor) =>
-      tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad as 'same', 'NHWC', dilations);
-    const y = conv(x, w);
-    if (dilations !== 1) return [y];
-    const r = filled(y.shape, 3);
-    return [y, ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), r)))([x, w])];
-  }).map((t) => {
-    const data = t.dataSync() as Float32Array;
-    t.dispose();
-    return data;
-  });
+  return tf
+    .tidy(() => {
+      const x = filled(c.x, 1);
+      const w = filled([...c.kernel, c.x[3], c.cout], 2);
+      const conv = (a: tf.Tensor, b: tf.Tensor) =>
+        tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad as 'same', 'NHWC', dilations);
+      const y = conv(x, w);
+      if (dilations !== 1) return [y];
+      const r = filled(y.shape, 3);
+      return [y, ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), r)))([x, w])];
+    })
+    .map((t) => {
+      const data = t.dataSync() as Float32Array;
+      t.dispose();
+      return data;
+    });
 }
 
 /** Runs `compute` on wasm with the native kernels on or off, or on cpu. */
@@ -76,7 +83,8 @@ const cases: ConvCase[] = [
   { x: [3, 15, 9, 5], kernel: [5, 3], cout: 6, strides: [2, 1], pad: 'same' },
 ];
 
-const label = (c: ConvCase) => `${c.kernel.join('x')} stride ${c.strides} pad ${JSON.stringify(c.pad)} x [${c.x}] -> ${c.cout}`;
+const label = (c: ConvCase) =>
+  `${c.kernel.join('x')} stride ${c.strides} pad ${JSON.stringify(c.pad)} x [${c.x}] -> ${c.cout}`;
 
 before(async () => {
   await initBackend('wasm');
@@ -92,7 +100,8 @@ describe('oneDNN convolutions equal the wasm kernels and the cpu backend', { ski
         // tfjs sizes the output of a numeric padding with the row stride on both axes
         // (computeOutputShape2D takes one stride), so with unequal strides its forward output
         // is ill-formed and differs by backend; the addon declines it and the wasm kernels run.
-        if (name === 'y' && typeof c.pad === 'number' && Array.isArray(c.strides) && c.strides[0] !== c.strides[1]) return;
+        if (name === 'y' && typeof c.pad === 'number' && Array.isArray(c.strides) && c.strides[0] !== c.strides[1])
+          return;
         assert.ok(relativeError(native[i], wasm[i]) <= 1e-5, `${name} vs wasm: ${relativeError(native[i], wasm[i])}`);
         assert.ok(relativeError(native[i], cpu[i]) <= 1e-5, `${name} vs cpu: ${relativeError(native[i], cpu[i])}`);
       });
@@ -115,11 +124,13 @@ describe('oneDNN convolutions are deterministic and fall back where they do not 
     const first = await computeOn('native', () => convAndGradients(resnetLayer));
     for (let i = 0; i < 3; i++) {
       const again = await computeOn('native', () => convAndGradients(resnetLayer));
-      again.forEach((a, j) => assert.deepEqual(Buffer.from(a.buffer), Buffer.from(first[j].buffer), `call ${i} output ${j}`));
+      again.forEach((a, j) =>
+        assert.deepEqual(Buffer.from(a.buffer), Buffer.from(first[j].buffer), `call ${i} output ${j}`),
+      );
     }
   });
 
-  test('worker threads, alone or side by side, give the main thread\'s bits', async () => {
+  test("worker threads, alone or side by side, give the main thread's bits", async () => {
     const main = await computeOn('native', () => convAndGradients(resnetLayer));
     const script = `
       const { parentPort, workerData } = require('node:worker_threads');
@@ -137,11 +148,12 @@ describe('oneDNN convolutions are deterministic and fall back where they do not 
         parentPort.postMessage({ device: info.device, out });
       });`;
     const lib = path.resolve(__dirname, '..');
-    const run = () => new Promise<{ device: string; out: Float32Array[] }>((resolve, reject) => {
-      const worker = new Worker(script, { eval: true, workerData: { lib, c: resnetLayer } });
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
+    const run = () =>
+      new Promise<{ device: string; out: Float32Array[] }>((resolve, reject) => {
+        const worker = new Worker(script, { eval: true, workerData: { lib, c: resnetLayer } });
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
     const alone = await run();
     const together = await Promise.all([run(), run()]);
     for (const result of [alone, ...together]) {
@@ -170,9 +182,11 @@ describe('oneDNN convolutions are deterministic and fall back where they do not 
 test('the device line says which convolutions run, and LMC_NATIVE=0 turns the addon off', () => {
   assert.match(describeConvolutions(), skip ? /^wasm \(.+\)$/ : /^oneDNN \d+\.\d+\.\d+ native, \d+ threads?$/);
   const lib = path.resolve(__dirname, '..', 'lib', 'backend');
-  const probe = spawnSync(process.execPath, ['-e',
-    `require(${JSON.stringify(lib)}).initBackend('wasm').then((i) => console.log(i.device))`],
-  { encoding: 'utf8', env: { ...process.env, LMC_NATIVE: '0' } });
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', `require(${JSON.stringify(lib)}).initBackend('wasm').then((i) => console.log(i.device))`],
+    { encoding: 'utf8', env: { ...process.env, LMC_NATIVE: '0' } },
+  );
   assert.equal(probe.status, 0, probe.stderr);
   assert.match(probe.stdout.trim(), /; convolutions: wasm \(native convolutions turned off by LMC_NATIVE=0\)\)$/);
 });

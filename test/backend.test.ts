@@ -35,7 +35,8 @@ const NATIVE = { gpu: '@tensorflow/tfjs-node-gpu', tensorflow: '@tensorflow/tfjs
 test('automatic selection falls through failed native loads, recording why', async () => {
   // A stand-in loader: the GPU package fails as it does without CUDA; the CPU one is absent.
   const load = (pkg: string): unknown => {
-    if (pkg === NATIVE.gpu) throw new Error('libcudart.so.11.0: cannot open shared object file: No such file or directory');
+    if (pkg === NATIVE.gpu)
+      throw new Error('libcudart.so.11.0: cannot open shared object file: No such file or directory');
     if (pkg === NATIVE.tensorflow) {
       throw Object.assign(new Error(`Cannot find module '${pkg}'`), { code: 'MODULE_NOT_FOUND' });
     }
@@ -45,16 +46,32 @@ test('automatic selection falls through failed native loads, recording why', asy
   const info = await initBackend(undefined, { env: {}, load });
   assert.equal(info.name, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
-  assert.deepEqual(info.tried.map((t) => [t.name, t.ok]), [['gpu', false], ['tensorflow', false], ['wasm', true]]);
+  assert.deepEqual(
+    info.tried.map((t) => [t.name, t.ok]),
+    [
+      ['gpu', false],
+      ['tensorflow', false],
+      ['wasm', true],
+    ],
+  );
   assert.match(info.tried[0].reason ?? '', /libcudart\.so\.11\.0/);
   assert.equal(info.tried[1].reason, `${NATIVE.tensorflow} is not installed`);
-  assert.match(info.device, new RegExp(/^CPU \(wasm, single-threaded, (SIMD|no SIMD); /.source + /convolutions: (oneDNN [0-9.]+ native, [0-9]+ threads?|wasm \(.+\))\)$/.source));
+  assert.match(
+    info.device,
+    new RegExp(
+      /^CPU \(wasm, single-threaded, (SIMD|no SIMD); /.source +
+        /convolutions: (oneDNN [0-9.]+ native, [0-9]+ threads?|wasm \(.+\))\)$/.source,
+    ),
+  );
   assert.equal(info.package, '@tensorflow/tfjs-backend-wasm');
   assert.equal(info.version, tf.version.tfjs);
 
   const line = describeBackend(info);
   assert.ok(!line.includes('\n'), 'one line');
-  assert.match(line, /^backend wasm: CPU \(wasm, .*\) via @tensorflow\/tfjs-backend-wasm@4\.\d+\.\d+ \(skipped gpu: libcudart/);
+  assert.match(
+    line,
+    /^backend wasm: CPU \(wasm, .*\) via @tensorflow\/tfjs-backend-wasm@4\.\d+\.\d+ \(skipped gpu: libcudart/,
+  );
   assert.match(line, /tensorflow: @tensorflow\/tfjs-node is not installed\)$/);
 });
 
@@ -64,12 +81,18 @@ test('LMC_BACKEND=cpu and LMC_BACKEND=wasm force those backends', async () => {
   assert.equal(tf.getBackend(), 'cpu');
   assert.equal(cpu.device, 'CPU (pure JavaScript)');
   assert.deepEqual(cpu.tried, [{ name: 'cpu', ok: true }]);
-  assert.equal(tf.tidy(() => tf.sum(tf.tensor([1, 2, 3])).dataSync()[0]), 6);
+  assert.equal(
+    tf.tidy(() => tf.sum(tf.tensor([1, 2, 3])).dataSync()[0]),
+    6,
+  );
 
   const wasm = await initBackend(undefined, { env: { LMC_BACKEND: ' WASM ' } });
   assert.equal(wasm.name, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
-  assert.equal(tf.tidy(() => tf.sum(tf.tensor([1, 2, 3])).dataSync()[0]), 6);
+  assert.equal(
+    tf.tidy(() => tf.sum(tf.tensor([1, 2, 3])).dataSync()[0]),
+    6,
+  );
 });
 
 test('LMC_BACKEND is read from process.env by default', async () => {
@@ -85,8 +108,10 @@ test('LMC_BACKEND is read from process.env by default', async () => {
 });
 
 for (const name of ['gpu', 'tensorflow'] as const) {
-  test(`forcing '${name}' without ${NATIVE[name]} throws an error that says what to do`,
-    { skip: installed(NATIVE[name]) ? `${NATIVE[name]} is installed here` : false }, async () => {
+  test(
+    `forcing '${name}' without ${NATIVE[name]} throws an error that says what to do`,
+    { skip: installed(NATIVE[name]) ? `${NATIVE[name]} is installed here` : false },
+    async () => {
       await initBackend('cpu');
       await assert.rejects(initBackend(undefined, { env: { LMC_BACKEND: name } }), (err: Error) => {
         assert.match(err.message, new RegExp(`backend '${name}' was requested \\(LMC_BACKEND=${name}\\)`));
@@ -97,19 +122,28 @@ for (const name of ['gpu', 'tensorflow'] as const) {
         return true;
       });
       assert.equal(tf.getBackend(), 'cpu', 'a failed forced backend leaves the current one in place');
-    });
+    },
+  );
 }
 
 test('a native package that fails to load is reported with its own error', async () => {
   const load = () => {
     throw new Error('libcudnn.so.8: cannot open shared object file');
   };
-  await assert.rejects(initBackend('gpu', { load }), /initBackend\('gpu'\).*failed: libcudnn\.so\.8: cannot open.*CUDA 11\.2/);
+  await assert.rejects(
+    initBackend('gpu', { load }),
+    /initBackend\('gpu'\).*failed: libcudnn\.so\.8: cannot open.*CUDA 11\.2/,
+  );
 });
 
 test('an unknown LMC_BACKEND value is refused, naming the variable, the value and the choices', async () => {
-  await assert.rejects(initBackend(undefined, { env: { LMC_BACKEND: 'bogus' } }),
-    new RegExp(/the environment variable LMC_BACKEND="bogus": give one of gpu, tensorflow, wasm, cpu /.source + /\(or unset LMC_BACKEND: the fastest available/.source));
+  await assert.rejects(
+    initBackend(undefined, { env: { LMC_BACKEND: 'bogus' } }),
+    new RegExp(
+      /the environment variable LMC_BACKEND="bogus": give one of gpu, tensorflow, wasm, cpu /.source +
+        /\(or unset LMC_BACKEND: the fastest available/.source,
+    ),
+  );
   await assert.rejects(initBackend('webgl' as 'cpu'), /initBackend\('webgl'\): unknown backend/);
 });
 
@@ -125,7 +159,9 @@ test('initBackend is idempotent and backends can be switched back and forth', as
   assert.equal(backendInfo().name, 'cpu', 'backendInfo follows a direct tf.setBackend');
   assert.equal((await initBackend('wasm')).name, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
-  const y = tf.tidy(() => tf.conv2d(tf.ones([1, 4, 4, 1]) as tf.Tensor4D, tf.ones([3, 3, 1, 1]) as tf.Tensor4D, 1, 'same'));
+  const y = tf.tidy(() =>
+    tf.conv2d(tf.ones([1, 4, 4, 1]) as tf.Tensor4D, tf.ones([3, 3, 1, 1]) as tf.Tensor4D, 1, 'same'),
+  );
   assert.equal(y.dataSync()[5], 9);
   y.dispose();
 });
@@ -138,6 +174,8 @@ test('registering the wasm kernels twice is harmless and silent', () => {
 });
 
 test("tfjs's 'install our node backend' notice is not printed", () => {
-  assert.ok(!warnings.some((w) => w.includes('looks like you are running TensorFlow.js in Node.js')),
-    warnings.join('\n'));
+  assert.ok(
+    !warnings.some((w) => w.includes('looks like you are running TensorFlow.js in Node.js')),
+    warnings.join('\n'),
+  );
 });

@@ -14,12 +14,25 @@ const run = (script: string, args: string[]) => {
 };
 
 test('npm run bench: a LeNet row with its leak check (tensor count unchanged over the steps) and memory', () => {
-  const [row] = run('train-step.js', ['--models', 'lenet', '--backends', 'wasm', '--steps', '3', '--leak-steps', '40', '--json']);
+  const [row] = run('train-step.js', [
+    '--models',
+    'lenet',
+    '--backends',
+    'wasm',
+    '--steps',
+    '3',
+    '--leak-steps',
+    '40',
+    '--json',
+  ]);
   assert.equal(row.model, 'lenet_300_100');
   assert.equal(row.backend, 'wasm');
   assert.equal(row.steps, 2 + 40);
   assert.equal(row.tensorGrowth, 0);
-  assert.ok((row.tensorMiB as number) > 1 && (row.peakRssMiB as number) > (row.tensorMiB as number), JSON.stringify(row));
+  assert.ok(
+    (row.tensorMiB as number) > 1 && (row.peakRssMiB as number) > (row.tensorMiB as number),
+    JSON.stringify(row),
+  );
   assert.ok((row.msPerStep as number) > 0);
 });
 

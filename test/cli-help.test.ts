@@ -89,18 +89,21 @@ test('help lists the options in table order with placeholder and default, in col
     },
     json: { type: 'boolean', default: false, description: 'print one JSON object' },
   } as const satisfies OptionTable;
-  assert.equal(formatHelp({ usage: ['lmc demo [options]'], about: 'Does\na demo.', options: table }, 60), [
-    'lmc demo [options]',
-    '',
-    'Does a demo.',
-    '',
-    'Options:',
-    '  --steps <step>          how far to train; default T',
-    '  --checkpoint-every <n>  iterations between the checkpoints',
-    '                          a run resumes from; not part of',
-    '                          its identity',
-    '  --json                  print one JSON object',
-  ].join('\n'));
+  assert.equal(
+    formatHelp({ usage: ['lmc demo [options]'], about: 'Does\na demo.', options: table }, 60),
+    [
+      'lmc demo [options]',
+      '',
+      'Does a demo.',
+      '',
+      'Options:',
+      '  --steps <step>          how far to train; default T',
+      '  --checkpoint-every <n>  iterations between the checkpoints',
+      '                          a run resumes from; not part of',
+      '                          its identity',
+      '  --json                  print one JSON object',
+    ].join('\n'),
+  );
 });
 
 test("parseArgs gets only each option's type, multiple and default", () => {

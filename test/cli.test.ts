@@ -13,7 +13,10 @@ const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-cli-test-'));
 after(() => fs.rmSync(HOME, { recursive: true, force: true }));
 
 function lmc(args: string[], env: Record<string, string> = {}) {
-  const run = spawnSync(process.execPath, [LMC, ...args], { encoding: 'utf8', env: { ...process.env, LMC_BACKEND: 'wasm', LMC_HOME: HOME, ...env } });
+  const run = spawnSync(process.execPath, [LMC, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, LMC_BACKEND: 'wasm', LMC_HOME: HOME, ...env },
+  });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -22,7 +25,9 @@ test("one changed pixel in the user's MNIST files is another result: lmc train t
   try {
     writeIdxDataset(path.join(data, 'mnist'), { train: 120, test: 40 });
     const train = () => {
-      const run = lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '5it', '--json'], { LMC_DATA_DIR: data });
+      const run = lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '5it', '--json'], {
+        LMC_DATA_DIR: data,
+      });
       assert.equal(run.code, 0, run.stderr);
       return JSON.parse(run.stdout) as { fromStore: boolean; unit: string };
     };
@@ -42,12 +47,24 @@ test("one changed pixel in the user's MNIST files is another result: lmc train t
 });
 
 test('lmc train --json prints one object with config, backend, steps, accuracy, errors and seconds', () => {
-  const run = lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '30it', '--set', 'dataOrderSeed=2', '--json']);
+  const run = lmc([
+    'train',
+    '--config',
+    'lenet_mnist',
+    '--scale',
+    'smoke',
+    '--steps',
+    '30it',
+    '--set',
+    'dataOrderSeed=2',
+    '--json',
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const lines = run.stdout.trim().split('\n');
   assert.equal(lines.length, 1, 'exactly one line on stdout');
   const report = JSON.parse(lines[0]);
-  for (const key of ['config', 'backend', 'steps', 'testAccuracy', 'testError', 'trainError', 'seconds']) assert.ok(key in report, key);
+  for (const key of ['config', 'backend', 'steps', 'testAccuracy', 'testError', 'trainError', 'seconds'])
+    assert.ok(key in report, key);
   assert.equal(report.backend, 'wasm');
   assert.equal(report.steps, 30);
   assert.equal(report.config.dataOrderSeed, 2);
@@ -59,18 +76,53 @@ test('lmc train --json prints one object with config, backend, steps, accuracy, 
   assert.match(report.weightsSha256, /^[0-9a-f]{64}$/);
 
   // The same request again answers from the store, with the same result and no training.
-  const again = lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '30it', '--set', 'dataOrderSeed=2', '--json']);
+  const again = lmc([
+    'train',
+    '--config',
+    'lenet_mnist',
+    '--scale',
+    'smoke',
+    '--steps',
+    '30it',
+    '--set',
+    'dataOrderSeed=2',
+    '--json',
+  ]);
   assert.equal(again.code, 0, again.stderr);
   const cached = JSON.parse(again.stdout);
   assert.equal(cached.fromStore, true);
   assert.match(again.stderr, /found in the store/);
-  for (const key of ['unit', 'weightsSha256', 'testAccuracy', 'trainError', 'steps']) assert.equal(cached[key], report[key], key);
-  const text = lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '30it', '--set', 'dataOrderSeed=2']);
+  for (const key of ['unit', 'weightsSha256', 'testAccuracy', 'trainError', 'steps'])
+    assert.equal(cached[key], report[key], key);
+  const text = lmc([
+    'train',
+    '--config',
+    'lenet_mnist',
+    '--scale',
+    'smoke',
+    '--steps',
+    '30it',
+    '--set',
+    'dataOrderSeed=2',
+  ]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /from the store: unit [0-9a-f]{12}/);
 
   // A shorter run is another unit: it never answers for the longer one, nor the longer for it.
-  const shorter = JSON.parse(lmc(['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '20it', '--set', 'dataOrderSeed=2', '--json']).stdout);
+  const shorter = JSON.parse(
+    lmc([
+      'train',
+      '--config',
+      'lenet_mnist',
+      '--scale',
+      'smoke',
+      '--steps',
+      '20it',
+      '--set',
+      'dataOrderSeed=2',
+      '--json',
+    ]).stdout,
+  );
   assert.equal(shorter.fromStore, false);
   assert.equal(shorter.steps, 20);
   assert.notEqual(shorter.unit, report.unit);

@@ -21,12 +21,13 @@ after(async () => slurm?.stop());
 async function waitGone(ids: string[], seconds = 30): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
   while (slurm.client('squeue', ['-h', '-j', ids.join(','), '-o', '%i']).trim() !== '') {
-    if (Date.now() > deadline) throw new Error(`jobs ${ids.join(',')} still queued after ${seconds} s\n${slurm.logs()}`);
+    if (Date.now() > deadline)
+      throw new Error(`jobs ${ids.join(',')} still queued after ${seconds} s\n${slurm.logs()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-test('a loopback cluster runs a job that sees the submitter\'s environment and folder', { skip }, async () => {
+test("a loopback cluster runs a job that sees the submitter's environment and folder", { skip }, async () => {
   requireTools(missing);
   const out = path.join(slurm.dir, 'hello.txt');
   const id = slurm.client('sbatch', ['--parsable', '-o', '/dev/null', '--wrap', `echo "$SLURM_CONF" > ${out}`]).trim();
@@ -34,22 +35,35 @@ test('a loopback cluster runs a job that sees the submitter\'s environment and f
   assert.equal(fs.readFileSync(out, 'utf8').trim(), slurm.env.SLURM_CONF);
 });
 
-test('afterok chains jobs in order, and a failed input cancels its dependents (kill-on-invalid-dep)', { skip }, async () => {
-  requireTools(missing);
-  const log = path.join(slurm.dir, 'chain.txt');
-  const submit = (command: string, after?: string) => slurm.client('sbatch', [
-    '--parsable', '-o', '/dev/null', '--kill-on-invalid-dep=yes', ...(after ? [`--dependency=afterok:${after}`] : []), '--wrap', command,
-  ]).trim();
-  const a = submit(`echo a >> ${log}`);
-  const b = submit(`echo b >> ${log}`, a);
-  const fail = submit('exit 3', b);
-  const never = submit(`echo never >> ${log}`, fail);
-  await waitGone([a, b, fail, never]);
-  assert.deepEqual(fs.readFileSync(log, 'utf8').trim().split('\n'), ['a', 'b']);
-  const state = slurm.client('squeue', ['-h', '-t', 'all', '-j', never, '-o', '%T']).trim();
-  assert.equal(state, 'CANCELLED');
-  assert.match(slurm.client('scontrol', ['show', 'job', '-o', fail]), /ExitCode=3:0/);
-});
+test(
+  'afterok chains jobs in order, and a failed input cancels its dependents (kill-on-invalid-dep)',
+  { skip },
+  async () => {
+    requireTools(missing);
+    const log = path.join(slurm.dir, 'chain.txt');
+    const submit = (command: string, after?: string) =>
+      slurm
+        .client('sbatch', [
+          '--parsable',
+          '-o',
+          '/dev/null',
+          '--kill-on-invalid-dep=yes',
+          ...(after ? [`--dependency=afterok:${after}`] : []),
+          '--wrap',
+          command,
+        ])
+        .trim();
+    const a = submit(`echo a >> ${log}`);
+    const b = submit(`echo b >> ${log}`, a);
+    const fail = submit('exit 3', b);
+    const never = submit(`echo never >> ${log}`, fail);
+    await waitGone([a, b, fail, never]);
+    assert.deepEqual(fs.readFileSync(log, 'utf8').trim().split('\n'), ['a', 'b']);
+    const state = slurm.client('squeue', ['-h', '-t', 'all', '-j', never, '-o', '%T']).trim();
+    assert.equal(state, 'CANCELLED');
+    assert.match(slurm.client('scontrol', ['show', 'job', '-o', fail]), /ExitCode=3:0/);
+  },
+);
 
 test('stop() leaves no daemon and no folder behind', { skip }, async () => {
   requireTools(missing);

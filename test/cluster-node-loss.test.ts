@@ -42,43 +42,67 @@ async function until<T>(what: string, probe: () => Promise<T | null> | T | null,
 
 const parentOf = (pid: string) => spawnSync('ps', ['-o', 'ppid=', '-p', pid], { encoding: 'utf8' }).stdout.trim();
 
-test('a job whose node is lost mid-training is requeued and resumes from its checkpoint to the bits of a local run', { skip }, async () => {
-  requireTools(missing);
-  const config = lenet({ training: '3000it' });
-  const store = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
-  const executor = new SlurmExecutor({ client: slurmClient(slurm.env), pollMs: 100, site: { extraArgs: ['--requeue'] } });
-  const trains: UnitEvent[] = [];
-  const ctx = experimentContext({ store, executor, checkpointEvery: 50, onUnit: (e) => e.type === 'train' && trains.push(e) });
-  const call = trunkCall(config, 1500);
-  const [node] = await executor.submit(ctx, [call]);
-  const done = ctx.run(call);
-  const jobId = readSubmission(store.root, node.hash)!.jobId;
-  await until('a checkpoint past step 100', async () => {
-    const info = await store.show(`trunk/${node.hash}`).catch(() => null);
-    return info && (info.checkpointStep ?? 0) >= 100 ? true : null;
-  });
-  // The job's own process (its batch script execs lmc), and the slurmstepd above it: both go with the node.
-  const job = spawnSync('pgrep', ['-f', `unit run ${node.hash}`], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
-  assert.match(job, /^\d+$/, 'the job\'s process is found');
-  const stepd = parentOf(job);
-  slurm.killNode();
-  for (const pid of [stepd, job]) process.kill(Number(pid), 'SIGKILL');
-  await until('the job requeued', () => (/PENDING/.test(slurm.client('squeue', ['-h', '-j', jobId, '-o', '%T'])) ? true : null));
-  await slurm.startNode();
-  // Slurm holds a requeued job back for two minutes, so that the returning node has cleaned up its
-  // first attempt; the test lets it start sooner, once that is done.
-  await new Promise((r) => setTimeout(r, 15_000));
-  slurm.client('scontrol', ['update', `JobId=${jobId}`, 'StartTime=now']);
-  const result = await done.catch((e: Error) => {
-    throw new Error(`${e.message}\n${slurm.logs()}\n${slurm.client('scontrol', ['show', 'job', '-o', jobId])}`);
-  });
-  assert.equal(result.unit.computed, true);
-  assert.equal(trains.length, 1, 'the killed attempt reported nothing; the requeued one trained once');
-  assert.equal((trains[0] as UnitEvent & { via?: string }).via, 'checkpoint');
-  assert.ok((trains[0].from ?? 0) >= 100, `resumed from step ${trains[0].from}`);
-  assert.match(slurm.client('scontrol', ['show', 'job', '-o', jobId]), /Restarts=1/);
+test(
+  'a job whose node is lost mid-training is requeued and resumes from its checkpoint to the bits of a local run',
+  { skip },
+  async () => {
+    requireTools(missing);
+    const config = lenet({ training: '3000it' });
+    const store = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
+    const executor = new SlurmExecutor({
+      client: slurmClient(slurm.env),
+      pollMs: 100,
+      site: { extraArgs: ['--requeue'] },
+    });
+    const trains: UnitEvent[] = [];
+    const ctx = experimentContext({
+      store,
+      executor,
+      checkpointEvery: 50,
+      onUnit: (e) => e.type === 'train' && trains.push(e),
+    });
+    const call = trunkCall(config, 1500);
+    const [node] = await executor.submit(ctx, [call]);
+    const done = ctx.run(call);
+    const jobId = readSubmission(store.root, node.hash)!.jobId;
+    await until('a checkpoint past step 100', async () => {
+      const info = await store.show(`trunk/${node.hash}`).catch(() => null);
+      return info && (info.checkpointStep ?? 0) >= 100 ? true : null;
+    });
+    // The job's own process (its batch script execs lmc), and the slurmstepd above it: both go with the node.
+    const job = spawnSync('pgrep', ['-f', `unit run ${node.hash}`], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')[0];
+    assert.match(job, /^\d+$/, "the job's process is found");
+    const stepd = parentOf(job);
+    slurm.killNode();
+    for (const pid of [stepd, job]) process.kill(Number(pid), 'SIGKILL');
+    await until('the job requeued', () =>
+      /PENDING/.test(slurm.client('squeue', ['-h', '-j', jobId, '-o', '%T'])) ? true : null,
+    );
+    await slurm.startNode();
+    // Slurm holds a requeued job back for two minutes, so that the returning node has cleaned up its
+    // first attempt; the test lets it start sooner, once that is done.
+    await new Promise((r) => setTimeout(r, 15_000));
+    slurm.client('scontrol', ['update', `JobId=${jobId}`, 'StartTime=now']);
+    const result = await done.catch((e: Error) => {
+      throw new Error(`${e.message}\n${slurm.logs()}\n${slurm.client('scontrol', ['show', 'job', '-o', jobId])}`);
+    });
+    assert.equal(result.unit.computed, true);
+    assert.equal(trains.length, 1, 'the killed attempt reported nothing; the requeued one trained once');
+    assert.equal((trains[0] as UnitEvent & { via?: string }).via, 'checkpoint');
+    assert.ok((trains[0].from ?? 0) >= 100, `resumed from step ${trains[0].from}`);
+    assert.match(slurm.client('scontrol', ['show', 'job', '-o', jobId]), /Restarts=1/);
 
-  const local = experimentContext({ store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }), workers: 1 });
-  await trunk(local, config, 1500);
-  assert.deepEqual(await storeContents(store), await storeContents(local.store), 'the same bits as an uninterrupted local run');
-});
+    const local = experimentContext({
+      store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),
+      workers: 1,
+    });
+    await trunk(local, config, 1500);
+    assert.deepEqual(
+      await storeContents(store),
+      await storeContents(local.store),
+      'the same bits as an uninterrupted local run',
+    );
+  },
+);

@@ -18,7 +18,8 @@ before(async () => {
   await initBackend('wasm');
 });
 
-const flag = (args: readonly string[], name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const flag = (args: readonly string[], name: string) =>
+  args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
 test('an IMP plan on the gpu backend: one job per unit, one GPU each, afterok on its inputs, the site arguments on every job', async () => {
   const config = lenet();
@@ -48,17 +49,32 @@ test('an IMP plan on the gpu backend: one job per unit, one GPU each, afterok on
     assert.match(flag(args, 'output') ?? '', new RegExp(`\\.cluster/units/${node.hash}/log-%j\\.txt$`));
     const expected = node.after.map((h) => jobOf.get(h)).sort();
     const dependency = flag(args, 'dependency');
-    assert.deepEqual(dependency === undefined ? [] : dependency.replace(/^afterok:/, '').split(':').sort(), expected, `${node.label} waits for its inputs`);
+    assert.deepEqual(
+      dependency === undefined
+        ? []
+        : dependency
+            .replace(/^afterok:/, '')
+            .split(':')
+            .sort(),
+      expected,
+      `${node.label} waits for its inputs`,
+    );
     assert.equal(readSubmission(store.root, node.hash)?.jobId, String(100 + i));
   }
   const byLabel = (text: string) => dag.filter((n) => n.label.includes(text));
-  const [level0, level1, level2] = [0, 1, 2].map((n) => dag.find((d) => d.kind === 'imp-level' && (d.call.spec as { level: number }).level === n)!);
+  const [level0, level1, level2] = [0, 1, 2].map((n) =>
+    dag.find((d) => d.kind === 'imp-level' && (d.call.spec as { level: number }).level === n)!,
+  );
   const trunkNode = dag.find((n) => n.kind === 'trunk')!;
   assert.deepEqual(level0.after, [trunkNode.hash]);
   assert.deepEqual([...level2.after].sort(), [level1.hash, trunkNode.hash].sort());
   const baselines = dag.filter((n) => n.kind === 'copy');
   assert.equal(baselines.length, 4);
-  for (const b of baselines) assert.ok(b.after.includes(level1.hash) || b.after.includes(level2.hash), `${b.label} waits for the level that made its mask`);
+  for (const b of baselines)
+    assert.ok(
+      b.after.includes(level1.hash) || b.after.includes(level2.hash),
+      `${b.label} waits for the level that made its mask`,
+    );
   assert.ok(byLabel('trunk').length >= 1);
   const record = readExperiment(store.root, executor.experiment);
   assert.equal(record?.units.length, 8);
@@ -72,7 +88,14 @@ test('units already in the store are not submitted, and their dependents do not 
   const executor = new SlurmExecutor({ client: slurm, backend: 'wasm' });
   const ctx = experimentContext({ store, executor });
   const dag = await executor.submit(ctx, await impRunCalls(ctx, config, { k: 4, levels: 1 }));
-  assert.deepEqual(dag.map((n) => [n.kind, n.stored]), [['trunk', true], ['imp-level', false], ['imp-level', false]]);
+  assert.deepEqual(
+    dag.map((n) => [n.kind, n.stored]),
+    [
+      ['trunk', true],
+      ['imp-level', false],
+      ['imp-level', false],
+    ],
+  );
   assert.equal(slurm.submissions.length, 2);
   assert.equal(flag(slurm.submissions[0], 'dependency'), undefined, 'level 0 needs only the stored trunk');
   assert.equal(flag(slurm.submissions[1], 'dependency'), 'afterok:100');
@@ -80,16 +103,25 @@ test('units already in the store are not submitted, and their dependents do not 
   assert.equal(flag(slurm.submissions[0], 'cpus-per-task'), '1');
   // A second submission finds both jobs queued: it waits on them instead of submitting again.
   const second = new SlurmExecutor({ client: slurm, backend: 'wasm' });
-  await second.submit(experimentContext({ store, executor: second }), await impRunCalls(ctx, config, { k: 4, levels: 1 }));
+  await second.submit(
+    experimentContext({ store, executor: second }),
+    await impRunCalls(ctx, config, { k: 4, levels: 1 }),
+  );
   assert.equal(slurm.submissions.length, 2, 'nothing submitted twice');
 });
 
-test('sbatch arguments: time limits in Slurm\'s format, quoting for sh, and resources checked with the field named', () => {
+test("sbatch arguments: time limits in Slurm's format, quoting for sh, and resources checked with the field named", () => {
   assert.equal(slurmTime(1), '0-00:01:00');
   assert.equal(slurmTime(61), '0-01:01:00');
   assert.equal(slurmTime(1441.2), '1-00:02:00');
-  assert.equal(shellQuote('/a b/it\'s'), `'/a b/it'\\''s'`);
+  assert.equal(shellQuote("/a b/it's"), `'/a b/it'\\''s'`);
   assert.equal(shellQuote('/plain/path-1.js'), '/plain/path-1.js');
-  const job = { kind: 'copy', hash: 'f'.repeat(64), storeRoot: '/shared/store', after: [], resources: { cpus: 1, memoryMB: 0, gpus: 0, minutes: 5 } };
+  const job = {
+    kind: 'copy',
+    hash: 'f'.repeat(64),
+    storeRoot: '/shared/store',
+    after: [],
+    resources: { cpus: 1, memoryMB: 0, gpus: 0, minutes: 5 },
+  };
   assert.throws(() => sbatchArgs(job), /resources\.memoryMB = 0; give a whole number >= 1/);
 });

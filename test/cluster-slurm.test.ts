@@ -27,7 +27,9 @@ before(async () => {
 after(async () => slurm?.stop());
 
 const tables = (r: Awaited<ReturnType<typeof runQuickstart>>) => ({
-  curves: r.instability.table.objects(), pairs: r.instability.pairs.objects(), imp: r.imp.table.objects(),
+  curves: r.instability.table.objects(),
+  pairs: r.instability.pairs.objects(),
+  imp: r.imp.table.objects(),
 });
 
 test('a smoke quick start on Slurm ends with the units, checksums and tables of a local run', { skip }, async () => {
@@ -45,7 +47,10 @@ test('a smoke quick start on Slurm ends with the units, checksums and tables of 
   const seconds = (performance.now() - started) / 1000;
   console.log(`# ${dag.length} units as Slurm jobs in ${seconds.toFixed(1)} s`);
 
-  const local = experimentContext({ store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }), workers: 1 });
+  const local = experimentContext({
+    store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),
+    workers: 1,
+  });
   const here = await runQuickstart(local, plan);
   assert.deepEqual(tables(onCluster), tables(here), 'the same tables');
   const files = await storeContents(store);
@@ -54,6 +59,13 @@ test('a smoke quick start on Slurm ends with the units, checksums and tables of 
   assert.equal(jobs.filter((j) => j.type === 'submitted').length, dag.length, 'every unit submitted once');
   assert.equal(jobs.filter((j) => j.type === 'failed').length, 0);
   // The experiment asks for its pairs, levels and baselines; their trunks and copies are the jobs' inputs.
-  assert.equal(new Set(events.filter((e) => e.type === 'done').map((e) => e.hash)).size, calls.length, 'each unit asked for reported computed');
-  assert.ok(events.some((e) => e.type === 'train'), 'the jobs\' trainings reported');
+  assert.equal(
+    new Set(events.filter((e) => e.type === 'done').map((e) => e.hash)).size,
+    calls.length,
+    'each unit asked for reported computed',
+  );
+  assert.ok(
+    events.some((e) => e.type === 'train'),
+    "the jobs' trainings reported",
+  );
 });

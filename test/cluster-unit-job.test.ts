@@ -10,7 +10,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 import { openStore } from '../lib/store';
-import { copy, copyCall, experimentContext, trunkCall, type UnitCall, type ExperimentContext } from '../lib/experiments';
+import {
+  copy,
+  copyCall,
+  experimentContext,
+  trunkCall,
+  type UnitCall,
+  type ExperimentContext,
+} from '../lib/experiments';
 import { callSetup } from '../lib/experiments/context';
 import { unitDefinition } from '../lib/experiments/registry';
 import { readExit, unitJobDir, writeJobCall } from '../lib/cluster/files';
@@ -35,7 +42,8 @@ async function submitCall(ctx: ExperimentContext, call: UnitCall): Promise<strin
 
 function unitRun(root: string, hash: string, jobId: string) {
   return spawnSync(process.execPath, [LMC, 'unit', 'run', hash, '--store', root], {
-    encoding: 'utf8', env: { ...process.env, SLURM_JOB_ID: jobId, LMC_BACKEND: 'wasm' },
+    encoding: 'utf8',
+    env: { ...process.env, SLURM_JOB_ID: jobId, LMC_BACKEND: 'wasm' },
   });
 }
 
@@ -55,7 +63,10 @@ test('lmc unit run computes one unit whose inputs are stored, with the bits of a
   assert.match(failed?.error ?? '', /a unit job computes one unit only/);
   assert.deepEqual(await storeContents(clusterStore), [], 'nothing was computed');
 
-  for (const [hash, job] of [[trunkHash, '8'], [copyHash, '9']] as const) {
+  for (const [hash, job] of [
+    [trunkHash, '8'],
+    [copyHash, '9'],
+  ] as const) {
     const run = unitRun(clusterStore.root, hash, job);
     assert.equal(run.status, 0, run.stdout + run.stderr);
     const exit = readExit(clusterStore.root, hash, job);
@@ -70,9 +81,16 @@ test('lmc unit run computes one unit whose inputs are stored, with the bits of a
   assert.equal(again.status, 0);
   assert.equal(readExit(clusterStore.root, copyHash, '10')?.computed, false, 'a stored unit is found, not recomputed');
 
-  const local = experimentContext({ store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }), workers: 1 });
+  const local = experimentContext({
+    store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),
+    workers: 1,
+  });
   await copy(local, spec);
-  assert.deepEqual(await storeContents(clusterStore), await storeContents(local.store), 'the same units with the same file checksums');
+  assert.deepEqual(
+    await storeContents(clusterStore),
+    await storeContents(local.store),
+    'the same units with the same file checksums',
+  );
 });
 
 test('lmc unit run names a hash without a call, and a malformed hash', async () => {

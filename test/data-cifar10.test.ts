@@ -24,13 +24,23 @@ test('CIFAR-10 binary batches: labels and HWC pixels exactly, normalization by c
   assert.deepEqual(ds.imageShape, [32, 32, 3]);
   assert.equal(ds.train.size, 15);
   assert.equal(ds.test.size, 4);
-  assert.deepEqual(Array.from(ds.train.labels), Array.from({ length: 15 }, (_, k) => k % 10));
+  assert.deepEqual(
+    Array.from(ds.train.labels),
+    Array.from({ length: 15 }, (_, k) => k % 10),
+  );
   assert.deepEqual(Array.from(ds.test.labels), [0, 3, 6, 9]);
   const b = ds.train.read([7, 14], { augment: false });
   assert.deepEqual(b.shape, [2, 32, 32, 3]);
   assert.deepEqual(Array.from(b.y), [7, 4]);
-  for (const [i, k] of [[0, 7], [1, 14]]) {
-    for (const [y, x] of [[0, 0], [5, 9], [31, 31]]) {
+  for (const [i, k] of [
+    [0, 7],
+    [1, 14],
+  ]) {
+    for (const [y, x] of [
+      [0, 0],
+      [5, 9],
+      [31, 31],
+    ]) {
       for (let c = 0; c < 3; c++) {
         const got = b.x[i * 3072 + (y * 32 + x) * 3 + c];
         assert.ok(Math.abs(got - norm(cifarPixel(k, y, x, c), c)) < 1e-6, `example ${k} (${y},${x},${c})`);
@@ -43,7 +53,10 @@ test('CIFAR-10 binary batches: labels and HWC pixels exactly, normalization by c
   assert.ok(Math.abs(t[1] - (101 / 255 - 0.4822) / 0.2435) < 1e-6);
   assert.ok(Math.abs(t[2] - (202 / 255 - 0.4465) / 0.2616) < 1e-6);
   // The test split never augments.
-  assert.deepEqual(ds.test.read([1], { augment: true, rng: augmentationStream(0, 0) }).x, ds.test.read([1], { augment: false }).x);
+  assert.deepEqual(
+    ds.test.read([1], { augment: true, rng: augmentationStream(0, 0) }).x,
+    ds.test.read([1], { augment: false }).x,
+  );
 });
 
 test('CIFAR-10 accepts the cifar-10-batches-bin/ folder the tarball unpacks to', () => {
@@ -57,9 +70,15 @@ test('CIFAR-10 file errors: truncated record, bad label, incomplete folder, miss
   const dir = path.join(dataDir, 'cifar10');
   const f = path.join(dir, 'data_batch_3.bin');
   writeFileSync(f, Buffer.concat([cifarRecord(0, 1), cifarRecord(1, 2).subarray(0, 100)]));
-  assert.throws(() => loadCifar10(dataDir), (e: Error) => e.message.startsWith(f) && /3173 bytes is not a whole number of 3073-byte records/.test(e.message));
+  assert.throws(
+    () => loadCifar10(dataDir),
+    (e: Error) => e.message.startsWith(f) && /3173 bytes is not a whole number of 3073-byte records/.test(e.message),
+  );
   writeFileSync(f, Buffer.concat([cifarRecord(0, 1), cifarRecord(1, 10)]));
-  assert.throws(() => readCifarBatch(f), (e: Error) => e.message.startsWith(f) && e.message.includes('label 10 of record 1 is out of range'));
+  assert.throws(
+    () => readCifarBatch(f),
+    (e: Error) => e.message.startsWith(f) && e.message.includes('label 10 of record 1 is out of range'),
+  );
   writeFileSync(f, Buffer.alloc(0));
   assert.throws(() => readCifarBatch(f), /0 bytes is not a whole number/);
   unlinkSync(f);
@@ -128,7 +147,13 @@ test('augmentation is a pure function of the stream, covers every offset and bot
     lefts.add(cf.left);
     flips.add(cf.flip);
   }
-  assert.deepEqual([...tops].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
-  assert.deepEqual([...lefts].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(
+    [...tops].sort((x, y) => x - y),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8],
+  );
+  assert.deepEqual(
+    [...lefts].sort((x, y) => x - y),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8],
+  );
   assert.equal(flips.size, 2);
 });

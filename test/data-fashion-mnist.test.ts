@@ -31,7 +31,10 @@ test('Debian Fashion-MNIST reads for real', { skip: skipWhenMissing(missing) }, 
   let sq = 0;
   let count = 0;
   for (let start = 0; start < 60000; start += 10000) {
-    const b = ds.train.read(Array.from({ length: 10000 }, (_, i) => start + i), { augment: false });
+    const b = ds.train.read(
+      Array.from({ length: 10000 }, (_, i) => start + i),
+      { augment: false },
+    );
     for (const v of b.x) {
       sum += v;
       sq += v * v;

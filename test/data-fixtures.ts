@@ -13,7 +13,8 @@ const created: string[] = [];
 
 /** A fresh temporary folder, removed when the test process exits. */
 export function tempDir(prefix = 'lmc-data-'): string {
-  if (created.length === 0) process.on('exit', () => created.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  if (created.length === 0)
+    process.on('exit', () => created.forEach((d) => rmSync(d, { recursive: true, force: true })));
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
   created.push(dir);
   return dir;
@@ -43,11 +44,21 @@ export function writeIdxDataset(
   mkdirSync(dir, { recursive: true });
   const write = (name: string, bytes: Buffer) =>
     writeFileSync(path.join(dir, options.gzip ? name + '.gz' : name), options.gzip ? gzipSync(bytes) : bytes);
-  for (const [prefix, n] of [['train', counts.train], ['t10k', counts.test]] as const) {
+  for (const [prefix, n] of [
+    ['train', counts.train],
+    ['t10k', counts.test],
+  ] as const) {
     const pixels = new Uint8Array(n * side * side);
     for (let k = 0; k < n; k++) for (let p = 0; p < side * side; p++) pixels[k * side * side + p] = fixturePixel(k, p);
     write(`${prefix}-images-idx3-ubyte`, idxBytes(0x803, [n, side, side], pixels));
-    write(`${prefix}-labels-idx1-ubyte`, idxBytes(0x801, [n], Array.from({ length: n }, (_, k) => labelOf(k))));
+    write(
+      `${prefix}-labels-idx1-ubyte`,
+      idxBytes(
+        0x801,
+        [n],
+        Array.from({ length: n }, (_, k) => labelOf(k)),
+      ),
+    );
   }
 }
 
@@ -55,7 +66,8 @@ export function writeIdxDataset(
 export function cifarRecord(k: number, label: number): Buffer {
   const rec = Buffer.alloc(3073);
   rec[0] = label;
-  for (let c = 0; c < 3; c++) for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) rec[1 + c * 1024 + y * 32 + x] = cifarPixel(k, y, x, c);
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) rec[1 + c * 1024 + y * 32 + x] = cifarPixel(k, y, x, c);
   return rec;
 }
 
@@ -93,15 +105,15 @@ export function jpegOf(width: number, height: number, rgb: (x: number, y: number
 /** An 8x8 grayscale JPEG of uniform gray 100 (made with ImageMagick; jpeg-js only encodes color). */
 export const GRAY_JPEG_BASE64 =
   '/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB' +
-    'AQEBAQEBAQEBAQEBAQH/wAALCAAIAAgBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACP/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAI' +
-    'AQEAAD8AD7//2Q==';
+  'AQEBAQEBAQEBAQEBAQH/wAALCAAIAAgBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACP/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAI' +
+  'AQEAAD8AD7//2Q==';
 
 /** An 8x8 CMYK JPEG (Adobe marker) of cmyk(0, 255, 255, 0), i.e. pure red. */
 export const CMYK_JPEG_BASE64 =
   '/9j/7gAOQWRvYmUAZAAAAAAC/9sAQwABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB' +
-    'AQEBAQEBAQEBAQEB/9sAQwEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB' +
-    'AQEBAQEB/8AAFAgACAAIBAERAAIRAQMRAQQRAP/EABUAAQEAAAAAAAAAAAAAAAAAAAkK/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/E' +
-    'ABUBAQEAAAAAAAAAAAAAAAAAAAkL/8QAFBEBAAAAAAAAAAAAAAAAAAAAAP/aAA4EAQACEQMRBAAAPwBmCsJ/6/h//9k=';
+  'AQEBAQEBAQEBAQEB/9sAQwEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB' +
+  'AQEBAQEB/8AAFAgACAAIBAERAAIRAQMRAQQRAP/EABUAAQEAAAAAAAAAAAAAAAAAAAkK/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/E' +
+  'ABUBAQEAAAAAAAAAAAAAAAAAAAkL/8QAFBEBAAAAAAAAAAAAAAAAAAAAAP/aAA4EAQACEQMRBAAAPwBmCsJ/6/h//9k=';
 
 /** A Random that replays `values` from uniform() (int(n) = floor(u * n)), for hand-checked cases. */
 export function scriptedRandom(values: number[]): Random {
@@ -110,7 +122,13 @@ export function scriptedRandom(values: number[]): Random {
     if (i >= values.length) throw new Error(`scriptedRandom: asked for draw ${i + 1} of ${values.length}`);
     return values[i++];
   };
-  return { uniform: next, int: (n) => Math.floor(next() * n), normal: () => { throw new Error('scriptedRandom: normal not scripted'); } };
+  return {
+    uniform: next,
+    int: (n) => Math.floor(next() * n),
+    normal: () => {
+      throw new Error('scriptedRandom: normal not scripted');
+    },
+  };
 }
 
 /** |a - b| <= tol for every element. */

@@ -12,7 +12,11 @@ import { CMYK_JPEG_BASE64, GRAY_JPEG_BASE64, jpegOf, scriptedRandom, tempDir } f
 
 const { mean, std } = IMAGENET_NORMALIZATION;
 const norm = (v: number, c: number) => (v / 255 - mean[c]) / std[c];
-const colorful = (x: number, y: number): [number, number, number] => [(x * 16 + 8) % 256, (y * 16 + 8) % 256, ((x + y) * 8) % 256];
+const colorful = (x: number, y: number): [number, number, number] => [
+  (x * 16 + 8) % 256,
+  (y * 16 + 8) % 256,
+  ((x + y) * 8) % 256,
+];
 
 /** An ImageFolder tree: 3 classes (created out of order), varied sizes and extensions. */
 function imageTree(): string {
@@ -52,7 +56,10 @@ test('the fingerprint follows every file: a rewritten image or touched mtime cha
   const first = fingerprint();
   assert.equal(fingerprint(), first, 'the same tree loaded twice');
   const file = path.join(dataDir, 'imagenet', 'val', 'n01', 'v.JPEG');
-  writeFileSync(file, jpegOf(16, 16, (x, y) => (x === 3 && y === 3 ? [0, 0, 0] : colorful(x, y))));
+  writeFileSync(
+    file,
+    jpegOf(16, 16, (x, y) => (x === 3 && y === 3 ? [0, 0, 0] : colorful(x, y))),
+  );
   const rewritten = fingerprint();
   assert.notEqual(rewritten, first, 'one pixel of one validation image changed');
   utimesSync(file, new Date(2020, 0, 1), new Date(2020, 0, 1));
@@ -68,7 +75,10 @@ test('evaluation: resize shorter side to round(size*256/224), center crop, exact
   const b = ds.train.read([1, 3], { augment: false });
   assert.deepEqual(b.shape, [2, 14, 14, 3]);
   assert.deepEqual(Array.from(b.y), [0, 2]);
-  for (const [i, file, top, left] of [[0, 'train/n01/z.JPEG', 1, 1], [1, 'train/n03/b.jpg', 1, 9]] as const) {
+  for (const [i, file, top, left] of [
+    [0, 'train/n01/z.JPEG', 1, 1],
+    [1, 'train/n03/b.jpg', 1, 9],
+  ] as const) {
     const img = decodeJpegFile(path.join(root, file));
     for (let r = 0; r < 14; r++) {
       for (let c = 0; c < 14; c++) {
@@ -156,8 +166,15 @@ test('bilinear resampler: identity, upsampling, antialiased downsampling, window
   const src = Uint8Array.from({ length: 9 * 7 * 3 }, (_, i) => (i * 31) % 256);
   const whole = resizeBilinear(src, 9, 7, 3, full(9, 7), 13, 11);
   const part = resizeBilinear(src, 9, 7, 3, full(9, 7), 13, 11, { left: 2, top: 3, width: 5, height: 4 });
-  for (let r = 0; r < 4; r++) assert.deepEqual(part.subarray(r * 15, r * 15 + 15), whole.subarray(((r + 3) * 13 + 2) * 3, ((r + 3) * 13 + 7) * 3));
-  assert.throws(() => resizeBilinear(src, 9, 7, 3, { left: 5, top: 0, width: 5, height: 7 }, 2, 2), /not inside a 9x7 image/);
+  for (let r = 0; r < 4; r++)
+    assert.deepEqual(
+      part.subarray(r * 15, r * 15 + 15),
+      whole.subarray(((r + 3) * 13 + 2) * 3, ((r + 3) * 13 + 7) * 3),
+    );
+  assert.throws(
+    () => resizeBilinear(src, 9, 7, 3, { left: 5, top: 0, width: 5, height: 7 }, 2, 2),
+    /not inside a 9x7 image/,
+  );
 });
 
 test('ImageNet errors: corrupt JPEG names the file; class sets must match; missing dataset says where', () => {
@@ -166,7 +183,10 @@ test('ImageNet errors: corrupt JPEG names the file; class sets must match; missi
   const good = jpegOf(16, 16, colorful);
   writeFileSync(path.join(root, 'train/n01/z.JPEG'), good.subarray(0, good.length - 50));
   const ds = loadImagenet(dataDir, { imageSize: 14 });
-  assert.throws(() => ds.train.read([0, 1], { augment: false }), (e: Error) => e.message.startsWith(path.join(root, 'train/n01/z.JPEG')) && e.message.includes('corrupt'));
+  assert.throws(
+    () => ds.train.read([0, 1], { augment: false }),
+    (e: Error) => e.message.startsWith(path.join(root, 'train/n01/z.JPEG')) && e.message.includes('corrupt'),
+  );
   writeFileSync(path.join(root, 'train/n01/z.JPEG'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0]));
   assert.throws(() => ds.train.read([1], { augment: false }), /z\.JPEG: is a PNG with a JPEG name/);
   assert.throws(() => ds.train.read([0], { augment: true }), /needs options\.rng/);
@@ -185,7 +205,10 @@ test('ImageNet errors: corrupt JPEG names the file; class sets must match; missi
   const empty = tempDir();
   assert.throws(
     () => loadImagenet(empty),
-    (e: Error) => e.message.includes(path.join(empty, 'imagenet', 'train')) && e.message.includes(path.join(empty, 'imagenet', 'val')) && e.message.includes('image-net.org'),
+    (e: Error) =>
+      e.message.includes(path.join(empty, 'imagenet', 'train')) &&
+      e.message.includes(path.join(empty, 'imagenet', 'val')) &&
+      e.message.includes('image-net.org'),
   );
   assert.throws(() => loadImagenet(empty, { imageSize: 0 }), /imageSize must be a positive integer/);
 });

@@ -10,7 +10,8 @@ import { tempDir } from './data-fixtures';
 
 const ds = loadEmbeddedMnist();
 const counts = (labels: Int32Array) => labels.reduce((c, v) => (c[v]++, c), new Array<number>(10).fill(0));
-const hash = (b: Batch) => createHash('sha256').update(Buffer.from(b.x.buffer)).update(Buffer.from(b.y.buffer)).digest('hex');
+const hash = (b: Batch) =>
+  createHash('sha256').update(Buffer.from(b.x.buffer)).update(Buffer.from(b.y.buffer)).digest('hex');
 const range = (n: number, step = 1) => Array.from({ length: n }, (_, i) => i * step);
 
 test('embedded MNIST: 8000/2000 split, 200 test digits per class', () => {
@@ -59,11 +60,23 @@ test('embedded MNIST: pixel range is the full byte range', () => {
 
 test('embedded MNIST: the split and the first batch are pinned', () => {
   // If these change, every cached MNIST result was trained on different data.
-  assert.equal(hash(ds.train.read(range(100), { augment: false })), 'f8704bd5969875e9e3b01b47ef0b02759f7c49f81563d416836ca87286c7fc47');
-  assert.equal(hash(ds.test.read(range(100, 20), { augment: false })), 'e0aca9a76baf44387ea40ad000371e119fce88a7abd27d7b4571f5463509cc78');
+  assert.equal(
+    hash(ds.train.read(range(100), { augment: false })),
+    'f8704bd5969875e9e3b01b47ef0b02759f7c49f81563d416836ca87286c7fc47',
+  );
+  assert.equal(
+    hash(ds.test.read(range(100, 20), { augment: false })),
+    'e0aca9a76baf44387ea40ad000371e119fce88a7abd27d7b4571f5463509cc78',
+  );
   const first = batchIndices(ds.train.size, 60, 0, 0);
-  assert.equal(hash(ds.train.read(first, { augment: false })), 'bbb472aeea40be6d02f613041305d4d6480bebddb465590340dc72f1cbe76007');
-  assert.equal(hash(loadEmbeddedMnist().train.read(first, { augment: false })), hash(ds.train.read(first, { augment: false })));
+  assert.equal(
+    hash(ds.train.read(first, { augment: false })),
+    'bbb472aeea40be6d02f613041305d4d6480bebddb465590340dc72f1cbe76007',
+  );
+  assert.equal(
+    hash(loadEmbeddedMnist().train.read(first, { augment: false })),
+    hash(ds.train.read(first, { augment: false })),
+  );
 });
 
 test('loadMnist uses the embedded subset only when <dataDir>/mnist does not exist', () => {
@@ -71,7 +84,10 @@ test('loadMnist uses the embedded subset only when <dataDir>/mnist does not exis
 });
 
 test('reads reject bad indices and augmented reads without a stream', () => {
-  assert.throws(() => ds.test.read([0, 2000], { augment: false }), /mnist test: index 2000 at batch position 1 is not an example \(split has 2000/);
+  assert.throws(
+    () => ds.test.read([0, 2000], { augment: false }),
+    /mnist test: index 2000 at batch position 1 is not an example \(split has 2000/,
+  );
   assert.throws(() => ds.test.read([1.5], { augment: false }), /index 1\.5/);
   assert.throws(() => ds.train.read([0], { augment: true }), /augment: true needs options\.rng/);
 });

@@ -24,7 +24,10 @@ test('each epoch is a permutation, cut into batches with a smaller last batch', 
         seen.push(...idx);
       }
       assert.deepEqual(seen, Array.from(epochOrder(size, seed, epoch)));
-      assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: size }, (_, i) => i));
+      assert.deepEqual(
+        [...seen].sort((a, b) => a - b),
+        Array.from({ length: size }, (_, i) => i),
+      );
     }
   }
 });

@@ -14,7 +14,10 @@ test('an object with the symbol supplies its own bundle, ahead of any converter'
       return { 'text/html': '<b>own</b>', 'text/plain': 'own' };
     }
   }
-  registerDisplay((v) => v instanceof Marked, () => ({ 'text/plain': 'converter' }));
+  registerDisplay(
+    (v) => v instanceof Marked,
+    () => ({ 'text/plain': 'converter' }),
+  );
   const value = new Marked();
   assert.ok(isDisplayable(value));
   assert.deepEqual(toMimeBundle(value), { 'text/html': '<b>own</b>', 'text/plain': 'own' });
@@ -24,11 +27,20 @@ test('an object with the symbol supplies its own bundle, ahead of any converter'
 
 test('registered converters apply to values without the symbol; the latest registration wins', () => {
   class Point {
-    constructor(readonly x: number, readonly y: number) {}
+    constructor(
+      readonly x: number,
+      readonly y: number,
+    ) {}
   }
-  registerDisplay((v) => v instanceof Point, (v) => ({ 'text/plain': `first ${(v as Point).x}` }));
+  registerDisplay(
+    (v) => v instanceof Point,
+    (v) => ({ 'text/plain': `first ${(v as Point).x}` }),
+  );
   assert.deepEqual(toMimeBundle(new Point(1, 2)), { 'text/plain': 'first 1' });
-  registerDisplay((v) => v instanceof Point, (v) => ({ 'text/plain': `second ${(v as Point).y}` }));
+  registerDisplay(
+    (v) => v instanceof Point,
+    (v) => ({ 'text/plain': `second ${(v as Point).y}` }),
+  );
   assert.deepEqual(toMimeBundle(new Point(1, 2)), { 'text/plain': 'second 2' });
 });
 

@@ -5,7 +5,14 @@ import assert from 'node:assert/strict';
 import * as vm from 'node:vm';
 import * as aq from 'arquero';
 import { figureHtml, isFigure } from '../lib/display/figure';
-import { MIME_BUNDLE, figure, figureToHtmlPage, resetPlotlyInclusion, toMimeBundle, updateLayout } from '../lib/display';
+import {
+  MIME_BUNDLE,
+  figure,
+  figureToHtmlPage,
+  resetPlotlyInclusion,
+  toMimeBundle,
+  updateLayout,
+} from '../lib/display';
 import { plotlyJsSource, isPlotlyIncluded, plotlyJsVersion } from '../lib/display/plotly-js';
 
 /** A stretch of the library that occurs once in plotly.js: counting it counts inclusions. */
@@ -15,11 +22,17 @@ const count = (text: string, part: string) => text.split(part).length - 1;
 beforeEach(() => resetPlotlyInclusion());
 
 test('a figure is {data, layout, config}; its bundle has the plotly JSON, HTML and text', () => {
-  const fig = figure([{ type: 'scatter', x: new Float32Array([1, 2, 3]), y: [0.5, 0.25, 0.125], name: 'loss' }], { title: { text: 'Loss' } });
+  const fig = figure([{ type: 'scatter', x: new Float32Array([1, 2, 3]), y: [0.5, 0.25, 0.125], name: 'loss' }], {
+    title: { text: 'Loss' },
+  });
   assert.ok(isFigure(fig));
   assert.deepEqual(fig.data[0].x, [1, 2, 3], 'typed arrays become plain arrays');
   const bundle = toMimeBundle(fig);
-  const json = bundle['application/vnd.plotly.v1+json'] as { data: unknown[]; layout: { title: { text: string } }; config: Record<string, unknown> };
+  const json = bundle['application/vnd.plotly.v1+json'] as {
+    data: unknown[];
+    layout: { title: { text: string } };
+    config: Record<string, unknown>;
+  };
   assert.deepEqual(json.data, [{ type: 'scatter', x: [1, 2, 3], y: [0.5, 0.25, 0.125], name: 'loss' }]);
   assert.equal(json.layout.title.text, 'Loss');
   assert.equal(json.config.responsive, true);
@@ -47,14 +60,19 @@ test('plotly.js is in the first figure HTML of a session only, and again after a
 });
 
 test('the library script is guarded and cannot end its <script> early; data cannot break out either', () => {
-  const html = figureHtml(figure([{ y: [1], name: '</script><script>alert(1)</script>' }], { title: '<b>&' }), { includePlotly: true });
+  const html = figureHtml(figure([{ y: [1], name: '</script><script>alert(1)</script>' }], { title: '<b>&' }), {
+    includePlotly: true,
+  });
   assert.match(html, /if \(window\.Plotly\) \{ return; \}/);
   assert.equal(count(html, '</script>'), 2, 'exactly two scripts end: the library and the figure');
   assert.ok(html.includes('\\u003c/script>\\u003cscript>alert(1)\\u003c/script>'));
 });
 
 /** Runs a figure's script against a fake page: `nodes` are the divs document finds. */
-function runFigureScript(html: string, page: { window: Record<string, unknown>; nodes: FakeNode[]; timers: (() => void)[] }) {
+function runFigureScript(
+  html: string,
+  page: { window: Record<string, unknown>; nodes: FakeNode[]; timers: (() => void)[] },
+) {
   const script = /<script type="text\/javascript">([\s\S]*)<\/script>$/.exec(html)![1];
   const context = {
     window: page.window,
@@ -106,7 +124,12 @@ test('a figure whose library never arrives says why instead of staying blank', (
 });
 
 test('string titles become {text} objects, the only form plotly.js 3 draws', () => {
-  const fig = figure([{ y: [1] }], { title: 'Loss', xaxis: { title: 'step' }, yaxis2: { title: 'lr' }, legend: { title: 'kept' } });
+  const fig = figure([{ y: [1] }], {
+    title: 'Loss',
+    xaxis: { title: 'step' },
+    yaxis2: { title: 'lr' },
+    legend: { title: 'kept' },
+  });
   assert.deepEqual(fig.layout.title, { text: 'Loss' });
   assert.deepEqual(fig.layout.xaxis, { title: { text: 'step' } });
   assert.deepEqual(fig.layout.yaxis2, { title: { text: 'lr' } });
@@ -117,14 +140,24 @@ test('string titles become {text} objects, the only form plotly.js 3 draws', () 
 test('updateLayout merges axes one level deep and leaves the original alone', () => {
   const fig = figure([{ y: [1] }], { xaxis: { type: 'log', title: { text: 'k' } } });
   const changed = updateLayout(fig, { xaxis: { range: [0, 1] }, title: 'T' });
-  assert.deepEqual(changed.layout, { xaxis: { type: 'log', title: { text: 'k' }, range: [0, 1] }, title: { text: 'T' } });
+  assert.deepEqual(changed.layout, {
+    xaxis: { type: 'log', title: { text: 'k' }, range: [0, 1] },
+    title: { text: 'T' },
+  });
   assert.deepEqual(fig.layout, { xaxis: { type: 'log', title: { text: 'k' } } });
 });
 
 test('figureToHtmlPage: an offline page, plotly.js once in the head, no remote scripts, session flag untouched', () => {
   const figs = [figure([{ y: [1, 2] }], { title: 'one' }), figure([{ y: [2, 1] }], { title: 'two' })];
   const page = figureToHtmlPage(
-    [figs[0], { title: 'Section <2>', text: 'First paragraph.\n\nSecond & last.', items: [figs[1], aq.table({ a: [1, 2] }), 'plain <text>'] }],
+    [
+      figs[0],
+      {
+        title: 'Section <2>',
+        text: 'First paragraph.\n\nSecond & last.',
+        items: [figs[1], aq.table({ a: [1, 2] }), 'plain <text>'],
+      },
+    ],
     { title: 'Report' },
   );
   assert.ok(page.startsWith('<!DOCTYPE html>'));
@@ -137,5 +170,9 @@ test('figureToHtmlPage: an offline page, plotly.js once in the head, no remote s
   assert.ok(page.includes('class="lmc-table"'), 'tables use their own HTML');
   assert.ok(page.includes('<pre>plain &lt;text&gt;</pre>'));
   assert.equal(isPlotlyIncluded(), false);
-  assert.equal(count(figureToHtmlPage([{ text: 'no figures' }]), marker()), 0, 'pages without figures carry no library');
+  assert.equal(
+    count(figureToHtmlPage([{ text: 'no figures' }]), marker()),
+    0,
+    'pages without figures carry no library',
+  );
 });

@@ -4,12 +4,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as aq from 'arquero';
 import {
-  accuracyDensityPlot, instabilityPlot, interpolationPlot, l2DistancePlot, l2InstabilityPlot, markInstability,
-  summarise, type PlotlyTrace,
+  accuracyDensityPlot,
+  instabilityPlot,
+  interpolationPlot,
+  l2DistancePlot,
+  l2InstabilityPlot,
+  markInstability,
+  summarise,
+  type PlotlyTrace,
 } from '../lib/display';
 
 const close = (a: unknown, b: number, tol = 1e-9) => assert.ok(Math.abs(Number(a) - b) <= tol, `${a} != ${b}`);
-const named = (data: readonly PlotlyTrace[], name: string) => data.find((t) => t.name === name && t.showlegend !== false)!;
+const named = (data: readonly PlotlyTrace[], name: string) =>
+  data.find((t) => t.name === name && t.showlegend !== false)!;
 const axisTitle = (axis: unknown) => (axis as { title: { text: string } }).title.text;
 
 /** Rows of three runs: error(alpha) = base + run * 0.01, train lower than test. */
@@ -39,7 +46,10 @@ test('interpolationPlot: per split a band (lower, upper) and a mean line, in per
   assert.equal((named(fig.data, 'train').line as { color: string }).color, '#9467bd', 'train purple');
   assert.equal(axisTitle(fig.layout.xaxis), 'Interpolation');
   assert.equal(axisTitle(fig.layout.yaxis), 'Error (%)');
-  const onlyTest = interpolationPlot(interpolationRows().filter((r) => r.split === 'test'), { ddof: 1 });
+  const onlyTest = interpolationPlot(
+    interpolationRows().filter((r) => r.split === 'test'),
+    { ddof: 1 },
+  );
   assert.equal(axisTitle(onlyTest.layout.yaxis), 'Test Error (%)');
   close((onlyTest.data[1].y as number[])[1], 42, 1e-9); // sample std of 40, 41, 42 is 1
 });
@@ -47,16 +57,25 @@ test('interpolationPlot: per split a band (lower, upper) and a mean line, in per
 test('interpolationPlot from an arquero table, split by k, train dashed; runs given twice are an error', () => {
   const rows = [0, 100].flatMap((k) => interpolationRows().map((r) => ({ ...r, k })));
   const fig = interpolationPlot(aq.from(rows), { seriesBy: 'k' });
-  assert.deepEqual(fig.data.filter((t) => t.showlegend !== false).map((t) => t.name), [
-    'k = 0 (test)', 'k = 0 (train)', 'k = 100 (test)', 'k = 100 (train)',
-  ]);
+  assert.deepEqual(
+    fig.data.filter((t) => t.showlegend !== false).map((t) => t.name),
+    ['k = 0 (test)', 'k = 0 (train)', 'k = 100 (test)', 'k = 100 (train)'],
+  );
   assert.equal((named(fig.data, 'k = 100 (train)').line as { dash: string }).dash, 'dash');
-  assert.throws(() => interpolationPlot([...interpolationRows(), interpolationRows()[0]]), /two rows for run 0 at alpha = 0 in 'test'/);
-  assert.throws(() => interpolationPlot([{ alpha: 0, split: 'test', err: 0.1 }]), /row 0 has error = undefined; expected a number \(row keys: alpha, split, err\)/);
+  assert.throws(
+    () => interpolationPlot([...interpolationRows(), interpolationRows()[0]]),
+    /two rows for run 0 at alpha = 0 in 'test'/,
+  );
+  assert.throws(
+    () => interpolationPlot([{ alpha: 0, split: 'test', err: 0.1 }]),
+    /row 0 has error = undefined; expected a number \(row keys: alpha, split, err\)/,
+  );
 });
 
 test('instabilityPlot: mean ± std against k, x scales (log drops k = 0, even keeps it in order)', () => {
-  const rows = [0, 100, 2000].flatMap((k) => [0, 1, 2].map((run) => ({ k, run, instability: k === 0 ? 0.5 + run * 0.1 : 0.01 * run })));
+  const rows = [0, 100, 2000].flatMap((k) =>
+    [0, 1, 2].map((run) => ({ k, run, instability: k === 0 ? 0.5 + run * 0.1 : 0.01 * run })),
+  );
   const fig = instabilityPlot(rows);
   assert.equal(fig.data.length, 3);
   const line = fig.data[2];
@@ -72,13 +91,22 @@ test('instabilityPlot: mean ± std against k, x scales (log drops k = 0, even ke
   const even = instabilityPlot(rows, { xScale: 'even' });
   assert.deepEqual((even.layout.xaxis as { categoryarray: number[] }).categoryarray, [0, 100, 2000]);
   // Figure 4: instability throughout training, one line per k.
-  const through = instabilityPlot(rows.map((r) => ({ ...r, epoch: r.k / 100, k: r.run })), { x: 'epoch', seriesBy: 'k' });
+  const through = instabilityPlot(
+    rows.map((r) => ({ ...r, epoch: r.k / 100, k: r.run })),
+    { x: 'epoch', seriesBy: 'k' },
+  );
   assert.equal(axisTitle(through.layout.xaxis), 'Epoch');
-  assert.deepEqual(through.data.map((t) => t.name), ['k = 0', 'k = 1', 'k = 2'], 'one run per line: no bands');
+  assert.deepEqual(
+    through.data.map((t) => t.name),
+    ['k = 0', 'k = 1', 'k = 2'],
+    'one run per line: no bands',
+  );
 });
 
 test('instabilityPlot with train and test rows and methods colours lines like the paper', () => {
-  const rows = ['imp', 'random-prune'].flatMap((method) => [0, 1].flatMap((run) => ['train', 'test'].map((split) => ({ k: 0, run, split, method, instability: 0.1 }))));
+  const rows = ['imp', 'random-prune'].flatMap((method) =>
+    [0, 1].flatMap((run) => ['train', 'test'].map((split) => ({ k: 0, run, split, method, instability: 0.1 }))),
+  );
   const fig = instabilityPlot(rows, { seriesBy: 'method' });
   const names = fig.data.filter((t) => t.showlegend !== false).map((t) => t.name);
   assert.deepEqual(names, ['IMP (train)', 'IMP (test)', 'Random Pruning (train)', 'Random Pruning (test)']);
@@ -89,7 +117,8 @@ test('accuracyDensityPlot: methods with bands, the dense band, reversed log axis
   const rows = [];
   for (const method of ['imp', 'random-reinit']) {
     for (const density of [1, 0.8, 0.64, 0.512]) {
-      for (const run of [0, 1]) rows.push({ method, density, run, accuracy: (method === 'imp' ? 0.98 : 0.95) - (1 - density) * 0.01 * run });
+      for (const run of [0, 1])
+        rows.push({ method, density, run, accuracy: (method === 'imp' ? 0.98 : 0.95) - (1 - density) * 0.01 * run });
     }
   }
   const fig = accuracyDensityPlot(rows, { dense: [0.98, 0.99, 0.97] });
@@ -104,7 +133,13 @@ test('accuracyDensityPlot: methods with bands, the dense band, reversed log axis
   close(band.y0, 98 - Math.sqrt(2 / 3), 1e-9);
   close(band.y1, 98 + Math.sqrt(2 / 3), 1e-9);
   assert.equal(band.xref, 'paper');
-  const xaxis = fig.layout.xaxis as { type: string; autorange: string; tickvals: number[]; ticktext: string[]; title: { text: string } };
+  const xaxis = fig.layout.xaxis as {
+    type: string;
+    autorange: string;
+    tickvals: number[];
+    ticktext: string[];
+    title: { text: string };
+  };
   assert.equal(xaxis.type, 'log');
   assert.equal(xaxis.autorange, 'reversed');
   assert.deepEqual(xaxis.ticktext, ['100', '80', '64', '51.2']);
@@ -117,17 +152,31 @@ test('l2DistancePlot: distances unscaled against k or epoch', () => {
   const fig = l2DistancePlot(rows);
   assert.deepEqual(fig.data[2].y, [10.5, 5.5]);
   assert.equal(axisTitle(fig.layout.yaxis), 'L2 Distance');
-  const byEpoch = l2DistancePlot(rows.map(({ k, ...r }) => ({ ...r, epoch: k })), { x: 'epoch' });
+  const byEpoch = l2DistancePlot(
+    rows.map(({ k, ...r }) => ({ ...r, epoch: k })),
+    { x: 'epoch' },
+  );
   assert.equal(axisTitle(byEpoch.layout.xaxis), 'Epoch');
 });
 
 test('summarise: series in order of first appearance, points sorted by x, n counted', () => {
   const series = summarise(
-    [{ g: 'b', x: 2, y: 1 }, { g: 'a', x: 1, y: 2 }, { g: 'b', x: 1, y: 3 }, { g: 'b', x: 1, y: 5 }],
+    [
+      { g: 'b', x: 2, y: 1 },
+      { g: 'a', x: 1, y: 2 },
+      { g: 'b', x: 1, y: 3 },
+      { g: 'b', x: 1, y: 5 },
+    ],
     { x: 'x', y: 'y', by: ['g'], plot: 'test' },
   );
-  assert.deepEqual(series.map((s) => s.name), ['b', 'a']);
-  assert.deepEqual(series[0].points, [{ x: 1, mean: 4, std: 1, n: 2 }, { x: 2, mean: 1, std: 0, n: 1 }]);
+  assert.deepEqual(
+    series.map((s) => s.name),
+    ['b', 'a'],
+  );
+  assert.deepEqual(series[0].points, [
+    { x: 1, mean: 4, std: 1, n: 2 },
+    { x: 2, mean: 1, std: 0, n: 1 },
+  ]);
 });
 
 test('markInstability: per split a dotted line at the mean endpoint error, an arrow up to the top, in points', () => {
@@ -137,7 +186,10 @@ test('markInstability: per split a dotted line at the mean endpoint error, an ar
   ]);
   const shapes = fig.layout.shapes as { y0: number; y1: number; line: { color: string; dash: string } }[];
   const lines = shapes.map((s) => [s.y0, s.y1, s.line.color, s.line.dash]);
-  assert.deepEqual(lines, [[10, 10, '#d62728', 'dot'], [5, 5, '#9467bd', 'dot']]);
+  assert.deepEqual(lines, [
+    [10, 10, '#d62728', 'dot'],
+    [5, 5, '#9467bd', 'dot'],
+  ]);
   const [arrow, label, , trainLabel] = fig.layout.annotations as Record<string, unknown>[];
   const head = [arrow.x, arrow.y, arrow.ax, arrow.ay, arrow.showarrow, arrow.arrowcolor];
   assert.deepEqual(head, [0.5, 40, 0.5, 10, true, '#d62728']);
@@ -149,18 +201,29 @@ test('markInstability: per split a dotted line at the mean endpoint error, an ar
 });
 
 test('l2InstabilityPlot: a marker trace per kind as they come, paper colours, points, k and density on hover', () => {
-  const fig = l2InstabilityPlot(aq.from([
-    { kind: 'imp', k: 0, density: 0.035, l2: 1.5, testInstability: 0.002 },
-    { kind: 'unpruned', k: 100, density: 1, l2: 12, testInstability: 0.01 },
-    { kind: 'imp', k: 100, density: 0.035, l2: 1, testInstability: 0.001 },
-    { kind: 'mystery', k: 0, density: 0.5, l2: 3, testInstability: 0 },
-  ]), { title: 'pairs' });
+  const fig = l2InstabilityPlot(
+    aq.from([
+      { kind: 'imp', k: 0, density: 0.035, l2: 1.5, testInstability: 0.002 },
+      { kind: 'unpruned', k: 100, density: 1, l2: 12, testInstability: 0.01 },
+      { kind: 'imp', k: 100, density: 0.035, l2: 1, testInstability: 0.001 },
+      { kind: 'mystery', k: 0, density: 0.5, l2: 3, testInstability: 0 },
+    ]),
+    { title: 'pairs' },
+  );
   const traces = fig.data.map((t) => [t.name, t.mode, (t.marker as { color: string }).color]);
   assert.deepEqual(traces, [
-    ['IMP', 'markers', '#1f77b4'], ['unpruned', 'markers', '#d62728'], ['mystery', 'markers', '#7f7f7f'],
+    ['IMP', 'markers', '#1f77b4'],
+    ['unpruned', 'markers', '#d62728'],
+    ['mystery', 'markers', '#7f7f7f'],
   ]);
   const [imp] = fig.data;
-  assert.deepEqual([imp.x, imp.y], [[1.5, 1], [0.2, 0.1]]);
+  assert.deepEqual(
+    [imp.x, imp.y],
+    [
+      [1.5, 1],
+      [0.2, 0.1],
+    ],
+  );
   assert.deepEqual(imp.text, ['k = 0, 3.50% of weights', 'k = 100, 3.50% of weights']);
   assert.equal((fig.layout.title as { text: string }).text, 'pairs');
   assert.equal(axisTitle(fig.layout.xaxis), 'L2 distance between the copies at T');

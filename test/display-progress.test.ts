@@ -16,7 +16,12 @@ function recordingHandle() {
 /** A step context as the trainer makes it (only what the progress callback reads). */
 function contextAt(step: number, endStep: number, itersPerEpoch: number, lossReads: { n: number }): StepContext {
   return {
-    step, endStep, itersPerEpoch, startStep: 0, epoch: step / itersPerEpoch, lr: 0.1,
+    step,
+    endStep,
+    itersPerEpoch,
+    startStep: 0,
+    epoch: step / itersPerEpoch,
+    lr: 0.1,
     loss: () => {
       lossReads.n++;
       return 1 / step;
@@ -68,7 +73,10 @@ test('updates one handle at most every interval, at accuracy checks and at the e
   assert.equal(blocks[0].status, 'done');
   assert.equal(blocks[0].fraction, 1);
   assert.equal(blocks[0].etaSeconds, null);
-  assert.ok(blocks[0].details.includes('step 50/50') && blocks[0].details.includes('accuracy 95.00% (step 50)'), blocks[0].details.join(' | '));
+  assert.ok(
+    blocks[0].details.includes('step 50/50') && blocks[0].details.includes('accuracy 95.00% (step 50)'),
+    blocks[0].details.join(' | '),
+  );
   assert.equal(blocks[0].losses.length, 10);
   assert.deepEqual(blocks[0].losses[9], [50, 0.02]);
   const state = progress.state();
@@ -97,7 +105,9 @@ test('with the real trainer: one in-place display, final state at the last step'
   await initBackend('wasm');
   const handle = recordingHandle();
   const config = presetConfig('lenet_mnist', 'smoke', { training: '12it' });
-  const result = await trainFrom(config, { callbacks: [notebookProgress(handle, { intervalSeconds: 3600, accuracy: () => 0.5, accuracyEvery: 6 })] });
+  const result = await trainFrom(config, {
+    callbacks: [notebookProgress(handle, { intervalSeconds: 3600, accuracy: () => 0.5, accuracyEvery: 6 })],
+  });
   result.dispose();
   // Start, the accuracy check at step 6, and the end (step 12, also an accuracy check).
   assert.equal(handle.updates.length, 3);

@@ -4,7 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { accuracyStepPlot, figure, instabilityPlot, l2DistancePlot, sideBySide } from '../lib/display';
 
-const pairs = [0, 25, 100].flatMap((k) => [{ k, split: 'test', instability: 0.3 / (k + 1), run: '0.0' }, { k, split: 'train', instability: 0.2 / (k + 1), run: '0.0' }]);
+const pairs = [0, 25, 100].flatMap((k) => [
+  { k, split: 'test', instability: 0.3 / (k + 1), run: '0.0' },
+  { k, split: 'train', instability: 0.2 / (k + 1), run: '0.0' },
+]);
 const distances = [0, 25, 100].map((k) => ({ k, distance: 10 - k / 20, run: '0.0' }));
 const axis = (layout: Record<string, unknown>, name: string) => layout[name] as Record<string, unknown>;
 
@@ -15,7 +18,11 @@ test('sideBySide puts the left figure on x/y and the right on x2/y2, each over i
   assert.equal(both.data.length, left.data.length + right.data.length);
   assert.ok(both.data.slice(0, left.data.length).every((t) => t.xaxis === 'x' && t.yaxis === 'y'));
   assert.ok(both.data.slice(left.data.length).every((t) => t.xaxis === 'x2' && t.yaxis === 'y2'));
-  assert.deepEqual(both.data.map((t) => t.y), [...left.data, ...right.data].map((t) => t.y), 'the values are untouched');
+  assert.deepEqual(
+    both.data.map((t) => t.y),
+    [...left.data, ...right.data].map((t) => t.y),
+    'the values are untouched',
+  );
   assert.deepEqual(axis(both.layout, 'xaxis').domain, [0, 0.45]);
   assert.deepEqual(axis(both.layout, 'xaxis2').domain, [0.55, 1]);
   assert.equal(axis(both.layout, 'xaxis2').anchor, 'y2');
@@ -30,7 +37,13 @@ test('sideBySide puts the left figure on x/y and the right on x2/y2, each over i
 test("sideBySide writes each figure's title above its own panel", () => {
   const both = sideBySide(instabilityPlot(pairs, { title: 'Instability' }), l2DistancePlot(distances, { title: 'L2' }));
   const notes = both.layout.annotations as { text: string; x: number; xref: string; yref: string }[];
-  assert.deepEqual(notes.map((a) => [a.text, a.x, a.xref, a.yref]), [['Instability', 0.225, 'paper', 'paper'], ['L2', 0.775, 'paper', 'paper']]);
+  assert.deepEqual(
+    notes.map((a) => [a.text, a.x, a.xref, a.yref]),
+    [
+      ['Instability', 0.225, 'paper', 'paper'],
+      ['L2', 0.775, 'paper', 'paper'],
+    ],
+  );
   assert.equal(both.layout.title, undefined, 'no overall title unless asked');
 });
 
@@ -45,6 +58,12 @@ test("sideBySide moves a panel's shapes with it: a full-width band spans that pa
 
 test('sideBySide refuses a figure that already has panels, and a gap outside [0, 1)', () => {
   const panels = figure([{ type: 'scatter', x: [1], y: [1], xaxis: 'x2' }], { xaxis2: { domain: [0.5, 1] } });
-  assert.throws(() => sideBySide(panels, l2DistancePlot(distances)), /sideBySide: the left figure has its own xaxis2; give figures with one x and one y axis each/);
-  assert.throws(() => sideBySide(l2DistancePlot(distances), l2DistancePlot(distances), { gap: 1 }), /sideBySide: gap = 1; give a fraction of the width in \[0, 1\)/);
+  assert.throws(
+    () => sideBySide(panels, l2DistancePlot(distances)),
+    /sideBySide: the left figure has its own xaxis2; give figures with one x and one y axis each/,
+  );
+  assert.throws(
+    () => sideBySide(l2DistancePlot(distances), l2DistancePlot(distances), { gap: 1 }),
+    /sideBySide: gap = 1; give a fraction of the width in \[0, 1\)/,
+  );
 });

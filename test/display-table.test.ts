@@ -54,7 +54,8 @@ test('HTML: names, types and values escaped; numbers right-aligned and formatted
   assert.ok(html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;'));
   assert.ok(html.includes('&lt;name&gt;<br>'));
   assert.ok(html.includes('a &amp; b'));
-  for (const type of ['string', 'number', 'integer', 'boolean', 'date']) assert.ok(html.includes(`>${type}</span>`), `type ${type} shown`);
+  for (const type of ['string', 'number', 'integer', 'boolean', 'date'])
+    assert.ok(html.includes(`>${type}</span>`), `type ${type} shown`);
   assert.match(html, /text-align:right;">0\.1235<\/td>/);
   assert.match(html, /text-align:right;color:#aaa;">null<\/td>/);
   assert.match(html, /text-align:left;">true<\/td>/);
@@ -72,7 +73,13 @@ test('shows the first rows, then "... M more rows"; the limit is an option; orde
   assert.ok(String(bundle['text/html']).includes('... 5 more rows'));
   const sorted = t.orderby(aq.desc('i')).filter((d: { i: number }) => d.i % 2 === 0);
   const text = tableText(sorted, { limit: 3 });
-  assert.deepEqual(text.split('\n').slice(3, 6).map((l) => l.trim()), ['44', '42', '40']);
+  assert.deepEqual(
+    text
+      .split('\n')
+      .slice(3, 6)
+      .map((l) => l.trim()),
+    ['44', '42', '40'],
+  );
   assert.ok(text.endsWith('... 20 more rows (23 rows × 1 column)'));
   assert.ok(tableText(aq.table({ i: [1] })).endsWith('1 row × 1 column'));
 });

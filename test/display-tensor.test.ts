@@ -2,7 +2,16 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import { MIME_BUNDLE, TENSOR_MIME, heatmapSvg, maskSummary, tensorBundle, tensorStats, toMimeBundle, type TensorView } from '../lib/display';
+import {
+  MIME_BUNDLE,
+  TENSOR_MIME,
+  heatmapSvg,
+  maskSummary,
+  tensorBundle,
+  tensorStats,
+  toMimeBundle,
+  type TensorView,
+} from '../lib/display';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -11,7 +20,10 @@ before(async () => {
 const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);
 
 test('statistics of a hand tensor: min, max, mean, population std, fraction of zeros', () => {
-  const t = tf.tensor2d([[1, 0, -2], [3, 0, 4]]);
+  const t = tf.tensor2d([
+    [1, 0, -2],
+    [3, 0, 4],
+  ]);
   const s = tensorStats(t);
   assert.equal(s.min, -2);
   assert.equal(s.max, 4);
@@ -36,7 +48,10 @@ test('int32 and bool tensors have statistics; NaN and Infinity are counted', () 
 });
 
 test('the bundle shows dtype, shape, statistics, a preview and, for 2-D, an SVG heatmap; nothing leaks', () => {
-  const t = tf.tensor2d([[1, 0, -2], [3, 0, 4]]);
+  const t = tf.tensor2d([
+    [1, 0, -2],
+    [3, 0, 4],
+  ]);
   const before = tf.memory().numTensors;
   const bundle = toMimeBundle(t);
   assert.equal(tf.memory().numTensors, before, 'no tensor is left behind');
@@ -50,8 +65,17 @@ test('the bundle shows dtype, shape, statistics, a preview and, for 2-D, an SVG 
   // The extension's JSON holds the same view: formatted numbers and the heatmap the HTML draws.
   const view = bundle[TENSOR_MIME] as TensorView;
   assert.deepEqual([view.kind, view.dtype, view.shape, view.size], ['Tensor', 'float32', '[2, 3]', 6]);
-  assert.deepEqual(view.stats.slice(0, 5), [['min', '-2'], ['max', '4'], ['mean', '1'], ['std', '2'], ['zeros', '33.33%']]);
-  assert.deepEqual(view.preview, [['1', '0', '-2'], ['3', '0', '4']]);
+  assert.deepEqual(view.stats.slice(0, 5), [
+    ['min', '-2'],
+    ['max', '4'],
+    ['mean', '1'],
+    ['std', '2'],
+    ['zeros', '33.33%'],
+  ]);
+  assert.deepEqual(view.preview, [
+    ['1', '0', '-2'],
+    ['3', '0', '4'],
+  ]);
   assert.deepEqual([view.heatmap!.rows, view.heatmap!.cols], [2, 3]);
   for (const p of view.heatmap!.paths) {
     assert.match(p.fill, /^#[0-9a-f]{6}$/);
@@ -59,7 +83,10 @@ test('the bundle shows dtype, shape, statistics, a preview and, for 2-D, an SVG 
     assert.ok(html.includes(`<path fill="${p.fill}" d="${p.d}"/>`), 'the HTML draws the same paths');
   }
   // No two neighbours in a row share a shade here: one run per cell, six in all.
-  assert.equal(view.heatmap!.paths.reduce((n, p) => n + p.d.split('M').length - 1, 0), 6);
+  assert.equal(
+    view.heatmap!.paths.reduce((n, p) => n + p.d.split('M').length - 1, 0),
+    6,
+  );
   const vector = tf.tensor1d([1, 2]);
   assert.equal((tensorBundle(vector)[TENSOR_MIME] as TensorView).heatmap, null, 'no heatmap below 2-D');
   vector.dispose();
@@ -105,16 +132,25 @@ test('heatmaps: diverging colours for signed data, sequential for non-negative, 
 
 test('maskSummary: kept, total and density per layer and overall, as a table; leaks nothing', () => {
   const masks = new Map<string, tf.Tensor>([
-    ['fc1.kernel', tf.tensor2d([[1, 0], [0, 0]])],
+    [
+      'fc1.kernel',
+      tf.tensor2d([
+        [1, 0],
+        [0, 0],
+      ]),
+    ],
     ['fc2.kernel', tf.tensor1d([1, 1, 1, 0, 1, 1])],
   ]);
   const before = tf.memory().numTensors;
   const summary = maskSummary(masks);
   assert.equal(tf.memory().numTensors, before);
-  assert.deepEqual(summary.layers.map((l) => [l.name, l.kept, l.total, l.density]), [
-    ['fc1.kernel', 1, 4, 0.25],
-    ['fc2.kernel', 5, 6, 5 / 6],
-  ]);
+  assert.deepEqual(
+    summary.layers.map((l) => [l.name, l.kept, l.total, l.density]),
+    [
+      ['fc1.kernel', 1, 4, 0.25],
+      ['fc2.kernel', 5, 6, 5 / 6],
+    ],
+  );
   assert.equal(summary.kept, 6);
   assert.equal(summary.total, 10);
   assert.equal(summary.density, 0.6);
@@ -125,6 +161,11 @@ test('maskSummary: kept, total and density per layer and overall, as a table; le
   assert.match(String(bundle['text/html']), /60\.00%/);
   assert.equal(
     bundle['text/plain'],
-    ['layer        kept  total  density', 'fc1.kernel      1      4   25.00%', 'fc2.kernel      5      6   83.33%', 'all layers      6     10   60.00%'].join('\n'),
+    [
+      'layer        kept  total  density',
+      'fc1.kernel      1      4   25.00%',
+      'fc2.kernel      5      6   83.33%',
+      'all layers      6     10   60.00%',
+    ].join('\n'),
   );
 });

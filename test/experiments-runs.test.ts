@@ -23,7 +23,11 @@ test('every unit is a row (pairs with k, seeds, instability, L2); curves and sel
   const at4 = await instabilityPair(ctx, { config, k: 4, pair: 0, alphas: 5 });
   const rows = await listRuns(ctx.store);
   const units = await ctx.store.list();
-  assert.deepEqual(rows.map((r) => `${r.kind}/${r.hash}`), units.map((u) => `${u.kind}/${u.hash}`), 'one row per unit, in the store order');
+  assert.deepEqual(
+    rows.map((r) => `${r.kind}/${r.hash}`),
+    units.map((u) => `${u.kind}/${u.hash}`),
+    'one row per unit, in the store order',
+  );
   // 2 pairs, 4 copies, trunks at 0 and 4.
   const count = (kind: string) => rows.filter((r) => r.kind === kind).length;
   assert.deepEqual([count('copy'), count('instability-pair'), count('trunk'), rows.length], [4, 2, 2, 8]);
@@ -49,10 +53,16 @@ test('every unit is a row (pairs with k, seeds, instability, L2); curves and sel
   assert.equal(copyRow.instabilityTest, null);
 
   const curves = await pairCurves(ctx.store, [at0.unit.hash.slice(0, 10), at4.unit.hash]);
-  assert.deepEqual(curves.map((c) => c.run.k), [0, 4]);
+  assert.deepEqual(
+    curves.map((c) => c.run.k),
+    [0, 4],
+  );
   assert.deepEqual(curves[1].points, await at4.curve());
   assert.equal(curves[0].points.length, 10, '5 alphas on train and test');
-  await assert.rejects(pairCurves(ctx.store, [copyRow.hash]), /no unit of kind "instability-pair" has a hash starting with/);
+  await assert.rejects(
+    pairCurves(ctx.store, [copyRow.hash]),
+    /no unit of kind "instability-pair" has a hash starting with/,
+  );
 
   const table = await runsTable([at4.unit.hash, copyRow.hash.slice(0, 12)], ctx.store);
   assert.deepEqual(table.array('hash'), [at4.unit.hash, copyRow.hash]);
@@ -66,8 +76,14 @@ test('every unit is a row (pairs with k, seeds, instability, L2); curves and sel
   for (const t of lines) assert.equal((t.x as number[]).length, 5);
   const instabilityLines = instability.data.filter((t) => t.mode !== undefined && String(t.mode).includes('lines'));
   assert.equal(instabilityLines.length, 2, 'test and train');
-  assert.deepEqual(instabilityLines.map((t) => (t.y as number[]).length), [2, 2]);
-  assert.deepEqual(l2.data.filter((t) => t.mode !== undefined && String(t.mode).includes('lines')).map((t) => t.y), [[at0.summary.l2, at4.summary.l2]]);
+  assert.deepEqual(
+    instabilityLines.map((t) => (t.y as number[]).length),
+    [2, 2],
+  );
+  assert.deepEqual(
+    l2.data.filter((t) => t.mode !== undefined && String(t.mode).includes('lines')).map((t) => t.y),
+    [[at0.summary.l2, at4.summary.l2]],
+  );
 });
 
 test('a unit another process trains shows as running with its step and an ETA, from its progress record', async () => {
@@ -77,11 +93,23 @@ test('a unit another process trains shows as running with its step and an ETA, f
   // A held lock and a progress record, as a training process keeps them.
   const dir = path.join(path.dirname(path.dirname(pair.unit.dir)), 'trunk', 'f'.repeat(64));
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ config: { k: 8, train: { model: 'lenet_300_100', training: '12it' } }, kind: 'trunk' }));
+  fs.writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({ config: { k: 8, train: { model: 'lenet_300_100', training: '12it' } }, kind: 'trunk' }),
+  );
   const lock = await HeldLock.tryAcquire(path.join(dir, '.lock'), 'compute trunk');
   assert.ok(lock);
   const now = Date.now();
-  fs.writeFileSync(path.join(dir, '.progress.json'), JSON.stringify({ step: 6, from: 0, to: 8, startedAt: new Date(now - 3000).toISOString(), updatedAt: new Date(now).toISOString() }));
+  fs.writeFileSync(
+    path.join(dir, '.progress.json'),
+    JSON.stringify({
+      step: 6,
+      from: 0,
+      to: 8,
+      startedAt: new Date(now - 3000).toISOString(),
+      updatedAt: new Date(now).toISOString(),
+    }),
+  );
   const running = (await listRuns(ctx.store)).find((r) => r.hash === 'f'.repeat(64))!;
   assert.equal(running.state, 'running', JSON.stringify(running));
   assert.equal(running.step, 6);
@@ -103,7 +131,7 @@ test('presetOfTraining: a preset at a scale, seeds aside, is that preset and sca
   const vgg = presetOfTraining(train(presetConfig('vgg16_standard', 'paper')));
   assert.deepEqual(vgg, { preset: 'vgg16_standard', scale: 'paper' });
   const short = presetOfTraining(train(lenet()));
-  assert.deepEqual(short, { preset: 'lenet_mnist', scale: null }, '12 iterations: LeNet\'s network and rate, no scale');
+  assert.deepEqual(short, { preset: 'lenet_mnist', scale: null }, "12 iterations: LeNet's network and rate, no scale");
   assert.equal(presetOfTraining(train(lenet({ lr: 0.5 }))), null);
   assert.equal(presetOfTraining({}), null);
 });
@@ -111,10 +139,25 @@ test('presetOfTraining: a preset at a scale, seeds aside, is that preset and sca
 /** A finished pair unit as the store lists it, with the given config and a summary of test measures. */
 function pairInfo(config: Record<string, Json>, summary: Record<string, Json> = {}): UnitInfo {
   return {
-    kind: 'instability-pair', hash: 'ab'.repeat(32), dir: '/nowhere', state: 'finished', config, problems: [], bytes: 0,
-    modified: new Date(0), checkpointStep: null, owner: null, progress: null, manifest: null,
+    kind: 'instability-pair',
+    hash: 'ab'.repeat(32),
+    dir: '/nowhere',
+    state: 'finished',
+    config,
+    problems: [],
+    bytes: 0,
+    modified: new Date(0),
+    checkpointStep: null,
+    owner: null,
+    progress: null,
+    manifest: null,
     summary: {
-      k: 0, pair: 0, initSeed: 0, l2: 3, l2Prunable: 2, density: null,
+      k: 0,
+      pair: 0,
+      initSeed: 0,
+      l2: 3,
+      l2Prunable: 2,
+      density: null,
       splits: { test: { instability: 0.01, meanEndpointError: 0.1, trainedError1: 0.125, trainedError2: 0.375 } },
       ...summary,
     },

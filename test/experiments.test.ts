@@ -10,8 +10,16 @@ import { disposeState } from '../lib/train/state';
 import { openStore, StoreError } from '../lib/store';
 import { CURVE_ARITHMETIC } from '../lib/stability';
 import {
-  copy, experimentContext, impLevel, impRun, instabilityPair, instabilitySweep, storeMask, trunk,
-  type ExperimentOptions, type UnitEvent,
+  copy,
+  experimentContext,
+  impLevel,
+  impRun,
+  instabilityPair,
+  instabilitySweep,
+  storeMask,
+  trunk,
+  type ExperimentOptions,
+  type UnitEvent,
 } from '../lib/experiments';
 
 import { counted, lenet, tempStore } from './fixtures/experiments';
@@ -37,7 +45,10 @@ test('a finished unit is answered from the store without training, in well under
   const before = trainings().length;
   assert.equal(before, 7);
   // A new context (as in a new session) on the same store: every request is a hit.
-  const again = experimentContext({ store: openStore(ctx.store.root), onUnit: (e) => assert.notEqual(e.type, 'train') });
+  const again = experimentContext({
+    store: openStore(ctx.store.root),
+    onUnit: (e) => assert.notEqual(e.type, 'train'),
+  });
   for (const request of [
     () => trunk(again, config, 4),
     () => copy(again, { config: { ...config, dataOrderSeed: 7 }, k: 4, trunkSeed: 0 }),
@@ -65,19 +76,34 @@ test('a finished unit is answered from the store without training, in well under
 test('an interrupted trunk resumes from its last checkpoint and ends with identical weights', async () => {
   const config = lenet({ training: '40it' });
   const controller = new AbortController();
-  const stopAt: TrainCallback = { everySteps: 1, onStep: (s) => { if (s.step === 15) controller.abort(); } };
+  const stopAt: TrainCallback = {
+    everySteps: 1,
+    onStep: (s) => {
+      if (s.step === 15) controller.abort();
+    },
+  };
   const { ctx, trainings } = counted({ checkpointEvery: 4, signal: controller.signal, callbacks: () => [stopAt] });
-  await assert.rejects(trunk(ctx, config, 24), (err: unknown) => err instanceof StoreError && err.code === 'COMPUTE_FAILED' && (err as Error).cause instanceof TrainingCancelled);
+  await assert.rejects(
+    trunk(ctx, config, 24),
+    (err: unknown) =>
+      err instanceof StoreError && err.code === 'COMPUTE_FAILED' && (err as Error).cause instanceof TrainingCancelled,
+  );
   assert.equal((await ctx.store.list())[0].state, 'unfinished');
   assert.equal((await ctx.store.list())[0].checkpointStep, 12);
   const resumed = counted({ store: ctx.store, checkpointEvery: 4 } as ExperimentOptions);
   const result = await trunk(resumed.ctx, config, 24);
-  assert.deepEqual(resumed.trainings().map((e) => [e.from, e.to, e.resumed]), [[12, 24, true]]);
+  assert.deepEqual(
+    resumed.trainings().map((e) => [e.from, e.to, e.resumed]),
+    [[12, 24, true]],
+  );
   assert.equal(resumed.steps.count, 12, 'only the steps after the checkpoint were trained');
   assert.equal(trainings().length, 1);
   // The same trunk uninterrupted, in another store: the same bytes.
   const fresh = await trunk(counted().ctx, config, 24);
-  assert.equal(result.unit.manifest.files['state.safetensors'].sha256, fresh.unit.manifest.files['state.safetensors'].sha256);
+  assert.equal(
+    result.unit.manifest.files['state.safetensors'].sha256,
+    fresh.unit.manifest.files['state.safetensors'].sha256,
+  );
   const [a, b] = [await result.loadState(), await fresh.loadState()];
   assert.equal(a.step, 24);
   assert.ok(a.optimizer && a.optimizer.updates === 24, 'the optimizer state at k is kept');
@@ -89,16 +115,44 @@ test('an interrupted trunk resumes from its last checkpoint and ends with identi
 test('an interrupted IMP level (masked, Adam restarted at k) resumes to the same mask, weights, accuracy', async () => {
   const config = lenet({ training: '40it' });
   const controller = new AbortController();
-  const stopAt = (label: string): TrainCallback[] => label.includes('level=1') ? [{ everySteps: 1, onStep: (s) => { if (s.step === 21) controller.abort(); } }] : [];
-  const first = experimentContext({ store: tempStore(), workers: 1, checkpointEvery: 8, signal: controller.signal, callbacks: (run) => stopAt(run.label) });
-  await assert.rejects(impLevel(first, config, 1, { k: 4 }), (err: unknown) => (err as Error).cause instanceof TrainingCancelled);
+  const stopAt = (label: string): TrainCallback[] =>
+    label.includes('level=1')
+      ? [
+          {
+            everySteps: 1,
+            onStep: (s) => {
+              if (s.step === 21) controller.abort();
+            },
+          },
+        ]
+      : [];
+  const first = experimentContext({
+    store: tempStore(),
+    workers: 1,
+    checkpointEvery: 8,
+    signal: controller.signal,
+    callbacks: (run) => stopAt(run.label),
+  });
+  await assert.rejects(
+    impLevel(first, config, 1, { k: 4 }),
+    (err: unknown) => (err as Error).cause instanceof TrainingCancelled,
+  );
   const events: UnitEvent[] = [];
-  const again = experimentContext({ store: first.store, workers: 1, checkpointEvery: 8, onUnit: (e) => events.push(e) });
+  const again = experimentContext({
+    store: first.store,
+    workers: 1,
+    checkpointEvery: 8,
+    onUnit: (e) => events.push(e),
+  });
   const resumed = await impLevel(again, config, 1, { k: 4 });
-  assert.deepEqual(events.filter((e) => e.type === 'train').map((e) => [e.label, e.from, e.via]), [['imp-level k=4 level=1', 16, 'checkpoint']]);
+  assert.deepEqual(
+    events.filter((e) => e.type === 'train').map((e) => [e.label, e.from, e.via]),
+    [['imp-level k=4 level=1', 16, 'checkpoint']],
+  );
   const fresh = await impLevel(counted().ctx, config, 1, { k: 4 });
   assert.equal(resumed.summary.testAccuracy, fresh.summary.testAccuracy);
-  for (const file of ['mask.safetensors', 'final.safetensors']) assert.equal(resumed.unit.manifest.files[file].sha256, fresh.unit.manifest.files[file].sha256, file);
+  for (const file of ['mask.safetensors', 'final.safetensors'])
+    assert.equal(resumed.unit.manifest.files[file].sha256, fresh.unit.manifest.files[file].sha256, file);
 });
 
 test('an IMP run trains the trunk, each level and baseline once; extending it trains only the new level', async () => {
@@ -106,12 +160,26 @@ test('an IMP run trains the trunk, each level and baseline once; extending it tr
   const { ctx, trainings } = counted();
   const run = await impRun(ctx, config, { k: 4, levels: 2, baselines: true });
   assert.equal(trainings().length, 1 + 3 + 2 * 2, 'trunk, three levels, two baselines at levels 1 and 2');
-  assert.deepEqual(run.table.columnNames(), ['level', 'density', 'method', 'testAccuracy', 'testError', 'testLoss', 'run', 'unit']);
+  assert.deepEqual(run.table.columnNames(), [
+    'level',
+    'density',
+    'method',
+    'testAccuracy',
+    'testError',
+    'testLoss',
+    'run',
+    'unit',
+  ]);
   assert.equal(run.table.numRows(), 3 + 2 * 2);
   // Extending the run to level 3 trains level 3 and its baselines only.
   const before = trainings().length;
   await impRun(ctx, config, { k: 4, levels: 3, baselines: true });
-  assert.deepEqual(trainings().slice(before).map((e) => e.label.split(' ')[0]), ['imp-level', 'copy', 'copy']);
+  assert.deepEqual(
+    trainings()
+      .slice(before)
+      .map((e) => e.label.split(' ')[0]),
+    ['imp-level', 'copy', 'copy'],
+  );
 });
 
 test('a sweep reuses the shorter trunk, and a second sweep in the same store trains nothing', async () => {
@@ -120,7 +188,15 @@ test('a sweep reuses the shorter trunk, and a second sweep in the same store tra
   const { ctx, trainings } = counted();
   const sweep = await instabilitySweep(ctx, config, options);
   // Trunks: 0 -> 4, then 4 -> 8 from the finished trunk at 4 (k = 0 needs no training).
-  assert.deepEqual(trainings().filter((e) => e.kind === 'trunk').map((e) => [e.from, e.to, e.resumed]), [[0, 4, false], [4, 8, true]]);
+  assert.deepEqual(
+    trainings()
+      .filter((e) => e.kind === 'trunk')
+      .map((e) => [e.from, e.to, e.resumed]),
+    [
+      [0, 4, false],
+      [4, 8, true],
+    ],
+  );
   const count = trainings().length;
   const again = await instabilitySweep(ctx, config, options);
   assert.equal(trainings().length, count);
@@ -136,7 +212,9 @@ test('a fresh computation in another store writes the same files byte for byte, 
     await impRun(ctx, config, { k: 0, levels: 1, baselines: true });
     await instabilityPair(ctx, { config, k: 4, pair: 1, alphas: 4 });
     const units = await ctx.store.list();
-    return new Map(units.map((u) => [`${u.kind}/${u.hash}`, JSON.stringify(u.manifest!.files) + JSON.stringify(u.summary)]));
+    return new Map(
+      units.map((u) => [`${u.kind}/${u.hash}`, JSON.stringify(u.manifest!.files) + JSON.stringify(u.summary)]),
+    );
   };
   const [first, second] = [await digests(), await digests()];
   assert.equal(first.size, 9);
@@ -157,7 +235,10 @@ test('masks are named by the IMP level that made them or by content; missing one
   assert.notEqual(byContent.ref.hash, byResult.ref.hash, 'a different identity...');
   assert.equal(byContent.summary.testAccuracy, byResult.summary.testAccuracy, '...for the same training');
   const count = trainings().length;
-  await assert.rejects(copy(ctx, { config, k: 0, mask: { imp: 'ab'.repeat(32) } }), /imp-level unit abababababab is not finished in the store/);
+  await assert.rejects(
+    copy(ctx, { config, k: 0, mask: { imp: 'ab'.repeat(32) } }),
+    /imp-level unit abababababab is not finished in the store/,
+  );
   await assert.rejects(copy(ctx, { config, k: 0, mask: { imp: 'xyz' } }), /is not a hash/);
   await assert.rejects(copy(ctx, { config, k: '900it' }), /outside training \(0\.\.12 iterations/);
   assert.equal(trainings().length, count + 0, 'no training started for a bad request');

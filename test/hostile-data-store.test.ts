@@ -16,7 +16,16 @@ const store = new StoreWithResult();
 before(() => store.make());
 after(() => store.remove());
 
-const train = (...args: string[]) => ['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--steps', '5it', ...args];
+const train = (...args: string[]) => [
+  'train',
+  '--config',
+  'lenet_mnist',
+  '--scale',
+  'smoke',
+  '--steps',
+  '5it',
+  ...args,
+];
 const cifar = ['train', '--config', 'resnet20_standard', '--scale', 'smoke', '--steps', '1it'];
 
 /** An LMC_DATA_DIR whose mnist/ holds small valid IDX files, then `damage` applied to that folder. */
@@ -50,13 +59,24 @@ const DATA: HostileCase[] = [
   {
     name: 'labels that do not match the images in number',
     args: train(),
-    setup: mnistThen((mnist) => fs.writeFileSync(path.join(mnist, 'train-labels-idx1-ubyte'), idxBytes(0x801, [119], new Uint8Array(119)))),
+    setup: mnistThen((mnist) =>
+      fs.writeFileSync(path.join(mnist, 'train-labels-idx1-ubyte'), idxBytes(0x801, [119], new Uint8Array(119))),
+    ),
     says: /train-images-idx3-ubyte holds 120 images but .*train-labels-idx1-ubyte holds 119 labels/,
   },
   {
     name: 'a label outside the classes',
     args: train(),
-    setup: mnistThen((mnist) => fs.writeFileSync(path.join(mnist, 'train-labels-idx1-ubyte'), idxBytes(0x801, [120], Array.from({ length: 120 }, (_, k) => (k === 7 ? 12 : 1))))),
+    setup: mnistThen((mnist) =>
+      fs.writeFileSync(
+        path.join(mnist, 'train-labels-idx1-ubyte'),
+        idxBytes(
+          0x801,
+          [120],
+          Array.from({ length: 120 }, (_, k) => (k === 7 ? 12 : 1)),
+        ),
+      ),
+    ),
     says: /train-labels-idx1-ubyte.*label 12/,
   },
   {
@@ -100,7 +120,19 @@ const DATA: HostileCase[] = [
 
 const MASK: HostileCase = {
   name: 'an IMP mask file that is no checkpoint of lmc-lab',
-  args: (dir) => ['imp', '--config', 'lenet_mnist', '--scale', 'smoke', '--rewind', '0', '--levels', '1', '--mask', path.join(dir, 'mask.safetensors')],
+  args: (dir) => [
+    'imp',
+    '--config',
+    'lenet_mnist',
+    '--scale',
+    'smoke',
+    '--rewind',
+    '0',
+    '--levels',
+    '1',
+    '--mask',
+    path.join(dir, 'mask.safetensors'),
+  ],
   setup: (dir) => {
     fs.writeFileSync(path.join(dir, 'mask.safetensors'), 'this is not a safetensors file');
   },
@@ -140,19 +172,33 @@ const DAMAGE: { name: string; damage: (unitDir: string) => void; says: RegExp }[
     },
     says: /state\.safetensors: SHA-256 differs/,
   },
-  { name: 'a truncated weights file', damage: (dir) => fs.truncateSync(path.join(dir, 'state.safetensors'), 1000), says: /state\.safetensors.*1000/ },
+  {
+    name: 'a truncated weights file',
+    damage: (dir) => fs.truncateSync(path.join(dir, 'state.safetensors'), 1000),
+    says: /state\.safetensors.*1000/,
+  },
   {
     name: 'the weights file and its manifest entry both removed',
     damage: (dir) => {
       fs.rmSync(path.join(dir, 'state.safetensors'));
-      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, unknown> };
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+        files: Record<string, unknown>;
+      };
       delete manifest.files['state.safetensors'];
       fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
     },
     says: /manifest\.json.*seal/,
   },
-  { name: 'a manifest that is not JSON', damage: (dir) => fs.writeFileSync(path.join(dir, 'manifest.json'), '{"files": '), says: /manifest\.json/ },
-  { name: 'a config.json edited by hand', damage: (dir) => fs.appendFileSync(path.join(dir, 'config.json'), ' '), says: /config\.json/ },
+  {
+    name: 'a manifest that is not JSON',
+    damage: (dir) => fs.writeFileSync(path.join(dir, 'manifest.json'), '{"files": '),
+    says: /manifest\.json/,
+  },
+  {
+    name: 'a config.json edited by hand',
+    damage: (dir) => fs.appendFileSync(path.join(dir, 'config.json'), ' '),
+    says: /config\.json/,
+  },
 ];
 
 describe('hostile input: the store', { timeout: 600_000 }, () => {
@@ -181,7 +227,10 @@ describe('hostile input: the store', { timeout: 600_000 }, () => {
     fs.writeFileSync(path.join(stranger, 'thesis.tex'), 'precious');
     const run = store.lmc(['gc', '--store', stranger]);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /no lmc-store\.json here, so this is not an lmc-lab store \(is LMC_HOME right\?\); gc deletes nothing/);
+    assert.match(
+      run.stderr,
+      /no lmc-store\.json here, so this is not an lmc-lab store \(is LMC_HOME right\?\); gc deletes nothing/,
+    );
     assert.equal(fs.readFileSync(path.join(stranger, 'thesis.tex'), 'utf8'), 'precious');
     fs.rmSync(stranger, { recursive: true });
   });
@@ -189,7 +238,18 @@ describe('hostile input: the store', { timeout: 600_000 }, () => {
   it('an interrupted lmc train resumes from its checkpoint to the bits of an uninterrupted run', async () => {
     const copy = new StoreWithResult();
     try {
-      const args = ['train', '--config', 'lenet_mnist', '--scale', 'smoke', '--set', 'training=400it', '--checkpoint-every', '50', '--json'];
+      const args = [
+        'train',
+        '--config',
+        'lenet_mnist',
+        '--scale',
+        'smoke',
+        '--set',
+        'training=400it',
+        '--checkpoint-every',
+        '50',
+        '--json',
+      ];
       const child = spawn(process.execPath, [LMC, ...args], {
         env: { ...process.env, LMC_BACKEND: 'wasm', LMC_WORKERS: '1', LMC_HOME: copy.home },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -205,14 +265,19 @@ describe('hostile input: the store', { timeout: 600_000 }, () => {
         });
         child.on('exit', () => resolve());
       });
-      await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.on('exit', resolve)));
+      await new Promise((resolve) =>
+        child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.on('exit', resolve),
+      );
       const resumed = copy.lmc(args);
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.match(resumed.stderr, /resuming from its checkpoint at step [1-3]\d\d\b/);
       const fresh = new StoreWithResult();
       try {
         const whole = fresh.lmc(args);
-        assert.equal((JSON.parse(resumed.stdout) as { weightsSha256: string }).weightsSha256, (JSON.parse(whole.stdout) as { weightsSha256: string }).weightsSha256);
+        assert.equal(
+          (JSON.parse(resumed.stdout) as { weightsSha256: string }).weightsSha256,
+          (JSON.parse(whole.stdout) as { weightsSha256: string }).weightsSha256,
+        );
       } finally {
         fresh.remove();
       }

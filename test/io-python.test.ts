@@ -117,8 +117,18 @@ interface PySummary {
   sum: string;
 }
 
-function compareSummaries(reader: string, got: PySummary[], tensors: Map<string, SafetensorsTensor>, sameOrder: boolean): void {
-  if (sameOrder) assert.deepEqual(got.map((s) => s.name), [...tensors.keys()], `${reader}: names in header order`);
+function compareSummaries(
+  reader: string,
+  got: PySummary[],
+  tensors: Map<string, SafetensorsTensor>,
+  sameOrder: boolean,
+): void {
+  if (sameOrder)
+    assert.deepEqual(
+      got.map((s) => s.name),
+      [...tensors.keys()],
+      `${reader}: names in header order`,
+    );
   else assert.deepEqual(got.map((s) => s.name).sort(), [...tensors.keys()].sort(), `${reader}: names`);
   for (const s of got) {
     const t = tensors.get(s.name)!;
@@ -133,42 +143,54 @@ function compareSummaries(reader: string, got: PySummary[], tensors: Map<string,
   }
 }
 
-test('interoperability: Python reads our file by the spec (numpy, safetensors and torch)', { skip: skipWhenMissing(missing) }, async (t) => {
-  requireTools(missing);
-  const python = TEST_PYTHON;
-  const tensors = new Map<string, SafetensorsTensor>([
-    ['conv.weight', { dtype: 'F32', shape: [2, 1, 3, 3], data: Float32Array.from({ length: 18 }, (_, i) => (i - 9) / 7) }],
-    ['bn.running_var', { dtype: 'F64', shape: [2], data: new Float64Array([0.25, 1e-5]) }],
-    ['lr', { dtype: 'F64', shape: [], data: new Float64Array([0.1]) }],
-    ['step', { dtype: 'I64', shape: [], data: new BigInt64Array([2n ** 40n + 3n]) }],
-    ['labels', { dtype: 'I32', shape: [4], data: new Int32Array([3, -1, 7, 2147483647]) }],
-    ['image', { dtype: 'U8', shape: [2, 2], data: new Uint8Array([0, 255, 128, 1]) }],
-    ['mask', { dtype: 'BOOL', shape: [3], data: new Uint8Array([1, 0, 1]) }],
-    ['half', { dtype: 'F16', shape: [3], data: new Uint16Array([0x3c00, 0xc000, 0x3555]) }],
-    ['brain', { dtype: 'BF16', shape: [2], data: new Uint16Array([0x3f80, 0xc0a0]) }],
-    ['i16', { dtype: 'I16', shape: [2], data: new Int16Array([-32768, 5]) }],
-    ['i8', { dtype: 'I8', shape: [2], data: new Int8Array([-128, 127]) }],
-    ['u32', { dtype: 'U32', shape: [1], data: new Uint32Array([4294967295]) }],
-    ['empty', { dtype: 'F32', shape: [0, 3], data: new Float32Array(0) }],
-    ['0', { dtype: 'F32', shape: [1], data: new Float32Array([42]) }],
-  ]);
-  const dir = mkdtempSync(path.join(tmpdir(), 'lmc-io-py-'));
-  try {
-    const file = path.join(dir, 'interop.safetensors');
-    await writeSafetensorsFile(file, tensors, { framework: 'lmc-lab' });
-    const r = spawnSync(python, ['-c', PYTHON_READER, file], { encoding: 'utf8', timeout: 300_000 });
-    assert.equal(r.status, 0, `${python} failed: ${r.stderr}`);
-    const out = JSON.parse(r.stdout);
-    compareSummaries('json+numpy', out.numpy, tensors, true);
-    assert.deepEqual(out.metadata, { framework: 'lmc-lab' });
-    assert.ok(out.safetensors, `safetensors did not read the file: ${out.safetensors_skipped}`);
-    assert.deepEqual(out.safetensors_metadata, { framework: 'lmc-lab' });
-    compareSummaries('safetensors.numpy', out.safetensors, new Map([...tensors].filter(([, v]) => v.dtype !== 'BF16')), false);
-    assert.ok(out.torch, `torch did not read the file: ${out.torch_skipped}`);
-    const torchable = new Map([...tensors].filter(([, v]) => !['U16', 'U32', 'U64'].includes(v.dtype)));
-    compareSummaries(`torch ${out.torch_version}`, out.torch, torchable, true);
-    t.diagnostic(`torch ${out.torch_version} (${python}) read all ${torchable.size} tensors`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'interoperability: Python reads our file by the spec (numpy, safetensors and torch)',
+  { skip: skipWhenMissing(missing) },
+  async (t) => {
+    requireTools(missing);
+    const python = TEST_PYTHON;
+    const tensors = new Map<string, SafetensorsTensor>([
+      [
+        'conv.weight',
+        { dtype: 'F32', shape: [2, 1, 3, 3], data: Float32Array.from({ length: 18 }, (_, i) => (i - 9) / 7) },
+      ],
+      ['bn.running_var', { dtype: 'F64', shape: [2], data: new Float64Array([0.25, 1e-5]) }],
+      ['lr', { dtype: 'F64', shape: [], data: new Float64Array([0.1]) }],
+      ['step', { dtype: 'I64', shape: [], data: new BigInt64Array([2n ** 40n + 3n]) }],
+      ['labels', { dtype: 'I32', shape: [4], data: new Int32Array([3, -1, 7, 2147483647]) }],
+      ['image', { dtype: 'U8', shape: [2, 2], data: new Uint8Array([0, 255, 128, 1]) }],
+      ['mask', { dtype: 'BOOL', shape: [3], data: new Uint8Array([1, 0, 1]) }],
+      ['half', { dtype: 'F16', shape: [3], data: new Uint16Array([0x3c00, 0xc000, 0x3555]) }],
+      ['brain', { dtype: 'BF16', shape: [2], data: new Uint16Array([0x3f80, 0xc0a0]) }],
+      ['i16', { dtype: 'I16', shape: [2], data: new Int16Array([-32768, 5]) }],
+      ['i8', { dtype: 'I8', shape: [2], data: new Int8Array([-128, 127]) }],
+      ['u32', { dtype: 'U32', shape: [1], data: new Uint32Array([4294967295]) }],
+      ['empty', { dtype: 'F32', shape: [0, 3], data: new Float32Array(0) }],
+      ['0', { dtype: 'F32', shape: [1], data: new Float32Array([42]) }],
+    ]);
+    const dir = mkdtempSync(path.join(tmpdir(), 'lmc-io-py-'));
+    try {
+      const file = path.join(dir, 'interop.safetensors');
+      await writeSafetensorsFile(file, tensors, { framework: 'lmc-lab' });
+      const r = spawnSync(python, ['-c', PYTHON_READER, file], { encoding: 'utf8', timeout: 300_000 });
+      assert.equal(r.status, 0, `${python} failed: ${r.stderr}`);
+      const out = JSON.parse(r.stdout);
+      compareSummaries('json+numpy', out.numpy, tensors, true);
+      assert.deepEqual(out.metadata, { framework: 'lmc-lab' });
+      assert.ok(out.safetensors, `safetensors did not read the file: ${out.safetensors_skipped}`);
+      assert.deepEqual(out.safetensors_metadata, { framework: 'lmc-lab' });
+      compareSummaries(
+        'safetensors.numpy',
+        out.safetensors,
+        new Map([...tensors].filter(([, v]) => v.dtype !== 'BF16')),
+        false,
+      );
+      assert.ok(out.torch, `torch did not read the file: ${out.torch_skipped}`);
+      const torchable = new Map([...tensors].filter(([, v]) => !['U16', 'U32', 'U64'].includes(v.dtype)));
+      compareSummaries(`torch ${out.torch_version}`, out.torch, torchable, true);
+      t.diagnostic(`torch ${out.torch_version} (${python}) read all ${torchable.size} tensors`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

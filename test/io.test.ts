@@ -78,19 +78,35 @@ test('decode works on a view at an odd offset into a larger buffer, and on a Buf
   // Node Buffers are views into shared pools and their slice() does not copy.
   const decoded = decodeSafetensors(Buffer.from(bytes));
   assertSameTensors(decoded.tensors, sample());
-  for (const t of decoded.tensors.values()) assert.equal(t.data.buffer.byteLength, t.data.byteLength, 'owns its buffer');
+  for (const t of decoded.tensors.values())
+    assert.equal(t.data.buffer.byteLength, t.data.byteLength, 'owns its buffer');
 });
 
 test('a tiny file matches bytes computed by hand', () => {
-  const tensors = new Map<string, SafetensorsTensor>([['w', { dtype: 'F32', shape: [2], data: new Float32Array([1.5, -2]) }]]);
+  const tensors = new Map<string, SafetensorsTensor>([
+    ['w', { dtype: 'F32', shape: [2], data: new Float32Array([1.5, -2]) }],
+  ]);
   const header = '{"__metadata__":{"k":"v"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
   assert.equal(header.length, 79); // 26 for '{"__metadata__":{"k":"v"},', 53 for '"w":{...}' and the closing '}'
   const padded = header + ' '; // 79 + 1 = 80, so the data starts at 8 + 80 = 88, a multiple of 8
   const expected = Uint8Array.from([
-    80, 0, 0, 0, 0, 0, 0, 0, // u64 LE header length
+    80,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0, // u64 LE header length
     ...[...padded].map((c) => c.charCodeAt(0)),
-    0x00, 0x00, 0xc0, 0x3f, // 1.5 = 0x3fc00000, little-endian
-    0x00, 0x00, 0x00, 0xc0, // -2 = 0xc0000000
+    0x00,
+    0x00,
+    0xc0,
+    0x3f, // 1.5 = 0x3fc00000, little-endian
+    0x00,
+    0x00,
+    0x00,
+    0xc0, // -2 = 0xc0000000
   ]);
   const bytes = encodeSafetensors(tensors, { k: 'v' });
   assert.deepEqual(bytes, expected);
@@ -143,22 +159,49 @@ test('each kind of corruption is rejected with an error naming the file and the 
   assertRejects(rawFile('\ufeff{}', 0), 'INVALID_HEADER', /JSON object/);
   assertRejects(rawFile({ a: 3 }, 0), 'INVALID_HEADER', /"a" must be an object/);
   assertRejects(rawFile({ a: { ...f32([1], [0, 4]), extra: 1 } }, 4), 'INVALID_HEADER', /unexpected fields "extra"/);
-  assertRejects(rawFile('{"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[],"data_offsets":[4,8]}}', 8), 'DUPLICATE_NAME', /"a" twice/);
-  assertRejects(rawFile({ a: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, 16), 'UNKNOWN_DTYPE', /unknown dtype "F128"/);
+  assertRejects(
+    rawFile(
+      '{"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[],"data_offsets":[4,8]}}',
+      8,
+    ),
+    'DUPLICATE_NAME',
+    /"a" twice/,
+  );
+  assertRejects(
+    rawFile({ a: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, 16),
+    'UNKNOWN_DTYPE',
+    /unknown dtype "F128"/,
+  );
   assertRejects(rawFile({ a: f32([-1], [0, 4]) }, 4), 'INVALID_SHAPE', /non-negative integers/);
   assertRejects(rawFile({ a: f32([1.5], [0, 4]) }, 4), 'INVALID_SHAPE', /non-negative integers/);
   assertRejects(rawFile({ a: { dtype: 'F32', shape: '2', data_offsets: [0, 8] } }, 8), 'INVALID_SHAPE', /array/);
   assertRejects(rawFile({ a: f32([1], [4, 0]) }, 4), 'INVALID_OFFSETS', /end before they begin/);
   assertRejects(rawFile({ a: f32([1], [0]) }, 4), 'INVALID_OFFSETS', /\[begin, end\]/);
-  assertRejects(rawFile({ a: f32([3], [0, 8]) }, 8), 'SHAPE_OFFSET_MISMATCH', /needs 12 bytes but data_offsets \[0, 8\] span 8/);
-  assertRejects(rawFile({ a: f32([2], [0, 8]), b: f32([2], [4, 12]) }, 12), 'OVERLAPPING_OFFSETS', /"b" \[4, 12\] overlaps tensor "a"/);
-  assertRejects(rawFile({ a: f32([1], [0, 4]), b: f32([1], [8, 12]) }, 12), 'GAP_IN_OFFSETS', /\[4, 8\) before tensor "b"/);
+  assertRejects(
+    rawFile({ a: f32([3], [0, 8]) }, 8),
+    'SHAPE_OFFSET_MISMATCH',
+    /needs 12 bytes but data_offsets \[0, 8\] span 8/,
+  );
+  assertRejects(
+    rawFile({ a: f32([2], [0, 8]), b: f32([2], [4, 12]) }, 12),
+    'OVERLAPPING_OFFSETS',
+    /"b" \[4, 12\] overlaps tensor "a"/,
+  );
+  assertRejects(
+    rawFile({ a: f32([1], [0, 4]), b: f32([1], [8, 12]) }, 12),
+    'GAP_IN_OFFSETS',
+    /\[4, 8\) before tensor "b"/,
+  );
   assertRejects(rawFile({ a: f32([1], [4, 8]) }, 8), 'GAP_IN_OFFSETS', /\[0, 4\)/);
   const trailing = new Uint8Array(good.length + 3);
   trailing.set(good);
   assertRejects(trailing, 'TRAILING_BYTES', /3 trailing bytes/);
   assertRejects(good.subarray(0, good.length - 1), 'TRUNCATED', /truncated/);
-  assertRejects(rawFile({ __metadata__: { k: 1 } }, 0), 'INVALID_METADATA', /metadata "k" is number 1.*must be strings/);
+  assertRejects(
+    rawFile({ __metadata__: { k: 1 } }, 0),
+    'INVALID_METADATA',
+    /metadata "k" is number 1.*must be strings/,
+  );
   assertRejects(rawFile({ __metadata__: ['x'] }, 0), 'INVALID_METADATA', /object of strings/);
 });
 
@@ -176,12 +219,27 @@ test('a file from another writer decodes in header order, whatever the offset or
 test('encoding rejects tensors that do not describe themselves', () => {
   const bad = (t: unknown, meta?: unknown) => () =>
     encodeSafetensors(new Map([['t', t as SafetensorsTensor]]), meta as Record<string, string>);
-  assert.throws(bad({ dtype: 'F32', shape: [2], data: new Float64Array(2) }), /dtype F32, which needs a Float32Array, but its data is a Float64Array/);
-  assert.throws(bad({ dtype: 'F32', shape: [3], data: new Float32Array(2) }), /shape \[3\] \(3 elements\) but 2 data elements/);
+  assert.throws(
+    bad({ dtype: 'F32', shape: [2], data: new Float64Array(2) }),
+    /dtype F32, which needs a Float32Array, but its data is a Float64Array/,
+  );
+  assert.throws(
+    bad({ dtype: 'F32', shape: [3], data: new Float32Array(2) }),
+    /shape \[3\] \(3 elements\) but 2 data elements/,
+  );
   assert.throws(bad({ dtype: 'Q4', shape: [1], data: new Uint8Array(1) }), /unknown dtype "Q4"/);
   assert.throws(bad({ dtype: 'F32', shape: [-2], data: new Float32Array(0) }), /non-negative integers/);
-  assert.throws(bad({ dtype: 'U8', shape: [1], data: new Uint8Array(1) }, { epoch: 3 }), /metadata "epoch" is number 3/);
-  assert.throws(() => encodeSafetensors(new Map([['__metadata__', { dtype: 'U8', shape: [], data: new Uint8Array(1) } as SafetensorsTensor]])), /reserved/);
+  assert.throws(
+    bad({ dtype: 'U8', shape: [1], data: new Uint8Array(1) }, { epoch: 3 }),
+    /metadata "epoch" is number 3/,
+  );
+  assert.throws(
+    () =>
+      encodeSafetensors(
+        new Map([['__metadata__', { dtype: 'U8', shape: [], data: new Uint8Array(1) } as SafetensorsTensor]]),
+      ),
+    /reserved/,
+  );
 });
 
 test('files: write atomically, read back, errors name the path', async () => {
@@ -195,11 +253,18 @@ test('files: write atomically, read back, errors name the path', async () => {
     assert.deepEqual(back.metadata, { run: 'a' });
 
     writeFileSync(path.join(dir, 'broken.safetensors'), Buffer.from([1, 2, 3]));
-    await assert.rejects(readSafetensorsFile(path.join(dir, 'broken.safetensors')), (e: Error) =>
-      e.message.startsWith(path.join(dir, 'broken.safetensors') + ': ') && /too short/.test(e.message),
+    await assert.rejects(
+      readSafetensorsFile(path.join(dir, 'broken.safetensors')),
+      (e: Error) => e.message.startsWith(path.join(dir, 'broken.safetensors') + ': ') && /too short/.test(e.message),
     );
-    await assert.rejects(readSafetensorsFile(path.join(dir, 'missing.safetensors')), /missing\.safetensors: cannot read/);
-    await assert.rejects(writeSafetensorsFile(path.join(dir, 'x'), new Map(), { n: 1 as unknown as string }), /x: metadata "n"/);
+    await assert.rejects(
+      readSafetensorsFile(path.join(dir, 'missing.safetensors')),
+      /missing\.safetensors: cannot read/,
+    );
+    await assert.rejects(
+      writeSafetensorsFile(path.join(dir, 'x'), new Map(), { n: 1 as unknown as string }),
+      /x: metadata "n"/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -216,7 +281,10 @@ test('a crash between write and rename leaves the old file intact and no temp fi
       throw new Error('simulated crash before rename');
     });
     try {
-      await assert.rejects(writeSafetensorsFile(file, sample()), /atomic write failed \(simulated crash before rename\).*unchanged/);
+      await assert.rejects(
+        writeSafetensorsFile(file, sample()),
+        /atomic write failed \(simulated crash before rename\).*unchanged/,
+      );
       assert.equal(rename.mock.callCount(), 1, 'the write reached the rename');
     } finally {
       rename.mock.restore();

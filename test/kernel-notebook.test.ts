@@ -31,7 +31,7 @@ interface Cell {
   outputs: Output[];
 }
 
-const text = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join('') : v ?? '');
+const text = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join('') : (v ?? ''));
 
 describe('a notebook executed with nbconvert on the lmc-lab kernel', () => {
   it('has the outputs the kernel promises', { skip: skipWhenMissing(missing), timeout: 180_000 }, async () => {
@@ -40,7 +40,18 @@ describe('a notebook executed with nbconvert on the lmc-lab kernel', () => {
     try {
       const input = path.join(spec.workDir, 'smoke.ipynb');
       fs.copyFileSync(path.join(FIXTURES, 'smoke.ipynb'), input);
-      const args = ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--allow-errors', '--ExecutePreprocessor.timeout=120', '--output', 'executed.ipynb', input];
+      const args = [
+        '-m',
+        'nbconvert',
+        '--to',
+        'notebook',
+        '--execute',
+        '--allow-errors',
+        '--ExecutePreprocessor.timeout=120',
+        '--output',
+        'executed.ipynb',
+        input,
+      ];
       const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
         const child = spawn(TEST_PYTHON, args, { cwd: spec.workDir, env: spec.env });
         let log = '';
@@ -49,7 +60,9 @@ describe('a notebook executed with nbconvert on the lmc-lab kernel', () => {
         child.on('close', (status) => resolve({ code: status, output: log }));
       });
       assert.equal(code, 0, output);
-      const notebook = JSON.parse(fs.readFileSync(path.join(spec.workDir, 'executed.ipynb'), 'utf8')) as { cells: Cell[] };
+      const notebook = JSON.parse(fs.readFileSync(path.join(spec.workDir, 'executed.ipynb'), 'utf8')) as {
+        cells: Cell[];
+      };
       const cells = new Map<string, Cell>();
       for (const cell of notebook.cells.filter((c) => c.cell_type === 'code')) {
         cells.set(/^\/\/ ([\w-]+):/.exec(text(cell.source))![1], cell);
@@ -59,7 +72,10 @@ describe('a notebook executed with nbconvert on the lmc-lab kernel', () => {
       const show = (name: string) => JSON.stringify(cell(name).outputs, null, 1);
 
       const counts = [...cells.values()].map((c) => c.execution_count);
-      assert.ok(counts.every((n, i) => typeof n === 'number' && (i === 0 || n > counts[i - 1]!)), `execution counts ${counts}`);
+      assert.ok(
+        counts.every((n, i) => typeof n === 'number' && (i === 0 || n > counts[i - 1]!)),
+        `execution counts ${counts}`,
+      );
 
       assert.equal(text(result('typed-lmc')?.data?.['text/plain']), '60', show('typed-lmc'));
       assert.equal(result('typed-lmc')?.execution_count, cell('typed-lmc').execution_count);
@@ -71,7 +87,10 @@ describe('a notebook executed with nbconvert on the lmc-lab kernel', () => {
       assert.ok(runtime, show('runtime-error'));
       assert.equal(runtime.ename, 'Error');
       assert.match(runtime.evalue!, /no_such_preset/);
-      assert.ok(runtime.traceback!.some((l) => l.includes(`In[${cell('runtime-error').execution_count}], line 3`)), show('runtime-error'));
+      assert.ok(
+        runtime.traceback!.some((l) => l.includes(`In[${cell('runtime-error').execution_count}], line 3`)),
+        show('runtime-error'),
+      );
 
       const compile = cell('compile-error').outputs.find((o) => o.output_type === 'error');
       assert.ok(compile, show('compile-error'));
@@ -84,10 +103,16 @@ describe('a notebook executed with nbconvert on the lmc-lab kernel', () => {
       assert.equal(text(inPlace[0].data?.['text/plain']), 'step 5 of 5');
 
       const progress = cell('progress').outputs;
-      assert.deepEqual(progress.map((o) => o.output_type), ['display_data', 'execute_result'], show('progress'));
+      assert.deepEqual(
+        progress.map((o) => o.output_type),
+        ['display_data', 'execute_result'],
+        show('progress'),
+      );
       assert.equal(text(progress[1].data?.['text/plain']), '20');
 
-      const cleared = cell('clear').outputs.map((o) => text(o.text)).join('');
+      const cleared = cell('clear')
+        .outputs.map((o) => text(o.text))
+        .join('');
       assert.equal(cleared, 'kept\n', show('clear'));
       assert.equal(text(result('after-errors')?.data?.['text/plain']), '120', show('after-errors'));
     } finally {

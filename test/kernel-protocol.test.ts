@@ -37,7 +37,11 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     const forged = [
       await kernel.send('execute_request', { code, silent: false }, { signer: new Signer('not-the-key') }),
       await kernel.send('execute_request', { code, silent: false }, { signer: new Signer('') }),
-      await kernel.send('execute_request', { code, silent: false }, { channel: 'control', signer: new Signer('not-the-key') }),
+      await kernel.send(
+        'execute_request',
+        { code, silent: false },
+        { channel: 'control', signer: new Signer('not-the-key') },
+      ),
     ];
     // A signed request after the forged ones: once it is answered, the forged ones were read and dropped.
     const { reply } = await kernel.execute('1');
@@ -52,7 +56,9 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
   });
 
   it('sends the last value as execute_result with its own MIME bundle', async () => {
-    const { reply, outputs } = await kernel.execute(`({ [Symbol.for('lmc-lab.mimeBundle')]: () => ({ 'text/html': '<b>mine</b>', 'text/plain': 'mine' }) })`);
+    const { reply, outputs } = await kernel.execute(
+      `({ [Symbol.for('lmc-lab.mimeBundle')]: () => ({ 'text/html': '<b>mine</b>', 'text/plain': 'mine' }) })`,
+    );
     assert.equal(reply.content.status, 'ok');
     const result = outputs.find((m) => m.header.msg_type === 'execute_result');
     assert.ok(result, 'no execute_result');
@@ -62,7 +68,8 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
 
   it('reports a runtime error with ename, evalue and a traceback at the cell line', async () => {
     const code =
-      'const limit = 3;\nfunction check(n: number) {\n' + '  if (n > limit) throw new RangeError(`too big: ${n}`);\n}\ncheck(5);';
+      'const limit = 3;\nfunction check(n: number) {\n' +
+      '  if (n > limit) throw new RangeError(`too big: ${n}`);\n}\ncheck(5);';
     const { reply, outputs } = await kernel.execute(code);
     assert.equal(reply.content.status, 'error');
     assert.equal(reply.content.ename, 'RangeError');
@@ -74,7 +81,11 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     assert.ok(traceback.includes('----> 3 |   if (n > limit)'), traceback);
     const errors = outputs.filter((m) => m.header.msg_type === 'error');
     assert.equal(errors.length, 1);
-    assert.equal(outputs.some((m) => m.header.msg_type === 'stream'), false, 'the error was also printed as text');
+    assert.equal(
+      outputs.some((m) => m.header.msg_type === 'stream'),
+      false,
+      'the error was also printed as text',
+    );
   });
 
   it("reads an earlier cell's variables via shorthand properties ({ scale }), which stock tslab cannot", async () => {
@@ -82,13 +93,19 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
     const { reply, outputs } = await kernel.execute('const plan = { scale, levels };\n({ ...plan, copy: { scale } })');
     assert.equal(reply.content.status, 'ok', JSON.stringify(reply.content));
     const result = outputs.find((m) => m.header.msg_type === 'execute_result');
-    assert.match(String((result?.content.data as Record<string, unknown>)['text/plain']), /scale: 'quick', levels: 15, copy: \{ scale: 'quick' \}/);
-    const destructured = await kernel.execute("let count = 0;\n({ count = 7 } = {} as { count?: number });\ncount");
+    assert.match(
+      String((result?.content.data as Record<string, unknown>)['text/plain']),
+      /scale: 'quick', levels: 15, copy: \{ scale: 'quick' \}/,
+    );
+    const destructured = await kernel.execute('let count = 0;\n({ count = 7 } = {} as { count?: number });\ncount');
     assert.equal(destructured.reply.content.status, 'ok', JSON.stringify(destructured.reply.content));
   });
 
   it('runs nested top-level awaits (await (await p).y()), which stock tslab compiles as a plain function', async () => {
-    assert.equal((await kernel.execute('const later = Promise.resolve({ y: async () => 41 });')).reply.content.status, 'ok');
+    assert.equal(
+      (await kernel.execute('const later = Promise.resolve({ y: async () => 41 });')).reply.content.status,
+      'ok',
+    );
     const { reply, outputs } = await kernel.execute('const got = await (await later).y();\ngot + 1');
     assert.equal(reply.content.status, 'ok', JSON.stringify(reply.content));
     const result = outputs.find((m) => m.header.msg_type === 'execute_result');
@@ -136,8 +153,19 @@ describe('lmc-lab kernel protocol', { timeout: 180_000 }, () => {
       `await lmc.trainFrom(config, { callbacks: [{ everySteps: 1, onStep: ` +
         `(ctx) => { if (ctx.step === 2) console.log('training started'); } }] });`,
     ].join('\n');
-    const msgId = await kernel.send('execute_request', { code, silent: false, store_history: true, stop_on_error: true });
-    await kernel.waitFor((m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'stream' && String(m.content.text).includes('training started'), 60_000);
+    const msgId = await kernel.send('execute_request', {
+      code,
+      silent: false,
+      store_history: true,
+      stop_on_error: true,
+    });
+    await kernel.waitFor(
+      (m) =>
+        m.parent_header.msg_id === msgId &&
+        m.header.msg_type === 'stream' &&
+        String(m.content.text).includes('training started'),
+      60_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const { reply, seconds } = await kernel.interruptCell(msgId);
     assert.equal(reply.content.status, 'error');

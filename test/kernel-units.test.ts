@@ -51,7 +51,11 @@ describe('inspection inside a call', () => {
     const at = (code: string, cursor = code.length) => calleeEnd(code, cursor);
     assert.equal(at('lmc.trainFrom('), 'lmc.trainFrom'.length);
     assert.equal(at('lmc.trainFrom(config, '), 'lmc.trainFrom'.length);
-    assert.equal(at('lmc.trainFrom (config, f(x), '), 'lmc.trainFrom'.length, 'a closed inner call and a space before the parenthesis');
+    assert.equal(
+      at('lmc.trainFrom (config, f(x), '),
+      'lmc.trainFrom'.length,
+      'a closed inner call and a space before the parenthesis',
+    );
     assert.equal(at('lmc.trainFrom(f('), 'lmc.trainFrom(f'.length, 'the innermost open call');
     assert.equal(at('g(a); h'), null, 'the cursor is not inside a call');
     assert.equal(at('const xs = [1, '), null, 'inside brackets, not a call');
@@ -66,12 +70,19 @@ describe('history', () => {
   inputs.forEach((input, i) => history.add({ line: i + 1, input, output: input === 'const a = 1' ? null : String(i) }));
 
   it('answers tail, range and search like IPython', () => {
-    assert.deepEqual(history.query({ hist_access_type: 'tail', n: 2 }), [[SESSION, 3, '6 * 7'], [SESSION, 4, 'a + 1']]);
+    assert.deepEqual(history.query({ hist_access_type: 'tail', n: 2 }), [
+      [SESSION, 3, '6 * 7'],
+      [SESSION, 4, 'a + 1'],
+    ]);
     assert.deepEqual(history.query({ hist_access_type: 'tail', n: 1, output: true }), [[SESSION, 4, ['a + 1', '3']]]);
-    assert.deepEqual(history.query({ hist_access_type: 'range', session: SESSION, start: 2, stop: 3 }), [[SESSION, 2, 'const a = 1']]);
+    assert.deepEqual(history.query({ hist_access_type: 'range', session: SESSION, start: 2, stop: 3 }), [
+      [SESSION, 2, 'const a = 1'],
+    ]);
     assert.deepEqual(history.query({ hist_access_type: 'range', session: 7, start: 1 }), []);
     assert.equal(history.query({ hist_access_type: 'search', pattern: '6 * 7' }).length, 2);
-    assert.deepEqual(history.query({ hist_access_type: 'search', pattern: '6 * 7', unique: true }), [[SESSION, 3, '6 * 7']]);
+    assert.deepEqual(history.query({ hist_access_type: 'search', pattern: '6 * 7', unique: true }), [
+      [SESSION, 3, '6 * 7'],
+    ]);
     assert.deepEqual(history.query({ hist_access_type: 'search', pattern: '*', n: 1 }), [[SESSION, 4, 'a + 1']]);
   });
 
@@ -90,19 +101,28 @@ describe('line markers', () => {
   it('mark every statement with its line and leave the code equivalent', () => {
     const cell = instrument(source);
     assert.equal(cell.code.replace(/\/\*@L\d+\*\//g, ''), source);
-    assert.deepEqual(cell.markers.map((m) => m.line), [0, 0, 1, 2, 4]);
+    assert.deepEqual(
+      cell.markers.map((m) => m.line),
+      [0, 0, 1, 2, 4],
+    );
   });
 
-  it('spell out shorthand properties (an earlier cell\'s variable in `{ scale }`) and keep columns mappable', () => {
+  it("spell out shorthand properties (an earlier cell's variable in `{ scale }`) and keep columns mappable", () => {
     const cell = instrument('const o = { scale, n: 1, levels };\nconst { a = 2 } = o as any;');
-    assert.equal(cell.code.replace(/\/\*@L\d+\*\//g, ''), 'const o = { scale: scale, n: 1, levels: levels };\nconst { a = 2 } = o as any;');
+    assert.equal(
+      cell.code.replace(/\/\*@L\d+\*\//g, ''),
+      'const o = { scale: scale, n: 1, levels: levels };\nconst { a = 2 } = o as any;',
+    );
     const column = cell.code.split('\n')[0].indexOf('n: 1');
     assert.equal(originalColumn(cell, 0, column), 'const o = { scale, '.length);
   });
 
   it('begin a cell that awaits at top level with `await 0;`, and only such a cell', () => {
     assert.equal(instrument('const v = await (await p).y();').code, '/*@L1*/await 0;const v = await (await p).y();');
-    assert.equal(instrument('async function f() { await g(); }\nf()').code, '/*@L1*/async function f() { /*@L1*/await g(); }\n/*@L2*/f()');
+    assert.equal(
+      instrument('async function f() { await g(); }\nf()').code,
+      '/*@L1*/async function f() { /*@L1*/await g(); }\n/*@L2*/f()',
+    );
     assert.match(instrument('for await (const x of xs) {}').code, /^\/\*@L1\*\/await 0;for await/);
   });
 
@@ -113,7 +133,8 @@ describe('line markers', () => {
   });
 
   it('find the statement line of a position in the JavaScript', () => {
-    const js = '(function(exports, require) { /*@L1*/ const a = 1;\n/*@L2*/ function f() {\n' +
+    const js =
+      '(function(exports, require) { /*@L1*/ const a = 1;\n/*@L2*/ function f() {\n' +
       '    /*@L3*/ return a.b.c;\n}\n/*@L5*/ f();\n})(__tslab__.exports, __tslab__.require)';
     assert.equal(cellLineAt(js, 3, 20), 3);
     assert.equal(cellLineAt(js, 5, 9), 5);
@@ -124,7 +145,11 @@ describe('line markers', () => {
 describe('error content', () => {
   it('points a thrown error at the cell and line it came from', () => {
     const cells = new CellRegistry();
-    cells.add({ filename: 'In[4]', source: 'const x = 1;\nthrow new TypeError("bad")', javascript: 'line one /*@L1*/\n/*@L2*/ throw new TypeError("bad");' });
+    cells.add({
+      filename: 'In[4]',
+      source: 'const x = 1;\nthrow new TypeError("bad")',
+      javascript: 'line one /*@L1*/\n/*@L2*/ throw new TypeError("bad");',
+    });
     const error = new TypeError('bad');
     error.stack = 'TypeError: bad\n    at In[4]:2:9\n    at Script.runInThisContext (node:vm:137:12)';
     const content = runtimeError(error, cells);
@@ -137,12 +162,21 @@ describe('error content', () => {
   it('reports values that are not errors, and abandoned cells', () => {
     assert.deepEqual(runtimeError('plain', new CellRegistry()).ename, 'Uncaught');
     assert.equal(runtimeError(new Error('Interrupted asynchronously'), new CellRegistry()).ename, 'Interrupted');
-    const broken = Object.assign(new Error('Script execution was interrupted by `SIGINT`'), { code: 'ERR_SCRIPT_EXECUTION_INTERRUPTED' });
+    const broken = Object.assign(new Error('Script execution was interrupted by `SIGINT`'), {
+      code: 'ERR_SCRIPT_EXECUTION_INTERRUPTED',
+    });
     assert.equal(runtimeError(broken, new CellRegistry()).ename, 'Interrupted');
   });
 
   it('summarises compile errors with line and column', () => {
-    const content = compileError([{ file: '', line: 2, column: 7, message: 'Nope.' }, { file: '', line: 1, column: 1, message: 'Also.' }], 'In[9]', 'a\nconst x = 1');
+    const content = compileError(
+      [
+        { file: '', line: 2, column: 7, message: 'Nope.' },
+        { file: '', line: 1, column: 1, message: 'Also.' },
+      ],
+      'In[9]',
+      'a\nconst x = 1',
+    );
     assert.equal(content.evalue, 'In[9], line 2, column 7: Nope. (and 1 more)');
     assert.ok(content.traceback.includes('----> 2 | const x = 1'));
   });
@@ -192,7 +226,9 @@ describe('kernelspec', () => {
   it('reads the Python of a jupyter script from its shebang', () => {
     assert.deepEqual(shebangPython('#!/usr/bin/python3\nimport sys'), ['/usr/bin/python3']);
     assert.deepEqual(shebangPython('#!/usr/bin/env python3\n'), ['python3']);
-    assert.deepEqual(shebangPython(`#!/bin/sh\n'''exec' "/very/long/env/bin/python3" "$0" "$@"\n' '''`), ['/very/long/env/bin/python3']);
+    assert.deepEqual(shebangPython(`#!/bin/sh\n'''exec' "/very/long/env/bin/python3" "$0" "$@"\n' '''`), [
+      '/very/long/env/bin/python3',
+    ]);
     assert.equal(shebangPython('\x7fELF...'), null);
     assert.equal(shebangPython('#!/usr/bin/env bash\nexec pyenv ...'), null);
   });
@@ -222,7 +258,8 @@ describe('interrupt signal', () => {
 describe('display handles', () => {
   type Sent = { id: string | undefined; update: boolean; text: unknown; cell: number };
   const sinkFor = (cell: number, sent: Sent[]): OutputSink => ({
-    display: (content, update) => sent.push({ id: content.transient.display_id, update, text: content.data['text/plain'], cell }),
+    display: (content, update) =>
+      sent.push({ id: content.transient.display_id, update, text: content.data['text/plain'], cell }),
     clearOutput: () => undefined,
   });
 
@@ -243,9 +280,24 @@ describe('display handles', () => {
       setOutputSink(null);
     }
     const ofPlain = sent.filter((s) => s.id === plain.displayId);
-    assert.deepEqual(ofPlain.map((s) => [s.cell, s.update]), [[1, false], [2, true]], 'the plain handle updates its first output from cell 2');
+    assert.deepEqual(
+      ofPlain.map((s) => [s.cell, s.update]),
+      [
+        [1, false],
+        [2, true],
+      ],
+      'the plain handle updates its first output from cell 2',
+    );
     const ofFollowing = sent.filter((s) => s.id !== plain.displayId);
-    assert.deepEqual(ofFollowing.map((s) => [s.cell, s.update, s.text]), [[1, false, 'a'], [1, true, 'b'], [2, false, 'c'], [2, true, 'd']]);
+    assert.deepEqual(
+      ofFollowing.map((s) => [s.cell, s.update, s.text]),
+      [
+        [1, false, 'a'],
+        [1, true, 'b'],
+        [2, false, 'c'],
+        [2, true, 'd'],
+      ],
+    );
     assert.equal(new Set(ofFollowing.filter((s) => s.cell === 1).map((s) => s.id)).size, 1);
     assert.notEqual(ofFollowing[0].id, ofFollowing[2].id, 'a new display_id in the new cell');
     assert.equal(following.displayId, ofFollowing[3].id);
@@ -257,7 +309,7 @@ describe('orphaned kernel', () => {
   const script = (marker: string) =>
     `const { exitWithParent } = require(${JSON.stringify(launcher)});` +
     `exitWithParent(100, (code) => { require('fs').writeFileSync(${JSON.stringify(marker)}, 'exited'); ` +
-      `process.exit(code); });` +
+    `process.exit(code); });` +
     'setInterval(() => {}, 1000);';
 
   it('exits once the process named by JPY_PARENT_PID is gone, and not before', async () => {
@@ -265,7 +317,10 @@ describe('orphaned kernel', () => {
     try {
       // A live parent (this test): the child keeps running.
       const kept = path.join(dir, 'kept');
-      const child = spawn(process.execPath, ['-e', script(kept)], { stdio: 'ignore', env: { ...process.env, JPY_PARENT_PID: String(process.pid) } });
+      const child = spawn(process.execPath, ['-e', script(kept)], {
+        stdio: 'ignore',
+        env: { ...process.env, JPY_PARENT_PID: String(process.pid) },
+      });
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(fs.existsSync(kept), false, 'exited while its parent was alive');
       assert.equal(child.exitCode, null);
@@ -273,7 +328,10 @@ describe('orphaned kernel', () => {
       // A shell that starts it in the background and exits at once: the kernel is orphaned.
       const orphan = path.join(dir, 'orphan');
       fs.writeFileSync(path.join(dir, 'orphan.js'), script(orphan));
-      spawnSync('sh', ['-c', `JPY_PARENT_PID=$$ "${process.execPath}" "${path.join(dir, 'orphan.js')}" >/dev/null 2>&1 &`]);
+      spawnSync('sh', [
+        '-c',
+        `JPY_PARENT_PID=$$ "${process.execPath}" "${path.join(dir, 'orphan.js')}" >/dev/null 2>&1 &`,
+      ]);
       const deadline = Date.now() + 10_000;
       while (!fs.existsSync(orphan) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assert.equal(fs.existsSync(orphan), true, 'the orphaned kernel did not exit within 10 s');

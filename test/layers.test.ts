@@ -33,7 +33,10 @@ test('the layering check fails on an import cycle and on a pure algorithm that i
     };
     write('tsconfig.json', JSON.stringify({ compilerOptions: { module: 'commonjs', target: 'es2022', strict: true } }));
     write('lib/store/index.ts', 'export const stored = 1;\n');
-    write('lib/prune/a.ts', "import { stored } from '../store';\nimport { b } from './b';\nexport const a = () => stored + b;\n");
+    write(
+      'lib/prune/a.ts',
+      "import { stored } from '../store';\nimport { b } from './b';\nexport const a = () => stored + b;\n",
+    );
     write('lib/prune/b.ts', "import { a } from './a';\nexport const b = 2;\nexport const c = () => a();\n");
     const run = check(dir, 'lib');
     assert.notEqual(run.code, 0, run.out);

@@ -18,11 +18,19 @@ import { addBias, channelAffine, channelMeans } from '../lib/models/channel-ops'
 function normal(shape: number[], seed: number, std = 1, offset = 0): Tensor {
   const rng = stream('bn-test', seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => offset + std * rng.normal()), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => offset + std * rng.normal()),
+    shape,
+  );
 }
 
 /** The plain formula that autodiff differentiates: what lib/models did before the custom gradient. */
-function plainBatchNorm(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number): { y: Tensor; mean: Tensor; variance: Tensor } {
+function plainBatchNorm(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  epsilon: number,
+): { y: Tensor; mean: Tensor; variance: Tensor } {
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const { mean, variance } = tf.moments(x, axes);
   const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, epsilon)));
@@ -34,7 +42,13 @@ function plainBatchNorm(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number)
  * |a - b| <= tol * max|b| everywhere, and (unless `normOnly`) elementwise within tol relative
  * plus a floor of 1e-6 * max|b|.
  */
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, label: string, normOnly = false): void {
+function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: number,
+  label: string,
+  normOnly = false,
+): void {
   assert.equal(actual.length, expected.length, `${label}: length`);
   let scale = 0;
   for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
@@ -42,7 +56,11 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   for (let i = 0; i < expected.length; i++) {
     const d = Math.abs(actual[i] - expected[i]);
     assert.ok(d <= tol * scale, `${label}: element ${i}: ${actual[i]} vs ${expected[i]} (|d|/max = ${d / scale})`);
-    if (!normOnly) assert.ok(d <= tol * Math.abs(expected[i]) + 1e-6 * scale, `${label}: element ${i}: ${actual[i]} vs ${expected[i]}`);
+    if (!normOnly)
+      assert.ok(
+        d <= tol * Math.abs(expected[i]) + 1e-6 * scale,
+        `${label}: element ${i}: ${actual[i]} vs ${expected[i]}`,
+      );
   }
 }
 
@@ -57,31 +75,37 @@ function float64BatchNorm(shape: number[], epsilon: number): Float64Array {
   const count = x.length / c;
   const mean = new Float64Array(c);
   const variance = new Float64Array(c);
-  x.forEach((v, i) => { mean[i % c] += v / count; });
-  x.forEach((v, i) => { variance[i % c] += (v - mean[i % c]) ** 2 / count; });
-  return Float64Array.from(x, (v, i) => gamma[i % c] * (v - mean[i % c]) / Math.sqrt(variance[i % c] + epsilon) + beta[i % c]);
+  x.forEach((v, i) => {
+    mean[i % c] += v / count;
+  });
+  x.forEach((v, i) => {
+    variance[i % c] += (v - mean[i % c]) ** 2 / count;
+  });
+  return Float64Array.from(
+    x,
+    (v, i) => (gamma[i % c] * (v - mean[i % c])) / Math.sqrt(variance[i % c] + epsilon) + beta[i % c],
+  );
 }
 
 /** Output and gradients (x, gamma, beta) of sum(f(x, gamma, beta) * r) for a fixed random r. */
-function valueAndGradients(
-  f: (x: Tensor, gamma: Tensor, beta: Tensor) => Tensor,
-  shape: number[],
-): Float32Array[] {
-  return tf.tidy(() => {
-    const c = shape[shape.length - 1];
-    // A large common offset makes cancellation in x - mean visible if it happened.
-    const x = normal(shape, 1, 2, 3);
-    const gamma = normal([c], 2, 0.5, 1);
-    const beta = normal([c], 3);
-    const r = normal(shape, 4);
-    const y = f(x, gamma, beta);
-    const grads = tf.grads((a: Tensor, g: Tensor, b: Tensor) => tf.sum(tf.mul(f(a, g, b), r)))([x, gamma, beta]);
-    return [y, ...grads];
-  }).map((t) => {
-    const data = t.dataSync() as Float32Array;
-    t.dispose();
-    return data;
-  });
+function valueAndGradients(f: (x: Tensor, gamma: Tensor, beta: Tensor) => Tensor, shape: number[]): Float32Array[] {
+  return tf
+    .tidy(() => {
+      const c = shape[shape.length - 1];
+      // A large common offset makes cancellation in x - mean visible if it happened.
+      const x = normal(shape, 1, 2, 3);
+      const gamma = normal([c], 2, 0.5, 1);
+      const beta = normal([c], 3);
+      const r = normal(shape, 4);
+      const y = f(x, gamma, beta);
+      const grads = tf.grads((a: Tensor, g: Tensor, b: Tensor) => tf.sum(tf.mul(f(a, g, b), r)))([x, gamma, beta]);
+      return [y, ...grads];
+    })
+    .map((t) => {
+      const data = t.dataSync() as Float32Array;
+      t.dispose();
+      return data;
+    });
 }
 
 const SHAPES: number[][] = [
@@ -99,7 +123,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
       test(`[${shape}]: output and gradients equal autodiff of the plain formula`, async () => {
         await initBackend(backend);
         const eps = 1e-5;
-        const [y, dx, dgamma, dbeta] = valueAndGradients((x, g, b) => normalizeWithBatchStatistics(x, g, b, eps), shape);
+        const [y, dx, dgamma, dbeta] = valueAndGradients(
+          (x, g, b) => normalizeWithBatchStatistics(x, g, b, eps),
+          shape,
+        );
         const [ry, rdx, rdgamma, rdbeta] = valueAndGradients((x, g, b) => plainBatchNorm(x, g, b, eps).y, shape);
         // The output is within 1e-5 of the previous implementation's (relative to its largest
         // value: wasm's own mean reduction rounds more than ours, so not elementwise) and
@@ -147,7 +174,11 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     test('channelMeans and channelAffine equal tf.mean and the broadcast multiply-add', async () => {
       await initBackend(backend);
-      for (const shape of [[3, 4, 5, 6], [9, 2], [2, 3, 4, 5, 3]]) {
+      for (const shape of [
+        [3, 4, 5, 6],
+        [9, 2],
+        [2, 3, 4, 5, 3],
+      ]) {
         tf.tidy(() => {
           const x = normal(shape, 10, 1, 0.5);
           const c = shape[shape.length - 1];
@@ -165,17 +196,24 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     test('addBias: output and gradients (x, bias) equal tf.add and its autodiff', async () => {
       await initBackend(backend);
-      for (const shape of [[8, 6, 6, 5], [64, 16, 16, 8], [7, 3]]) {
-        const run = (f: (x: Tensor, b: Tensor) => Tensor) => tf.tidy(() => {
-          const x = normal(shape, 1, 2, 3);
-          const bias = normal([shape[shape.length - 1]], 3);
-          const r = normal(shape, 4);
-          return [f(x, bias), ...tf.grads((a: Tensor, b: Tensor) => tf.sum(tf.mul(f(a, b), r)))([x, bias])];
-        }).map((t) => {
-          const data = t.dataSync() as Float32Array;
-          t.dispose();
-          return data;
-        });
+      for (const shape of [
+        [8, 6, 6, 5],
+        [64, 16, 16, 8],
+        [7, 3],
+      ]) {
+        const run = (f: (x: Tensor, b: Tensor) => Tensor) =>
+          tf
+            .tidy(() => {
+              const x = normal(shape, 1, 2, 3);
+              const bias = normal([shape[shape.length - 1]], 3);
+              const r = normal(shape, 4);
+              return [f(x, bias), ...tf.grads((a: Tensor, b: Tensor) => tf.sum(tf.mul(f(a, b), r)))([x, bias])];
+            })
+            .map((t) => {
+              const data = t.dataSync() as Float32Array;
+              t.dispose();
+              return data;
+            });
         const [y, dx, dbias] = run(addBias);
         const [ry, rdx, rdbias] = run((x, b) => tf.add(x, b));
         assert.deepEqual(y, ry, `y [${shape}]`);

@@ -2,7 +2,19 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, type Tensor } from '../lib/tf';
 import { stream } from '../lib/rng';
-import { INCEPTION_V3_MIN_AUXILIARY_INPUT, INCEPTION_V3_MIN_INPUT, ParamBuilder, countParameters, countState, createModel, inceptionGeometry, modelNames, modelSpec, prunableNames, type Model } from '../lib/models';
+import {
+  INCEPTION_V3_MIN_AUXILIARY_INPUT,
+  INCEPTION_V3_MIN_INPUT,
+  ParamBuilder,
+  countParameters,
+  countState,
+  createModel,
+  inceptionGeometry,
+  modelNames,
+  modelSpec,
+  prunableNames,
+  type Model,
+} from '../lib/models';
 import { batchNorm, conv2d } from '../lib/models/layers';
 import { initBackend } from '../lib/backend';
 
@@ -24,13 +36,14 @@ function tableStyle(n: number): string {
 // network except ResNet-20, whose "274K" matches trainable + BatchNorm running mean/variance
 // (PyTorch's state_dict size without num_batches_tracked): 272,474 trainable would read "272K".
 // VGG-16 (convs with bias, as open_lth) reads "14.7M" under either convention.
-const EXPECTED: Record<string, { trainable: number; state: number; table: string; convention: 'trainable' | 'state' }> = {
-  lenet_300_100: { trainable: 266_610, state: 266_610, table: '266K', convention: 'trainable' },
-  resnet20: { trainable: 272_474, state: 274_042, table: '274K', convention: 'state' },
-  vgg16: { trainable: 14_728_266, state: 14_736_714, table: '14.7M', convention: 'trainable' },
-  resnet50: { trainable: 25_557_032, state: 25_610_152, table: '25.5M', convention: 'trainable' },
-  inception_v3: { trainable: 27_161_264, state: 27_197_488, table: '27.1M', convention: 'trainable' },
-};
+const EXPECTED: Record<string, { trainable: number; state: number; table: string; convention: 'trainable' | 'state' }> =
+  {
+    lenet_300_100: { trainable: 266_610, state: 266_610, table: '266K', convention: 'trainable' },
+    resnet20: { trainable: 272_474, state: 274_042, table: '274K', convention: 'state' },
+    vgg16: { trainable: 14_728_266, state: 14_736_714, table: '14.7M', convention: 'trainable' },
+    resnet50: { trainable: 25_557_032, state: 25_610_152, table: '25.5M', convention: 'trainable' },
+    inception_v3: { trainable: 27_161_264, state: 27_197_488, table: '27.1M', convention: 'trainable' },
+  };
 
 /** Small inputs that keep the pure-JS cpu backend fast while exercising every layer. */
 const SMALL_INPUT: Record<string, [number, number, number, number]> = {
@@ -44,7 +57,10 @@ const SMALL_INPUT: Record<string, [number, number, number, number]> = {
 function input(shape: number[], seed = 7): Tensor {
   const rng = stream('test-input', seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rng.normal()), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => rng.normal()),
+    shape,
+  );
 }
 
 function withModel<T>(name: string, f: (m: Model) => T, seed = 1): T {
@@ -66,7 +82,10 @@ describe('registry', () => {
   });
 
   test('an unknown name lists the valid names', () => {
-    assert.throws(() => createModel('resnet18', { seed: 0 }), /unknown model "resnet18".*lenet_300_100, resnet20, vgg16, resnet50, inception_v3/);
+    assert.throws(
+      () => createModel('resnet18', { seed: 0 }),
+      /unknown model "resnet18".*lenet_300_100, resnet20, vgg16, resnet50, inception_v3/,
+    );
   });
 });
 
@@ -113,7 +132,10 @@ describe('every model', () => {
 describe('LeNet-300-100', () => {
   test('names and shapes in architecture order', () => {
     withModel('lenet_300_100', (m) => {
-      assert.deepEqual([...m.params.keys()], ['fc1.kernel', 'fc1.bias', 'fc2.kernel', 'fc2.bias', 'fc.kernel', 'fc.bias']);
+      assert.deepEqual(
+        [...m.params.keys()],
+        ['fc1.kernel', 'fc1.bias', 'fc2.kernel', 'fc2.bias', 'fc.kernel', 'fc.bias'],
+      );
       assert.deepEqual(m.params.get('fc1.kernel')!.shape, [784, 300]);
       assert.deepEqual(prunableNames(m), ['fc1.kernel', 'fc2.kernel', 'fc.kernel']);
       assert.equal(m.buffers.size, 0);
@@ -138,7 +160,11 @@ describe('initialization', () => {
     const c = createModel('resnet20', { seed: 12 });
     for (const [key, va] of a.params) {
       const da = va.dataSync() as Float32Array;
-      assert.deepEqual(Buffer.from(da.buffer), Buffer.from((b.params.get(key)!.dataSync() as Float32Array).buffer), key);
+      assert.deepEqual(
+        Buffer.from(da.buffer),
+        Buffer.from((b.params.get(key)!.dataSync() as Float32Array).buffer),
+        key,
+      );
       if (key.endsWith('.kernel')) assert.notDeepEqual(da, c.params.get(key)!.dataSync(), key);
     }
     [a, b, c].forEach((m) => m.dispose());
@@ -156,11 +182,36 @@ describe('initialization', () => {
       }
       const std = Math.sqrt(sq / v.length - (sum / v.length) ** 2);
       assert.ok(Math.abs(std / Math.sqrt(2 / 2304) - 1) < 0.01, `std ${std}`);
-      assert.ok(m.params.get('features.0.conv.bias')!.dataSync().every((x) => x === 0));
-      assert.ok(m.params.get('features.0.bn.gamma')!.dataSync().every((x) => x === 1));
-      assert.ok(m.params.get('features.0.bn.beta')!.dataSync().every((x) => x === 0));
-      assert.ok(m.buffers.get('features.0.bn.runningVariance')!.dataSync().every((x) => x === 1));
-      assert.ok(m.buffers.get('features.0.bn.runningMean')!.dataSync().every((x) => x === 0));
+      assert.ok(
+        m.params
+          .get('features.0.conv.bias')!
+          .dataSync()
+          .every((x) => x === 0),
+      );
+      assert.ok(
+        m.params
+          .get('features.0.bn.gamma')!
+          .dataSync()
+          .every((x) => x === 1),
+      );
+      assert.ok(
+        m.params
+          .get('features.0.bn.beta')!
+          .dataSync()
+          .every((x) => x === 0),
+      );
+      assert.ok(
+        m.buffers
+          .get('features.0.bn.runningVariance')!
+          .dataSync()
+          .every((x) => x === 1),
+      );
+      assert.ok(
+        m.buffers
+          .get('features.0.bn.runningMean')!
+          .dataSync()
+          .every((x) => x === 0),
+      );
     });
   });
 });
@@ -248,7 +299,10 @@ describe('gradients', () => {
         const firstMean = [...m.buffers.values()][0];
         const meanBefore = firstMean.dataSync().slice();
         const vars = [...m.params.values()];
-        const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, m.forward(x, { training: true })) as tf.Scalar, vars);
+        const { value, grads } = tf.variableGrads(
+          () => tf.losses.softmaxCrossEntropy(labels, m.forward(x, { training: true })) as tf.Scalar,
+          vars,
+        );
         assert.ok(Number.isFinite(value.dataSync()[0]));
         for (const [key, v] of m.params) {
           const g = grads[v.name];
@@ -256,7 +310,10 @@ describe('gradients', () => {
           assert.deepEqual(g.shape, v.shape);
           assert.ok(g.dataSync().every(Number.isFinite), `non-finite gradient for ${key}`);
         }
-        assert.ok(grads[vars[0].name].dataSync().some((g) => g !== 0), 'first-layer gradient is all zero');
+        assert.ok(
+          grads[vars[0].name].dataSync().some((g) => g !== 0),
+          'first-layer gradient is all zero',
+        );
         assert.notDeepEqual(firstMean.dataSync(), meanBefore, 'running statistics not updated under variableGrads');
         tf.dispose([value, ...Object.values(grads)]);
         assert.equal(tf.memory().numTensors, before, 'gradient step leaked tensors');
@@ -269,7 +326,9 @@ describe('gradients', () => {
     const b = new ParamBuilder('pad-test', stream('init', 0));
     const layer = b.conv('c', 2, 3, { kernel: [1, 7], pad: [0, 3], bias: false });
     const x = input([1, 5, 9, 2]);
-    const g = tf.grad((k: Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 1, layer.pad))))(layer.kernel);
+    const g = tf.grad((k: Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, 1, layer.pad))))(
+      layer.kernel,
+    );
     assert.deepEqual(conv2d(x, layer).shape, [1, 5, 9, 3]);
     assert.deepEqual(g.shape, [1, 7, 2, 3]);
     assert.ok(g.dataSync().every(Number.isFinite));
@@ -280,8 +339,16 @@ describe('gradients', () => {
 
 describe('Inception-v3', () => {
   test('geometry: main network from 75x75, auxiliary head from 299x299 (its default input)', () => {
-    assert.deepEqual(inceptionGeometry(299, 299), { stem: [35, 35], lower: [17, 17], auxiliary: [1, 1], upper: [8, 8] });
-    assert.deepEqual(inceptionGeometry(INCEPTION_V3_MIN_AUXILIARY_INPUT - 1, INCEPTION_V3_MIN_AUXILIARY_INPUT - 1).auxiliary, [0, 0]);
+    assert.deepEqual(inceptionGeometry(299, 299), {
+      stem: [35, 35],
+      lower: [17, 17],
+      auxiliary: [1, 1],
+      upper: [8, 8],
+    });
+    assert.deepEqual(
+      inceptionGeometry(INCEPTION_V3_MIN_AUXILIARY_INPUT - 1, INCEPTION_V3_MIN_AUXILIARY_INPUT - 1).auxiliary,
+      [0, 0],
+    );
     assert.deepEqual(inceptionGeometry(INCEPTION_V3_MIN_INPUT, INCEPTION_V3_MIN_INPUT).upper, [1, 1]);
     assert.deepEqual(inceptionGeometry(INCEPTION_V3_MIN_INPUT - 1, INCEPTION_V3_MIN_INPUT - 1).upper, [0, 0]);
   });
@@ -307,7 +374,10 @@ describe('Inception-v3', () => {
       assert.notDeepEqual(y1.dataSync(), y3.dataSync());
       tf.dispose([y1, y2, y3]);
       assert.equal(tf.memory().numTensors, before);
-      assert.throws(() => m.forwardWithAuxiliary!(x, { dropoutRng: stream('dropout', 1, 0) }), /auxiliary head needs input of at least 299x299/);
+      assert.throws(
+        () => m.forwardWithAuxiliary!(x, { dropoutRng: stream('dropout', 1, 0) }),
+        /auxiliary head needs input of at least 299x299/,
+      );
       x.dispose();
     });
   });

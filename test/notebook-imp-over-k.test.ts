@@ -14,7 +14,7 @@ before(async () => {
 /** A row's k, run, level and method. */
 const key = (r: { k: number; run: number; level: number; method: string }) => `${r.k}/${r.run}/${r.level}/${r.method}`;
 
-test('impOverK: a row per level, method, k and initialization; baselines at k = 0; rows as impRun\'s', async () => {
+test("impOverK: a row per level, method, k and initialization; baselines at k = 0; rows as impRun's", async () => {
   const { ctx } = counted();
   const config = lenet({ training: '6it' });
   const table = await impOverK(ctx, config, { ks: [0, 2], levels: 1, initSeeds: [0, 5], baselines: [1] });
@@ -22,9 +22,18 @@ test('impOverK: a row per level, method, k and initialization; baselines at k = 
   assert.ok(columns.includes('accuracy') && !columns.includes('testAccuracy'), columns.join());
   const rows = table.objects() as { k: number; run: number; level: number; method: string; accuracy: number }[];
   assert.deepEqual(rows.map(key), [
-    '0/0/0/imp', '0/0/1/imp', '0/0/1/random-prune', '0/0/1/random-reinit',
-    '0/1/0/imp', '0/1/1/imp', '0/1/1/random-prune', '0/1/1/random-reinit',
-    '2/0/0/imp', '2/0/1/imp', '2/1/0/imp', '2/1/1/imp',
+    '0/0/0/imp',
+    '0/0/1/imp',
+    '0/0/1/random-prune',
+    '0/0/1/random-reinit',
+    '0/1/0/imp',
+    '0/1/1/imp',
+    '0/1/1/random-prune',
+    '0/1/1/random-reinit',
+    '2/0/0/imp',
+    '2/0/1/imp',
+    '2/1/0/imp',
+    '2/1/1/imp',
   ]);
   const direct = await impRun(ctx, { ...config, initSeed: 5 }, { k: 2, levels: 1 });
   const fromTable = rows.filter((r) => r.k === 2 && r.run === 1).map((r) => r.accuracy);

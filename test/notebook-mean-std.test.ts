@@ -35,7 +35,9 @@ test('meanStdTable: a row per group in `by` order, its count n, each measure "me
 
 test('meanStdTable groups by several columns and orders by them', () => {
   const rows = aq.from([
-    { k: 10, split: 'test', l2: 2 }, { k: 0, split: 'test', l2: 4 }, { k: 0, split: 'test', l2: 6 },
+    { k: 10, split: 'test', l2: 2 },
+    { k: 0, split: 'test', l2: 4 },
+    { k: 0, split: 'test', l2: 6 },
   ]);
   const table = meanStdTable(rows, ['k', 'split'], { L2: ['l2', 1, 3] });
   assert.deepEqual(table.objects(), [
@@ -45,15 +47,26 @@ test('meanStdTable groups by several columns and orders by them', () => {
 });
 
 /** The measures of one k over its runs. */
-interface Runs { test: number[]; train: number[]; accuracy: number[]; l2: number[] }
+interface Runs {
+  test: number[];
+  train: number[];
+  accuracy: number[];
+  l2: number[];
+}
 
 /** A summary of one k with the given test and train instability, test accuracy and L2 distance. */
 function summaryAt(k: number, values: Runs): InstabilitySummary {
   return {
-    k, bn: 'interpolate', n: values.test.length, density: null, curve: [],
+    k,
+    bn: 'interpolate',
+    n: values.test.length,
+    density: null,
+    curve: [],
     instability: { test: meanStd(values.test), train: meanStd(values.train) },
-    endpointError: {}, accuracy: { test: meanStd(values.accuracy) },
-    l2: meanStd(values.l2), l2Prunable: meanStd(values.l2),
+    endpointError: {},
+    accuracy: { test: meanStd(values.accuracy) },
+    l2: meanStd(values.l2),
+    l2Prunable: meanStd(values.l2),
   };
 }
 
@@ -64,14 +77,26 @@ test('sweepSummaryRows: per k its runs, instability (points), test accuracy (%) 
   ];
   assert.deepEqual(sweepSummaryRows(summary), [
     {
-      k: 0, runs: 2, 'test instability (pp)': '2.00 ± 1.00', 'train instability (pp)': '2.00 ± 0.00',
-      'test accuracy (%)': '91.00 ± 1.00', 'L2 at T': '11.000 ± 1.000',
+      k: 0,
+      runs: 2,
+      'test instability (pp)': '2.00 ± 1.00',
+      'train instability (pp)': '2.00 ± 0.00',
+      'test accuracy (%)': '91.00 ± 1.00',
+      'L2 at T': '11.000 ± 1.000',
     },
     {
-      k: 500, runs: 1, 'test instability (pp)': '0.40', 'train instability (pp)': '0.10',
-      'test accuracy (%)': '95.00', 'L2 at T': '7.500',
+      k: 500,
+      runs: 1,
+      'test instability (pp)': '0.40',
+      'train instability (pp)': '0.10',
+      'test accuracy (%)': '95.00',
+      'L2 at T': '7.500',
     },
   ]);
   const inEpochs = sweepSummaryRows(summary, (k) => `${k / 250}ep`);
-  assert.deepEqual(inEpochs.map((r) => r.k), ['0ep', '2ep'], 'k in epochs when the label says so');
+  assert.deepEqual(
+    inEpochs.map((r) => r.k),
+    ['0ep', '2ep'],
+    'k in epochs when the label says so',
+  );
 });

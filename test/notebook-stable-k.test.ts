@@ -7,10 +7,16 @@ import type { InstabilitySummary } from '../lib/stability/tables';
 
 /** A sweep summary with these mean test (and train) instabilities per k. */
 const sweep = (test: Record<number, number>, train: Record<number, number> = {}): InstabilitySummary[] =>
-  Object.entries(test).map(([k, mean]) => ({
-    k: Number(k),
-    instability: { test: { mean, std: 0, n: 1 }, ...(train[Number(k)] === undefined ? {} : { train: { mean: train[Number(k)], std: 0, n: 1 } }) },
-  }) as unknown as InstabilitySummary);
+  Object.entries(test).map(
+    ([k, mean]) =>
+      ({
+        k: Number(k),
+        instability: {
+          test: { mean, std: 0, n: 1 },
+          ...(train[Number(k)] === undefined ? {} : { train: { mean: train[Number(k)], std: 0, n: 1 } }),
+        },
+      }) as unknown as InstabilitySummary,
+  );
 
 test('stableK is the smallest k from which every measured k is below the threshold', () => {
   assert.equal(stableK(sweep({ 0: 0.3, 25: 0.15, 50: 0.01, 100: 0.005 }), { below: 0.02 }), 50);
@@ -34,6 +40,12 @@ test('stableK reads the split asked for; the threshold is strict', () => {
 });
 
 test('stableK names a threshold outside (0, 1) and a split the sweep did not measure', () => {
-  assert.throws(() => stableK(sweep({ 0: 0.1 }), { below: 2 }), /stableK: below = 2; give a fraction of error in \(0, 1\), e\.g\. 0\.02 for 2 percentage points/);
-  assert.throws(() => stableK(sweep({ 0: 0.1 }), { below: 0.02, split: 'train' }), /stableK: the sweep measured no train split at k = 0/);
+  assert.throws(
+    () => stableK(sweep({ 0: 0.1 }), { below: 2 }),
+    /stableK: below = 2; give a fraction of error in \(0, 1\), e\.g\. 0\.02 for 2 percentage points/,
+  );
+  assert.throws(
+    () => stableK(sweep({ 0: 0.1 }), { below: 0.02, split: 'train' }),
+    /stableK: the sweep measured no train split at k = 0/,
+  );
 });

@@ -21,8 +21,26 @@ test('storePairsTable: a row per finished pair, preset and scale or custom; one 
   const smoke = await instabilityPair(ctx, { config: smokeConfig, k: 36, pair: 0, alphas: 3 });
   const table = await storePairsTable(ctx.store);
   assert.deepEqual(table.columnNames(), [
-    'unit', 'preset', 'scale', 'model', 'T', 'data', 'k', 'init', 'pair', 'kind', 'density', 'bn', 'alphas', 'path',
-    'testInstability', 'trainInstability', 'testEndpointError', 'testAccuracy', 'l2', 'l2Prunable',
+    'unit',
+    'preset',
+    'scale',
+    'model',
+    'T',
+    'data',
+    'k',
+    'init',
+    'pair',
+    'kind',
+    'density',
+    'bn',
+    'alphas',
+    'path',
+    'testInstability',
+    'trainInstability',
+    'testEndpointError',
+    'testAccuracy',
+    'l2',
+    'l2Prunable',
   ]);
   const rows = table.objects() as Record<string, unknown>[];
   assert.equal(rows.length, 3);

@@ -15,16 +15,29 @@ test('table1Count truncates as Table 1 prints: 266,610 is "266K", 25,557,032 "25
 test('parameterCounts: LeNet counts its trainable weights, ResNet-20 its BN statistics too; both match Table 1', () => {
   const counts = parameterCounts(['lenet_300_100', 'resnet20']).objects() as Record<string, unknown>[];
   for (const row of counts) assert.equal(typeof row.buildSeconds, 'number');
-  assert.deepEqual(counts.map(({ buildSeconds: _seconds, ...rest }) => rest), [
-    {
-      model: 'lenet_300_100', trainable: 266_610, withBnStatistics: 266_610, convention: 'trainable',
-      computed: '266K', printed: '266K', matches: true,
-    },
-    {
-      model: 'resnet20', trainable: 272_474, withBnStatistics: 274_042, convention: 'trainable + BN statistics',
-      computed: '274K', printed: '274K', matches: true,
-    },
-  ]);
+  assert.deepEqual(
+    counts.map(({ buildSeconds: _seconds, ...rest }) => rest),
+    [
+      {
+        model: 'lenet_300_100',
+        trainable: 266_610,
+        withBnStatistics: 266_610,
+        convention: 'trainable',
+        computed: '266K',
+        printed: '266K',
+        matches: true,
+      },
+      {
+        model: 'resnet20',
+        trainable: 272_474,
+        withBnStatistics: 274_042,
+        convention: 'trainable + BN statistics',
+        computed: '274K',
+        printed: '274K',
+        matches: true,
+      },
+    ],
+  );
   const known = /parameterCounts: model "resnet21" is not in Table 1; give models among lenet_300_100, resnet20/;
   assert.throws(() => parameterCounts(['resnet21']), known);
 });
@@ -37,14 +50,28 @@ test('scheduleText: step names its factor and milestones, linear decay its final
   assert.equal(scheduleText({}), 'constant');
 });
 
-test('table1FromPresets: Table 1\'s nine rows in order, the paper\'s hyperparameters, whether the data is here', () => {
+test("table1FromPresets: Table 1's nine rows in order, the paper's hyperparameters, whether the data is here", () => {
   const rows = table1FromPresets('smoke').objects() as Record<string, unknown>[];
   assert.equal(rows.length, 9);
-  assert.deepEqual({ ...rows[0], data: typeof rows[0].data }, {
-    network: 'Lenet (MNIST)', model: 'lenet_300_100', dataset: 'mnist', training: '24000it', batch: 60,
-    paperAccuracy: '98.3 ± 0.1%', optimizer: 'adam', lr: 12e-4, schedule: 'constant', warmup: '0it', density: 0.035,
-    style: 'iterative', dataHere: true, data: 'string',
-  });
+  assert.deepEqual(
+    { ...rows[0], data: typeof rows[0].data },
+    {
+      network: 'Lenet (MNIST)',
+      model: 'lenet_300_100',
+      dataset: 'mnist',
+      training: '24000it',
+      batch: 60,
+      paperAccuracy: '98.3 ± 0.1%',
+      optimizer: 'adam',
+      lr: 12e-4,
+      schedule: 'constant',
+      warmup: '0it',
+      density: 0.035,
+      style: 'iterative',
+      dataHere: true,
+      data: 'string',
+    },
+  );
   const warmup = rows.find((r) => r.network === 'Resnet-20 (warmup)')!;
   assert.deepEqual(
     [warmup.optimizer, warmup.schedule, warmup.warmup, warmup.training],
@@ -67,5 +94,5 @@ test('presetPruningPlan: one-shot rows prune once, removing 1 − density of the
   assert.equal(plan.mode, 'one-shot');
   assert.equal(plan.levels, 1);
   assert.equal(plan.pruning.fraction, 0.7);
-  assert.deepEqual({ ...plan.pruning, fraction: 0.2 }, pruningFor('resnet50'), 'only the fraction is not the model\'s');
+  assert.deepEqual({ ...plan.pruning, fraction: 0.2 }, pruningFor('resnet50'), "only the fraction is not the model's");
 });

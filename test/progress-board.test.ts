@@ -41,11 +41,18 @@ function screen(text: string): string[] {
   return lines.filter((l, i) => l !== '' || i < lines.length - 1);
 }
 
-const at = (step: number, endStep = 20): StepContext => ({ step, epoch: 0, itersPerEpoch: 10, startStep: 0, endStep, lr: 0.1, loss: () => 1 / (step + 1) } as StepContext);
+const at = (step: number, endStep = 20): StepContext =>
+  ({ step, epoch: 0, itersPerEpoch: 10, startStep: 0, endStep, lr: 0.1, loss: () => 1 / (step + 1) }) as StepContext;
 
 test('terminal: two runs at once each keep a line; a finished one stays above the one still running', async () => {
   let out = '';
-  const stream = { isTTY: true, write: (s: string) => { out += s; return true; } } as unknown as NodeJS.WriteStream;
+  const stream = {
+    isTTY: true,
+    write: (s: string) => {
+      out += s;
+      return true;
+    },
+  } as unknown as NodeJS.WriteStream;
   const a = terminalProgress('copy A', stream, 5);
   const b = terminalProgress('copy B', stream, 5);
   await a.onStart!(at(0));
@@ -60,7 +67,10 @@ test('terminal: two runs at once each keep a line; a finished one stays above th
   assert.match(shown[1], /^copy B \[#+-+\] step 10\/20/);
   for (let step = 11; step <= 20; step++) await b.onStep!(at(step));
   shown = screen(out);
-  assert.deepEqual(shown.map((l) => l.split(' [')[0]), ['copy A', 'copy B']);
+  assert.deepEqual(
+    shown.map((l) => l.split(' [')[0]),
+    ['copy A', 'copy B'],
+  );
   assert.match(shown[1], /step 20\/20/);
   assert.ok(out.endsWith('\n\x1b[J'), 'the cursor ends below the last finished line');
 });
@@ -83,10 +93,15 @@ test("notebook: a board shows a block per run at once, and exactly the run's own
   // A third run replaces the finished one; the running one stays.
   const c = board.run({ label: 'copy C', intervalSeconds: 0 });
   await c.onStart!(at(0));
-  const next = String(shown[shown.length - 1]['text/plain']).split('\n').map((l) => l.split(' [')[0]);
+  const next = String(shown[shown.length - 1]['text/plain'])
+    .split('\n')
+    .map((l) => l.split(' [')[0]);
   assert.deepEqual(next, ['copy B', 'copy C']);
   assert.equal((String(shown[shown.length - 1]['text/html']).match(/class="lmc-progress"/g) ?? []).length, 2);
   // The data for the JupyterLab extension holds the same blocks, in the same order.
   const data = shown[shown.length - 1][PROGRESS_MIME] as { blocks: { label: string; state: string }[] };
-  assert.deepEqual(data.blocks.map((b) => b.label), ['copy B', 'copy C']);
+  assert.deepEqual(
+    data.blocks.map((b) => b.label),
+    ['copy B', 'copy C'],
+  );
 });

@@ -17,7 +17,10 @@ const MAIN = path.resolve(__dirname, '..', 'lib', 'cli', 'main.js');
 function lmc(args: string[], env: Record<string, string> = {}) {
   const script =
     `require(${JSON.stringify(MAIN)}).main(process.argv.slice(1))` + '.then((code) => { process.exitCode = code; })';
-  const run = spawnSync(process.execPath, ['-e', script, ...args], { encoding: 'utf8', env: { ...process.env, LMC_BACKEND: 'wasm', ...env } });
+  const run = spawnSync(process.execPath, ['-e', script, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, LMC_BACKEND: 'wasm', ...env },
+  });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -35,7 +38,8 @@ test('lmc imp --json prints an object of levels (density, 3 accuracies); --save 
   assert.equal(report.optimizerStateAtK, 'reset');
   assert.equal(report.levels.length, 3);
   for (const item of report.levels) {
-    for (const key of ['level', 'density', 'testAccuracy', 'randomPruneAccuracy', 'randomReinitAccuracy']) assert.ok(key in item, key);
+    for (const key of ['level', 'density', 'testAccuracy', 'randomPruneAccuracy', 'randomReinitAccuracy'])
+      assert.ok(key in item, key);
   }
   assert.equal(report.levels[0].density, 1);
   assert.equal(report.levels[0].randomPruneAccuracy, null);
@@ -62,16 +66,26 @@ test('lmc imp --json prints an object of levels (density, 3 accuracies); --save 
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-
 test('lmc imp runs store units: a second run of the same command computes nothing and prints the same levels', () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-imp-home-'));
   const args = ['imp', ...smoke, '--levels', '1', '--baselines', '--json'];
   const [first, second] = [lmc(args, { LMC_HOME: home }), lmc(args, { LMC_HOME: home })].map((r) => {
     assert.equal(r.code, 0, r.stderr);
-    return JSON.parse(r.stdout) as { levels: unknown[]; units: { computed: number; fromStore: number; trainings: number } };
+    return JSON.parse(r.stdout) as {
+      levels: unknown[];
+      units: { computed: number; fromStore: number; trainings: number };
+    };
   });
-  assert.deepEqual(first.units, { computed: 5, fromStore: 0, trainings: 4 }, 'trunk (k = 0, no training), two levels, two baselines');
-  assert.deepEqual(second.units, { computed: 0, fromStore: 4, trainings: 0 }, 'the two levels and the two baselines found, nothing trained');
+  assert.deepEqual(
+    first.units,
+    { computed: 5, fromStore: 0, trainings: 4 },
+    'trunk (k = 0, no training), two levels, two baselines',
+  );
+  assert.deepEqual(
+    second.units,
+    { computed: 0, fromStore: 4, trainings: 0 },
+    'the two levels and the two baselines found, nothing trained',
+  );
   assert.deepEqual(second.levels, first.levels);
 });
 

@@ -11,12 +11,35 @@ import { presetConfig } from '../lib/train/presets';
 import { disposeState } from '../lib/train/state';
 import { trainFrom, datasetFor, TrainingCancelled, type TrainCallback } from '../lib/train/trainer';
 import { createModel } from '../lib/models/registry';
-import { isSubmask, maskCounts, magnitudePrune, freshWeights, reinitSeed, createMasks, disposeMasks, type Masks } from '../lib/prune';
-import { experimentContext, impRun, loadMask, storeMask, trunk, type ExperimentOptions, type ImpRunOptions, type ImpRunResult, type MaskKey, type UnitRef, type CopyResult } from '../lib/experiments';
+import {
+  isSubmask,
+  maskCounts,
+  magnitudePrune,
+  freshWeights,
+  reinitSeed,
+  createMasks,
+  disposeMasks,
+  type Masks,
+} from '../lib/prune';
+import {
+  experimentContext,
+  impRun,
+  loadMask,
+  storeMask,
+  trunk,
+  type ExperimentOptions,
+  type ImpRunOptions,
+  type ImpRunResult,
+  type MaskKey,
+  type UnitRef,
+  type CopyResult,
+} from '../lib/experiments';
 import { tempStore } from './fixtures/experiments';
 
-const lenet = (overrides: Partial<TrainConfig> = {}) => presetConfig('lenet_mnist', 'smoke', { training: '20it', ...overrides });
-const sgd = (overrides: Partial<TrainConfig> = {}) => lenet({ optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 1e-4, ...overrides });
+const lenet = (overrides: Partial<TrainConfig> = {}) =>
+  presetConfig('lenet_mnist', 'smoke', { training: '20it', ...overrides });
+const sgd = (overrides: Partial<TrainConfig> = {}) =>
+  lenet({ optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 1e-4, ...overrides });
 
 /** A context on a fresh store, computing in this thread. */
 const context = (options: ExperimentOptions = {}) => experimentContext({ store: tempStore(), workers: 1, ...options });
@@ -56,25 +79,33 @@ const masked = (ref: UnitRef) => ref.kind === 'copy' || (ref.kind === 'imp-level
  * (and their optimizer slots) are exactly 0 after each update.
  */
 function checkPrunedZero(seen: { steps: number }): (ref: UnitRef) => TrainCallback[] {
-  return (ref) => !masked(ref) ? [] : [{
-    everySteps: 1,
-    onStep: (ctx) => {
-      for (const [name, v] of ctx.model.params) {
-        if (!ctx.model.info.get(name)!.prunable) continue;
-        const w = v.dataSync();
-        const slots = [...ctx.optimizer.state.slots].filter(([slot]) => slot.startsWith(`${name}/`)).map(([, s]) => s.dataSync());
-        // A pruned weight of W_k is non-zero before masking, so zero here means masked, not lucky.
-        let zeros = 0;
-        for (let i = 0; i < w.length; i++) {
-          if (w[i] !== 0) continue;
-          zeros++;
-          for (const s of slots) assert.ok(s[i] === 0, `${ref.label} step ${ctx.step}: slot of pruned ${name}[${i}] moved`);
-        }
-        assert.ok(zeros > 0, `${name} has pruned weights`);
-      }
-      seen.steps++;
-    },
-  }];
+  return (ref) =>
+    !masked(ref)
+      ? []
+      : [
+          {
+            everySteps: 1,
+            onStep: (ctx) => {
+              for (const [name, v] of ctx.model.params) {
+                if (!ctx.model.info.get(name)!.prunable) continue;
+                const w = v.dataSync();
+                const slots = [...ctx.optimizer.state.slots]
+                  .filter(([slot]) => slot.startsWith(`${name}/`))
+                  .map(([, s]) => s.dataSync());
+                // A pruned weight of W_k is non-zero before masking, so zero here means masked, not lucky.
+                let zeros = 0;
+                for (let i = 0; i < w.length; i++) {
+                  if (w[i] !== 0) continue;
+                  zeros++;
+                  for (const s of slots)
+                    assert.ok(s[i] === 0, `${ref.label} step ${ctx.step}: slot of pruned ${name}[${i}] moved`);
+                }
+                assert.ok(zeros > 0, `${name} has pruned weights`);
+              }
+              seen.steps++;
+            },
+          },
+        ];
 }
 
 before(async () => {
@@ -82,7 +113,10 @@ before(async () => {
 });
 
 test('pruned weights stay exactly zero after every update: SGD with momentum and weight decay, and Adam', async () => {
-  for (const [name, config] of [['sgd', sgd({ optimizerStateAtK: 'restore' })], ['adam', lenet({ optimizerStateAtK: 'restore', weightDecay: 1e-4 })]] as const) {
+  for (const [name, config] of [
+    ['sgd', sgd({ optimizerStateAtK: 'restore' })],
+    ['adam', lenet({ optimizerStateAtK: 'restore', weightDecay: 1e-4 })],
+  ] as const) {
     const before = tf.memory().numTensors;
     const seen = { steps: 0 };
     // k = 5 with the optimizer state restored: the dense trunk's momentum must not leak into pruned weights.
@@ -90,7 +124,10 @@ test('pruned weights stay exactly zero after every update: SGD with momentum and
     assert.equal(seen.steps, 2 * 3 * 15, `${name}: every update of every masked training was checked`);
     for (const { level, randomPrune, randomReinit } of run.levels) {
       const impMask = await level.loadMask();
-      const pairs: [{ loadFinal(): ReturnType<CopyResult['loadFinal']> } | null, Masks][] = [[level, impMask], [randomReinit, impMask]];
+      const pairs: [{ loadFinal(): ReturnType<CopyResult['loadFinal']> } | null, Masks][] = [
+        [level, impMask],
+        [randomReinit, impMask],
+      ];
       const randomMask = randomPrune ? await copyMask(ctx, randomPrune, config) : null;
       if (randomPrune && randomMask) pairs.push([randomPrune, randomMask]);
       for (const [unit, mask] of pairs) {
@@ -99,7 +136,8 @@ test('pruned weights stay exactly zero after every update: SGD with momentum and
         for (const [tensor, m] of mask) {
           const w = final.weights.get(tensor)!.dataSync();
           const keep = m.dataSync();
-          for (let i = 0; i < w.length; i++) if (keep[i] === 0) assert.ok(w[i] === 0, `${name} level ${level.level}: ${tensor}[${i}] = ${w[i]}`);
+          for (let i = 0; i < w.length; i++)
+            if (keep[i] === 0) assert.ok(w[i] === 0, `${name} level ${level.level}: ${tensor}[${i}] = ${w[i]}`);
         }
         disposeState(final);
       }
@@ -179,8 +217,14 @@ test('baselines: random pruning keeps per-tensor counts; reinit keeps the mask, 
   for (const { level, randomPrune, randomReinit } of run.levels.slice(1)) {
     const impMask = await level.loadMask();
     const random = await copyMask(ctx, randomPrune!, config);
-    assert.deepEqual(maskCounts(random).map((c) => c.remaining), maskCounts(impMask).map((c) => c.remaining));
-    assert.ok(!bits(random.get('fc1.kernel')!).equals(bits(impMask.get('fc1.kernel')!)), 'a random mask, not the IMP mask');
+    assert.deepEqual(
+      maskCounts(random).map((c) => c.remaining),
+      maskCounts(impMask).map((c) => c.remaining),
+    );
+    assert.ok(
+      !bits(random.get('fc1.kernel')!).equals(bits(impMask.get('fc1.kernel')!)),
+      'a random mask, not the IMP mask',
+    );
     assert.ok(randomPrune!.summary.testAccuracy > 0.3);
     const reinit = randomReinit!.unit.config as { mask: MaskKey; reinit: number };
     assert.deepEqual(reinit.mask, { imp: level.ref.hash }, 'reinitialization trains the IMP mask itself');
@@ -190,7 +234,8 @@ test('baselines: random pruning keeps per-tensor counts; reinit keeps the mask, 
       const a = fresh.get(name)!.dataSync();
       const w = w0.weights.get(name)!.dataSync();
       const keep = m.dataSync();
-      for (let i = 0; i < a.length; i++) if (keep[i] === 1) assert.ok(a[i] !== w[i], `${name}[${i}] kept its W_k value`);
+      for (let i = 0; i < a.length; i++)
+        if (keep[i] === 1) assert.ok(a[i] !== w[i], `${name}[${i}] kept its W_k value`);
     }
     for (const t of fresh.values()) t.dispose();
     disposeMasks(impMask);
@@ -203,7 +248,11 @@ test('baselines: random pruning keeps per-tensor counts; reinit keeps the mask, 
   const total = (counts: { remaining: number }[]) => counts.reduce((a, c) => a + c.remaining, 0);
   const [globalMask, impMask] = [await copyMask(ctx, level.randomPrune!, config), await level.level.loadMask()];
   assert.equal(total(maskCounts(globalMask)), total(maskCounts(impMask)));
-  assert.notDeepEqual(maskCounts(globalMask).map((c) => c.remaining), maskCounts(impMask).map((c) => c.remaining), 'counts move between tensors');
+  assert.notDeepEqual(
+    maskCounts(globalMask).map((c) => c.remaining),
+    maskCounts(impMask).map((c) => c.remaining),
+    'counts move between tensors',
+  );
   assert.equal(level.randomReinit, null);
   disposeMasks(globalMask);
   disposeMasks(impMask);
@@ -214,18 +263,30 @@ test('determinism: same seeds, same masks, accuracies, baselines; a new baseline
   const once = () => imp(config, { k: 3, levels: 2, baselines: true });
   const [a, b] = [await once(), await once()];
   assert.deepEqual(await maskValues(a.run), await maskValues(b.run));
-  const losses = (r: ImpRunResult) => r.levels.map((l) => [l.level.summary.testLoss, l.randomPrune?.summary.testLoss, l.randomReinit?.summary.testLoss]);
+  const losses = (r: ImpRunResult) =>
+    r.levels.map((l) => [l.level.summary.testLoss, l.randomPrune?.summary.testLoss, l.randomReinit?.summary.testLoss]);
   assert.deepEqual(losses(a.run), losses(b.run));
   const c = await impRun(a.ctx, config, { k: 3, levels: 1, baselines: { seed: 9 } });
-  assert.deepEqual((await maskValues(c))[1], (await maskValues(a.run))[1], 'the IMP mask does not depend on the baseline seed');
-  const [seeded, plain] = [await copyMask(a.ctx, c.levels[1].randomPrune!, config), await copyMask(a.ctx, a.run.levels[1].randomPrune!, config)];
+  assert.deepEqual(
+    (await maskValues(c))[1],
+    (await maskValues(a.run))[1],
+    'the IMP mask does not depend on the baseline seed',
+  );
+  const [seeded, plain] = [
+    await copyMask(a.ctx, c.levels[1].randomPrune!, config),
+    await copyMask(a.ctx, a.run.levels[1].randomPrune!, config),
+  ];
   assert.ok(!bits(seeded.get('fc1.kernel')!).equals(bits(plain.get('fc1.kernel')!)));
   disposeMasks(seeded);
   disposeMasks(plain);
 });
 
 test('one-shot: level 1 is pruned straight to the target density', async () => {
-  const { run } = await imp(lenet({ training: '10it' }), { oneShot: true, targetDensity: 0.3, pruning: { tensors: {} } });
+  const { run } = await imp(lenet({ training: '10it' }), {
+    oneShot: true,
+    targetDensity: 0.3,
+    pruning: { tensors: {} },
+  });
   assert.equal(run.mode, 'one-shot');
   assert.equal(run.levels.length, 2);
   assert.equal(Math.round(run.levels[1].level.summary.density * 266200), Math.round(0.3 * 266200));
@@ -256,11 +317,14 @@ test('invalid input is refused before any training, naming the field', async () 
   masks.set('fc2.kernel', tf.keep(tf.ones([300, 50])));
   const stored = await storeMask(ctx, masks);
   disposeMasks(masks);
-  await assert.rejects(impRun(ctx, config, { levels: 1, initialMask: stored }), /mask 'fc2.kernel': shape \[300,50\] does not match lenet_300_100's parameter shape \[300,100\]/);
+  await assert.rejects(
+    impRun(ctx, config, { levels: 1, initialMask: stored }),
+    /mask 'fc2.kernel': shape \[300,50\] does not match lenet_300_100's parameter shape \[300,100\]/,
+  );
   assert.equal(tf.memory().numTensors, before, 'refusals leak nothing');
 });
 
-test('a stored initial mask is level 0\'s: IMP prunes on from it', async () => {
+test("a stored initial mask is level 0's: IMP prunes on from it", async () => {
   const config = lenet({ training: '10it' });
   const first = await imp(config, { levels: 1 });
   const level1 = first.run.levels[1].level;
@@ -283,10 +347,18 @@ test('cancellation mid-level stops IMP and frees every tensor; the rerun reports
     return randomCopies === 2 ? [{ atSteps: [10], onStep: () => controller.abort() }] : [];
   };
   const ctx = context({ signal: controller.signal, callbacks: stopInSecondRandomCopy });
-  await assert.rejects(impRun(ctx, config, { levels: 3, baselines: true }), (err: unknown) => (err as Error).cause instanceof TrainingCancelled);
+  await assert.rejects(
+    impRun(ctx, config, { levels: 3, baselines: true }),
+    (err: unknown) => (err as Error).cause instanceof TrainingCancelled,
+  );
   assert.equal(tf.memory().numTensors, before, 'cancelled run leaked');
   const levels: number[] = [];
-  await impRun(experimentContext({ store: ctx.store, workers: 1 }), config, { levels: 1, onLevel: (l) => { levels.push(l.level.level); } });
+  await impRun(experimentContext({ store: ctx.store, workers: 1 }), config, {
+    levels: 1,
+    onLevel: (l) => {
+      levels.push(l.level.level);
+    },
+  });
   assert.deepEqual(levels, [0, 1]);
   assert.equal(tf.memory().numTensors, before, 'a finished run leaked');
 });

@@ -7,9 +7,24 @@ import { initBackend } from '../lib/backend';
 import { stream, normals } from '../lib/rng';
 import { createModel } from '../lib/models/registry';
 import {
-  createMasks, maskCounts, maskDensity, validateMasks, isSubmask, disposeMasks, maskState, countOnes,
-  magnitudePrune, oneShotPruning, prunedCount, pruningFor, presetPruning,
-  randomPruneMask, randomPruningStream, reinitSeed, sparsityTable, type Masks,
+  createMasks,
+  maskCounts,
+  maskDensity,
+  validateMasks,
+  isSubmask,
+  disposeMasks,
+  maskState,
+  countOnes,
+  magnitudePrune,
+  oneShotPruning,
+  prunedCount,
+  pruningFor,
+  presetPruning,
+  randomPruneMask,
+  randomPruningStream,
+  reinitSeed,
+  sparsityTable,
+  type Masks,
 } from '../lib/prune';
 
 const t = (values: number[], shape: number[] = [values.length]) => tf.tensor(values, shape, 'float32');
@@ -61,19 +76,30 @@ test('counts are round(f x remaining) with halves rounding up; fraction 0 and 1 
 });
 
 test('layerwise pruning, per-tensor fractions and exclusion', () => {
-  const weights = map({ a: t([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), b: t([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]) });
+  const weights = map({
+    a: t([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+    b: t([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]),
+  });
   const mask = map({ a: t(Array(10).fill(1)), b: t(Array(10).fill(1)) });
   // Global: the 4 smallest of all 20 are all in b.
-  assert.deepEqual(maskCounts(magnitudePrune(weights, mask, { fraction: 0.2 })).map((c) => c.remaining), [10, 6]);
+  assert.deepEqual(
+    maskCounts(magnitudePrune(weights, mask, { fraction: 0.2 })).map((c) => c.remaining),
+    [10, 6],
+  );
   // Layerwise: each loses 2 of its own 10.
   assert.deepEqual(values(magnitudePrune(weights, mask, { scope: 'layerwise', fraction: 0.2 })), {
-    a: [0, 0, 1, 1, 1, 1, 1, 1, 1, 1], b: [0, 0, 1, 1, 1, 1, 1, 1, 1, 1],
+    a: [0, 0, 1, 1, 1, 1, 1, 1, 1, 1],
+    b: [0, 0, 1, 1, 1, 1, 1, 1, 1, 1],
   });
   // b excluded: a alone is the pool, and b's mask is copied unchanged.
-  assert.deepEqual(maskCounts(magnitudePrune(weights, mask, { fraction: 0.2, tensors: { b: 'exclude' } })).map((c) => c.remaining), [8, 10]);
+  assert.deepEqual(
+    maskCounts(magnitudePrune(weights, mask, { fraction: 0.2, tensors: { b: 'exclude' } })).map((c) => c.remaining),
+    [8, 10],
+  );
   // b at its own rate, outside the global ranking: b loses round(0.1 x 10) = 1, the pool (a) round(0.2 x 10) = 2.
   assert.deepEqual(values(magnitudePrune(weights, mask, { fraction: 0.2, tensors: { b: 0.1 } })), {
-    a: [0, 0, 1, 1, 1, 1, 1, 1, 1, 1], b: [0, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    a: [0, 0, 1, 1, 1, 1, 1, 1, 1, 1],
+    b: [0, 1, 1, 1, 1, 1, 1, 1, 1, 1],
   });
   assert.deepEqual(pruningFor('lenet_300_100').tensors, { 'fc.kernel': 0.1 });
   assert.deepEqual(pruningFor('resnet20'), { scope: 'global', fraction: 0.2, tensors: {} });
@@ -84,10 +110,16 @@ test('pruning errors name the field, the tensor and the fix', () => {
   const w = map({ a: t([1, 2]) });
   const m = map({ a: t([1, 1]) });
   assert.throws(() => magnitudePrune(w, m, { fraction: 1.5 }), /fraction = 1\.5 is invalid/);
-  assert.throws(() => magnitudePrune(w, m, { tensors: { fc: 0.1 } }), /tensors\['fc'\] names no masked tensor; masked tensors are a/);
+  assert.throws(
+    () => magnitudePrune(w, m, { tensors: { fc: 0.1 } }),
+    /tensors\['fc'\] names no masked tensor; masked tensors are a/,
+  );
   assert.throws(() => magnitudePrune(w, m, { scope: 'local' as 'global' }), /scope = "local" is invalid/);
   assert.throws(() => magnitudePrune(new Map(), m), /no weights for masked tensor 'a'/);
-  assert.throws(() => magnitudePrune(map({ a: t([1, 2, 3]) }), m), /weights 'a' have shape \[3\] but its mask has shape \[2\]/);
+  assert.throws(
+    () => magnitudePrune(map({ a: t([1, 2, 3]) }), m),
+    /weights 'a' have shape \[3\] but its mask has shape \[2\]/,
+  );
   assert.throws(() => magnitudePrune(map({ a: t([NaN, 2]) }), m), /'a' hold NaN at index 0/);
 });
 
@@ -95,15 +127,23 @@ test('LeNet: 15 rounds of 20% give density 0.8^n within one weight, and masks on
   const model = createModel('lenet_300_100', { seed: 0 });
   let mask = createMasks(model);
   const total = 266200;
-  assert.equal(maskCounts(mask).reduce((a, c) => a + c.total, 0), total);
+  assert.equal(
+    maskCounts(mask).reduce((a, c) => a + c.total, 0),
+    total,
+  );
   for (let n = 1; n <= 15; n++) {
     // Different weights every round, as after each retraining: only the mask carries over.
     const rng = stream('test-weights', n);
-    const weights = new Map([...mask].map(([name, m]): [string, tf.Tensor] => [name, t(Array.from(normals(m.size, 1, rng)), [...m.shape])]));
+    const weights = new Map(
+      [...mask].map(([name, m]): [string, tf.Tensor] => [name, t(Array.from(normals(m.size, 1, rng)), [...m.shape])]),
+    );
     const next = magnitudePrune(weights, mask, { fraction: 0.2 });
     assert.ok(isSubmask(next, mask), `round ${n}: the mask grew`);
     const remaining = maskDensity(next) * total;
-    assert.ok(Math.abs(remaining - total * 0.8 ** n) <= 1, `round ${n}: ${remaining} kept, 0.8^n gives ${total * 0.8 ** n}`);
+    assert.ok(
+      Math.abs(remaining - total * 0.8 ** n) <= 1,
+      `round ${n}: ${remaining} kept, 0.8^n gives ${total * 0.8 ** n}`,
+    );
     disposeMasks(weights);
     disposeMasks(mask);
     mask = next;
@@ -121,7 +161,10 @@ test('one-shot options reach the target density in one round; own-rate tensors g
   assert.equal(maskDensity(plain), 330 / 1100);
   const halfRate = magnitudePrune(weights, mask, oneShotPruning({ fraction: 0.2, tensors: { b: 0.1 } }, 1, 0.3));
   const rounds = Math.log(0.3) / Math.log(0.8);
-  assert.deepEqual(maskCounts(halfRate).map((c) => c.remaining), [300, Math.round(100 * 0.9 ** rounds)]);
+  assert.deepEqual(
+    maskCounts(halfRate).map((c) => c.remaining),
+    [300, Math.round(100 * 0.9 ** rounds)],
+  );
   assert.throws(() => oneShotPruning({}, 0.5, 0.6), /cannot prune one-shot from density 0.5 to 0.6/);
 });
 
@@ -135,30 +178,59 @@ test('masks: all ones for prunable tensors only; validation names the tensor', (
     assert.throws(() => validateMasks(model, new Map(entries), { complete }), pattern);
     for (const [, m] of entries) m.dispose();
   };
-  bad([['fc1.kernel', tf.ones([784, 100])]], /mask 'fc1.kernel': shape \[784,100\] does not match lenet_300_100's parameter shape \[784,300\]/, false);
+  bad(
+    [['fc1.kernel', tf.ones([784, 100])]],
+    /mask 'fc1.kernel': shape \[784,100\] does not match lenet_300_100's parameter shape \[784,300\]/,
+    false,
+  );
   bad([['fc1.bias', tf.ones([300])]], /mask 'fc1.bias': bias parameters are never pruned/, false);
   bad([['conv1.kernel', tf.ones([3])]], /mask 'conv1.kernel': lenet_300_100 has no parameter of that name/, false);
   bad([['fc.kernel', tf.fill([100, 10], 0.5)]], /mask 'fc.kernel': entry 0 is 0.5/, false);
-  assert.throws(() => validateMasks(model, new Map([['fc1.kernel', masks.get('fc1.kernel')!]])), /mask 'fc2.kernel': missing/);
+  assert.throws(
+    () => validateMasks(model, new Map([['fc1.kernel', masks.get('fc1.kernel')!]])),
+    /mask 'fc2.kernel': missing/,
+  );
   const table = sparsityTable(masks);
   assert.deepEqual(table.columnNames(), ['tensor', 'shape', 'total', 'remaining', 'density', 'sparsity']);
-  assert.deepEqual(table.objects()[0], { tensor: 'fc1.kernel', shape: '784x300', total: 235200, remaining: 235200, density: 1, sparsity: 0 });
+  assert.deepEqual(table.objects()[0], {
+    tensor: 'fc1.kernel',
+    shape: '784x300',
+    total: 235200,
+    remaining: 235200,
+    density: 1,
+    sparsity: 0,
+  });
   disposeMasks(masks);
   model.dispose();
 });
 
 test('random pruning keeps the per-tensor (or total) counts, is seeded, and leaves excluded tensors alone', () => {
   const rng = stream('test-random', 0);
-  const weights = map({ a: t(Array.from(normals(500, 1, rng))), b: t(Array.from(normals(200, 1, rng)), [10, 20]), c: t(Array.from(normals(50, 1, rng))) });
+  const weights = map({
+    a: t(Array.from(normals(500, 1, rng))),
+    b: t(Array.from(normals(200, 1, rng)), [10, 20]),
+    c: t(Array.from(normals(50, 1, rng))),
+  });
   const ones = map({ a: t(Array(500).fill(1)), b: t(Array(200).fill(1), [10, 20]), c: t(Array(50).fill(1)) });
   const imp = magnitudePrune(weights, ones, { fraction: 0.6, tensors: { c: 'exclude' } });
   const counts = maskCounts(imp).map((c) => c.remaining);
   const layerwise = randomPruneMask(imp, randomPruningStream(0, 1));
-  assert.deepEqual(maskCounts(layerwise).map((c) => c.remaining), counts);
+  assert.deepEqual(
+    maskCounts(layerwise).map((c) => c.remaining),
+    counts,
+  );
   assert.deepEqual(layerwise.get('b')!.shape, [10, 20]);
   assert.notDeepEqual(values(layerwise).a, values(imp).a);
-  assert.deepEqual(values(randomPruneMask(imp, randomPruningStream(0, 1))), values(layerwise), 'same stream, same mask');
-  assert.notDeepEqual(values(randomPruneMask(imp, randomPruningStream(0, 2))).a, values(layerwise).a, 'another level, another mask');
+  assert.deepEqual(
+    values(randomPruneMask(imp, randomPruningStream(0, 1))),
+    values(layerwise),
+    'same stream, same mask',
+  );
+  assert.notDeepEqual(
+    values(randomPruneMask(imp, randomPruningStream(0, 2))).a,
+    values(layerwise).a,
+    'another level, another mask',
+  );
   const global = randomPruneMask(imp, randomPruningStream(0, 1), { scope: 'global', exclude: ['c'] });
   const g = maskCounts(global).map((c) => c.remaining);
   assert.equal(g[0] + g[1], counts[0] + counts[1]);

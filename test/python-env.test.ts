@@ -18,8 +18,13 @@ test('a .venv lmc-lab did not make is left alone with an error saying so; a fini
     fs.mkdirSync(users);
     fs.writeFileSync(path.join(users, 'precious.txt'), 'mine');
     const lines: string[] = [];
-    const log = (l: string) => { lines.push(l); };
-    assert.throws(() => ensurePythonEnv(log, process.env, users), /users-venv exists and was not made by lmc-lab, so it is left alone/);
+    const log = (l: string) => {
+      lines.push(l);
+    };
+    assert.throws(
+      () => ensurePythonEnv(log, process.env, users),
+      /users-venv exists and was not made by lmc-lab, so it is left alone/,
+    );
     assert.equal(fs.readFileSync(path.join(users, 'precious.txt'), 'utf8'), 'mine');
     assert.deepEqual(lines, [], 'nothing was started');
 
@@ -28,7 +33,10 @@ test('a .venv lmc-lab did not make is left alone with an error saying so; a fini
     fs.mkdirSync(path.join(done, 'bin'), { recursive: true });
     fs.writeFileSync(path.join(done, 'bin', 'python'), '');
     assert.equal(pythonEnvReady(done), false, 'no stamp: not finished');
-    fs.writeFileSync(path.join(done, 'requirements.sha256'), createHash('sha256').update(fs.readFileSync(REQUIREMENTS)).digest('hex') + '\n');
+    fs.writeFileSync(
+      path.join(done, 'requirements.sha256'),
+      createHash('sha256').update(fs.readFileSync(REQUIREMENTS)).digest('hex') + '\n',
+    );
     assert.equal(pythonEnvReady(done), true);
     assert.equal(ensurePythonEnv(log, process.env, done), path.join(done, 'bin', 'python'));
     assert.deepEqual(lines, [], 'a finished environment is reused without setup');

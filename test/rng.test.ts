@@ -38,7 +38,9 @@ test('no epoch permutation is shared among seeds 0..4 x epochs 0..9 (seed + epoc
   }
   // Not even the first batches coincide.
   const heads = new Set<string>();
-  for (let seed = 0; seed < 5; seed++) for (let epoch = 0; epoch < 10; epoch++) heads.add(Array.from(epochOrder(1000, seed, epoch).subarray(0, 8)).join(','));
+  for (let seed = 0; seed < 5; seed++)
+    for (let epoch = 0; epoch < 10; epoch++)
+      heads.add(Array.from(epochOrder(1000, seed, epoch).subarray(0, 8)).join(','));
   assert.equal(heads.size, 50);
 });
 
@@ -64,6 +66,9 @@ test('draws are in range and roughly uniform / normal', () => {
 
 test('permutations are permutations; non-integer indices are rejected', () => {
   const p = Array.from(permutation(257, stream('test', 2))).sort((a, b) => a - b);
-  assert.deepEqual(p, Array.from({ length: 257 }, (_, i) => i));
+  assert.deepEqual(
+    p,
+    Array.from({ length: 257 }, (_, i) => i),
+  );
   assert.throws(() => stream('data-order', 1.5), /index 1\.5 is not an integer/);
 });

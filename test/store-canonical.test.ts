@@ -7,7 +7,10 @@ import { checkFileName } from '../lib/store/layout';
 test('canonical JSON sorts keys at every depth; key order never changes the hash', () => {
   const a = { model: 'lenet_300_100', lr: 0.0012, nested: { b: [1, { y: 2, x: 1 }], a: null }, flag: true };
   const b = { flag: true, nested: { a: null, b: [1, { x: 1, y: 2 }] }, lr: 0.0012, model: 'lenet_300_100' };
-  assert.equal(canonicalJson(a), '{"flag":true,"lr":0.0012,"model":"lenet_300_100","nested":{"a":null,"b":[1,{"x":1,"y":2}]}}');
+  assert.equal(
+    canonicalJson(a),
+    '{"flag":true,"lr":0.0012,"model":"lenet_300_100","nested":{"a":null,"b":[1,{"x":1,"y":2}]}}',
+  );
   assert.equal(canonicalJson(a), canonicalJson(b));
   assert.equal(unitHash('train', a), unitHash('train', b));
   assert.match(unitHash('train', a), /^[0-9a-f]{64}$/);
@@ -21,7 +24,7 @@ test('the hash depends on kind and on every value, and array order matters', () 
   assert.notEqual(unitHash('train', { k: 1 }), unitHash('train', { k: '1' }));
 });
 
-test('defaults are the caller\'s job: a field written at its default is a different unit', () => {
+test("defaults are the caller's job: a field written at its default is a different unit", () => {
   // The store cannot know defaults; train/config.ts's canonicalConfig leaves them out before hashing.
   assert.notEqual(unitHash('train', { lr: 0.1 }), unitHash('train', { lr: 0.1, momentum: 0 }));
   // An undefined property is absent, as in JSON.stringify, so optional fields left unset hash alike.
@@ -29,7 +32,10 @@ test('defaults are the caller\'s job: a field written at its default is a differ
 });
 
 test('numbers and strings are written exactly as JSON.stringify does; -0 is 0', () => {
-  assert.equal(canonicalJson({ x: 1e21, y: 0.1 + 0.2, z: -0, s: 'é"\n' }), '{"s":"é\\"\\n","x":1e+21,"y":0.30000000000000004,"z":0}');
+  assert.equal(
+    canonicalJson({ x: 1e21, y: 0.1 + 0.2, z: -0, s: 'é"\n' }),
+    '{"s":"é\\"\\n","x":1e+21,"y":0.30000000000000004,"z":0}',
+  );
   assert.equal(unitHash('t', { z: -0 }), unitHash('t', { z: 0 }));
 });
 
@@ -53,7 +59,11 @@ test('values JSON cannot hold exactly are rejected with the path of the bad fiel
     [{ s: Symbol('x') }, /config\.s: a symbol/],
   ];
   for (const [config, message] of cases) {
-    assert.throws(() => unitHash('train', config), (e: unknown) => e instanceof StoreError && e.code === 'INVALID_CONFIG' && message.test(e.message), String(message));
+    assert.throws(
+      () => unitHash('train', config),
+      (e: unknown) => e instanceof StoreError && e.code === 'INVALID_CONFIG' && message.test(e.message),
+      String(message),
+    );
   }
   const cyclic: Record<string, unknown> = { a: 1 };
   cyclic.self = cyclic;
@@ -64,11 +74,31 @@ test('values JSON cannot hold exactly are rejected with the path of the bad fiel
 test('kinds and file names are checked, naming the value and the rule', () => {
   for (const kind of ['train', 'imp-level', 'a_b9']) checkKind(kind);
   for (const kind of ['', 'Train', '9x', 'a/b', '../x', 'a b', 'x'.repeat(65), 7]) {
-    assert.throws(() => checkKind(kind), (e: unknown) => e instanceof StoreError && e.code === 'INVALID_KIND' && e.message.includes(JSON.stringify(kind)));
+    assert.throws(
+      () => checkKind(kind),
+      (e: unknown) => e instanceof StoreError && e.code === 'INVALID_KIND' && e.message.includes(JSON.stringify(kind)),
+    );
   }
-  for (const name of ['w.safetensors', 'metrics/train.csv', 'k=100/a.bin']) assert.equal(checkFileName(name, 'here'), name);
-  for (const name of ['', '../x', '/abs', 'a/../b', '.hidden', 'a//b', 'manifest.json', 'config.json', 'partial/x', 'a/b/c/d/e', 'sp ace']) {
-    assert.throws(() => checkFileName(name, 'here'), (e: unknown) => e instanceof StoreError && e.code === 'INVALID_NAME' && e.message.startsWith('here: file name'), name);
+  for (const name of ['w.safetensors', 'metrics/train.csv', 'k=100/a.bin'])
+    assert.equal(checkFileName(name, 'here'), name);
+  for (const name of [
+    '',
+    '../x',
+    '/abs',
+    'a/../b',
+    '.hidden',
+    'a//b',
+    'manifest.json',
+    'config.json',
+    'partial/x',
+    'a/b/c/d/e',
+    'sp ace',
+  ]) {
+    assert.throws(
+      () => checkFileName(name, 'here'),
+      (e: unknown) => e instanceof StoreError && e.code === 'INVALID_NAME' && e.message.startsWith('here: file name'),
+      name,
+    );
   }
 });
 

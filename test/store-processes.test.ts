@@ -26,7 +26,10 @@ interface WorkerResult {
 }
 
 /** Starts a worker; `killAfterMs` sends SIGKILL at that time (if it is still running). */
-function runWorker(args: WorkerArgs, options: { killAfterMs?: number; env?: NodeJS.ProcessEnv; preload?: boolean } = {}) {
+function runWorker(
+  args: WorkerArgs,
+  options: { killAfterMs?: number; env?: NodeJS.ProcessEnv; preload?: boolean } = {},
+) {
   const child = spawn(process.execPath, [...(options.preload ? ['-r', ENOSPC] : []), WORKER, JSON.stringify(args)], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,7 +38,8 @@ function runWorker(args: WorkerArgs, options: { killAfterMs?: number; env?: Node
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  const timer = options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
+  const timer =
+    options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
   const done = new Promise<WorkerResult>((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -47,7 +51,8 @@ function runWorker(args: WorkerArgs, options: { killAfterMs?: number; env?: Node
 }
 
 const tempDir = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `lmc-${name}-`));
-const logLines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
+const logLines = (file: string) =>
+  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
 
 /** Everything under `dir` (relative paths), to look for temp files, locks and attempt folders. */
 function walk(dir: string, prefix = ''): string[] {
@@ -62,7 +67,11 @@ function walk(dir: string, prefix = ''): string[] {
 async function outputs(root: string, config: WorkerArgs['config']) {
   const unit = await openStore({ root, onEvent: () => undefined }).get('count', config);
   if (!unit) return null;
-  return { state: await unit.readFile('state.bin'), history: await unit.readFile('metrics/history.json'), summary: unit.summary };
+  return {
+    state: await unit.readFile('state.bin'),
+    history: await unit.readFile('metrics/history.json'),
+    summary: unit.summary,
+  };
 }
 
 /** A small deterministic random stream, so a failing run can be replayed from its printed seed. */
@@ -87,10 +96,13 @@ test('kill -9 at random points: reruns resume, bit-identical results, nothing un
     if (!references.has(configSeed)) {
       const root = path.join(tempDir('ref'), 'store');
       const config = { seed: configSeed, ...base };
-      references.set(configSeed, runWorker({ root, config, stepMs }).done.then(async (r) => {
-        assert.equal(r.code, 0, r.stderr);
-        return outputs(root, config);
-      }));
+      references.set(
+        configSeed,
+        runWorker({ root, config, stepMs }).done.then(async (r) => {
+          assert.equal(r.code, 0, r.stderr);
+          return outputs(root, config);
+        }),
+      );
     }
     return references.get(configSeed)!;
   };
@@ -111,14 +123,23 @@ test('kill -9 at random points: reruns resume, bit-identical results, nothing un
     const worker = runWorker({ root, config, stepMs, log });
     let exited = false;
     void worker.done.then(() => (exited = true));
-    if (!early) while (!exited && !logLines(log).slice(before).some((l) => l.startsWith('start'))) await new Promise((r) => setTimeout(r, 5));
+    if (!early)
+      while (
+        !exited &&
+        !logLines(log)
+          .slice(before)
+          .some((l) => l.startsWith('start'))
+      )
+        await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, delay));
     worker.child.kill('SIGKILL');
     const result = await worker.done;
     const lines = logLines(log).slice(before);
     const store = openStore({ root, onEvent: () => undefined });
     const finished = await store.get('count', config);
-    const listed = (await store.list({ verify: 'checksums' })).find((u) => u.hash === store.identify('count', config).hash);
+    const listed = (await store.list({ verify: 'checksums' })).find(
+      (u) => u.hash === store.identify('count', config).hash,
+    );
     if (result.signal === 'SIGKILL') {
       if (!lines.some((l) => l.startsWith('done '))) {
         assert.equal(finished, null, `a unit killed before its computation returned must not be finished ${note}`);
@@ -142,7 +163,10 @@ test('kill -9 at random points: reruns resume, bit-identical results, nothing un
       if (what === 'ckpt') lastCheckpoint = Number(step);
       if (what === 'done') lastCheckpoint = 0;
       if (what === 'start') {
-        assert.ok(Number(step) >= lastCheckpoint, `resumed from ${step}, but step ${lastCheckpoint} had been checkpointed ${note}`);
+        assert.ok(
+          Number(step) >= lastCheckpoint,
+          `resumed from ${step}, but step ${lastCheckpoint} had been checkpointed ${note}`,
+        );
         assert.equal(Number(step) % base.every, 0, note);
       }
     }
@@ -164,10 +188,18 @@ test('kill -9 at random points: reruns resume, bit-identical results, nothing un
   // What kills leave behind (lock files of interrupted lock operations in units finished since, checkpoints
   // of a unit killed between its commit and its cleanup) is gc's job; it must remove exactly that.
   const leftovers = () => walk(root).filter((p) => /(^|\/)\.(lock|work-)|\.tmp$|partial\//.test(p));
-  for (const p of leftovers()) assert.match(p, /\/\.lock\.([0-9a-f]{12}-\d+-[0-9a-f]+\.new|[0-9a-f]+\.aside)$|\/partial\//, 'only known leftovers');
+  for (const p of leftovers())
+    assert.match(
+      p,
+      /\/\.lock\.([0-9a-f]{12}-\d+-[0-9a-f]+\.new|[0-9a-f]+\.aside)$|\/partial\//,
+      'only known leftovers',
+    );
   const gc = await openStore(root).gc();
   assert.deepEqual(leftovers(), [], 'gc removes every leftover');
-  assert.ok(gc.removed.every((r) => !/unfinished|corrupt/.test(r.reason)), 'gc removed no unit');
+  assert.ok(
+    gc.removed.every((r) => !/unfinished|corrupt/.test(r.reason)),
+    'gc removed no unit',
+  );
   assert.ok(await openStore(root).get('count', config), 'the final unit survives gc');
 });
 
@@ -192,7 +224,16 @@ function writeLock(root: string, config: WorkerArgs['config'], owner: Record<str
   const dir = openStore(root).dirOf('count', config);
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, '.lock');
-  fs.writeFileSync(file, JSON.stringify({ format: 'lmc-lab lock 1', started: new Date().toISOString(), token: 'feedface', purpose: 'test', ...owner }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      format: 'lmc-lab lock 1',
+      started: new Date().toISOString(),
+      token: 'feedface',
+      purpose: 'test',
+      ...owner,
+    }),
+  );
   return file;
 }
 
@@ -210,7 +251,11 @@ test('a stale lock from a dead process is recovered once, even by several racing
   assert.ok(results.some((r) => r.output!.events.includes('lock-recovered')));
   assert.equal(new Set(results.map((r) => r.output!.state)).size, 1);
   assert.ok(!fs.existsSync(lock));
-  assert.deepEqual(walk(path.dirname(lock)).filter((p) => p.includes('.lock')), [], 'no lock set aside was left behind');
+  assert.deepEqual(
+    walk(path.dirname(lock)).filter((p) => p.includes('.lock')),
+    [],
+    'no lock set aside was left behind',
+  );
 });
 
 test('a waiting process takes over when the computing process is killed, and resumes its checkpoint', async () => {
@@ -224,10 +269,15 @@ test('a waiting process takes over when the computing process is killed, and res
   first.child.kill('SIGKILL');
   const r = await second.done;
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(r.output!.events.filter((e) => e !== 'waiting'), ['lock-recovered']);
-  const starts = logLines(log).filter((l) => l.startsWith('start')).map((l) => Number(l.split(' ')[2]));
+  assert.deepEqual(
+    r.output!.events.filter((e) => e !== 'waiting'),
+    ['lock-recovered'],
+  );
+  const starts = logLines(log)
+    .filter((l) => l.startsWith('start'))
+    .map((l) => Number(l.split(' ')[2]));
   assert.equal(starts.length, 2);
-  assert.ok(starts[1] > 0, 'the second process resumed from the first one\'s checkpoint');
+  assert.ok(starts[1] > 0, "the second process resumed from the first one's checkpoint");
   const ref = await runWorker({ ...args, root: path.join(tempDir('takeover-ref'), 'store'), log: undefined }).done;
   assert.equal(r.output!.state, ref.output!.state);
 });
@@ -263,7 +313,15 @@ test('a lock of another host is waited on while its heartbeat moves, and recover
 test('a long computation on another host keeps its lock alive by heartbeat; waiters do not steal it', async () => {
   const root = path.join(tempDir('heartbeat'), 'store');
   const log = path.join(root, '..', 'log.txt');
-  const args: WorkerArgs = { root, config: { seed: 13, steps: 1000, every: 100 }, stepMs: 1, log, staleMs: 400, heartbeatMs: 100, pollMs: 20 };
+  const args: WorkerArgs = {
+    root,
+    config: { seed: 13, steps: 1000, every: 100 },
+    stepMs: 1,
+    log,
+    staleMs: 400,
+    heartbeatMs: 100,
+    pollMs: 20,
+  };
   const owner = runWorker(args);
   while (!logLines(log).some((l) => l.startsWith('start'))) await new Promise((r) => setTimeout(r, 5));
   // Make the owner look remote (same file, same token), so only its heartbeat can keep it alive.
@@ -285,24 +343,36 @@ async function assertConsistent(root: string, config: WorkerArgs['config'], why:
   const store = openStore({ root, onEvent: () => undefined });
   assert.equal(await store.get('count', config), null, why);
   assert.equal((await store.verify()).corrupt.length, 0, why);
-  assert.deepEqual(walk(root).filter((p) => /(^|\/)\.(lock|work-)|\.tmp$/.test(p)), [], `${why}: no lock, attempt folder or temp file is left`);
+  assert.deepEqual(
+    walk(root).filter((p) => /(^|\/)\.(lock|work-)|\.tmp$/.test(p)),
+    [],
+    `${why}: no lock, attempt folder or temp file is left`,
+  );
 }
 
 test('a full disk (injected ENOSPC at every phase) gives a clear error and leaves the store consistent', async () => {
   const config = { seed: 9, steps: 60, every: 10 };
   const measureRoot = path.join(tempDir('enospc-measure'), 'store');
   const countFile = path.join(measureRoot, '..', 'count');
-  const measured = await runWorker({ root: measureRoot, config, stepMs: 0 }, { preload: true, env: { LMC_TEST_WRITE_COUNT: countFile } }).done;
+  const measured = await runWorker(
+    { root: measureRoot, config, stepMs: 0 },
+    { preload: true, env: { LMC_TEST_WRITE_COUNT: countFile } },
+  ).done;
   assert.equal(measured.code, 0, measured.stderr);
   const total = Number(fs.readFileSync(countFile, 'utf8'));
   assert.ok(total > 1000, `the run writes ${total} bytes`);
   const budgets = [0, 40, 0.1, 0.3, 0.5, 0.7, 0.9, 0.97].map((f) => (f < 1 && f > 0 ? Math.floor(total * f) : f));
   budgets.push(total - 100); // inside the last write, the manifest (sizes vary by a few bytes: pids, times)
-  const results = await Promise.all(budgets.map(async (budget) => {
-    const root = path.join(tempDir('enospc'), 'store');
-    const r = await runWorker({ root, config, stepMs: 0 }, { preload: true, env: { LMC_TEST_WRITE_BUDGET: String(budget) } }).done;
-    return { budget, root, r };
-  }));
+  const results = await Promise.all(
+    budgets.map(async (budget) => {
+      const root = path.join(tempDir('enospc'), 'store');
+      const r = await runWorker(
+        { root, config, stepMs: 0 },
+        { preload: true, env: { LMC_TEST_WRITE_BUDGET: String(budget) } },
+      ).done;
+      return { budget, root, r };
+    }),
+  );
   for (const { budget, root, r } of results) {
     const why = `budget ${budget} of ${total} bytes`;
     assert.equal(r.code, 2, `${why}: the run must fail (${r.stdout})`);
@@ -321,7 +391,10 @@ test('a full disk (injected ENOSPC at every phase) gives a clear error and leave
 
 test('a real full disk (a 64 KiB tmpfs) gives a clear error; after growing it the unit completes', async (t) => {
   const mountPoint = tempDir('tmpfs');
-  if (process.platform !== 'linux' || spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mountPoint]).status !== 0) {
+  if (
+    process.platform !== 'linux' ||
+    spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mountPoint]).status !== 0
+  ) {
     const missing = 'cannot mount a tmpfs here (needs root on Linux); the injected-ENOSPC test covers this';
     if (skipWhenMissing(missing)) return t.skip(missing);
     requireTools(missing);

@@ -80,7 +80,11 @@ async function main(): Promise<void> {
       history.push(state[0]);
       if (args.stepMs > 0) await new Promise((r) => setTimeout(r, args.stepMs));
       if (step % every === 0 && step < steps) {
-        await u.checkpoint(step, { 'state.bin': bytesOf(state), 'history.json': Buffer.from(JSON.stringify(history)) }, { step });
+        await u.checkpoint(
+          step,
+          { 'state.bin': bytesOf(state), 'history.json': Buffer.from(JSON.stringify(history)) },
+          { step },
+        );
         log(`ckpt ${process.pid} ${step}`);
       }
     }
@@ -89,8 +93,16 @@ async function main(): Promise<void> {
     log(`done ${process.pid}`);
     return { steps, first: history[0], last: history[history.length - 1] };
   });
-  const state = createHash('sha256').update(await unit.readFile('state.bin')).digest('hex');
-  const record = { computed: unit.computed, hash: unit.hash, summary: unit.summary, state, events: events.map((e) => e.type) };
+  const state = createHash('sha256')
+    .update(await unit.readFile('state.bin'))
+    .digest('hex');
+  const record = {
+    computed: unit.computed,
+    hash: unit.hash,
+    summary: unit.summary,
+    state,
+    events: events.map((e) => e.type),
+  };
   process.stdout.write(`${JSON.stringify(record)}\n`);
 }
 

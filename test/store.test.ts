@@ -6,8 +6,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  formatGcReport, formatUnitDetails, formatUnitList, openStore, progressEtaSeconds, StoreError, unitHash,
-  type StoreEvent, type StoreOptions, type UnitWriter,
+  formatGcReport,
+  formatUnitDetails,
+  formatUnitList,
+  openStore,
+  progressEtaSeconds,
+  StoreError,
+  unitHash,
+  type StoreEvent,
+  type StoreOptions,
+  type UnitWriter,
 } from '../lib/store';
 import { DEFAULT_LOCK_TIMING, HOST_ID, HeldLock, describeOwner, waitUntilFree } from '../lib/store/lock';
 import { requireTools, skipWhenMissing } from './fixtures/tools';
@@ -98,65 +106,101 @@ async function corruptAndRecompute(damage: (file: string) => void, target: strin
 }
 
 test('a truncated output is detected, reported with sizes, and recomputed', async () => {
-  await corruptAndRecompute((f) => fs.truncateSync(f, 100), 'weights.bin', /size differs \(truncated\) \(expected 1000 bytes, found 100 bytes\)/);
+  await corruptAndRecompute(
+    (f) => fs.truncateSync(f, 100),
+    'weights.bin',
+    /size differs \(truncated\) \(expected 1000 bytes, found 100 bytes\)/,
+  );
 });
 
 test('a flipped bit (same size, same mtime) is detected by checksum and recomputed', async () => {
-  await corruptAndRecompute((f) => {
-    const { atime, mtime } = fs.statSync(f);
-    const bytes = fs.readFileSync(f);
-    bytes[500] ^= 0x10;
-    fs.writeFileSync(f, bytes);
-    fs.utimesSync(f, atime, mtime); // ctime still moves, so the per-process hash cache cannot hide it
-  }, 'weights.bin', /SHA-256 differs .*expected sha256 [0-9a-f]{64}, found sha256 [0-9a-f]{64}/);
+  await corruptAndRecompute(
+    (f) => {
+      const { atime, mtime } = fs.statSync(f);
+      const bytes = fs.readFileSync(f);
+      bytes[500] ^= 0x10;
+      fs.writeFileSync(f, bytes);
+      fs.utimesSync(f, atime, mtime); // ctime still moves, so the per-process hash cache cannot hide it
+    },
+    'weights.bin',
+    /SHA-256 differs .*expected sha256 [0-9a-f]{64}, found sha256 [0-9a-f]{64}/,
+  );
 });
 
 test('a damaged metrics file, config.json or manifest is detected and recomputed', async () => {
-  await corruptAndRecompute((f) => fs.writeFileSync(f, '{"accuracy": 0.99}\n'), 'metrics/eval.json', /metrics\/eval\.json: size differs/);
-  await corruptAndRecompute((f) => fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('5', '6')), 'config.json', /SHA-256 differs/);
-  await corruptAndRecompute((f) => fs.writeFileSync(f, fs.readFileSync(f, 'utf8').slice(0, 50)), 'manifest.json', /not valid JSON/);
+  await corruptAndRecompute(
+    (f) => fs.writeFileSync(f, '{"accuracy": 0.99}\n'),
+    'metrics/eval.json',
+    /metrics\/eval\.json: size differs/,
+  );
+  await corruptAndRecompute(
+    (f) => fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('5', '6')),
+    'config.json',
+    /SHA-256 differs/,
+  );
+  await corruptAndRecompute(
+    (f) => fs.writeFileSync(f, fs.readFileSync(f, 'utf8').slice(0, 50)),
+    'manifest.json',
+    /not valid JSON/,
+  );
   await corruptAndRecompute((f) => fs.rmSync(f), 'weights.bin', /the file is missing/);
 });
 
 test('a file removed with its manifest entry is found (the manifest is sealed) and the unit recomputed', async () => {
-  await corruptAndRecompute((f) => {
-    const dir = path.dirname(f);
-    fs.rmSync(path.join(dir, 'weights.bin'));
-    const manifest = JSON.parse(fs.readFileSync(f, 'utf8'));
-    delete manifest.files['weights.bin'];
-    fs.writeFileSync(f, JSON.stringify(manifest, null, 2) + '\n');
-  }, 'manifest.json', /the manifest was changed after it was committed \(its seal does not match\)/);
-  await corruptAndRecompute((f) => {
-    const manifest = JSON.parse(fs.readFileSync(f, 'utf8'));
-    delete manifest.seal;
-    fs.writeFileSync(f, JSON.stringify(manifest, null, 2) + '\n');
-  }, 'manifest.json', /the manifest has no seal/);
+  await corruptAndRecompute(
+    (f) => {
+      const dir = path.dirname(f);
+      fs.rmSync(path.join(dir, 'weights.bin'));
+      const manifest = JSON.parse(fs.readFileSync(f, 'utf8'));
+      delete manifest.files['weights.bin'];
+      fs.writeFileSync(f, JSON.stringify(manifest, null, 2) + '\n');
+    },
+    'manifest.json',
+    /the manifest was changed after it was committed \(its seal does not match\)/,
+  );
+  await corruptAndRecompute(
+    (f) => {
+      const manifest = JSON.parse(fs.readFileSync(f, 'utf8'));
+      delete manifest.seal;
+      fs.writeFileSync(f, JSON.stringify(manifest, null, 2) + '\n');
+    },
+    'manifest.json',
+    /the manifest has no seal/,
+  );
 });
 
 test('a finished unit read after it changed on disk throws instead of returning other bytes', async () => {
   const { store } = recordingStore();
   const unit = await store.compute('train', { n: 1 }, counted().fn);
   fs.writeFileSync(unit.path('weights.bin'), Buffer.alloc(1000));
-  await assert.rejects(unit.readFile('weights.bin'), (e: unknown) => e instanceof StoreError && e.code === 'CORRUPT' && /weights\.bin: SHA-256 differs/.test(e.message));
+  await assert.rejects(
+    unit.readFile('weights.bin'),
+    (e: unknown) => e instanceof StoreError && e.code === 'CORRUPT' && /weights\.bin: SHA-256 differs/.test(e.message),
+  );
   assert.throws(() => unit.path('nope.bin'), /has no file "nope\.bin"; it has "metrics\/eval\.json", "weights\.bin"/);
 });
 
 test('a failing computation commits nothing; the next request resumes from its checkpoint', async () => {
   const { store } = recordingStore();
   const seen: (number | null)[] = [];
-  const run = (failAt: number | null) => store.compute('loop', { steps: 10 }, async (u) => {
-    const from = await u.latestCheckpoint();
-    seen.push(from ? from.step : null);
-    let total = from ? Number(from.files.get('total')!.toString()) : 0;
-    for (let step = (from?.step ?? 0) + 1; step <= 10; step++) {
-      total += step;
-      if (step === failAt) throw new Error(`boom at ${step}`);
-      if (step % 3 === 0) await u.checkpoint(step, { total: Buffer.from(String(total)) }, { note: 'every 3' });
-    }
-    await u.writeFile('total.txt', String(total));
-    return { total };
-  });
-  await assert.rejects(run(8), (e: unknown) => e instanceof StoreError && e.code === 'COMPUTE_FAILED' && /boom at 8.*Nothing was committed/.test(e.message));
+  const run = (failAt: number | null) =>
+    store.compute('loop', { steps: 10 }, async (u) => {
+      const from = await u.latestCheckpoint();
+      seen.push(from ? from.step : null);
+      let total = from ? Number(from.files.get('total')!.toString()) : 0;
+      for (let step = (from?.step ?? 0) + 1; step <= 10; step++) {
+        total += step;
+        if (step === failAt) throw new Error(`boom at ${step}`);
+        if (step % 3 === 0) await u.checkpoint(step, { total: Buffer.from(String(total)) }, { note: 'every 3' });
+      }
+      await u.writeFile('total.txt', String(total));
+      return { total };
+    });
+  await assert.rejects(
+    run(8),
+    (e: unknown) =>
+      e instanceof StoreError && e.code === 'COMPUTE_FAILED' && /boom at 8.*Nothing was committed/.test(e.message),
+  );
   const [info] = await store.list();
   assert.equal(info.state, 'unfinished');
   assert.equal(info.checkpointStep, 6);
@@ -171,10 +215,12 @@ test('a failing computation commits nothing; the next request resumes from its c
 test('a damaged checkpoint is reported and skipped for the previous one', async () => {
   const { store, events } = recordingStore();
   const dir = store.dirOf('loop', { x: 1 });
-  await assert.rejects(store.compute('loop', { x: 1 }, async (u) => {
-    for (const step of [1, 2, 3]) await u.checkpoint(step, { s: Buffer.from(`state ${step}`) });
-    throw new Error('interrupted');
-  }));
+  await assert.rejects(
+    store.compute('loop', { x: 1 }, async (u) => {
+      for (const step of [1, 2, 3]) await u.checkpoint(step, { s: Buffer.from(`state ${step}`) });
+      throw new Error('interrupted');
+    }),
+  );
   // keepCheckpoints = 2: steps 2 and 3 remain. Damage step 3.
   assert.deepEqual(fs.readdirSync(path.join(dir, 'partial')).sort(), ['000000000002', '000000000003']);
   fs.writeFileSync(path.join(dir, 'partial', '000000000003', 's'), 'state X');
@@ -184,28 +230,52 @@ test('a damaged checkpoint is reported and skipped for the previous one', async 
   });
   assert.deepEqual(unit.summary, { from: 2, bytes: 'state 2' });
   const report = events.find((e) => e.type === 'checkpoint-corrupt');
-  assert.ok(report && /000000000003[/\\]s: resume checkpoint at step 3 is damaged \(SHA-256 differs/.test(report.message));
+  assert.ok(
+    report && /000000000003[/\\]s: resume checkpoint at step 3 is damaged \(SHA-256 differs/.test(report.message),
+  );
 });
 
 test('bad requests fail clearly and leave the store untouched', async () => {
   const { store } = recordingStore();
-  const fail = (code: string, re: RegExp) => (e: unknown) => e instanceof StoreError && e.code === code && re.test(e.message);
-  await assert.rejects(store.compute('Bad Kind', {}, async () => null), fail('INVALID_KIND', /"Bad Kind" is not valid/));
-  await assert.rejects(store.compute('train', { lr: NaN }, async () => null), fail('INVALID_CONFIG', /config\.lr: NaN/));
-  await assert.rejects(store.compute('train', {}, 'nope' as never), fail('INVALID_CONFIG', /must be an async function/));
-  await assert.rejects(store.compute('train', { a: 1 }, async (u) => {
-    await u.writeFile('../escape', 'x');
-  }), fail('COMPUTE_FAILED', /file name "\.\.\/escape" has an invalid part/));
-  await assert.rejects(store.compute('train', { a: 2 }, async () => ({ loss: NaN })), fail('INVALID_SUMMARY', /summary\.loss: NaN cannot be stored/));
-  await assert.rejects(store.compute('train', { a: 3 }, async (u) => {
-    await u.checkpoint(-1, { s: Buffer.from('x') });
-  }), fail('COMPUTE_FAILED', /step -1 must be a non-negative integer/));
+  const fail = (code: string, re: RegExp) => (e: unknown) =>
+    e instanceof StoreError && e.code === code && re.test(e.message);
+  await assert.rejects(
+    store.compute('Bad Kind', {}, async () => null),
+    fail('INVALID_KIND', /"Bad Kind" is not valid/),
+  );
+  await assert.rejects(
+    store.compute('train', { lr: NaN }, async () => null),
+    fail('INVALID_CONFIG', /config\.lr: NaN/),
+  );
+  await assert.rejects(
+    store.compute('train', {}, 'nope' as never),
+    fail('INVALID_CONFIG', /must be an async function/),
+  );
+  await assert.rejects(
+    store.compute('train', { a: 1 }, async (u) => {
+      await u.writeFile('../escape', 'x');
+    }),
+    fail('COMPUTE_FAILED', /file name "\.\.\/escape" has an invalid part/),
+  );
+  await assert.rejects(
+    store.compute('train', { a: 2 }, async () => ({ loss: NaN })),
+    fail('INVALID_SUMMARY', /summary\.loss: NaN cannot be stored/),
+  );
+  await assert.rejects(
+    store.compute('train', { a: 3 }, async (u) => {
+      await u.checkpoint(-1, { s: Buffer.from('x') });
+    }),
+    fail('COMPUTE_FAILED', /step -1 must be a non-negative integer/),
+  );
   let late: UnitWriter | undefined;
   await store.compute('train', { a: 4 }, async (u) => {
     late = u;
   });
   await assert.rejects(late!.writeFile('x.bin', 'x'), /after the unit's computation returned/);
-  assert.throws(() => openStore({ root: store.root, staleMs: 1000, heartbeatMs: 900 }), /heartbeatMs \(900\) must be at most half of staleMs/);
+  assert.throws(
+    () => openStore({ root: store.root, staleMs: 1000, heartbeatMs: 900 }),
+    /heartbeatMs \(900\) must be at most half of staleMs/,
+  );
   assert.throws(() => openStore({ root: store.root, pollMs: -1 }), /pollMs must be a positive number/);
   const states = (await store.list()).map((u) => u.state).sort();
   assert.deepEqual(states, ['finished', 'unfinished', 'unfinished', 'unfinished']);
@@ -217,19 +287,34 @@ test('list, show and their text forms', async () => {
   const { fn } = counted();
   const a = await store.compute('train', { n: 1, model: 'lenet_300_100' }, fn);
   await store.compute('eval', { n: 2 }, fn);
-  await assert.rejects(store.compute('train', { n: 3 }, async (u) => {
-    await u.checkpoint(40, { s: Buffer.from('x') });
-    throw new Error('stop');
-  }));
+  await assert.rejects(
+    store.compute('train', { n: 3 }, async (u) => {
+      await u.checkpoint(40, { s: Buffer.from('x') });
+      throw new Error('stop');
+    }),
+  );
   const units = await store.list();
-  assert.deepEqual(units.map((u) => [u.kind, u.state]).sort(), [['eval', 'finished'], ['train', 'finished'], ['train', 'unfinished']]);
+  assert.deepEqual(units.map((u) => [u.kind, u.state]).sort(), [
+    ['eval', 'finished'],
+    ['train', 'finished'],
+    ['train', 'unfinished'],
+  ]);
   const text = formatUnitList(units);
   assert.match(text, /^HASH\s+KIND\s+STATE\s+SIZE\s+MODIFIED\s+CONFIG$/m);
-  assert.match(text, new RegExp(`^${a.hash.slice(0, 12)}\\s+train\\s+finished\\s+[\\d.]+ KiB\\s+\\d{4}-\\d\\d-\\d\\d ` +
-    `\\d\\d:\\d\\d\\s+model=lenet_300_100 n=1$`, 'm'));
+  assert.match(
+    text,
+    new RegExp(
+      `^${a.hash.slice(0, 12)}\\s+train\\s+finished\\s+[\\d.]+ KiB\\s+\\d{4}-\\d\\d-\\d\\d ` +
+        `\\d\\d:\\d\\d\\s+model=lenet_300_100 n=1$`,
+      'm',
+    ),
+  );
   assert.match(text, /unfinished@40/);
   assert.match(text, /3 units \(2 finished, 1 unfinished\)/);
-  assert.deepEqual((await store.list({ kind: 'eval' })).map((u) => u.kind), ['eval']);
+  assert.deepEqual(
+    (await store.list({ kind: 'eval' })).map((u) => u.kind),
+    ['eval'],
+  );
 
   const shown = await store.show(a.hash.slice(0, 8));
   assert.equal(shown.hash, a.hash);
@@ -238,7 +323,10 @@ test('list, show and their text forms', async () => {
   assert.match(details, /^state {5}finished$/m);
   assert.match(details, /"accuracy": 0\.51/);
   assert.match(details, /weights\.bin\s+1000 B\s+sha256 [0-9a-f]{16}/);
-  await assert.rejects(store.show('zz'), (e: unknown) => e instanceof StoreError && e.code === 'NOT_FOUND' && /"zz" is not a unit hash/.test(e.message));
+  await assert.rejects(
+    store.show('zz'),
+    (e: unknown) => e instanceof StoreError && e.code === 'NOT_FOUND' && /"zz" is not a unit hash/.test(e.message),
+  );
   await assert.rejects(store.show('f'.repeat(20)), /no unit has a hash starting with/);
   await assert.rejects(store.show(''), /is not a unit hash/);
 });
@@ -250,7 +338,13 @@ test('a running unit reports its step; the record goes at commit, stays on failu
   let reported!: () => void;
   const hasReported = new Promise<void>((resolve) => (reported = resolve));
   const running = store.compute('train', { n: 7 }, async (u) => {
-    await u.reportProgress({ step: 30, from: 10, to: 110, startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:04.000Z' });
+    await u.reportProgress({
+      step: 30,
+      from: 10,
+      to: 110,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:04.000Z',
+    });
     reported();
     await gate;
     await u.writeFile('w.bin', 'w');
@@ -259,11 +353,20 @@ test('a running unit reports its step; the record goes at commit, stays on failu
   // A reader sees it as another process would: the folder, the lock and the record.
   const [live] = await openStore({ root }).list();
   assert.equal(live.state, 'running');
-  assert.deepEqual(live.progress, { step: 30, from: 10, to: 110, startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:04.000Z' });
+  assert.deepEqual(live.progress, {
+    step: 30,
+    from: 10,
+    to: 110,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:04.000Z',
+  });
   // 20 steps took 4 s; 80 are left: 16 s.
   assert.equal(progressEtaSeconds(live.progress!), 16);
   assert.match(formatUnitList([live]), /running@30\/110/);
-  assert.match(formatUnitDetails(live), /^progress  step 30 of 110 \(this attempt from 10\) at 2026-01-01T00:00:04\.000Z, about 16s left$/m);
+  assert.match(
+    formatUnitDetails(live),
+    /^progress  step 30 of 110 \(this attempt from 10\) at 2026-01-01T00:00:04\.000Z, about 16s left$/m,
+  );
   release();
   const done = await running;
   const [finished] = await store.list();
@@ -272,14 +375,31 @@ test('a running unit reports its step; the record goes at commit, stays on failu
   assert.ok(!fs.existsSync(path.join(done.dir, '.progress.json')), 'the record is not left beside a committed unit');
   assert.deepEqual(done.files, ['w.bin'], 'the record is never an output');
 
-  await assert.rejects(store.compute('train', { n: 8 }, async (u) => {
-    await u.reportProgress({ step: 5, from: 0, to: 50, startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:01.000Z' });
-    throw new Error('stop');
-  }));
+  await assert.rejects(
+    store.compute('train', { n: 8 }, async (u) => {
+      await u.reportProgress({
+        step: 5,
+        from: 0,
+        to: 50,
+        startedAt: '2026-01-01T00:00:00.000Z',
+        updatedAt: '2026-01-01T00:00:01.000Z',
+      });
+      throw new Error('stop');
+    }),
+  );
   const failed = (await store.list()).find((u) => u.state === 'unfinished')!;
   assert.equal(failed.progress?.step, 5);
   // No ETA before a step was timed, and a damaged record reads as none.
-  assert.equal(progressEtaSeconds({ step: 0, from: 0, to: 9, startedAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z' }), null);
+  assert.equal(
+    progressEtaSeconds({
+      step: 0,
+      from: 0,
+      to: 9,
+      startedAt: '2026-01-01T00:00:00Z',
+      updatedAt: '2026-01-01T00:00:00Z',
+    }),
+    null,
+  );
   fs.writeFileSync(path.join(failed.dir, '.progress.json'), '{"step": "5"');
   assert.equal((await store.list()).find((u) => u.state === 'unfinished')!.progress, null);
 });
@@ -289,10 +409,12 @@ test('gc removes unfinished units and leftovers only, never a finished unit or a
   const { fn } = counted();
   const keep = await store.compute('train', { n: 1 }, fn);
   const keepBytes = fs.readFileSync(keep.path('weights.bin'));
-  await assert.rejects(store.compute('train', { n: 2 }, async (u) => {
-    await u.checkpoint(1, { s: Buffer.from('x') });
-    throw new Error('stop');
-  }));
+  await assert.rejects(
+    store.compute('train', { n: 2 }, async (u) => {
+      await u.checkpoint(1, { s: Buffer.from('x') });
+      throw new Error('stop');
+    }),
+  );
   // Leftovers a crash could leave in a finished unit: an attempt folder, a temp file, stale checkpoints.
   fs.mkdirSync(path.join(keep.dir, '.work-dead'));
   fs.writeFileSync(path.join(keep.dir, '.work-dead', 'w.bin'), 'x');
@@ -343,27 +465,36 @@ test('an owner record left empty by a kill is removed when its process is dead, 
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
   const deadPid = Number(dead.stdout.toString());
   // Named as the lock module names this host's records: '.lock.<sha256(HOST_ID)[0:12]>-<pid>-<token>.new'.
-  const names = (pid: number) => `.lock.${createHash('sha256').update(HOST_ID).digest('hex').slice(0, 12)}-${pid}-abc123.new`;
+  const names = (pid: number) =>
+    `.lock.${createHash('sha256').update(HOST_ID).digest('hex').slice(0, 12)}-${pid}-abc123.new`;
   fs.writeFileSync(path.join(unit.dir, names(deadPid)), '');
   fs.writeFileSync(path.join(unit.dir, names(process.pid)), '');
   const report = await store.gc();
-  assert.deepEqual(report.removed.map((r) => path.basename(r.path)), [names(deadPid)]);
+  assert.deepEqual(
+    report.removed.map((r) => path.basename(r.path)),
+    [names(deadPid)],
+  );
   assert.ok(fs.existsSync(path.join(unit.dir, names(process.pid))), "a live process's record is left to it");
 });
 
 test('gc with keepResumable keeps resumable interrupted units; corrupt units only with corrupt: true', async () => {
   const { store } = recordingStore();
-  await assert.rejects(store.compute('train', { n: 2 }, async (u) => {
-    await u.checkpoint(5, { s: Buffer.from('x') });
-    throw new Error('stop');
-  }));
+  await assert.rejects(
+    store.compute('train', { n: 2 }, async (u) => {
+      await u.checkpoint(5, { s: Buffer.from('x') });
+      throw new Error('stop');
+    }),
+  );
   const bad = await store.compute('train', { n: 9 }, counted().fn);
   fs.truncateSync(bad.path('weights.bin'), 1);
   const report = await store.gc({ keepResumable: true });
   assert.equal(report.removed.length, 0);
   const kept = report.kept.map((k) => k.reason).join('\n');
   assert.match(kept, /unfinished, resumable from step 5/);
-  assert.match(kept, /corrupt, kept for inspection \(gc --corrupt removes it\): .*weights\.bin: size differs \(truncated\)/);
+  assert.match(
+    kept,
+    /corrupt, kept for inspection \(gc --corrupt removes it\): .*weights\.bin: size differs \(truncated\)/,
+  );
   const harsh = await store.gc({ corrupt: true });
   assert.ok(harsh.removed.some((r) => /corrupt unit/.test(r.reason)));
   assert.deepEqual(await store.list(), []);
@@ -374,11 +505,19 @@ test('tables export to CSV, JSON and Arrow (arquero 8 with flechette 2.6.0), int
   const table = aq.table({ k: [0, 100, 500], error: [0.02, 0.025, NaN], name: ['a', 'b', null] });
   const { store } = recordingStore();
   const unit = await store.compute('sweep', { k: [0, 100, 500] }, async (u) => {
-    assert.deepEqual(await u.writeTable('tables/instability', table), ['tables/instability.csv', 'tables/instability.json', 'tables/instability.arrow']);
+    assert.deepEqual(await u.writeTable('tables/instability', table), [
+      'tables/instability.csv',
+      'tables/instability.json',
+      'tables/instability.arrow',
+    ]);
     return null;
   });
   assert.equal(await unit.readText('tables/instability.csv'), 'k,error,name\n0,0.02,a\n100,0.025,b\n500,NaN,\n');
-  assert.deepEqual(await unit.readJson('tables/instability.json'), [{ k: 0, error: 0.02, name: 'a' }, { k: 100, error: 0.025, name: 'b' }, { k: 500, error: null, name: null }]);
+  assert.deepEqual(await unit.readJson('tables/instability.json'), [
+    { k: 0, error: 0.02, name: 'a' },
+    { k: 100, error: 0.025, name: 'b' },
+    { k: 500, error: null, name: null },
+  ]);
   const arrow = await unit.readFile('tables/instability.arrow');
   assert.equal(arrow.subarray(0, 6).toString(), 'ARROW1', 'the Arrow IPC file format');
   const back = aq.fromArrow(arrow);
@@ -435,18 +574,44 @@ test('malformed store entries are reported as what they are, never trusted', asy
   const started = Date.now();
   assert.equal((await store.compute('train', { n: 4 }, fn)).computed, true);
   assert.ok(Date.now() - started >= 350);
-  assert.match(events.map((e) => e.message).join('\n'), new RegExp(/removed a stale lock held by an unknown process /.source + /\(the lock file is empty or damaged\): its heartbeat has not been refreshed/.source));
+  assert.match(
+    events.map((e) => e.message).join('\n'),
+    new RegExp(
+      /removed a stale lock held by an unknown process /.source +
+        /\(the lock file is empty or damaged\): its heartbeat has not been refreshed/.source,
+    ),
+  );
   // A lock with this process's pid but a token this process never issued (a recycled pid) goes at once.
   const { HOST_ID } = await import('../lib/store/lock');
   const eDir = store.dirOf('train', { n: 5 });
   fs.mkdirSync(eDir, { recursive: true });
-  fs.writeFileSync(path.join(eDir, '.lock'), JSON.stringify({ format: 'lmc-lab lock 1', pid: process.pid, host: os.hostname(), hostId: HOST_ID, started: '2020-01-01T00:00:00Z', token: 'old', purpose: 'x' }));
+  fs.writeFileSync(
+    path.join(eDir, '.lock'),
+    JSON.stringify({
+      format: 'lmc-lab lock 1',
+      pid: process.pid,
+      host: os.hostname(),
+      hostId: HOST_ID,
+      started: '2020-01-01T00:00:00Z',
+      token: 'old',
+      purpose: 'x',
+    }),
+  );
   events.length = 0;
   assert.equal((await store.compute('train', { n: 5 }, fn)).computed, true);
-  assert.match(events.map((e) => e.message).join('\n'), /carries this process's pid \d+ but was left by an earlier process/);
+  assert.match(
+    events.map((e) => e.message).join('\n'),
+    /carries this process's pid \d+ but was left by an earlier process/,
+  );
   // A store marker of another format stops writes with a clear message.
   fs.writeFileSync(path.join(store.root, 'lmc-store.json'), '{"format": "lmc-lab store 99"}');
-  await assert.rejects(openStore(store.root).compute('train', { n: 6 }, fn), (e: unknown) => e instanceof StoreError && e.code === 'NOT_A_STORE' && /store format "lmc-lab store 99" is not "lmc-lab store 1"/.test(e.message));
+  await assert.rejects(
+    openStore(store.root).compute('train', { n: 6 }, fn),
+    (e: unknown) =>
+      e instanceof StoreError &&
+      e.code === 'NOT_A_STORE' &&
+      /store format "lmc-lab store 99" is not "lmc-lab store 1"/.test(e.message),
+  );
 });
 
 test('a process whose lock was taken over does not commit, and its writer stops', async () => {
@@ -454,26 +619,35 @@ test('a process whose lock was taken over does not commit, and its writer stops'
   const config = { n: 8 };
   const lockFile = path.join(store.dirOf('train', config), '.lock');
   let aborted = false;
-  await assert.rejects(store.compute('train', config, async (u) => {
-    u.signal.addEventListener('abort', () => (aborted = true));
-    // Another process judged us stale and took the unit: its lock replaces ours.
-    const owner = JSON.parse(fs.readFileSync(lockFile, 'utf8'));
-    fs.writeFileSync(lockFile, JSON.stringify({ ...owner, token: 'someone-else' }));
-    await new Promise((r) => setTimeout(r, 250));
-    await u.writeFile('late.bin', 'x');
-  }), (e: unknown) => e instanceof StoreError && /another process took this lock over/.test(e.message));
+  await assert.rejects(
+    store.compute('train', config, async (u) => {
+      u.signal.addEventListener('abort', () => (aborted = true));
+      // Another process judged us stale and took the unit: its lock replaces ours.
+      const owner = JSON.parse(fs.readFileSync(lockFile, 'utf8'));
+      fs.writeFileSync(lockFile, JSON.stringify({ ...owner, token: 'someone-else' }));
+      await new Promise((r) => setTimeout(r, 250));
+      await u.writeFile('late.bin', 'x');
+    }),
+    (e: unknown) => e instanceof StoreError && /another process took this lock over/.test(e.message),
+  );
   assert.ok(aborted, 'the heartbeat noticed and aborted unit.signal');
   assert.equal(await store.get('train', config), null);
-  assert.ok(fs.existsSync(lockFile), 'the other owner\'s lock is left alone');
+  assert.ok(fs.existsSync(lockFile), "the other owner's lock is left alone");
   assert.equal(JSON.parse(fs.readFileSync(lockFile, 'utf8')).token, 'someone-else');
   // Without the heartbeat noticing in time, the commit-time check refuses too.
   const slow = recordingStore(undefined, { staleMs: 60_000, heartbeatMs: 30_000 }).store;
   const slowLock = path.join(slow.dirOf('train', config), '.lock');
-  await assert.rejects(slow.compute('train', config, async (u) => {
-    const owner = JSON.parse(fs.readFileSync(slowLock, 'utf8'));
-    fs.writeFileSync(slowLock, JSON.stringify({ ...owner, token: 'someone-else' }));
-    await u.writeFile('a.bin', 'a');
-  }), (e: unknown) => e instanceof StoreError && e.code === 'LOCK_LOST' && /lost the unit's lock to another.*not committing/.test(e.message));
+  await assert.rejects(
+    slow.compute('train', config, async (u) => {
+      const owner = JSON.parse(fs.readFileSync(slowLock, 'utf8'));
+      fs.writeFileSync(slowLock, JSON.stringify({ ...owner, token: 'someone-else' }));
+      await u.writeFile('a.bin', 'a');
+    }),
+    (e: unknown) =>
+      e instanceof StoreError &&
+      e.code === 'LOCK_LOST' &&
+      /lost the unit's lock to another.*not committing/.test(e.message),
+  );
   assert.equal(await slow.get('train', config), null);
 });
 
@@ -486,7 +660,10 @@ test('a process waiting on a lock says who holds it and since when, at the start
   const timing = { ...DEFAULT_LOCK_TIMING, pollMs: 20, maxPollMs: 40, waitTimeoutMs: 700, waitReportMs: 200 };
   try {
     await assert.rejects(
-      waitUntilFree(file, timing, { waiting: (owner, waitedMs) => reports.push({ owner: describeOwner(owner), waitedMs }), recovered: () => assert.fail('a live lock was taken over') }),
+      waitUntilFree(file, timing, {
+        waiting: (owner, waitedMs) => reports.push({ owner: describeOwner(owner), waitedMs }),
+        recovered: () => assert.fail('a live lock was taken over'),
+      }),
       /still held by process \d+ on .* \(since .*\) after waiting 1 s/,
     );
   } finally {
@@ -495,8 +672,12 @@ test('a process waiting on a lock says who holds it and since when, at the start
   }
   assert.ok(reports.length >= 3, `reports: ${JSON.stringify(reports)}`);
   assert.equal(reports[0].waitedMs, 0);
-  assert.ok(reports.slice(1).every((r, i) => r.waitedMs >= 200 * (i + 1) - 50), JSON.stringify(reports));
-  for (const r of reports) assert.match(r.owner, new RegExp(`^process ${process.pid} on .+ \\(since \\d{4}-\\d\\d-\\d\\dT`));
+  assert.ok(
+    reports.slice(1).every((r, i) => r.waitedMs >= 200 * (i + 1) - 50),
+    JSON.stringify(reports),
+  );
+  for (const r of reports)
+    assert.match(r.owner, new RegExp(`^process ${process.pid} on .+ \\(since \\d{4}-\\d\\d-\\d\\dT`));
 });
 
 test('a store under a regular file or a read-only file system is refused before computing, saying which', async (t) => {
@@ -505,17 +686,28 @@ test('a store under a regular file or a read-only file system is refused before 
   try {
     fs.writeFileSync(path.join(base, 'plain'), 'x');
     const underFile = openStore(path.join(base, 'plain', 'home', 'store'));
-    await assert.rejects(underFile.compute('train', { n: 1 }, fn), new RegExp(/the store .*plain\/home\/store cannot be made: .*plain is a file, not a folder; /.source + /point LMC_HOME \(or --store\) at a folder you can write/.source));
+    await assert.rejects(
+      underFile.compute('train', { n: 1 }, fn),
+      new RegExp(
+        /the store .*plain\/home\/store cannot be made: .*plain is a file, not a folder; /.source +
+          /point LMC_HOME \(or --store\) at a folder you can write/.source,
+      ),
+    );
     // A read-only file system (a tmpfs mounted read-only; needs root).
     const ro = path.join(base, 'ro');
     fs.mkdirSync(ro);
-    const mounted = process.platform === 'linux' && spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', ro]).status === 0;
+    const mounted =
+      process.platform === 'linux' &&
+      spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', ro]).status === 0;
     const missing = mounted ? null : 'cannot mount a read-only tmpfs here (needs root on Linux)';
     if (skipWhenMissing(missing)) t.diagnostic(`read-only case skipped: ${missing}`);
     else {
       requireTools(missing);
       try {
-        await assert.rejects(openStore(path.join(ro, 'store')).compute('train', { n: 1 }, fn), /the store .*ro\/store cannot be written: .*ro is on a read-only file system/);
+        await assert.rejects(
+          openStore(path.join(ro, 'store')).compute('train', { n: 1 }, fn),
+          /the store .*ro\/store cannot be written: .*ro is on a read-only file system/,
+        );
       } finally {
         spawnSync('umount', [ro]);
       }

@@ -23,7 +23,9 @@ async function run(policy: string) {
   process.env.LMC_RESIDENT_DATA = policy;
   const config = presetConfig('lenet_mnist', 'smoke', { training: '20it' });
   const result = await trainFrom(config);
-  const weights = [...result.model.params.values()].map((v) => Buffer.from((v.dataSync() as Float32Array).buffer).toString('base64'));
+  const weights = [...result.model.params.values()].map((v) =>
+    Buffer.from((v.dataSync() as Float32Array).buffer).toString('base64'),
+  );
   const test = evaluate(result.model, result.dataset.test, { batchSize: 300 });
   const finalLoss = result.finalLoss;
   result.dispose();
@@ -51,7 +53,10 @@ test('augmented and oversized splits stay on the host; auto is off on wasm', () 
 });
 
 test('a malformed LMC_RESIDENT_DATA names the variable and the values it takes', () => {
-  assert.throws(() => residentPolicy({ LMC_RESIDENT_DATA: 'yes please' }), /the environment variable LMC_RESIDENT_DATA="yes please": give auto, always or never/);
+  assert.throws(
+    () => residentPolicy({ LMC_RESIDENT_DATA: 'yes please' }),
+    /the environment variable LMC_RESIDENT_DATA="yes please": give auto, always or never/,
+  );
 });
 
 test('an interpolation curve from device-resident batches equals the host one bit for bit', async () => {
@@ -65,7 +70,11 @@ test('an interpolation curve from device-resident batches equals the host one bi
   const { model: probe, dataset } = buildModel(config);
   const curve = (policy: string) => {
     process.env.LMC_RESIDENT_DATA = policy;
-    return interpolationCurve(probe, w1, w2, { alphas: 5, evalBatchSize: 300, splits: [{ name: 'test', split: dataset.test }] });
+    return interpolationCurve(probe, w1, w2, {
+      alphas: 5,
+      evalBatchSize: 300,
+      splits: [{ name: 'test', split: dataset.test }],
+    });
   };
   const host = curve('0');
   const device = curve('1');

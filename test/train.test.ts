@@ -15,12 +15,17 @@ import { saveCheckpoint, loadCheckpoint } from '../lib/train/checkpoint';
 import { loadDataset } from '../lib/data/registry';
 import { writeCifarDataset } from './data-fixtures';
 
-const lenet = (overrides: Partial<TrainConfig> = {}) => presetConfig('lenet_mnist', 'smoke', { training: '12it', ...overrides });
+const lenet = (overrides: Partial<TrainConfig> = {}) =>
+  presetConfig('lenet_mnist', 'smoke', { training: '12it', ...overrides });
 
-async function weightsOf(config: TrainConfig, options: Parameters<typeof trainFrom>[1] = {}): Promise<Map<string, Float32Array>> {
+async function weightsOf(
+  config: TrainConfig,
+  options: Parameters<typeof trainFrom>[1] = {},
+): Promise<Map<string, Float32Array>> {
   const result = await trainFrom(config, options);
   const out = new Map<string, Float32Array>();
-  for (const [name, v] of [...result.model.params, ...result.model.buffers]) out.set(name, v.dataSync() as Float32Array);
+  for (const [name, v] of [...result.model.params, ...result.model.buffers])
+    out.set(name, v.dataSync() as Float32Array);
   result.dispose();
   return out;
 }
@@ -29,7 +34,10 @@ function assertBitIdentical(a: Map<string, Float32Array>, b: Map<string, Float32
   assert.deepEqual([...a.keys()], [...b.keys()]);
   for (const [name, x] of a) {
     const y = b.get(name)!;
-    assert.ok(Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength)), `${name} differs`);
+    assert.ok(
+      Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength)),
+      `${name} differs`,
+    );
   }
 }
 
@@ -50,7 +58,16 @@ test('0 -> T in one call equals 0 -> k then k -> T, bit for bit, on cpu with opt
   await initBackend('cpu');
   const config = lenet({ optimizerStateAtK: 'restore', training: '10it' });
   let atK: TrainState | null = null;
-  const full = await weightsOf(config, { callbacks: [{ atSteps: [4], onStep: (ctx) => { atK = ctx.snapshot(); } }] });
+  const full = await weightsOf(config, {
+    callbacks: [
+      {
+        atSteps: [4],
+        onStep: (ctx) => {
+          atK = ctx.snapshot();
+        },
+      },
+    ],
+  });
   assert.ok(atK, 'snapshot at k = 4 was taken');
   const resumed = await weightsOf(config, { from: atK! });
   assertBitIdentical(full, resumed);
@@ -76,9 +93,18 @@ test('cancellation stops within one step, says where, and leaks nothing', async 
   await assert.rejects(
     trainFrom(lenet(), {
       signal: controller.signal,
-      callbacks: [{ everySteps: 1, onStep: (ctx) => { steps.push(ctx.step); if (ctx.step === 3) controller.abort(); } }],
+      callbacks: [
+        {
+          everySteps: 1,
+          onStep: (ctx) => {
+            steps.push(ctx.step);
+            if (ctx.step === 3) controller.abort();
+          },
+        },
+      ],
     }),
-    (err: unknown) => err instanceof TrainingCancelled && err.step === 3 && /cancelled at step 3 of 12/.test(err.message),
+    (err: unknown) =>
+      err instanceof TrainingCancelled && err.step === 3 && /cancelled at step 3 of 12/.test(err.message),
   );
   assert.deepEqual(steps, [1, 2, 3]);
   assert.equal(tf.memory().numTensors, before);
@@ -90,8 +116,19 @@ test('callbacks fire at chosen steps and at every epoch boundary', async () => {
   // The embedded train split has 8,000 digits: 134 iterations per epoch at batch 60; use batch 2000 (4 per epoch).
   const result = await trainFrom(lenet({ batchSize: 2000, training: '9it' }), {
     callbacks: [
-      { everyEpoch: true, onStep: (ctx) => { epochs.push(ctx.step); assert.equal(ctx.epoch, ctx.step / 4); } },
-      { atSteps: [1, 5], onStep: (ctx) => { chosen.push(ctx.step); } },
+      {
+        everyEpoch: true,
+        onStep: (ctx) => {
+          epochs.push(ctx.step);
+          assert.equal(ctx.epoch, ctx.step / 4);
+        },
+      },
+      {
+        atSteps: [1, 5],
+        onStep: (ctx) => {
+          chosen.push(ctx.step);
+        },
+      },
     ],
   });
   result.dispose();
@@ -105,10 +142,15 @@ test('masked training: pruned weights are exactly zero after every step; others 
   const zerosSeen: boolean[] = [];
   const result = await trainFrom(lenet(), {
     masks: new Map([['fc1.kernel', mask]]),
-    callbacks: [{ everySteps: 1, onStep: (ctx) => {
-      const w = ctx.model.params.get('fc1.kernel')!.dataSync();
-      zerosSeen.push(maskValues.every((m, i) => m === 1 || w[i] === 0));
-    } }],
+    callbacks: [
+      {
+        everySteps: 1,
+        onStep: (ctx) => {
+          const w = ctx.model.params.get('fc1.kernel')!.dataSync();
+          zerosSeen.push(maskValues.every((m, i) => m === 1 || w[i] === 0));
+        },
+      },
+    ],
   });
   assert.equal(zerosSeen.length, 12);
   assert.ok(zerosSeen.every(Boolean));
@@ -120,8 +162,13 @@ test('evaluate: error and loss equal a by-hand computation over the same example
   const result = await trainFrom(lenet({ training: '5it' }));
   const split = result.dataset.test;
   const ev = evaluate(result.model, split, { limit: 250, batchSize: 100 });
-  const batch = split.read(Int32Array.from({ length: 250 }, (_, i) => i), { augment: false });
-  const logits = tf.tidy(() => result.model.forward(tf.tensor4d(batch.x, batch.shape), { training: false })).arraySync() as number[][];
+  const batch = split.read(
+    Int32Array.from({ length: 250 }, (_, i) => i),
+    { augment: false },
+  );
+  const logits = tf
+    .tidy(() => result.model.forward(tf.tensor4d(batch.x, batch.shape), { training: false }))
+    .arraySync() as number[][];
   let wrong = 0;
   let loss = 0;
   logits.forEach((row, i) => {
@@ -141,7 +188,16 @@ test('checkpoints: load -> save is bit-identical; resuming from a loaded checkpo
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-ckpt-'));
   const config = lenet({ optimizerStateAtK: 'restore', training: '8it' });
   let atK: TrainState | null = null;
-  const full = await weightsOf(config, { callbacks: [{ atSteps: [3], onStep: (ctx) => { atK = ctx.snapshot(); } }] });
+  const full = await weightsOf(config, {
+    callbacks: [
+      {
+        atSteps: [3],
+        onStep: (ctx) => {
+          atK = ctx.snapshot();
+        },
+      },
+    ],
+  });
   await saveCheckpoint(path.join(dir, 'a'), { state: atK!, config });
   const loaded = await loadCheckpoint(path.join(dir, 'a'));
   assert.equal(loaded.state.step, 3);
@@ -149,7 +205,10 @@ test('checkpoints: load -> save is bit-identical; resuming from a loaded checkpo
   assert.deepEqual(loaded.config, config);
   await saveCheckpoint(path.join(dir, 'b'), loaded);
   for (const ext of ['.safetensors', '.json']) {
-    assert.ok(fs.readFileSync(path.join(dir, 'a' + ext)).equals(fs.readFileSync(path.join(dir, 'b' + ext))), `${ext} differs after load -> save`);
+    assert.ok(
+      fs.readFileSync(path.join(dir, 'a' + ext)).equals(fs.readFileSync(path.join(dir, 'b' + ext))),
+      `${ext} differs after load -> save`,
+    );
   }
   assertBitIdentical(full, await weightsOf(config, { from: loaded.state }));
   disposeState(atK!);
@@ -166,7 +225,13 @@ test('ResNet-20 and VGG-16 train on wasm (loss finite, every parameter moves)', 
     const config = presetConfig(preset, 'smoke', { training: '3it', batchSize: 8 });
     const result = await trainFrom(config, {
       dataset: cifar,
-      callbacks: [{ onStart: (ctx) => { initial = copyWeights(ctx.model); } }],
+      callbacks: [
+        {
+          onStart: (ctx) => {
+            initial = copyWeights(ctx.model);
+          },
+        },
+      ],
     });
     assert.ok(Number.isFinite(result.finalLoss), `${preset} loss ${result.finalLoss}`);
     for (const [name, v] of result.model.params) {
@@ -179,4 +244,3 @@ test('ResNet-20 and VGG-16 train on wasm (loss finite, every parameter moves)', 
   fs.rmSync(dir, { recursive: true });
 });
 let initial: Map<string, tf.Tensor> | undefined;
-

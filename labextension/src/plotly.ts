@@ -14,7 +14,12 @@ export { PLOTLY_MIME };
 
 /** The part of plotly.js this renderer uses. */
 export interface Plotly {
-  react(node: HTMLElement, data: unknown[], layout: Record<string, unknown>, config: Record<string, unknown>): Promise<unknown>;
+  react(
+    node: HTMLElement,
+    data: unknown[],
+    layout: Record<string, unknown>,
+    config: Record<string, unknown>,
+  ): Promise<unknown>;
   purge(node: HTMLElement): void;
   Plots: { resize(node: HTMLElement): void };
 }
@@ -41,7 +46,12 @@ export function themeLayout(layout: Record<string, unknown>): Record<string, unk
   const font = color('--jp-ui-font-color1');
   const grid = color('--jp-border-color2');
   if (font === '') return layout;
-  const axis = (key: string) => ({ gridcolor: grid, zerolinecolor: grid, linecolor: grid, ...(layout[key] as object | undefined) });
+  const axis = (key: string) => ({
+    gridcolor: grid,
+    zerolinecolor: grid,
+    linecolor: grid,
+    ...(layout[key] as object | undefined),
+  });
   const axes = Object.keys(layout).filter((key) => /^[xy]axis\d*$/.test(key));
   return {
     paper_bgcolor: 'rgba(0,0,0,0)',

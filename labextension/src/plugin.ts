@@ -48,7 +48,8 @@ function cellInserter(app: Application): InsertCell {
   });
   return (source) => {
     const model = last && !last.isDisposed ? last.content.model : null;
-    if (!last || !model) return 'Open a notebook first: "Insert cell" adds the cell below the active cell of the notebook last in focus.';
+    if (!last || !model)
+      return 'Open a notebook first: "Insert cell" adds the cell below the active cell of the notebook last in focus.';
     const index = last.content.activeCellIndex + 1;
     model.sharedModel.insertCell(index, { cell_type: 'code', source });
     last.content.activeCellIndex = index;

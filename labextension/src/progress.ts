@@ -14,7 +14,6 @@ export { PROGRESS_MIME };
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-
 /** The loss curve as a small SVG polyline (log-free: the kernel's values as they are). */
 function curve(losses: [number, number][]): SVGSVGElement | null {
   if (losses.length < 2) return null;
@@ -40,7 +39,11 @@ function curve(losses: [number, number][]): SVGSVGElement | null {
 function blockNode(block: ProgressBlock): HTMLElement {
   const node = element('div', `lmc-progress-block lmc-progress-${block.state}`);
   const head = element('div', 'lmc-progress-head');
-  head.append(element('b', 'lmc-progress-label', block.label), ' ', element('span', 'lmc-progress-status', block.status));
+  head.append(
+    element('b', 'lmc-progress-label', block.label),
+    ' ',
+    element('span', 'lmc-progress-status', block.status),
+  );
   const bar = element('div', 'lmc-progress-bar');
   const fill = element('div', 'lmc-progress-fill');
   fill.style.width = `${(Math.min(1, Math.max(0, block.fraction)) * 100).toFixed(1)}%`;

@@ -61,7 +61,10 @@ export class RunsConnection {
   private comm: Comm | null = null;
   private opening: Promise<Comm> | null = null;
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve(data: Record<string, unknown>): void; reject(e: Error): void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve(data: Record<string, unknown>): void; reject(e: Error): void }
+  >();
   /** The store the kernel reads (from its hello). */
   store = '';
 
@@ -108,9 +111,17 @@ export class RunsConnection {
     const model = await this.sessions.findByPath(RUNS_SESSION_PATH);
     const session = model
       ? this.sessions.connectTo({ model })
-      : await this.sessions.startNew({ path: RUNS_SESSION_PATH, name: 'lmc-lab Runs panel', type: 'lmc-lab-runs', kernel: { name: KERNEL_NAME } });
+      : await this.sessions.startNew({
+          path: RUNS_SESSION_PATH,
+          name: 'lmc-lab Runs panel',
+          type: 'lmc-lab-runs',
+          kernel: { name: KERNEL_NAME },
+        });
     const kernel = session.kernel;
-    if (!kernel) throw new Error(`the Runs panel's session has no kernel; is the "${KERNEL_NAME}" kernel installed (lmc kernel install)?`);
+    if (!kernel)
+      throw new Error(
+        `the Runs panel's session has no kernel; is the "${KERNEL_NAME}" kernel installed (lmc kernel install)?`,
+      );
     const comm = kernel.createComm(RUNS_TARGET);
     const hello = new Promise<void>((resolve, reject) => {
       comm.onMsg = (message) => {

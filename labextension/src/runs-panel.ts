@@ -23,13 +23,19 @@ export type InsertCell = (source: string) => string | null;
  * compares a field, any other term searches the row's words.
  */
 export function matchesFilter(row: RunRow, filter: string): boolean {
-  const words = [row.kind, row.label, row.preset ?? '', row.model ?? '', row.dataset ?? '', row.state, row.hash].join(' ').toLowerCase();
-  return filter.toLowerCase().split(/\s+/).filter((t) => t !== '').every((term) => {
-    const eq = /^([a-zA-Z]+)=(.*)$/.exec(term);
-    if (!eq) return words.includes(term);
-    const key = Object.keys(row).find((k) => k.toLowerCase() === eq[1]);
-    return key !== undefined && String((row as unknown as Record<string, unknown>)[key]).toLowerCase() === eq[2];
-  });
+  const words = [row.kind, row.label, row.preset ?? '', row.model ?? '', row.dataset ?? '', row.state, row.hash]
+    .join(' ')
+    .toLowerCase();
+  return filter
+    .toLowerCase()
+    .split(/\s+/)
+    .filter((t) => t !== '')
+    .every((term) => {
+      const eq = /^([a-zA-Z]+)=(.*)$/.exec(term);
+      if (!eq) return words.includes(term);
+      const key = Object.keys(row).find((k) => k.toLowerCase() === eq[1]);
+      return key !== undefined && String((row as unknown as Record<string, unknown>)[key]).toLowerCase() === eq[2];
+    });
 }
 
 /** The code of the inserted cell: the selection, by hash, from the panel's store. */
@@ -57,7 +63,10 @@ export class RunsPanel extends Widget {
   private timer: ReturnType<typeof setInterval> | null = null;
   private polling = false;
 
-  constructor(private readonly connection: RunsConnection, private readonly insertCell: InsertCell) {
+  constructor(
+    private readonly connection: RunsConnection,
+    private readonly insertCell: InsertCell,
+  ) {
     super();
     this.id = 'lmc-lab-runs';
     this.addClass('lmc-runs-panel');
@@ -68,7 +77,14 @@ export class RunsPanel extends Widget {
     this.insertButton.addEventListener('click', () => this.insert());
     const actions = element('div', 'lmc-runs-actions');
     actions.append(this.insertButton);
-    this.node.append(element('h2', 'lmc-runs-title', 'Runs'), this.statusLine, this.filterInput, actions, element('div', 'lmc-runs-scroll'), this.figures);
+    this.node.append(
+      element('h2', 'lmc-runs-title', 'Runs'),
+      this.statusLine,
+      this.filterInput,
+      actions,
+      element('div', 'lmc-runs-scroll'),
+      this.figures,
+    );
     this.node.querySelector('.lmc-runs-scroll')!.append(this.table);
     this.renderTable();
   }
@@ -96,11 +112,14 @@ export class RunsPanel extends Widget {
     try {
       const list = await this.connection.list();
       // Running units first, then the most recently changed.
-      this.rows = list.units.sort((a, b) => Number(b.state === 'running') - Number(a.state === 'running') || b.modified.localeCompare(a.modified));
+      this.rows = list.units.sort(
+        (a, b) => Number(b.state === 'running') - Number(a.state === 'running') || b.modified.localeCompare(a.modified),
+      );
       const known = new Set(this.rows.map((r) => r.hash));
       for (const hash of [...this.selected]) if (!known.has(hash)) this.selected.delete(hash);
       const running = this.rows.filter((r) => r.state === 'running').length;
-      this.statusLine.textContent = `${list.store}: ${this.rows.length} units, ${running} running; ` +
+      this.statusLine.textContent =
+        `${list.store}: ${this.rows.length} units, ${running} running; ` +
         `updated ${new Date(list.time).toLocaleTimeString()}`;
       this.statusLine.classList.remove('lmc-runs-error');
       this.renderTable();
@@ -120,7 +139,18 @@ export class RunsPanel extends Widget {
   private renderTable(): void {
     const shown = this.rows.filter((r) => matchesFilter(r, this.filterInput.value));
     const head = element('tr', '');
-    for (const h of ['', 'kind', 'state', 'k', 'level/pair', 'density %', 'instability (test, pp)', 'preset', 'seeds (init, order)']) head.append(element('th', '', h));
+    for (const h of [
+      '',
+      'kind',
+      'state',
+      'k',
+      'level/pair',
+      'density %',
+      'instability (test, pp)',
+      'preset',
+      'seeds (init, order)',
+    ])
+      head.append(element('th', '', h));
     const body = shown.map((r) => {
       const tr = element('tr', `lmc-runs-row lmc-runs-${r.state}`);
       tr.dataset.hash = r.hash;
@@ -138,26 +168,40 @@ export class RunsPanel extends Widget {
       const cell = element('td', '');
       cell.append(box);
       tr.append(cell);
-      const seed = (v: number | null) => (v === null ? '' : String(v).length > 6 ? `${String(v).slice(0, 6)}…` : String(v));
+      const seed = (v: number | null) =>
+        v === null ? '' : String(v).length > 6 ? `${String(v).slice(0, 6)}…` : String(v);
       const levelOrPair = r.level !== null ? `level ${r.level}` : r.pair !== null ? `pair ${r.pair}` : '';
       const seeds = r.initSeed === null ? '' : `${seed(r.initSeed)}, ${seed(r.dataOrderSeed)}`;
-      const cells = [r.kind, r.status, r.k ?? '', levelOrPair, percent(r.density, 1), percent(r.instabilityTest, 2), r.preset ?? r.model ?? '', seeds];
+      const cells = [
+        r.kind,
+        r.status,
+        r.k ?? '',
+        levelOrPair,
+        percent(r.density, 1),
+        percent(r.instabilityTest, 2),
+        r.preset ?? r.model ?? '',
+        seeds,
+      ];
       cells.forEach((text, i) => tr.append(element('td', i === 1 ? 'lmc-runs-state' : '', String(text))));
       return tr;
     });
     this.table.replaceChildren(head, ...body);
-    if (this.rows.length > 0 && shown.length === 0) this.table.append(element('caption', '', `no unit matches "${this.filterInput.value}"`));
+    if (this.rows.length > 0 && shown.length === 0)
+      this.table.append(element('caption', '', `no unit matches "${this.filterInput.value}"`));
     this.updateActions();
   }
 
   private updateActions(): void {
     this.insertButton.disabled = this.selected.size === 0;
-    this.insertButton.textContent = this.selected.size === 0 ? 'Insert cell' : `Insert cell (${this.selected.size} selected)`;
+    this.insertButton.textContent =
+      this.selected.size === 0 ? 'Insert cell' : `Insert cell (${this.selected.size} selected)`;
   }
 
   /** Draws the selected finished pairs (again only when the selection changed). */
   private async drawSelection(): Promise<void> {
-    const pairs = this.rows.filter((r) => this.selected.has(r.hash) && r.kind === 'instability-pair' && r.state === 'finished').map((r) => r.hash);
+    const pairs = this.rows
+      .filter((r) => this.selected.has(r.hash) && r.kind === 'instability-pair' && r.state === 'finished')
+      .map((r) => r.hash);
     const key = pairs.join(',');
     if (key === this.drawnSelection) return;
     this.drawnSelection = key;
@@ -179,15 +223,27 @@ export class RunsPanel extends Widget {
     for (const figure of figures) {
       const node = element('div', 'lmc-runs-figure lmc-plotly');
       this.figures.append(node);
-      const layout = { ...(figure.layout ?? {}), height: FIGURE_HEIGHT, autosize: true, margin: { l: 50, r: 10, t: 40, b: 40 }, legend: { orientation: 'h' } };
-      await plotly.react(node, figure.data ?? [], themeLayout(layout), { ...(figure.config ?? {}), displaylogo: false, displayModeBar: false, responsive: true });
+      const layout = {
+        ...(figure.layout ?? {}),
+        height: FIGURE_HEIGHT,
+        autosize: true,
+        margin: { l: 50, r: 10, t: 40, b: 40 },
+        legend: { orientation: 'h' },
+      };
+      await plotly.react(node, figure.data ?? [], themeLayout(layout), {
+        ...(figure.config ?? {}),
+        displaylogo: false,
+        displayModeBar: false,
+        responsive: true,
+      });
     }
   }
 
   private insert(): void {
     const hashes = this.rows.filter((r) => this.selected.has(r.hash)).map((r) => r.hash);
     const problem = this.insertCell(selectionCell(this.connection.store, hashes));
-    this.statusLine.textContent = problem ?? `inserted a cell loading ${hashes.length} unit${hashes.length === 1 ? '' : 's'}`;
+    this.statusLine.textContent =
+      problem ?? `inserted a cell loading ${hashes.length} unit${hashes.length === 1 ? '' : 's'}`;
     this.statusLine.classList.toggle('lmc-runs-error', problem !== null);
   }
 }

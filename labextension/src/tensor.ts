@@ -16,7 +16,8 @@ export { TENSOR_MIME };
 const SVG = 'http://www.w3.org/2000/svg';
 const FILL = /^#[0-9a-f]{6}$/;
 const RUNS = /^(M\d+ \d+h\d+v1h-\d+z)+$/;
-const whole = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
+const whole = (v: unknown, max: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
 
 function heatmapNode(h: NonNullable<TensorView['heatmap']>): HTMLElement {
   const node = element('div', 'lmc-heatmap');
@@ -48,10 +49,18 @@ export class TensorRenderer extends Widget implements IRenderMime.IRenderer {
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const view = (model.data[TENSOR_MIME] ?? {}) as Partial<TensorView>;
     const head = element('div', 'lmc-tensor-head');
-    head.append(element('b', '', String(view.kind ?? 'Tensor')), ` ${String(view.dtype ?? '')} ${String(view.shape ?? '')} `, element('span', 'lmc-tensor-note', `(${Number(view.size)} values)`));
+    head.append(
+      element('b', '', String(view.kind ?? 'Tensor')),
+      ` ${String(view.dtype ?? '')} ${String(view.shape ?? '')} `,
+      element('span', 'lmc-tensor-note', `(${Number(view.size)} values)`),
+    );
     const stats = element('table', 'lmc-tensor-stats');
     const statsRow = element('tr', '');
-    for (const [name, value] of Array.isArray(view.stats) ? view.stats : []) statsRow.append(element('td', 'lmc-tensor-note', String(name)), element('td', 'lmc-tensor-number', String(value)));
+    for (const [name, value] of Array.isArray(view.stats) ? view.stats : [])
+      statsRow.append(
+        element('td', 'lmc-tensor-note', String(name)),
+        element('td', 'lmc-tensor-number', String(value)),
+      );
     stats.append(statsRow);
     const preview = element('table', 'lmc-tensor-preview');
     for (const row of Array.isArray(view.preview) ? view.preview : []) {

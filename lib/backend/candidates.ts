@@ -64,10 +64,12 @@ function packageVersion(load: PackageLoader, pkg: string): string {
 function nvidiaGpuNames(): string[] {
   const root = '/proc/driver/nvidia/gpus';
   try {
-    return readdirSync(root).map((bus) => {
-      const text = readFileSync(`${root}/${bus}/information`, 'utf8');
-      return /^Model:\s*(.+)$/m.exec(text)?.[1].trim() ?? '';
-    }).filter((name) => name !== '');
+    return readdirSync(root)
+      .map((bus) => {
+        const text = readFileSync(`${root}/${bus}/information`, 'utf8');
+        return /^Model:\s*(.+)$/m.exec(text)?.[1].trim() ?? '';
+      })
+      .filter((name) => name !== '');
   } catch {
     return [];
   }
@@ -76,14 +78,18 @@ function nvidiaGpuNames(): string[] {
 /** Loads one of the two tfjs-node packages and switches tfjs to the 'tensorflow' backend it registers. */
 async function activateNative(load: PackageLoader, pkg: string, gpu: boolean): Promise<Activation> {
   if (nativePackage !== undefined && nativePackage !== pkg) {
-    throw new Error(`${nativePackage} already provides the 'tensorflow' backend in this process, ` +
-      `and one process can load only one of the two native packages; start a new process`);
+    throw new Error(
+      `${nativePackage} already provides the 'tensorflow' backend in this process, ` +
+        `and one process can load only one of the two native packages; start a new process`,
+    );
   }
   load(pkg);
   if (tf.findBackendFactory('tensorflow') == null) {
-    throw new Error(`${pkg} loaded but registered no 'tensorflow' backend with lmc-lab's ` +
-      `@tensorflow/tfjs ${tf.version.tfjs}; it probably resolved another copy of @tensorflow/tfjs ` +
-      `(check 'npm ls @tensorflow/tfjs' shows one version)`);
+    throw new Error(
+      `${pkg} loaded but registered no 'tensorflow' backend with lmc-lab's ` +
+        `@tensorflow/tfjs ${tf.version.tfjs}; it probably resolved another copy of @tensorflow/tfjs ` +
+        `(check 'npm ls @tensorflow/tfjs' shows one version)`,
+    );
   }
   nativePackage = pkg;
   if (!(await tf.setBackend('tensorflow'))) {
@@ -93,8 +99,11 @@ async function activateNative(load: PackageLoader, pkg: string, gpu: boolean): P
   let device = 'CPU (native TensorFlow)';
   if (gpu) {
     const names = nvidiaGpuNames();
-    device = !usingGpu ? 'CPU (native TensorFlow; tfjs-node-gpu found no usable GPU)'
-      : names.length > 0 ? `GPU: ${names.join(', ')}` : 'GPU (CUDA)';
+    device = !usingGpu
+      ? 'CPU (native TensorFlow; tfjs-node-gpu found no usable GPU)'
+      : names.length > 0
+        ? `GPU: ${names.join(', ')}`
+        : 'GPU (CUDA)';
   }
   return { tfBackend: 'tensorflow', device, package: pkg, version: packageVersion(load, pkg) };
 }
@@ -120,12 +129,15 @@ const wasm: Candidate = {
     const mod = loadWasmModule();
     registerWasmKernels();
     if (!(await tf.setBackend('wasm'))) {
-      throw new Error(`tf.setBackend('wasm') failed (see the warning printed above); ` +
-        `the .wasm files should be in node_modules/${WASM_PACKAGE}/dist/`);
+      throw new Error(
+        `tf.setBackend('wasm') failed (see the warning printed above); ` +
+          `the .wasm files should be in node_modules/${WASM_PACKAGE}/dist/`,
+      );
     }
     const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
     const threads = mod.getThreadsCount();
-    const device = `CPU (wasm, ${threads > 1 ? `${threads} threads` : 'single-threaded'}, ` +
+    const device =
+      `CPU (wasm, ${threads > 1 ? `${threads} threads` : 'single-threaded'}, ` +
       `${simd ? 'SIMD' : 'no SIMD'}; convolutions: ${describeConvolutions()})`;
     return { tfBackend: 'wasm', device, package: WASM_PACKAGE, version: mod.version_wasm };
   },
@@ -155,12 +167,13 @@ export const CANDIDATES: Readonly<Record<BackendName, Candidate>> = { gpu, tenso
 export function fixFor(name: BackendName): string {
   switch (name) {
     case 'gpu':
-      return 'npm install @tensorflow/tfjs-node-gpu on Linux x64 with an NVIDIA GPU, CUDA 11.2 and ' +
+      return (
+        'npm install @tensorflow/tfjs-node-gpu on Linux x64 with an NVIDIA GPU, CUDA 11.2 and ' +
         'cuDNN 8.1 (conda env create -f environment.yml provides both); its install downloads ' +
-        'libtensorflow, so it needs network access';
+        'libtensorflow, so it needs network access'
+      );
     case 'tensorflow':
-      return 'npm install @tensorflow/tfjs-node (its install downloads libtensorflow, so it needs ' +
-        'network access)';
+      return 'npm install @tensorflow/tfjs-node (its install downloads libtensorflow, so it needs ' + 'network access)';
     case 'wasm':
       return `npm install ${WASM_PACKAGE}@${tf.version.tfjs} (the same version as @tensorflow/tfjs)`;
     case 'cpu':

@@ -55,8 +55,10 @@ export function filterGradientGeometry(
   const where = `lmc-lab ${backendName} Conv2DBackpropFilter`;
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
   if (dataFormat !== 'NHWC') {
-    throw new Error(`${where}: dataFormat '${dataFormat}' is not supported; ` +
-      `only NHWC (channels last, the tfjs default) is. Use NHWC tensors or another backend.`);
+    throw new Error(
+      `${where}: dataFormat '${dataFormat}' is not supported; ` +
+        `only NHWC (channels last, the tfjs default) is. Use NHWC tensors or another backend.`,
+    );
   }
   if (x.shape.length !== 4 || dy.shape.length !== 4) {
     throw new Error(`${where}: x and dy must be rank 4, got x [${x.shape}] and dy [${dy.shape}]`);
@@ -65,17 +67,27 @@ export function filterGradientGeometry(
   // dilations attribute; refuse one rather than silently return the undilated gradient.
   const dilations = (attrs as { dilations?: number | [number, number] }).dilations ?? 1;
   if ([dilations].flat().some((d) => d !== 1)) {
-    throw new Error(`${where}: dilations ${JSON.stringify(dilations)} are not ` +
-      `supported (only 1); tfjs itself has no gradient for dilated convolutions`);
+    throw new Error(
+      `${where}: dilations ${JSON.stringify(dilations)} are not ` +
+        `supported (only 1); tfjs itself has no gradient for dilated convolutions`,
+    );
   }
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
   const [kh, kw] = filterShape;
   const [, h, w] = x.shape;
   const [, oh, ow] = dy.shape;
   if (oh !== info.outHeight || ow !== info.outWidth) {
-    throw new Error(`${where}: dy [${dy.shape}] does not match the forward output ` +
-      `${info.outHeight}x${info.outWidth} of x [${x.shape}] with filter [${filterShape}]`);
+    throw new Error(
+      `${where}: dy [${dy.shape}] does not match the forward output ` +
+        `${info.outHeight}x${info.outWidth} of x [${x.shape}] with filter [${filterShape}]`,
+    );
   }
   const sh = info.strideHeight;
   const sw = info.strideWidth;
@@ -94,7 +106,19 @@ function filterGradient1x1(s: KernelScope, x: TensorInfo, dy: TensorInfo, sh: nu
   const [hc, wc] = [Math.min(h, oh * sh), Math.min(w, ow * sw)];
   if (hc !== h || wc !== w) xs = s.run('Slice', { x: xs }, { begin: [0, 0, 0, 0], size: [n, hc, wc, cin] });
   if (hc !== oh * sh || wc !== ow * sw) {
-    xs = s.run('PadV2', { x: xs }, { paddings: [[0, 0], [0, oh * sh - hc], [0, ow * sw - wc], [0, 0]], constantValue: 0 });
+    xs = s.run(
+      'PadV2',
+      { x: xs },
+      {
+        paddings: [
+          [0, 0],
+          [0, oh * sh - hc],
+          [0, ow * sw - wc],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
   }
   // Sample rows, then columns, with contiguous-block slices; wasm's strided slice and its
   // transposes above rank 4 run a generic scalar path that is 20x slower.
@@ -107,25 +131,43 @@ function filterGradient1x1(s: KernelScope, x: TensorInfo, dy: TensorInfo, sh: nu
     xs = s.run('Slice', { x: cols }, { begin: [0, 0, 0], size: [n * oh * ow, 1, cin] });
   }
   const pixels = s.run('Reshape', { x: xs }, { shape: [n * oh * ow, cin] });
-  const a = s.run('Reshape', { x: s.run('Transpose', { x: pixels }, { perm: [1, 0] }) }, { shape: [1, cin, n * oh * ow] });
+  const a = s.run(
+    'Reshape',
+    { x: s.run('Transpose', { x: pixels }, { perm: [1, 0] }) },
+    { shape: [1, cin, n * oh * ow] },
+  );
   const b = s.run('Reshape', { x: dy }, { shape: [1, n * oh * ow, cout] });
   const dw = s.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
   return s.run('Reshape', { x: dw }, { shape: [1, 1, cin, cout] });
 }
 
 /** dW as a stride-1, dilated convolution of the transposed x with the transposed dy. */
-function filterGradientByConvolution(s: KernelScope, x: TensorInfo, dy: TensorInfo, g: FilterGradientGeometry,
-  filterShape: [number, number, number, number]): TensorInfo {
+function filterGradientByConvolution(
+  s: KernelScope,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: FilterGradientGeometry,
+  filterShape: [number, number, number, number],
+): TensorInfo {
   const [kh, kw, cin, cout] = filterShape;
   const xT = s.run('Transpose', { x }, { perm: [3, 1, 2, 0] });
   const dyT = s.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
-  let dw = s.run('Conv2D', { x: xT, filter: dyT }, {
-    strides: [1, 1],
-    pad: [[0, 0], [g.top, Math.max(0, g.bottom)], [g.left, Math.max(0, g.right)], [0, 0]],
-    dataFormat: 'NHWC',
-    dilations: [g.sh, g.sw],
-    dimRoundingMode: undefined,
-  });
+  let dw = s.run(
+    'Conv2D',
+    { x: xT, filter: dyT },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [g.top, Math.max(0, g.bottom)],
+        [g.left, Math.max(0, g.right)],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [g.sh, g.sw],
+      dimRoundingMode: undefined,
+    },
+  );
   if (dw.shape[1] !== kh || dw.shape[2] !== kw) {
     dw = s.run('Slice', { x: dw }, { begin: [0, 0, 0, 0], size: [cin, kh, kw, cout] });
   }
@@ -143,7 +185,11 @@ export interface FilterGradientOptions {
 }
 
 /** The filter gradient dW of an NHWC conv2d from x and dy, with `backendName`'s own kernels. */
-export function conv2DBackpropFilterViaConv(backendName: string, args: KernelArgs, options: FilterGradientOptions): TensorInfo {
+export function conv2DBackpropFilterViaConv(
+  backendName: string,
+  args: KernelArgs,
+  options: FilterGradientOptions,
+): TensorInfo {
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = args.attrs as unknown as Conv2DBackpropFilterAttrs;
   const g = filterGradientGeometry(backendName, x, dy, attrs);
@@ -159,7 +205,11 @@ export function conv2DBackpropFilterViaConv(backendName: string, args: KernelArg
  * A Conv2DBackpropFilter kernelFunc for `backendName`: the rewrite for NHWC float32, and
  * `fallback` (the backend's stock kernel, if it has one) for everything else.
  */
-export function makeConv2DBackpropFilter(backendName: string, options: FilterGradientOptions, fallback?: tf.KernelFunc): tf.KernelFunc {
+export function makeConv2DBackpropFilter(
+  backendName: string,
+  options: FilterGradientOptions,
+  fallback?: tf.KernelFunc,
+): tf.KernelFunc {
   const kernelFunc = (args: KernelArgs) => {
     const { x } = args.inputs as { x: TensorInfo };
     const attrs = args.attrs as unknown as Conv2DBackpropFilterAttrs;

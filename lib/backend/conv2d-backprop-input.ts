@@ -29,10 +29,21 @@ function insertZeros(s: KernelScope, dy: TensorInfo, sh: number, sw: number): Te
   const [n, oh, ow, c] = dy.shape;
   // A size-1 axis after each spatial axis, padded to the stride, then merged back: one pass.
   const r = s.run('Reshape', { x: dy }, { shape: [n, oh, 1, ow, 1, c] });
-  const p = s.run('PadV2', { x: r }, {
-    paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
-    constantValue: 0,
-  });
+  const p = s.run(
+    'PadV2',
+    { x: r },
+    {
+      paddings: [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
   return s.run('Reshape', { x: p }, { shape: [n, oh * sh, ow * sw, c] });
 }
 
@@ -75,8 +86,13 @@ function phaseAxis(size: number, stride: number, padBefore: number): PhaseAxis |
  * interleaves the phases into rows and columns. For a 3x3 stride-2 kernel it does 4/9 of the
  * multiply-adds of the zero-insertion rewrite. Null where the split does not apply.
  */
-function inputGradientByPhases(s: KernelScope, dy: TensorInfo, filter: TensorInfo, inputShape: number[],
-  info: tf.backend_util.Conv2DInfo): TensorInfo | null {
+function inputGradientByPhases(
+  s: KernelScope,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  inputShape: number[],
+  info: tf.backend_util.Conv2DInfo,
+): TensorInfo | null {
   const [kh, kw, cin, cout] = filter.shape;
   const [n, h, w] = inputShape;
   const [, oh, ow] = dy.shape;
@@ -99,7 +115,7 @@ function inputGradientByPhases(s: KernelScope, dy: TensorInfo, filter: TensorInf
           if (a < 0 || b < 0) continue;
           for (let c = 0; c < cin; c++) {
             const from = ((a * kw + b) * cin + c) * cout;
-            const to = ((k1 * cols.window + k2) * cout) * phases + (rh * sw + rw) * cin + c;
+            const to = (k1 * cols.window + k2) * cout * phases + (rh * sw + rw) * cin + c;
             for (let o = 0; o < cout; o++) gathered[to + o * phases] = weights[from + o];
           }
         }
@@ -109,14 +125,22 @@ function inputGradientByPhases(s: KernelScope, dy: TensorInfo, filter: TensorInf
   const phaseFilter = s.make([rows.window, cols.window, cout, phases], gathered);
   // Enough output positions per phase to cover the input; surplus ones are cropped below.
   const [uh, uw] = [Math.ceil(h / sh), Math.ceil(w / sw)];
-  const out = s.run('Conv2D', { x: dy, filter: phaseFilter }, {
-    strides: [1, 1],
-    pad: [[0, 0], [rows.before, Math.max(0, uh + rows.window - 1 - oh - rows.before)],
-      [cols.before, Math.max(0, uw + cols.window - 1 - ow - cols.before)], [0, 0]],
-    dataFormat: 'NHWC',
-    dilations: [1, 1],
-    dimRoundingMode: undefined,
-  });
+  const out = s.run(
+    'Conv2D',
+    { x: dy, filter: phaseFilter },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [rows.before, Math.max(0, uh + rows.window - 1 - oh - rows.before)],
+        [cols.before, Math.max(0, uw + cols.window - 1 - ow - cols.before)],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined,
+    },
+  );
   const [, ph, pw] = out.shape;
   // [n * ph, pw, sh, sw * cin] -> [n * ph, sh, pw, sw * cin] is [n, ph * sh, pw * sw, cin].
   let dx = s.run('Reshape', { x: out }, { shape: [n * ph, pw, sh, sw * cin] });
@@ -133,12 +157,21 @@ export interface InputGradientOptions {
 }
 
 /** The input gradient dx of an NHWC conv2d, computed with `backendName`'s forward Conv2D. */
-export function conv2DBackpropInputViaConv(backendName: string, args: KernelArgs,
-  options: InputGradientOptions = { stridePhases: true }): TensorInfo {
+export function conv2DBackpropInputViaConv(
+  backendName: string,
+  args: KernelArgs,
+  options: InputGradientOptions = { stridePhases: true },
+): TensorInfo {
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const { inputShape, strides, pad, dimRoundingMode } = args.attrs as unknown as Conv2DBackpropInputAttrs;
   const info = tf.backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
   const [kh, kw] = filter.shape;
   const [, h, w] = inputShape;
   const sh = info.strideHeight;
@@ -161,14 +194,22 @@ export function conv2DBackpropInputViaConv(backendName: string, args: KernelArgs
     const padRight = w + kw - 1 - padLeft - lw;
     // Negative padding (explicit forward padding wider than the kernel, or trailing inserted
     // zeros) is done by cropping the result instead, which the convolution cannot do itself.
-    let dx = s.run('Conv2D', { x: spread, filter: rotated }, {
-      strides: [1, 1],
-      pad: [[0, 0], [Math.max(0, padTop), Math.max(0, padBottom)],
-        [Math.max(0, padLeft), Math.max(0, padRight)], [0, 0]],
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-      dimRoundingMode: undefined,
-    });
+    let dx = s.run(
+      'Conv2D',
+      { x: spread, filter: rotated },
+      {
+        strides: [1, 1],
+        pad: [
+          [0, 0],
+          [Math.max(0, padTop), Math.max(0, padBottom)],
+          [Math.max(0, padLeft), Math.max(0, padRight)],
+          [0, 0],
+        ],
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+        dimRoundingMode: undefined,
+      },
+    );
     const cropTop = Math.max(0, -padTop);
     const cropLeft = Math.max(0, -padLeft);
     if (cropTop !== 0 || cropLeft !== 0 || dx.shape[1] !== h || dx.shape[2] !== w) {
@@ -190,8 +231,12 @@ export function rewritable(dy: TensorInfo, attrs: Conv2DBackpropInputAttrs): boo
  * A Conv2DBackpropInput kernelFunc for `backendName` that uses the Conv2D rewrite where
  * `useRewrite` says so and the stock kernel (`stock`) everywhere else.
  */
-export function makeConv2DBackpropInput(backendName: string, stock: tf.KernelFunc, useRewrite: BackpropInputPolicy,
-  options: InputGradientOptions = { stridePhases: true }): tf.KernelFunc {
+export function makeConv2DBackpropInput(
+  backendName: string,
+  stock: tf.KernelFunc,
+  useRewrite: BackpropInputPolicy,
+  options: InputGradientOptions = { stridePhases: true },
+): tf.KernelFunc {
   const kernelFunc = (args: KernelArgs) => {
     const { dy } = args.inputs as { dy: TensorInfo };
     const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;

@@ -15,8 +15,10 @@ function replace(kernelName: string, make: (stock: tf.KernelFunc) => tf.KernelFu
   if (stockKernels.has(kernelName)) return;
   const stock = tf.getKernel(kernelName, 'cpu');
   if (stock == null) {
-    throw new Error(`lmc-lab backend: the cpu backend registered no ${kernelName} kernel; check that ` +
-      `@tensorflow/tfjs-backend-cpu matches @tensorflow/tfjs (npm ls @tensorflow/tfjs-core)`);
+    throw new Error(
+      `lmc-lab backend: the cpu backend registered no ${kernelName} kernel; check that ` +
+        `@tensorflow/tfjs-backend-cpu matches @tensorflow/tfjs (npm ls @tensorflow/tfjs-core)`,
+    );
   }
   stockKernels.set(kernelName, stock);
   tf.unregisterKernel(kernelName, 'cpu');
@@ -25,7 +27,9 @@ function replace(kernelName: string, make: (stock: tf.KernelFunc) => tf.KernelFu
 
 /** Registers lmc-lab's cpu kernels (a fast Conv2DBackpropFilter); idempotent. */
 export function registerCpuKernels(): void {
-  replace('Conv2DBackpropFilter', (stock) => makeConv2DBackpropFilter('cpu', { stridedOneByOneAsMatMul: false }, stock));
+  replace('Conv2DBackpropFilter', (stock) =>
+    makeConv2DBackpropFilter('cpu', { stridedOneByOneAsMatMul: false }, stock),
+  );
 }
 
 /** Puts back the stock cpu kernels that registerCpuKernels replaced (for comparisons and benchmarks). */

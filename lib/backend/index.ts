@@ -9,9 +9,7 @@
  */
 import { tf } from '../tf';
 import { readSetting, SETTINGS } from '../settings';
-import {
-  Activation, BACKEND_NAMES, BackendName, CANDIDATES, fixFor, PackageLoader, reasonOf,
-} from './candidates';
+import { Activation, BACKEND_NAMES, BackendName, CANDIDATES, fixFor, PackageLoader, reasonOf } from './candidates';
 
 export { BACKEND_NAMES } from './candidates';
 export type { BackendName } from './candidates';
@@ -121,7 +119,8 @@ async function withoutNewProcessHandlers<T>(start: () => Promise<T>): Promise<T>
     return await start();
   } finally {
     for (const event of PROCESS_ERROR_EVENTS) {
-      for (const listener of listeners(event)) if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+      for (const listener of listeners(event))
+        if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
     }
   }
 }
@@ -140,16 +139,19 @@ async function choose(request: Request, load: PackageLoader): Promise<BackendInf
       const reason = reasonOf(err, CANDIDATES[name].package);
       tried.push({ name, ok: false, reason });
       if (request.forced !== undefined) {
-        throw new Error(`lmc-lab backend '${name}' was requested (${request.source}) but is ` +
-          `unavailable: it needs ${CANDIDATES[name].package}, which failed: ${reason}. ` +
-          `Fix: ${fixFor(name)}; or unset ${BACKEND_ENV_VAR} (and pass no backend) to use the ` +
-          `fastest available one.`);
+        throw new Error(
+          `lmc-lab backend '${name}' was requested (${request.source}) but is ` +
+            `unavailable: it needs ${CANDIDATES[name].package}, which failed: ${reason}. ` +
+            `Fix: ${fixFor(name)}; or unset ${BACKEND_ENV_VAR} (and pass no backend) to use the ` +
+            `fastest available one.`,
+        );
       }
     }
   }
   // Unreachable in practice: the cpu backend ships inside @tensorflow/tfjs.
-  throw new Error(`lmc-lab: no TensorFlow.js backend could be started: ` +
-    tried.map((t) => `${t.name}: ${t.reason}`).join('; '));
+  throw new Error(
+    `lmc-lab: no TensorFlow.js backend could be started: ` + tried.map((t) => `${t.name}: ${t.reason}`).join('; '),
+  );
 }
 
 /**
@@ -181,16 +183,20 @@ export function backendInfo(): BackendInfo {
   for (const [name, a] of activated) {
     if (a.tfBackend === tfBackend) return { name, ...a, tried: [{ name, ok: true }] };
   }
-  throw new Error(tfBackend == null
-    ? 'lmc-lab: no backend has been started yet; call `await initBackend()` first'
-    : `lmc-lab: the active tfjs backend '${tfBackend}' was not started by initBackend; ` +
-      `call \`await initBackend()\` (or set ${BACKEND_ENV_VAR}) to start one lmc-lab knows`);
+  throw new Error(
+    tfBackend == null
+      ? 'lmc-lab: no backend has been started yet; call `await initBackend()` first'
+      : `lmc-lab: the active tfjs backend '${tfBackend}' was not started by initBackend; ` +
+          `call \`await initBackend()\` (or set ${BACKEND_ENV_VAR}) to start one lmc-lab knows`,
+  );
 }
 
 /** One line for the CLI and notebooks, e.g. "backend wasm: CPU (wasm, ...) via ... (skipped gpu: ...)". */
 export function describeBackend(info: BackendInfo): string {
   const skipped = info.tried.filter((t) => !t.ok).map((t) => `${t.name}: ${t.reason}`);
   const version = info.version === '' ? '' : `@${info.version}`;
-  return `backend ${info.name}: ${info.device} via ${info.package}${version}` +
-    (skipped.length > 0 ? ` (skipped ${skipped.join('; ')})` : '');
+  return (
+    `backend ${info.name}: ${info.device} via ${info.package}${version}` +
+    (skipped.length > 0 ? ` (skipped ${skipped.join('; ')})` : '')
+  );
 }

@@ -30,15 +30,20 @@ export class KernelScope {
   private readonly made: TensorInfo[] = [];
 
   /** `backend` is the backend object tfjs passed to the calling kernel; `backendName` its registry name. */
-  constructor(readonly backend: unknown, readonly backendName: string) {}
+  constructor(
+    readonly backend: unknown,
+    readonly backendName: string,
+  ) {}
 
   /** Runs the kernel `kernelName` of this backend and records its (single) output for disposal. */
   run(kernelName: string, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
     const kernel = tf.getKernel(kernelName, this.backendName);
     if (kernel == null) {
-      throw new Error(`lmc-lab backend: the ${this.backendName} kernel '${kernelName}' is not registered; ` +
-        `initialize the '${this.backendName}' backend (initBackend('${this.backendName}')) before running its ` +
-          `kernels`);
+      throw new Error(
+        `lmc-lab backend: the ${this.backendName} kernel '${kernelName}' is not registered; ` +
+          `initialize the '${this.backendName}' backend (initBackend('${this.backendName}')) before running its ` +
+          `kernels`,
+      );
     }
     const out = kernel.kernelFunc({
       inputs: inputs as tf.NamedTensorInfoMap,
@@ -52,7 +57,11 @@ export class KernelScope {
 
   /** A new float32 tensor of `shape` holding `values`, recorded for disposal. */
   make(shape: number[], values: Float32Array): TensorInfo {
-    const info = { dataId: (this.backend as ScopeBackend).write(values, shape, 'float32'), shape, dtype: 'float32' as const };
+    const info = {
+      dataId: (this.backend as ScopeBackend).write(values, shape, 'float32'),
+      shape,
+      dtype: 'float32' as const,
+    };
     this.made.push(info);
     return info;
   }

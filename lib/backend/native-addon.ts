@@ -42,8 +42,10 @@ function loadFailure(err: unknown): string {
   const e = err as { code?: string; message?: string };
   const message = String(e?.message ?? err).split('\n')[0];
   if (e?.code === 'MODULE_NOT_FOUND') {
-    return `native addon not built: ${DNNL_PACKAGE} is not installed; npm install builds it where ` +
-      `libdnnl-dev and g++ are present`;
+    return (
+      `native addon not built: ${DNNL_PACKAGE} is not installed; npm install builds it where ` +
+      `libdnnl-dev and g++ are present`
+    );
   }
   return `native addon failed to load: ${message}`;
 }
@@ -54,7 +56,11 @@ function requireAddon(): DnnlAddon {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(DNNL_PACKAGE) as DnnlAddon;
   } catch (err) {
-    if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND' || !String((err as Error).message).includes(DNNL_PACKAGE)) throw err;
+    if (
+      (err as { code?: string }).code !== 'MODULE_NOT_FOUND' ||
+      !String((err as Error).message).includes(DNNL_PACKAGE)
+    )
+      throw err;
     // dist/lib/backend -> the checkout root: `npx node-gyp rebuild` in native/dnnl works without npm install.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(path.resolve(__dirname, '..', '..', '..', 'native', 'dnnl')) as DnnlAddon;
@@ -65,7 +71,9 @@ function requireAddon(): DnnlAddon {
  * The addon with its thread count set, or the one-line reason it is not used (turned off by
  * LMC_NATIVE=0, not installed, or failing to load). Loads once per process (per worker thread).
  */
-export function nativeAddon(env: Record<string, string | undefined> = process.env): { addon: DnnlAddon } | { reason: string } {
+export function nativeAddon(
+  env: Record<string, string | undefined> = process.env,
+): { addon: DnnlAddon } | { reason: string } {
   if (loaded !== undefined) return loaded;
   if (settingOrDefault('native', env) === 'off') {
     loaded = { reason: `native convolutions turned off by LMC_NATIVE=${env.LMC_NATIVE?.trim()}` };

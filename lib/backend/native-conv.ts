@@ -39,7 +39,8 @@ function active(): DnnlAddon | null {
  * pads do except with a ceil dimRoundingMode.
  */
 export function geometryOf(info: tf.backend_util.Conv2DInfo): Int32Array | null {
-  const { batchSize, inHeight, inWidth, inChannels, outChannels, filterHeight, filterWidth, outHeight, outWidth } = info;
+  const { batchSize, inHeight, inWidth, inChannels, outChannels, filterHeight, filterWidth, outHeight, outWidth } =
+    info;
   const { strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const { top, left, bottom, right } = info.padInfo;
   if (info.dataFormat !== 'channelsLast') return null;
@@ -50,7 +51,17 @@ export function geometryOf(info: tf.backend_util.Conv2DInfo): Int32Array | null 
   const rows = Math.floor((inHeight + top + bottom - span(filterHeight, dilationHeight)) / strideHeight) + 1;
   const cols = Math.floor((inWidth + left + right - span(filterWidth, dilationWidth)) / strideWidth) + 1;
   if (rows !== outHeight || cols !== outWidth) return null;
-  return Int32Array.from([...sizes, strideHeight, strideWidth, dilationHeight, dilationWidth, top, left, bottom, right]);
+  return Int32Array.from([
+    ...sizes,
+    strideHeight,
+    strideWidth,
+    dilationHeight,
+    dilationWidth,
+    top,
+    left,
+    bottom,
+    right,
+  ]);
 }
 
 /** Byte offset of a tensor in the wasm heap. */
@@ -59,10 +70,24 @@ function offsetOf(backend: WasmBackend, t: TensorInfo): number {
 }
 
 /** Allocates the output, then runs the addon; the heap is read after allocating, which may grow it. */
-function compute(addon: DnnlAddon, backend: WasmBackend, kind: 0 | 1 | 2, geometry: Int32Array,
-  a: TensorInfo, b: TensorInfo, outShape: number[]): TensorInfo {
+function compute(
+  addon: DnnlAddon,
+  backend: WasmBackend,
+  kind: 0 | 1 | 2,
+  geometry: Int32Array,
+  a: TensorInfo,
+  b: TensorInfo,
+  outShape: number[],
+): TensorInfo {
   const out = backend.makeOutput(outShape, 'float32');
-  addon.run(kind, backend.wasm.HEAPU8.buffer, geometry, offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out));
+  addon.run(
+    kind,
+    backend.wasm.HEAPU8.buffer,
+    geometry,
+    offsetOf(backend, a),
+    offsetOf(backend, b),
+    offsetOf(backend, out),
+  );
   return out;
 }
 
@@ -75,8 +100,14 @@ export function nativeConv2D(fallback: tf.KernelFunc): tf.KernelFunc {
     const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
     const attrs = args.attrs as unknown as tf.Conv2DAttrs;
     if (addon !== null && attrs.dataFormat === 'NHWC' && float32(x, filter)) {
-      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
-        filter.shape as [number, number, number, number], attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode);
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        filter.shape as [number, number, number, number],
+        attrs.strides,
+        attrs.dilations,
+        attrs.pad,
+        attrs.dimRoundingMode,
+      );
       const geometry = geometryOf(info);
       if (geometry !== null) return compute(addon, args.backend as WasmBackend, 0, geometry, x, filter, info.outShape);
     }
@@ -92,8 +123,14 @@ export function nativeConv2DBackpropInput(fallback: tf.KernelFunc): tf.KernelFun
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
     const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
     if (addon !== null && attrs.dataFormat === 'NHWC' && float32(dy, filter) && attrs.inputShape.length === 4) {
-      const info = tf.backend_util.computeConv2DInfo(attrs.inputShape as [number, number, number, number],
-        filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+      const info = tf.backend_util.computeConv2DInfo(
+        attrs.inputShape as [number, number, number, number],
+        filter.shape as [number, number, number, number],
+        attrs.strides,
+        1,
+        attrs.pad,
+        attrs.dimRoundingMode,
+      );
       const geometry = geometryOf(info);
       if (geometry !== null && sameShape(dy.shape, info.outShape)) {
         return compute(addon, args.backend as WasmBackend, 1, geometry, dy, filter, [...attrs.inputShape]);
@@ -112,8 +149,14 @@ export function nativeConv2DBackpropFilter(fallback: tf.KernelFunc): tf.KernelFu
     const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs & { dilations?: number | [number, number] };
     const undilated = [attrs.dilations ?? 1].flat().every((d) => d === 1);
     if (addon !== null && attrs.dataFormat === 'NHWC' && float32(x, dy) && undilated) {
-      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
-        attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        attrs.filterShape,
+        attrs.strides,
+        1,
+        attrs.pad,
+        attrs.dimRoundingMode,
+      );
       const geometry = geometryOf(info);
       if (geometry !== null && sameShape(dy.shape, info.outShape)) {
         return compute(addon, args.backend as WasmBackend, 2, geometry, x, dy, [...attrs.filterShape]);

@@ -24,7 +24,8 @@ function transposeLast(scope: KernelScope, t: TensorInfo): TensorInfo {
 export function registerWasmBatchMatMul(): void {
   if (original) return;
   const stock = tf.getKernel('BatchMatMul', 'wasm');
-  if (!stock) throw new Error('lmc-lab backend: wasm BatchMatMul is not registered; load @tensorflow/tfjs-backend-wasm first');
+  if (!stock)
+    throw new Error('lmc-lab backend: wasm BatchMatMul is not registered; load @tensorflow/tfjs-backend-wasm first');
   original = stock.kernelFunc;
   const base = original;
   tf.unregisterKernel('BatchMatMul', 'wasm');

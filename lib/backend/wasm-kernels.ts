@@ -64,8 +64,10 @@ function replace(kernelName: string, make: (stock: tf.KernelFunc) => tf.KernelFu
   if (stockKernels.has(kernelName)) return;
   const stock = tf.getKernel(kernelName, 'wasm');
   if (stock == null) {
-    throw new Error(`lmc-lab backend: ${WASM_PACKAGE} is loaded but registered no ${kernelName} ` +
-      `kernel; check that its version matches @tensorflow/tfjs (npm ls @tensorflow/tfjs-core)`);
+    throw new Error(
+      `lmc-lab backend: ${WASM_PACKAGE} is loaded but registered no ${kernelName} ` +
+        `kernel; check that its version matches @tensorflow/tfjs (npm ls @tensorflow/tfjs-core)`,
+    );
   }
   stockKernels.set(kernelName, stock);
   tf.unregisterKernel(kernelName, 'wasm');
@@ -87,7 +89,9 @@ export function registerWasmKernels(): void {
       kernelFunc: nativeConv2DBackpropFilter(makeConv2DBackpropFilter('wasm', { stridedOneByOneAsMatMul: true })),
     });
   }
-  replace('Conv2DBackpropInput', (stock) => nativeConv2DBackpropInput(makeConv2DBackpropInput('wasm', stock, alwaysRewrite)));
+  replace('Conv2DBackpropInput', (stock) =>
+    nativeConv2DBackpropInput(makeConv2DBackpropInput('wasm', stock, alwaysRewrite)),
+  );
   replace('Conv2D', nativeConv2D);
   replace('Identity', sharedIdentity);
   registerWasmBatchMatMul();

@@ -11,7 +11,12 @@ import { instabilityCommand } from './instability';
 import { quickstartCommand } from './quickstart';
 
 const STORE_OPTION = {
-  store: { type: 'string', value: '<folder>', description: 'the shared store the experiment was submitted to', defaultText: '$LMC_HOME/store' },
+  store: {
+    type: 'string',
+    value: '<folder>',
+    description: 'the shared store the experiment was submitted to',
+    defaultText: '$LMC_HOME/store',
+  },
 } as const;
 
 /** The options of `lmc status`: what it parses and what its help lists. */
@@ -47,7 +52,11 @@ resubmission resumes a cancelled training from its last checkpoint.`,
 export const PLAN_OPTIONS = { ...HELP_OPTIONS } as const;
 
 /** The commands `lmc plan` plans. */
-const PLANNED: Record<string, (args: string[]) => Promise<number>> = { quickstart: quickstartCommand, instability: instabilityCommand, imp: impCommand };
+const PLANNED: Record<string, (args: string[]) => Promise<number>> = {
+  quickstart: quickstartCommand,
+  instability: instabilityCommand,
+  imp: impCommand,
+};
 
 /** The text of `lmc help plan`. */
 export const PLAN_HELP = formatHelp({
@@ -69,19 +78,31 @@ export function statusLine(row: UnitStatus): string {
   const job = row.jobId === null ? '' : ` (job ${row.jobId})`;
   switch (row.state) {
     case 'running': {
-      const at = row.step === undefined ? '' : ` step ${row.step}/${row.endStep}${row.etaSeconds == null ? '' : `, ETA ${formatSeconds(row.etaSeconds)}`}`;
+      const at =
+        row.step === undefined
+          ? ''
+          : ` step ${row.step}/${row.endStep}${row.etaSeconds == null ? '' : `, ETA ${formatSeconds(row.etaSeconds)}`}`;
       return `running${at}  ${where}${job}`;
     }
-    case 'pending': return `pending (${row.reason || 'queued'})  ${where}${job}`;
-    case 'done': return `done${row.seconds === undefined ? '' : ` in ${formatSeconds(row.seconds)}`}  ${where}${job}`;
-    case 'stored': return `stored  ${where}`;
-    default: return `${row.state.toUpperCase()}  ${where}${job}\n    error: ${row.error}\n    log: ${row.log}`;
+    case 'pending':
+      return `pending (${row.reason || 'queued'})  ${where}${job}`;
+    case 'done':
+      return `done${row.seconds === undefined ? '' : ` in ${formatSeconds(row.seconds)}`}  ${where}${job}`;
+    case 'stored':
+      return `stored  ${where}`;
+    default:
+      return `${row.state.toUpperCase()}  ${where}${job}\n    error: ${row.error}\n    log: ${row.log}`;
   }
 }
 
 /** Runs `lmc status`; resolves to the exit code. */
 export async function statusCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: parserOptions(STATUS_OPTIONS) });
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: parserOptions(STATUS_OPTIONS),
+  });
   if (positionals.length > 1) throw new Error(`give at most one experiment id (got ${positionals.join(' ')})`);
   const store = storeOf(values.store);
   const record = experimentRecord(store, positionals[0]);
@@ -89,24 +110,41 @@ export async function statusCommand(args: string[]): Promise<number> {
   const count = (state: string) => rows.filter((r) => r.state === state).length;
   const bad = count('failed') + count('cancelled');
   if (values.json) {
-    console.log(JSON.stringify({ experiment: record.id, command: record.command, submittedAt: record.submittedAt, store: store.root, units: rows }));
+    console.log(
+      JSON.stringify({
+        experiment: record.id,
+        command: record.command,
+        submittedAt: record.submittedAt,
+        store: store.root,
+        units: rows,
+      }),
+    );
     return bad > 0 ? 1 : 0;
   }
   console.log(`experiment ${record.id}: ${record.command} (submitted ${record.submittedAt}; store ${store.root})`);
   for (const row of rows) console.log(statusLine(row));
-  const states = ['stored', 'done', 'running', 'pending', 'failed', 'cancelled'].filter((s) => count(s) > 0).map((s) => `${count(s)} ${s}`);
+  const states = ['stored', 'done', 'running', 'pending', 'failed', 'cancelled']
+    .filter((s) => count(s) > 0)
+    .map((s) => `${count(s)} ${s}`);
   console.log(`${rows.length} unit(s): ${states.join(', ')}`);
   return bad > 0 ? 1 : 0;
 }
 
 /** Runs `lmc cancel`; resolves to the exit code. */
 export async function cancelCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: parserOptions(CANCEL_OPTIONS) });
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: parserOptions(CANCEL_OPTIONS),
+  });
   if (positionals.length > 1) throw new Error(`give at most one experiment id (got ${positionals.join(' ')})`);
   const store = storeOf(values.store);
   const record = experimentRecord(store, positionals[0]);
   const cancelled = await cancelExperiment(store, slurmClient(), record);
-  console.log(`experiment ${record.id}: cancelled ${cancelled.length} job(s)${cancelled.length > 0 ? ` (${cancelled.join(', ')})` : ''}; finished units stay in the store`);
+  console.log(
+    `experiment ${record.id}: cancelled ${cancelled.length} job(s)${cancelled.length > 0 ? ` (${cancelled.join(', ')})` : ''}; finished units stay in the store`,
+  );
   return 0;
 }
 
@@ -114,8 +152,12 @@ export async function cancelCommand(args: string[]): Promise<number> {
 export async function planCommand(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   const run = command !== undefined && Object.hasOwn(PLANNED, command) ? PLANNED[command] : undefined;
-  if (!run) throw new Error(`give the command to plan: lmc plan <${Object.keys(PLANNED).join('|')}> [its options] --dry-run`);
-  if (!rest.includes('--dry-run')) throw new Error(`lmc plan submits nothing and says so: add --dry-run (to submit, run \`lmc ${command} --on slurm\`)`);
+  if (!run)
+    throw new Error(`give the command to plan: lmc plan <${Object.keys(PLANNED).join('|')}> [its options] --dry-run`);
+  if (!rest.includes('--dry-run'))
+    throw new Error(
+      `lmc plan submits nothing and says so: add --dry-run (to submit, run \`lmc ${command} --on slurm\`)`,
+    );
   const on = rest.findIndex((a) => a === '--on' || a.startsWith('--on='));
   return run(on >= 0 ? rest : [...rest, '--on', 'slurm']);
 }

@@ -52,7 +52,12 @@ export function scaleFrom(flag: string | undefined, fallback: Scale): Scale {
 }
 
 /** The preset, scale and validated config that --config, --scale and --set describe. */
-export function configFromFlags(values: ConfigFlags): { presetName: string; preset: Preset; scale: Scale; config: TrainConfig } {
+export function configFromFlags(values: ConfigFlags): {
+  presetName: string;
+  preset: Preset;
+  scale: Scale;
+  config: TrainConfig;
+} {
   if (!values.config) throw new Error(`--config is required; choose one of ${presetNames().join(', ')}`);
   const scale = scaleFrom(values.scale, 'paper');
   const preset = getPreset(values.config);
@@ -84,8 +89,10 @@ export function wholeNumberFlag(flag: string, text: string, min: number, max: nu
   const digits = text.trim();
   const n = Number(digits);
   if (!/^\d+$/.test(digits) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new Error(`${flag} ${JSON.stringify(text)}: give a whole number from ${min} to ${max.toLocaleString('en-US')}, ` +
-      `in decimal digits`);
+    throw new Error(
+      `${flag} ${JSON.stringify(text)}: give a whole number from ${min} to ${max.toLocaleString('en-US')}, ` +
+        `in decimal digits`,
+    );
   }
   return n;
 }
@@ -112,7 +119,13 @@ export function densityFlag(text: string): number {
 }
 
 /** The fields every command's JSON report opens with: the preset and scale that ran, on which backend and data. */
-export function reportHeader(preset: string | undefined, scale: Scale, config: TrainConfig, backend: BackendInfo, dataset: Dataset) {
+export function reportHeader(
+  preset: string | undefined,
+  scale: Scale,
+  config: TrainConfig,
+  backend: BackendInfo,
+  dataset: Dataset,
+) {
   return { preset, scale, config, backend: backend.name, device: backend.device, dataset: dataset.description };
 }
 
@@ -120,7 +133,10 @@ export function reportHeader(preset: string | undefined, scale: Scale, config: T
  * What a command that trains starts with: the backend and the
  * config's dataset, each described on stdout unless --json.
  */
-export async function startCommand(config: TrainConfig, json: boolean | undefined): Promise<{ backend: BackendInfo; dataset: Dataset; log(line: string): void }> {
+export async function startCommand(
+  config: TrainConfig,
+  json: boolean | undefined,
+): Promise<{ backend: BackendInfo; dataset: Dataset; log(line: string): void }> {
   const log = (line: string) => {
     if (!json) console.log(line);
   };

@@ -3,13 +3,33 @@ import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
-import { configFromFlags, CONFIG_OPTIONS, densityFlag, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader, startCommand } from './config-flags';
+import {
+  configFromFlags,
+  CONFIG_OPTIONS,
+  densityFlag,
+  FLAG_LIMITS,
+  OUTPUT_OPTIONS,
+  wholeNumberFlag,
+  reportHeader,
+  startCommand,
+} from './config-flags';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint';
 import { disposeState } from '../train/state';
 import { planImp } from '../prune/imp';
 import { disposeMasks, maskCounts } from '../prune/mask';
 import type { TrainConfig } from '../train/config';
-import { experimentContext, impRun, impRunCalls, storeMask, trunk, type ExperimentContext, type ImpLevelResult, type ImpRunLevel, type ImpRunOptions, type StoredMask } from '../experiments';
+import {
+  experimentContext,
+  impRun,
+  impRunCalls,
+  storeMask,
+  trunk,
+  type ExperimentContext,
+  type ImpLevelResult,
+  type ImpRunLevel,
+  type ImpRunOptions,
+  type StoredMask,
+} from '../experiments';
 import { terminalProgress, formatSeconds } from './progress';
 import { unitCounter } from './unit-counts';
 import { CLUSTER_OPTIONS, clusterFromFlags, submitGraph } from './cluster-flags';
@@ -45,7 +65,8 @@ export const IMP_OPTIONS = {
   mask: {
     type: 'string',
     value: '<checkpoint>',
-    description: 'start from the mask of a checkpoint saved by --save, e.g. a level of an earlier run ' +
+    description:
+      'start from the mask of a checkpoint saved by --save, e.g. a level of an earlier run ' +
       '(its name or either of its two files)',
   },
   save: {
@@ -77,14 +98,18 @@ export async function impCommand(args: string[]): Promise<number> {
     options: parserOptions(IMP_OPTIONS),
   });
   const { preset, scale, config } = configFromFlags(values);
-  const levels = values.levels === undefined ? undefined : wholeNumberFlag('--levels', values.levels, 0, FLAG_LIMITS.levels);
+  const levels =
+    values.levels === undefined ? undefined : wholeNumberFlag('--levels', values.levels, 0, FLAG_LIMITS.levels);
   const density = values.density === undefined ? undefined : densityFlag(values.density);
   if (levels !== undefined && density !== undefined && !values.oneshot) {
-    throw new Error('--levels and --density both given: iterative pruning stops after --levels rounds, ' +
-      'or at the round nearest --density; give one');
+    throw new Error(
+      '--levels and --density both given: iterative pruning stops after --levels rounds, ' +
+        'or at the round nearest --density; give one',
+    );
   }
   const randomScope = values['random-scope'] ?? 'layerwise';
-  if (randomScope !== 'layerwise' && randomScope !== 'global') throw new Error(`--random-scope ${randomScope}: use layerwise or global`);
+  if (randomScope !== 'layerwise' && randomScope !== 'global')
+    throw new Error(`--random-scope ${randomScope}: use layerwise or global`);
 
   let log = (_line: string): void => undefined;
   const cluster = clusterFromFlags(values, ['lmc imp', ...args].join(' '), (line) => log(line));
@@ -92,22 +117,39 @@ export async function impCommand(args: string[]): Promise<number> {
   const { backend, dataset } = start;
   log = start.log;
   const counter = unitCounter();
-  const ctx = experimentContext({ dataset, executor: cluster?.executor, onUnit: counter.see, callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)] });
+  const ctx = experimentContext({
+    dataset,
+    executor: cluster?.executor,
+    onUnit: counter.see,
+    callbacks: values.quiet || values.json ? undefined : (run) => [terminalProgress(run.label)],
+  });
 
   const initialMask = values.mask ? await storeCheckpointMask(ctx, values.mask) : undefined;
   const targetDensity = density ?? (levels === undefined || values.oneshot ? preset.targetDensity : undefined);
-  const plan = planImp(config, dataset, { rewindTo: values.rewind ?? 0, levels, oneShot: values.oneshot, targetDensity });
-  log(`IMP on ${config.model} (${values.config}, ${scale} scale): rewind to step ${plan.rewindTo} of ` +
-    `${plan.totalIterations}, ${plan.mode} pruning, ${plan.levels} ` +
-    `round(s)${values.baselines ? ', with random pruning and random reinitialization' : ''}`);
+  const plan = planImp(config, dataset, {
+    rewindTo: values.rewind ?? 0,
+    levels,
+    oneShot: values.oneshot,
+    targetDensity,
+  });
+  log(
+    `IMP on ${config.model} (${values.config}, ${scale} scale): rewind to step ${plan.rewindTo} of ` +
+      `${plan.totalIterations}, ${plan.mode} pruning, ${plan.levels} ` +
+      `round(s)${values.baselines ? ', with random pruning and random reinitialization' : ''}`,
+  );
   const atZero = plan.rewindTo === 0 ? ' (no state exists at k = 0, so reset and restore are the same run)' : '';
   log(`optimizer state at k: ${config.optimizerStateAtK}${atZero}`);
   log(`store: ${ctx.store.root} (levels and baselines are units: a rerun finds them)`);
   const runOptions: ImpRunOptions = {
-    k: plan.rewindTo, levels: plan.levels, oneShot: values.oneshot, targetDensity, initialMask,
+    k: plan.rewindTo,
+    levels: plan.levels,
+    oneShot: values.oneshot,
+    targetDensity,
+    initialMask,
     baselines: values.baselines ? { scope: randomScope } : false,
   };
-  if (cluster && (await submitGraph(ctx, cluster, await impRunCalls(ctx, config, runOptions), log, values.json))) return 0;
+  if (cluster && (await submitGraph(ctx, cluster, await impRunCalls(ctx, config, runOptions), log, values.json)))
+    return 0;
   log(header());
 
   if (values.save) fs.mkdirSync(values.save, { recursive: true });
@@ -145,8 +187,11 @@ export async function impCommand(args: string[]): Promise<number> {
     seconds,
   };
   if (values.json) console.log(JSON.stringify(report));
-  else log(`${rows.length} level(s) in ${formatSeconds(seconds)}: ${report.units.computed} units computed, ` +
-    `${report.units.fromStore} from the store${values.save ? `; saved to ${values.save}` : ''}`);
+  else
+    log(
+      `${rows.length} level(s) in ${formatSeconds(seconds)}: ${report.units.computed} units computed, ` +
+        `${report.units.fromStore} from the store${values.save ? `; saved to ${values.save}` : ''}`,
+    );
   return 0;
 }
 
@@ -156,7 +201,8 @@ async function storeCheckpointMask(ctx: ExperimentContext, file: string): Promis
     throw new Error(`--mask ${err.message}`);
   });
   disposeState(loaded.state);
-  if (!loaded.masks) throw new Error(`--mask ${file}: the checkpoint holds no masks; give a level saved by lmc imp --save`);
+  if (!loaded.masks)
+    throw new Error(`--mask ${file}: the checkpoint holds no masks; give a level saved by lmc imp --save`);
   try {
     return await storeMask(ctx, loaded.masks);
   } finally {
@@ -200,6 +246,8 @@ function header(): string {
 
 function row(r: Awaited<ReturnType<typeof levelReport>>): string {
   const pct = (x: number | null) => (x === null ? '   -   ' : `${(100 * x).toFixed(2).padStart(6)}%`);
-  return `${String(r.level).padStart(5)}  ${(100 * r.density).toFixed(2).padStart(6)}%  ${pct(r.testAccuracy)}  ` +
-    `${pct(r.randomPruneAccuracy)}  ${pct(r.randomReinitAccuracy)}  ${r.seconds.toFixed(1)}s`;
+  return (
+    `${String(r.level).padStart(5)}  ${(100 * r.density).toFixed(2).padStart(6)}%  ${pct(r.testAccuracy)}  ` +
+    `${pct(r.randomPruneAccuracy)}  ${pct(r.randomReinitAccuracy)}  ${r.seconds.toFixed(1)}s`
+  );
 }

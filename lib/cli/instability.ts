@@ -7,7 +7,18 @@
 import { parseArgs } from 'node:util';
 import { type Scale } from '../train/config';
 import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
-import { configFromFlags, CONFIG_OPTIONS, decimalFlag, densityFlag, FLAG_LIMITS, listFlag, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader, startCommand } from './config-flags';
+import {
+  configFromFlags,
+  CONFIG_OPTIONS,
+  decimalFlag,
+  densityFlag,
+  FLAG_LIMITS,
+  listFlag,
+  OUTPUT_OPTIONS,
+  wholeNumberFlag,
+  reportHeader,
+  startCommand,
+} from './config-flags';
 import type { ColumnTable } from 'arquero';
 import { parseStep, toIterations } from '../train/step';
 import { iterationsPerEpoch } from '../data/order';
@@ -15,7 +26,14 @@ import type { InstabilitySetup, ThroughoutOptions } from '../stability/instabili
 import { checkBatchNormPolicy } from '../stability/batchnorm';
 import type { MeanStd } from '../stability/measure';
 import type { InstabilitySummary, PairRow } from '../stability/tables';
-import { experimentContext, instabilitySweep, sparseSweep, sweepCalls, throughoutSweep, type SubnetworkKind } from '../experiments';
+import {
+  experimentContext,
+  instabilitySweep,
+  sparseSweep,
+  sweepCalls,
+  throughoutSweep,
+  type SubnetworkKind,
+} from '../experiments';
 import { CLUSTER_OPTIONS, clusterFromFlags, submitGraph } from './cluster-flags';
 import { terminalProgress, formatSeconds } from './progress';
 import { unitCounter } from './unit-counts';
@@ -30,12 +48,17 @@ export const DEFAULT_REPLICATES: Readonly<Record<Scale, { inits: number; pairs: 
 const SPARSE_KINDS = ['imp', 'random-prune', 'reinit'] as const;
 type SparseKind = (typeof SPARSE_KINDS)[number];
 /** The kind of subnetwork each --sparse value measures (sparseSweep's names). */
-const SPARSE_METHODS: Readonly<Record<SparseKind, SubnetworkKind>> = { imp: 'imp', 'random-prune': 'random-prune', reinit: 'random-reinit' };
+const SPARSE_METHODS: Readonly<Record<SparseKind, SubnetworkKind>> = {
+  imp: 'imp',
+  'random-prune': 'random-prune',
+  reinit: 'random-reinit',
+};
 
 /** The default of --inits or --pairs at each scale, as help says it. */
-const replicatesText = (field: 'inits' | 'pairs') => (Object.keys(DEFAULT_REPLICATES) as Scale[])
-  .map((scale) => `${DEFAULT_REPLICATES[scale][field]} at ${scale} scale`)
-  .join(', ');
+const replicatesText = (field: 'inits' | 'pairs') =>
+  (Object.keys(DEFAULT_REPLICATES) as Scale[])
+    .map((scale) => `${DEFAULT_REPLICATES[scale][field]} at ${scale} scale`)
+    .join(', ');
 
 /** The options of `lmc instability`: what it parses and what its help lists. */
 export const INSTABILITY_OPTIONS = {
@@ -74,7 +97,8 @@ export const INSTABILITY_OPTIONS = {
   sparse: {
     type: 'string',
     value: '<kind>',
-    description: `one of ${SPARSE_KINDS.join(', ')}: the subnetwork at --density that IMP rewound to k finds, ` +
+    description:
+      `one of ${SPARSE_KINDS.join(', ')}: the subnetwork at --density that IMP rewound to k finds, ` +
       'or its random-pruning or random-reinitialization baseline',
   },
   density: {
@@ -116,7 +140,8 @@ export async function instabilityCommand(args: string[]): Promise<number> {
     return 0;
   }
   const { preset, scale, config } = configFromFlags(values);
-  const count = (flag: string, text: string | undefined, max: number) => (text === undefined ? undefined : wholeNumberFlag(flag, text, 1, max));
+  const count = (flag: string, text: string | undefined, max: number) =>
+    text === undefined ? undefined : wholeNumberFlag(flag, text, 1, max);
   const inits = count('--inits', values.inits, FLAG_LIMITS.inits) ?? DEFAULT_REPLICATES[scale].inits;
   const pairs = count('--pairs', values.pairs, FLAG_LIMITS.pairs) ?? DEFAULT_REPLICATES[scale].pairs;
   const bnBatches = count('--bn-batches', values['bn-batches'], FLAG_LIMITS.bnBatches);
@@ -125,9 +150,11 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   const ks = listFlag('--k', values.k ?? '0', FLAG_LIMITS.kValues, 'values of k').map((s) => s.trim());
   ks.forEach((k) => parseStep(k, '--k'));
   const sparse = values.sparse as SparseKind | undefined;
-  if (sparse !== undefined && !SPARSE_KINDS.includes(sparse)) throw new Error(`--sparse ${sparse}: use one of ${SPARSE_KINDS.join(', ')}`);
+  if (sparse !== undefined && !SPARSE_KINDS.includes(sparse))
+    throw new Error(`--sparse ${sparse}: use one of ${SPARSE_KINDS.join(', ')}`);
   const density = values.density === undefined ? undefined : densityFlag(values.density);
-  if (density !== undefined && !sparse) throw new Error('--density applies to sparse networks; add --sparse imp, random-prune or reinit');
+  if (density !== undefined && !sparse)
+    throw new Error('--density applies to sparse networks; add --sparse imp, random-prune or reinit');
 
   let log = (_line: string): void => undefined;
   const cluster = clusterFromFlags(values, ['lmc instability', ...args].join(' '), (line) => log(line));
@@ -136,11 +163,16 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   log = start.log;
   const throughout = parseThroughout(values.throughout, iterationsPerEpoch(dataset.train.size, config.batchSize));
   const targetDensity = density ?? preset.targetDensity;
-  log(`instability of ${config.model} (${values.config}, ${scale} scale): k = ${ks.join(', ')}; ` +
-    `${inits} init(s) x ${pairs} pair(s); ${typeof alphas === 'number' ? alphas : alphas.length} alphas; ` +
-    `BatchNorm ${bn}${sparse ? `; ${sparse} subnetwork at density ${targetDensity}` : '; dense'}`);
+  log(
+    `instability of ${config.model} (${values.config}, ${scale} scale): k = ${ks.join(', ')}; ` +
+      `${inits} init(s) x ${pairs} pair(s); ${typeof alphas === 'number' ? alphas : alphas.length} alphas; ` +
+      `BatchNorm ${bn}${sparse ? `; ${sparse} subnetwork at density ${targetDensity}` : '; dense'}`,
+  );
 
-  if (sparse && throughout) throw new Error('--throughout with --sparse: instability throughout training is measured for dense networks; drop one of them');
+  if (sparse && throughout)
+    throw new Error(
+      '--throughout with --sparse: instability throughout training is measured for dense networks; drop one of them',
+    );
   const counter = unitCounter();
   const ctx = experimentContext({
     dataset,
@@ -153,15 +185,27 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   });
   log(`store: ${ctx.store.root} (every trunk, copy and pair is a unit: a rerun finds them)`);
   const onPair = (rows: readonly PairRow[]) => {
-    const cells = rows.map((r) => `${r.split} ${pp(r.instability)} (max ${pct(r.maxError)}, ends ${pct(r.error1)} / ${pct(r.error2)})`);
-    log(`  k ${rows[0].k}, init ${rows[0].init}, pair ${rows[0].pair}: instability ${cells.join('; ')}; ` +
-      `L2 ${rows[0].l2.toPrecision(4)}`);
+    const cells = rows.map(
+      (r) => `${r.split} ${pp(r.instability)} (max ${pct(r.maxError)}, ends ${pct(r.error1)} / ${pct(r.error2)})`,
+    );
+    log(
+      `  k ${rows[0].k}, init ${rows[0].init}, pair ${rows[0].pair}: instability ${cells.join('; ')}; ` +
+        `L2 ${rows[0].l2.toPrecision(4)}`,
+    );
   };
   const sweep = { k: ks, inits, pairs, alphas, bn, bnBatches };
   if (cluster && (sparse || throughout) && (cluster.detach || cluster.dryRun)) {
-    throw new Error(`--${cluster.detach ? 'detach' : 'dry-run'} with --${sparse ? 'sparse' : 'throughout'}: those units are known only as earlier ones finish; run with --on slurm alone (each unit is submitted when it is known)`);
+    throw new Error(
+      `--${cluster.detach ? 'detach' : 'dry-run'} with --${sparse ? 'sparse' : 'throughout'}: those units are known only as earlier ones finish; run with --on slurm alone (each unit is submitted when it is known)`,
+    );
   }
-  if (cluster && !sparse && !throughout && (await submitGraph(ctx, cluster, await sweepCalls(ctx, config, sweep), log, values.json))) return 0;
+  if (
+    cluster &&
+    !sparse &&
+    !throughout &&
+    (await submitGraph(ctx, cluster, await sweepCalls(ctx, config, sweep), log, values.json))
+  )
+    return 0;
   const started = performance.now();
   let result: SweepTables;
   if (throughout) {
@@ -169,7 +213,13 @@ export async function instabilityCommand(args: string[]): Promise<number> {
     result = { table: during.finalCurves, summary: during.summary, setup: during.setup, throughoutPairs: during.pairs };
   } else if (sparse) {
     const method = SPARSE_METHODS[sparse];
-    const found = await sparseSweep(ctx, config, { ...sweep, onPair, targetDensity, oneShot: preset.pruning === 'one-shot', methods: [method] });
+    const found = await sparseSweep(ctx, config, {
+      ...sweep,
+      onPair,
+      targetDensity,
+      oneShot: preset.pruning === 'one-shot',
+      methods: [method],
+    });
     result = found.sweeps[method]!;
   } else {
     result = await instabilitySweep(ctx, config, { ...sweep, onPair });
@@ -177,22 +227,33 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   const report = {
     ...reportHeader(values.config, scale, config, backend, dataset),
-    bn, alphas: result.setup.alphas.length, inits: result.setup.inits.map((s) => s.initSeed), pairs,
-    sparse: sparse ?? null, density: sparse ? targetDensity : null,
-    results: perK(result), units: counter.counts(), seconds,
+    bn,
+    alphas: result.setup.alphas.length,
+    inits: result.setup.inits.map((s) => s.initSeed),
+    pairs,
+    sparse: sparse ?? null,
+    density: sparse ? targetDensity : null,
+    results: perK(result),
+    units: counter.counts(),
+    seconds,
   };
   if (values.json) {
     console.log(JSON.stringify(report));
     return 0;
   }
   for (const r of report.results) {
-    const part = (split: string) => r.instability[split] ? `${split} ${pp(r.instability[split].mean)} ± ${pp(r.instability[split].std)}` : '';
-    log(`k ${r.k}: instability ${['test', 'train'].map(part).filter(Boolean).join(', ')}; ` +
-      `test accuracy ${pct(r.accuracy.test?.mean)} ± ${pct(r.accuracy.test?.std)}; ` +
-      `L2 ${r.l2.mean.toPrecision(4)}${r.density !== null ? `; density ${pct(r.density)}` : ''}`);
+    const part = (split: string) =>
+      r.instability[split] ? `${split} ${pp(r.instability[split].mean)} ± ${pp(r.instability[split].std)}` : '';
+    log(
+      `k ${r.k}: instability ${['test', 'train'].map(part).filter(Boolean).join(', ')}; ` +
+        `test accuracy ${pct(r.accuracy.test?.mean)} ± ${pct(r.accuracy.test?.std)}; ` +
+        `L2 ${r.l2.mean.toPrecision(4)}${r.density !== null ? `; density ${pct(r.density)}` : ''}`,
+    );
   }
-  log(`done in ${formatSeconds(seconds)}: ${report.units.computed} units computed, ` +
-    `${report.units.fromStore} from the store`);
+  log(
+    `done in ${formatSeconds(seconds)}: ${report.units.computed} units computed, ` +
+      `${report.units.fromStore} from the store`,
+  );
   return 0;
 }
 
@@ -206,8 +267,17 @@ interface SweepTables {
 
 /** The JSON item of each k: what --json promises (instability, l2, endpoint accuracies, curves). */
 function perK(result: SweepTables) {
-  const curves = result.table.objects() as { k: number; init: number; pair: number; alpha: number; split: string; error: number; loss: number }[];
-  const during = result.throughoutPairs?.objects() as { k: number; init: number; pair: number; step: number; split: string; instability: number }[] | undefined;
+  const curves = result.table.objects() as {
+    k: number;
+    init: number;
+    pair: number;
+    alpha: number;
+    split: string;
+    error: number;
+    loss: number;
+  }[];
+  const during = result.throughoutPairs?.objects() as
+    { k: number; init: number; pair: number; step: number; split: string; instability: number }[] | undefined;
   return result.summary.map((s) => ({
     k: s.k,
     instability: s.instability as Record<string, MeanStd>,
@@ -217,9 +287,13 @@ function perK(result: SweepTables) {
     endpointError: s.endpointError,
     density: s.density,
     meanCurve: s.curve,
-    curves: curves.filter((c) => c.k === s.k).map(({ init, pair, alpha, split, error, loss }) => ({ init, pair, alpha, split, error, loss })),
+    curves: curves
+      .filter((c) => c.k === s.k)
+      .map(({ init, pair, alpha, split, error, loss }) => ({ init, pair, alpha, split, error, loss })),
     throughout: s.throughout,
-    throughoutPairs: during?.filter((d) => d.k === s.k).map(({ init, pair, step, split, instability: value }) => ({ init, pair, step, split, instability: value })),
+    throughoutPairs: during
+      ?.filter((d) => d.k === s.k)
+      .map(({ init, pair, step, split, instability: value }) => ({ init, pair, step, split, instability: value })),
   }));
 }
 
@@ -243,4 +317,3 @@ function parseThroughout(text: string | undefined, itersPerEpoch: number): Throu
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
 const pp = (x: number) => `${(100 * x).toFixed(2)} pp`;
-

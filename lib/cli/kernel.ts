@@ -72,7 +72,8 @@ export interface KernelSpec {
 }
 
 /** Where to install: one of jupyter's locations. */
-export type Location = { kind: 'default' } | { kind: 'user' } | { kind: 'sys-prefix' } | { kind: 'prefix'; dir: string };
+export type Location =
+  { kind: 'default' } | { kind: 'user' } | { kind: 'sys-prefix' } | { kind: 'prefix'; dir: string };
 
 /** The compiled launcher of this build (dist/lib/cli -> dist/kernel/launcher.js). */
 export function launcherPath(): string {
@@ -131,18 +132,27 @@ export function findJupyterPython(env: NodeJS.ProcessEnv = process.env): string[
   const candidates: { command: string[]; from: string }[] = [];
   const jupyter = jupyterOnPath(env);
   if (jupyter) candidates.push({ command: jupyter.python, from: `the Python of ${jupyter.script}` });
-  candidates.push({ command: ['python3'], from: 'python3 on PATH' }, { command: ['/usr/bin/python3'], from: '/usr/bin/python3' });
+  candidates.push(
+    { command: ['python3'], from: 'python3 on PATH' },
+    { command: ['/usr/bin/python3'], from: '/usr/bin/python3' },
+  );
   // The project's own environment (made by `npm test` or `lmc lab`) comes after any Jupyter of the user's.
-  if (fs.existsSync(PROJECT_PYTHON)) candidates.push({ command: [PROJECT_PYTHON], from: "the project's Python environment" });
+  if (fs.existsSync(PROJECT_PYTHON))
+    candidates.push({ command: [PROJECT_PYTHON], from: "the project's Python environment" });
   const tried: string[] = [];
   for (const c of candidates) {
-    const run = spawnSync(c.command[0], [...c.command.slice(1), '-c', 'import jupyter_client'], { env, encoding: 'utf8' });
+    const run = spawnSync(c.command[0], [...c.command.slice(1), '-c', 'import jupyter_client'], {
+      env,
+      encoding: 'utf8',
+    });
     if (run.status === 0) return c.command;
     tried.push(`${c.from} (${c.command.join(' ')}): ${run.error ? run.error.message : 'no jupyter_client'}`);
   }
-  throw new Error(`no Python with jupyter_client found; tried ${tried.join('; ')}. ` +
-    'Install Jupyter (pip install jupyterlab, conda install jupyterlab, or apt-get install jupyter-client), ' +
-    "or make the project's own with `npm test` or `lmc lab`, and run this again.");
+  throw new Error(
+    `no Python with jupyter_client found; tried ${tried.join('; ')}. ` +
+      'Install Jupyter (pip install jupyterlab, conda install jupyterlab, or apt-get install jupyter-client), ' +
+      "or make the project's own with `npm test` or `lmc lab`, and run this again.",
+  );
 }
 
 /** Python that installs or removes the kernelspec: argv = action, location kind, prefix, source folder. */
@@ -172,9 +182,16 @@ else:
     print(path)
 `;
 
-function runKernelspecPython(python: string[], action: 'install' | 'uninstall', location: Location, source: string): string {
+function runKernelspecPython(
+  python: string[],
+  action: 'install' | 'uninstall',
+  location: Location,
+  source: string,
+): string {
   const prefix = location.kind === 'prefix' ? path.resolve(location.dir) : '';
-  const run = spawnSync(python[0], [...python.slice(1), '-c', KERNELSPEC_PY, action, location.kind, prefix, source], { encoding: 'utf8' });
+  const run = spawnSync(python[0], [...python.slice(1), '-c', KERNELSPEC_PY, action, location.kind, prefix, source], {
+    encoding: 'utf8',
+  });
   if (run.status !== 0) {
     const detail = (run.stderr || run.error?.message || '').trim().split('\n').slice(-3).join(' ');
     throw new Error(`${python.join(' ')} could not ${action} the kernelspec: ${detail}`);
@@ -186,10 +203,15 @@ function runKernelspecPython(python: string[], action: 'install' | 'uninstall', 
 export function installKernel(location: Location, python = findJupyterPython()): string {
   const launcher = launcherPath();
   const extension = labextensionBuild();
-  for (const [what, file] of [['kernel', launcher], ['JupyterLab extension', path.join(extension, 'package.json')]]) {
+  for (const [what, file] of [
+    ['kernel', launcher],
+    ['JupyterLab extension', path.join(extension, 'package.json')],
+  ]) {
     if (!fs.existsSync(file)) {
-      throw new Error(`the ${what} is not built (${file} is missing): run \`npm run build\` in ` +
-        `${path.resolve(__dirname, '..', '..', '..')} first`);
+      throw new Error(
+        `the ${what} is not built (${file} is missing): run \`npm run build\` in ` +
+          `${path.resolve(__dirname, '..', '..', '..')} first`,
+      );
     }
   }
   const source = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-kernelspec-'));
@@ -238,22 +260,35 @@ export async function kernelCommand(args: string[]): Promise<number> {
   if ((action !== 'install' && action !== 'uninstall') || extra.length > 0) {
     throw new Error(`unknown arguments "${positionals.join(' ')}": use install or uninstall\n\n${KERNEL_HELP}`);
   }
-  const chosen = [values.user && '--user', values['sys-prefix'] && '--sys-prefix', values.prefix !== undefined && '--prefix'].filter(Boolean);
+  const chosen = [
+    values.user && '--user',
+    values['sys-prefix'] && '--sys-prefix',
+    values.prefix !== undefined && '--prefix',
+  ].filter(Boolean);
   if (chosen.length > 1) throw new Error(`${chosen.join(' and ')} name different places: give at most one`);
-  const location: Location = values.user ? { kind: 'user' }
-    : values['sys-prefix'] ? { kind: 'sys-prefix' }
-    : values.prefix !== undefined ? { kind: 'prefix', dir: values.prefix }
-    // Like `tslab install`: per-user unless root, who installs for everyone.
-    : action === 'install' && process.getuid?.() !== 0 ? { kind: 'user' } : { kind: 'default' };
+  const location: Location = values.user
+    ? { kind: 'user' }
+    : values['sys-prefix']
+      ? { kind: 'sys-prefix' }
+      : values.prefix !== undefined
+        ? { kind: 'prefix', dir: values.prefix }
+        : // Like `tslab install`: per-user unless root, who installs for everyone.
+          action === 'install' && process.getuid?.() !== 0
+          ? { kind: 'user' }
+          : { kind: 'default' };
   if (action === 'install') {
     const dir = installKernel(location);
-    console.log(`installed the kernel "TypeScript (lmc-lab)" in ${dir}\nand the JupyterLab extension ${LABEXTENSION_NAME} ` +
-      `in ${labextensionTarget(dir)}\n` +
-      'start JupyterLab (jupyter lab) or Notebook (jupyter notebook) and pick the kernel');
+    console.log(
+      `installed the kernel "TypeScript (lmc-lab)" in ${dir}\nand the JupyterLab extension ${LABEXTENSION_NAME} ` +
+        `in ${labextensionTarget(dir)}\n` +
+        'start JupyterLab (jupyter lab) or Notebook (jupyter notebook) and pick the kernel',
+    );
   } else {
     const dir = uninstallKernel(location);
-    console.log(`removed the kernel "TypeScript (lmc-lab)" from ${dir}\nand the JupyterLab extension from ` +
-      `${labextensionTarget(dir)}`);
+    console.log(
+      `removed the kernel "TypeScript (lmc-lab)" from ${dir}\nand the JupyterLab extension from ` +
+        `${labextensionTarget(dir)}`,
+    );
   }
   return 0;
 }
@@ -310,7 +345,10 @@ function polylineDistance(x: number, y: number, points: [number, number][]): num
   for (let i = 1; i < points.length; i++) {
     const [ax, ay] = points[i - 1];
     const [bx, by] = points[i];
-    const t = Math.max(0, Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2)));
+    const t = Math.max(
+      0,
+      Math.min(1, ((x - ax) * (bx - ax) + (y - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2)),
+    );
     best = Math.min(best, Math.hypot(x - ax - t * (bx - ax), y - ay - t * (by - ay)));
   }
   return best;
@@ -333,7 +371,12 @@ export function encodePng(width: number, height: number, rgba: Buffer): Buffer {
     return out;
   };
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {

@@ -46,11 +46,24 @@ interface Lab {
 function findLab(env: NodeJS.ProcessEnv): Lab {
   const jupyter = jupyterOnPath(env);
   if (jupyter !== null) {
-    const check = spawnSync(jupyter.python[0], [...jupyter.python.slice(1), '-c', 'import jupyterlab'], { encoding: 'utf8' });
-    if (check.status === 0) return { command: [jupyter.script, 'lab'], python: jupyter.python, where: 'user', description: `your JupyterLab (${jupyter.script})` };
+    const check = spawnSync(jupyter.python[0], [...jupyter.python.slice(1), '-c', 'import jupyterlab'], {
+      encoding: 'utf8',
+    });
+    if (check.status === 0)
+      return {
+        command: [jupyter.script, 'lab'],
+        python: jupyter.python,
+        where: 'user',
+        description: `your JupyterLab (${jupyter.script})`,
+      };
   }
   const python = ensurePythonEnv((line) => console.error(line), env);
-  return { command: [python, '-m', 'jupyterlab'], python: [python], where: 'sys-prefix', description: `the project's JupyterLab (${path.dirname(path.dirname(python))})` };
+  return {
+    command: [python, '-m', 'jupyterlab'],
+    python: [python],
+    where: 'sys-prefix',
+    description: `the project's JupyterLab (${path.dirname(path.dirname(python))})`,
+  };
 }
 
 /** A port nothing listens on now on 127.0.0.1 (JupyterLab is then told not to retry others). */
@@ -71,7 +84,10 @@ async function answered(url: string, token: string, exited: Promise<number>): Pr
   void exited.then(() => (done = true));
   while (!done) {
     try {
-      const response = await fetch(`${url}/api/status`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(2_000) });
+      const response = await fetch(`${url}/api/status`, {
+        headers: { Authorization: `token ${token}` },
+        signal: AbortSignal.timeout(2_000),
+      });
       if (response.ok) return;
     } catch {
       // not up yet
@@ -84,28 +100,43 @@ async function answered(url: string, token: string, exited: Promise<number>): Pr
 /** Runs `lmc lab`; resolves to JupyterLab's exit code. */
 export async function labCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args, strict: true, allowPositionals: true,
+    args,
+    strict: true,
+    allowPositionals: true,
     options: parserOptions(LAB_OPTIONS),
   });
   if (positionals.length > 1) throw new Error(`give one folder to open, not ${positionals.length}`);
   const folder = path.resolve(positionals[0] ?? path.join(CHECKOUT, 'notebooks'));
-  if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) throw new Error(`${folder}: not a folder; give the folder of notebooks to open`);
+  if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory())
+    throw new Error(`${folder}: not a folder; give the folder of notebooks to open`);
   const port = values.port !== undefined ? wholeNumberFlag('--port', values.port, 1, 65535) : await freePort();
 
   const lab = findLab(process.env);
   const spec = installKernel({ kind: lab.where }, lab.python);
-  console.error(`lmc lab: kernel "TypeScript (lmc-lab)" and its JupyterLab extension installed (${spec}); ` +
-    `starting ${lab.description}`);
+  console.error(
+    `lmc lab: kernel "TypeScript (lmc-lab)" and its JupyterLab extension installed (${spec}); ` +
+      `starting ${lab.description}`,
+  );
 
   const token = randomBytes(24).toString('hex');
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(lab.command[0], [
-    ...lab.command.slice(1), `--ServerApp.root_dir=${folder}`, `--IdentityProvider.token=${token}`,
-    '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0',
-    ...(values['no-browser'] ? ['--no-browser'] : []),
-    ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
-  ], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  const child = spawn(
+    lab.command[0],
+    [
+      ...lab.command.slice(1),
+      `--ServerApp.root_dir=${folder}`,
+      `--IdentityProvider.token=${token}`,
+      '--ip=127.0.0.1',
+      `--port=${port}`,
+      '--port-retries=0',
+      ...(values['no-browser'] ? ['--no-browser'] : []),
+      ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const exited = new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  );
   // Ctrl-C reaches JupyterLab too (same process group); these only keep lmc alive until it has stopped.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
   try {

@@ -59,9 +59,18 @@ export const COMMANDS: Readonly<Record<string, { summary: string; help: string }
     help: KERNEL_HELP,
   },
   lab: { summary: "JupyterLab on notebooks/ with both (yours, else the project's .venv)", help: LAB_HELP },
-  plan: { summary: 'the Slurm jobs of quickstart, instability or imp: units, inputs, estimates (--dry-run)', help: PLAN_HELP },
-  status: { summary: "the units of an experiment submitted with --on slurm: each one's state, step, ETA or error", help: STATUS_HELP },
-  cancel: { summary: 'cancel the pending and running jobs of an experiment submitted with --on slurm', help: CANCEL_HELP },
+  plan: {
+    summary: 'the Slurm jobs of quickstart, instability or imp: units, inputs, estimates (--dry-run)',
+    help: PLAN_HELP,
+  },
+  status: {
+    summary: "the units of an experiment submitted with --on slurm: each one's state, step, ETA or error",
+    help: STATUS_HELP,
+  },
+  cancel: {
+    summary: 'cancel the pending and running jobs of an experiment submitted with --on slurm',
+    help: CANCEL_HELP,
+  },
   unit: { summary: 'compute exactly one unit into a shared store (what a cluster job runs)', help: UNIT_HELP },
 };
 

@@ -50,21 +50,38 @@ export function notebooksDir(): string {
 /** The shipped notebooks, sorted; `only` keeps those whose names start with one of its prefixes. */
 export function listNotebooks(dir = notebooksDir(), only: readonly string[] = []): string[] {
   if (!fs.existsSync(dir)) throw new Error(`notebooks: folder ${dir} not found; run this from a checkout of lmc-lab`);
-  const all = fs.readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort();
+  const all = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.ipynb'))
+    .sort();
   if (only.length === 0) return all;
   const picked = all.filter((f) => only.some((p) => f.startsWith(p)));
-  if (picked.length === 0) throw new Error(`--only ${only.join(',')}: no notebook name starts with that; notebooks are ${all.join(', ')}`);
+  if (picked.length === 0)
+    throw new Error(`--only ${only.join(',')}: no notebook name starts with that; notebooks are ${all.join(', ')}`);
   return picked;
 }
 
 /** A Python that can run nbconvert (the Jupyter Python, else Debian's). */
 function nbconvertPython(): string[] {
-  const candidates = [(() => { try { return findJupyterPython(); } catch { return null; } })(), ['python3'], ['/usr/bin/python3']].filter((c): c is string[] => c !== null);
+  const candidates = [
+    (() => {
+      try {
+        return findJupyterPython();
+      } catch {
+        return null;
+      }
+    })(),
+    ['python3'],
+    ['/usr/bin/python3'],
+  ].filter((c): c is string[] => c !== null);
   for (const c of candidates) {
-    if (spawnSync(c[0], [...c.slice(1), '-c', 'import nbconvert, jupyter_client'], { encoding: 'utf8' }).status === 0) return c;
+    if (spawnSync(c[0], [...c.slice(1), '-c', 'import nbconvert, jupyter_client'], { encoding: 'utf8' }).status === 0)
+      return c;
   }
-  throw new Error(`no Python with nbconvert and jupyter_client found (tried ${candidates.map((c) => c.join(' ')).join(', ')}); ` +
-    `apt-get install jupyter-nbconvert jupyter-client, or pip install nbconvert`);
+  throw new Error(
+    `no Python with nbconvert and jupyter_client found (tried ${candidates.map((c) => c.join(' ')).join(', ')}); ` +
+      `apt-get install jupyter-nbconvert jupyter-client, or pip install nbconvert`,
+  );
 }
 
 function run(command: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; output: string }> {
@@ -80,13 +97,20 @@ function run(command: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ 
 /** Runs `lmc notebooks ...`; resolves to the exit code (1 when any notebook failed). */
 export async function notebooksCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args, strict: true,
+    args,
+    strict: true,
     options: parserOptions(NOTEBOOKS_OPTIONS),
   });
   const scale: Scale = scaleFrom(values.scale, 'quick');
   const timeout = values.timeout === undefined ? -1 : Number(values.timeout);
-  if (!(timeout === -1 || (Number.isFinite(timeout) && timeout > 0))) throw new Error(`--timeout ${values.timeout}: give seconds > 0`);
-  const only = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  if (!(timeout === -1 || (Number.isFinite(timeout) && timeout > 0)))
+    throw new Error(`--timeout ${values.timeout}: give seconds > 0`);
+  const only = values.only
+    ? values.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
   const files = listNotebooks(notebooksDir(), only);
   const out = path.resolve(values.out ?? path.join('out', 'notebooks'));
   fs.mkdirSync(out, { recursive: true });
@@ -94,25 +118,66 @@ export async function notebooksCommand(args: string[]): Promise<number> {
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'lmc-notebooks-'));
   try {
     installKernel({ kind: 'prefix', dir: prefix }, python);
-    const env = { ...process.env, LMC_SCALE: scale, JUPYTER_PATH: [path.join(prefix, 'share', 'jupyter'), process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter) };
+    const env = {
+      ...process.env,
+      LMC_SCALE: scale,
+      JUPYTER_PATH: [path.join(prefix, 'share', 'jupyter'), process.env.JUPYTER_PATH]
+        .filter(Boolean)
+        .join(path.delimiter),
+    };
     console.log(`executing ${files.length} notebook(s) at ${scale} scale into ${out}`);
     const failed: string[] = [];
     for (const [i, file] of files.entries()) {
       const name = file.replace(/\.ipynb$/, '');
       const started = Date.now();
-      const executed = await run([...python, '-m', 'nbconvert', '--to', 'notebook', '--execute', `--ExecutePreprocessor.timeout=${timeout}`,
-        '--output-dir', out, '--output', name, path.join(notebooksDir(), file)], env, out);
+      const executed = await run(
+        [
+          ...python,
+          '-m',
+          'nbconvert',
+          '--to',
+          'notebook',
+          '--execute',
+          `--ExecutePreprocessor.timeout=${timeout}`,
+          '--output-dir',
+          out,
+          '--output',
+          name,
+          path.join(notebooksDir(), file),
+        ],
+        env,
+        out,
+      );
       const seconds = ((Date.now() - started) / 1000).toFixed(0);
       if (executed.code !== 0) {
         failed.push(file);
-        console.log(`[${i + 1}/${files.length}] ${file}: FAILED after ${seconds} s\n` +
-          `${executed.output.trim().split('\n').slice(-25).join('\n')}`);
+        console.log(
+          `[${i + 1}/${files.length}] ${file}: FAILED after ${seconds} s\n` +
+            `${executed.output.trim().split('\n').slice(-25).join('\n')}`,
+        );
         continue;
       }
-      const html = await run([...python, '-m', 'nbconvert', '--to', 'html', '--output-dir', out, '--output', name, path.join(out, `${name}.ipynb`)], env, out);
+      const html = await run(
+        [
+          ...python,
+          '-m',
+          'nbconvert',
+          '--to',
+          'html',
+          '--output-dir',
+          out,
+          '--output',
+          name,
+          path.join(out, `${name}.ipynb`),
+        ],
+        env,
+        out,
+      );
       if (html.code !== 0) {
         failed.push(file);
-        console.log(`[${i + 1}/${files.length}] ${file}: executed in ${seconds} s, but HTML export failed\n${html.output.trim()}`);
+        console.log(
+          `[${i + 1}/${files.length}] ${file}: executed in ${seconds} s, but HTML export failed\n${html.output.trim()}`,
+        );
         continue;
       }
       console.log(`[${i + 1}/${files.length}] ${file}: executed in ${seconds} s -> ${path.join(out, `${name}.html`)}`);

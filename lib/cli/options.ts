@@ -50,15 +50,17 @@ export type ParserOptions<T extends OptionTable> = {
 
 /** The options to hand parseArgs for `table`; throws on a malformed entry (a programming error). */
 export function parserOptions<T extends OptionTable>(table: T): ParserOptions<T> {
-  return Object.fromEntries(Object.entries(table).map(([name, spec]) => {
-    const problem = optionProblem(name, spec);
-    if (problem !== null) throw new Error(problem);
-    // parseArgs refuses a `multiple` or `default` key that is present but undefined.
-    const parsed: Record<string, unknown> = { type: spec.type };
-    if (spec.multiple !== undefined) parsed.multiple = spec.multiple;
-    if (spec.default !== undefined) parsed.default = spec.default;
-    return [name, parsed];
-  })) as ParserOptions<T>;
+  return Object.fromEntries(
+    Object.entries(table).map(([name, spec]) => {
+      const problem = optionProblem(name, spec);
+      if (problem !== null) throw new Error(problem);
+      // parseArgs refuses a `multiple` or `default` key that is present but undefined.
+      const parsed: Record<string, unknown> = { type: spec.type };
+      if (spec.multiple !== undefined) parsed.multiple = spec.multiple;
+      if (spec.default !== undefined) parsed.default = spec.default;
+      return [name, parsed];
+    }),
+  ) as ParserOptions<T>;
 }
 
 /** What is wrong with one option's declaration, or null: a string option names its value, a switch does not. */
@@ -67,8 +69,10 @@ export function optionProblem(name: string, spec: OptionSpec): string | null {
     return `option --${name}: a string option needs a value placeholder, e.g. value: '<${name}>'`;
   }
   if (spec.type === 'boolean' && spec.value !== undefined) {
-    return `option --${name}: value ${JSON.stringify(spec.value)} on a switch; a boolean option takes no value, ` +
-      'remove it';
+    return (
+      `option --${name}: value ${JSON.stringify(spec.value)} on a switch; a boolean option takes no value, ` +
+      'remove it'
+    );
   }
   if (spec.description.includes('\n')) return `option --${name}: its description is one line; help wraps it`;
   return null;
@@ -104,13 +108,19 @@ export function wrap(text: string, width: number): string[] {
 export function formatColumns(rows: readonly (readonly [string, string])[], width = HELP_WIDTH, indent = 2): string[] {
   const left = Math.max(0, ...rows.map(([label]) => label.length));
   const column = indent + left + 2;
-  return rows.flatMap(([label, text]) => wrap(text, Math.max(20, width - column)).map((line, i) =>
-    `${' '.repeat(indent)}${(i === 0 ? label : '').padEnd(left)}  ${line}`.trimEnd()));
+  return rows.flatMap(([label, text]) =>
+    wrap(text, Math.max(20, width - column)).map((line, i) =>
+      `${' '.repeat(indent)}${(i === 0 ? label : '').padEnd(left)}  ${line}`.trimEnd(),
+    ),
+  );
 }
 
 /** Paragraphs (separated by blank lines) reflowed to `width`, a blank line between them. */
 export function formatParagraphs(text: string, width = HELP_WIDTH): string[] {
-  return text.trim().split(/\n\s*\n/).flatMap((paragraph, i) => [...(i > 0 ? [''] : []), ...wrap(paragraph, width)]);
+  return text
+    .trim()
+    .split(/\n\s*\n/)
+    .flatMap((paragraph, i) => [...(i > 0 ? [''] : []), ...wrap(paragraph, width)]);
 }
 
 /**

@@ -20,14 +20,24 @@ export function formatPlan(ctx: ExperimentContext, executor: SlurmExecutor, dag:
   const jobs = dag.filter((n) => !n.stored);
   const header = ['#', 'kind', 'unit', 'label', 'after', 'steps', 'estimate', 'cpus', 'mem', 'gpus', 'limit'];
   const rows = dag.map((n, i) => [
-    String(i + 1), n.kind, n.hash.slice(0, 12), n.label,
+    String(i + 1),
+    n.kind,
+    n.hash.slice(0, 12),
+    n.label,
     n.after.map((h) => `#${index.get(h)}`).join(',') || '-',
     n.stored ? 'stored' : String(n.work.steps),
     n.stored ? '-' : formatSeconds(n.seconds),
-    String(n.resources.cpus), `${n.resources.memoryMB}M`, String(n.resources.gpus), n.stored ? '-' : `${n.resources.minutes}m`,
+    String(n.resources.cpus),
+    `${n.resources.memoryMB}M`,
+    String(n.resources.gpus),
+    n.stored ? '-' : `${n.resources.minutes}m`,
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, c) => cell.padEnd(widths[c]))
+      .join('  ')
+      .trimEnd();
   const byKind = new Map<string, number>();
   for (const n of jobs) byKind.set(n.kind, (byKind.get(n.kind) ?? 0) + 1);
   const seconds = jobs.reduce((sum, n) => sum + n.seconds, 0);
@@ -41,6 +51,18 @@ export function formatPlan(ctx: ExperimentContext, executor: SlurmExecutor, dag:
     `${jobs.length} job(s) to submit (${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}); ${dag.length - jobs.length} unit(s) already in the store at ${ctx.store.root}`,
     `estimated compute: ${(seconds / 3600).toFixed(2)} h${gpuSeconds > 0 ? ` (${(gpuSeconds / 3600).toFixed(2)} GPU-hours)` : ''}; longest chain of inputs: ${formatSeconds(criticalPathSeconds(dag))}`,
     `step time: ${sources.join('; ') || '-'}`,
-    ...(first ? ['', `sbatch arguments of #${index.get(first.hash)} (inputs by job id once submitted):`, ...executor.jobArguments(ctx, first, first.after.map((h) => `<#${index.get(h)}>`)).map((a) => `  ${a}`)] : []),
+    ...(first
+      ? [
+          '',
+          `sbatch arguments of #${index.get(first.hash)} (inputs by job id once submitted):`,
+          ...executor
+            .jobArguments(
+              ctx,
+              first,
+              first.after.map((h) => `<#${index.get(h)}>`),
+            )
+            .map((a) => `  ${a}`),
+        ]
+      : []),
   ].join('\n');
 }

@@ -40,7 +40,11 @@ function boardOf(stream: NodeJS.WriteStream): Board {
 }
 
 /** A callback that redraws a progress line on `stream` every `every` steps (TTY) or prints milestones (non-TTY). */
-export function terminalProgress(label: string, stream: NodeJS.WriteStream = process.stderr, every = 10): TrainCallback {
+export function terminalProgress(
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+  every = 10,
+): TrainCallback {
   const tty = Boolean(stream.isTTY);
   let started = 0;
   let startStep = 0;
@@ -69,7 +73,8 @@ export function terminalProgress(label: string, stream: NodeJS.WriteStream = pro
       const width = 24;
       const filled = Math.round((width * done) / Math.max(total, 1));
       const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-      const line = `${label} [${bar}] step ${ctx.step}/${ctx.endStep}  loss ${ctx.loss().toFixed(4)}  ` +
+      const line =
+        `${label} [${bar}] step ${ctx.step}/${ctx.endStep}  loss ${ctx.loss().toFixed(4)}  ` +
         `${rate.toFixed(1)} it/s  ETA ${formatSeconds(eta)}`;
       if (board) board.show(id, line, last);
       else stream.write(`${line}\n`);

@@ -25,7 +25,10 @@ valid values. Exits 1 when any of them is malformed, naming it and the fix.`,
 /** Runs `lmc settings`; returns the exit code. */
 export function settingsCommand(args: string[]): number {
   const { values } = parseArgs({
-    args, options: parserOptions(SETTINGS_OPTIONS), strict: true, allowPositionals: false,
+    args,
+    options: parserOptions(SETTINGS_OPTIONS),
+    strict: true,
+    allowPositionals: false,
   });
   const rows = reportSettings();
   if (values.json) {

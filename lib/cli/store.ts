@@ -1,6 +1,14 @@
 /** `lmc ls`, `lmc show <hash>` and `lmc gc`: the run store from the terminal. */
 import { parseArgs } from 'node:util';
-import { formatGcReport, formatUnitDetails, formatUnitList, openStore, unitEtaSeconds, type Store, type UnitInfo } from '../store';
+import {
+  formatGcReport,
+  formatUnitDetails,
+  formatUnitList,
+  openStore,
+  unitEtaSeconds,
+  type Store,
+  type UnitInfo,
+} from '../store';
 import { describeUnit, unitLabel } from '../experiments/keys';
 import { UNIT_KINDS } from '../experiments/unit';
 import { visible } from '../io/visible';
@@ -23,7 +31,8 @@ export const LS_OPTIONS = {
   verify: {
     type: 'boolean',
     default: false,
-    description: 'hash every file (without it: sizes only); exit 1 when a unit is corrupt, naming each damaged ' +
+    description:
+      'hash every file (without it: sizes only); exit 1 when a unit is corrupt, naming each damaged ' +
       'file (the next run that needs it recomputes it)',
   },
   json: OUTPUT_OPTIONS.json,
@@ -92,19 +101,33 @@ function described(units: readonly UnitInfo[]): UnitInfo[] {
 /** A unit as --json prints it (dates as ISO strings, no internal fields). */
 function unitJson(u: UnitInfo) {
   return {
-    kind: u.kind, hash: u.hash, state: u.state, label: unitLabel(u.kind, u.config), bytes: u.bytes, modified: u.modified.toISOString(),
-    checkpointStep: u.checkpointStep, owner: u.owner, progress: u.progress,
-    etaSeconds: unitEtaSeconds(u), problems: u.problems, config: u.config, summary: u.summary, dir: u.dir,
+    kind: u.kind,
+    hash: u.hash,
+    state: u.state,
+    label: unitLabel(u.kind, u.config),
+    bytes: u.bytes,
+    modified: u.modified.toISOString(),
+    checkpointStep: u.checkpointStep,
+    owner: u.owner,
+    progress: u.progress,
+    etaSeconds: unitEtaSeconds(u),
+    problems: u.problems,
+    config: u.config,
+    summary: u.summary,
+    dir: u.dir,
   };
 }
 
 /** Runs `lmc ls`; resolves to the exit code. */
 export async function lsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args, strict: true, allowPositionals: true,
+    args,
+    strict: true,
+    allowPositionals: true,
     options: parserOptions(LS_OPTIONS),
   });
-  if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"; to see one unit use \`lmc show ${positionals[0]}\``);
+  if (positionals.length > 0)
+    throw new Error(`unexpected argument "${positionals[0]}"; to see one unit use \`lmc show ${positionals[0]}\``);
   if (values.kind !== undefined && !(UNIT_KINDS as readonly string[]).includes(values.kind)) {
     throw new Error(`--kind ${visible(values.kind)}: no such kind of unit; use one of ${UNIT_KINDS.join(', ')}`);
   }
@@ -113,17 +136,21 @@ export async function lsCommand(args: string[]): Promise<number> {
   if (values.json) console.log(JSON.stringify({ store: store.root, units: units.map(unitJson) }));
   else process.stdout.write(`store ${store.root}\n${formatUnitList(described(units))}`);
   const corrupt = units.filter((unit) => unit.state === 'corrupt');
-  if (values.verify && !values.json) for (const unit of corrupt) for (const problem of unit.problems) console.error(`lmc ls: ${problem}`);
+  if (values.verify && !values.json)
+    for (const unit of corrupt) for (const problem of unit.problems) console.error(`lmc ls: ${problem}`);
   return values.verify && corrupt.length > 0 ? 1 : 0;
 }
 
 /** Runs `lmc show <hash>`; resolves to the exit code. */
 export async function showCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args, strict: true, allowPositionals: true,
+    args,
+    strict: true,
+    allowPositionals: true,
     options: parserOptions(SHOW_OPTIONS),
   });
-  if (positionals.length !== 1) throw new Error('give one unit hash (or a unique prefix of it, as `lmc ls` prints), e.g. `lmc show 3fa4c2`');
+  if (positionals.length !== 1)
+    throw new Error('give one unit hash (or a unique prefix of it, as `lmc ls` prints), e.g. `lmc show 3fa4c2`');
   const info = await storeFrom(values.store).show(positionals[0]);
   if (values.json) console.log(JSON.stringify({ ...unitJson(info), manifest: info.manifest }));
   else process.stdout.write(`what      ${unitLabel(info.kind, info.config)}\n${formatUnitDetails(info)}`);
@@ -133,12 +160,18 @@ export async function showCommand(args: string[]): Promise<number> {
 /** Runs `lmc gc`; resolves to the exit code. */
 export async function gcCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args, strict: true, allowPositionals: true,
+    args,
+    strict: true,
+    allowPositionals: true,
     options: parserOptions(GC_OPTIONS),
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}"; gc takes only flags`);
   const store = storeFrom(values.store);
-  const report = await store.gc({ dryRun: values['dry-run'], corrupt: values.corrupt, keepResumable: values['keep-resumable'] });
+  const report = await store.gc({
+    dryRun: values['dry-run'],
+    corrupt: values.corrupt,
+    keepResumable: values['keep-resumable'],
+  });
   if (values.json) console.log(JSON.stringify({ store: store.root, dryRun: values['dry-run'], ...report }));
   else process.stdout.write(`store ${store.root}\n${formatGcReport(report, values['dry-run'])}`);
   return 0;

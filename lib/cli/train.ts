@@ -7,7 +7,15 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../train/config';
-import { configFromFlags, CONFIG_OPTIONS, FLAG_LIMITS, OUTPUT_OPTIONS, wholeNumberFlag, reportHeader, startCommand } from './config-flags';
+import {
+  configFromFlags,
+  CONFIG_OPTIONS,
+  FLAG_LIMITS,
+  OUTPUT_OPTIONS,
+  wholeNumberFlag,
+  reportHeader,
+  startCommand,
+} from './config-flags';
 import { buildModel, type TrainCallback } from '../train/trainer';
 import { evaluate } from '../train/evaluate';
 import { parseStep, toIterations } from '../train/step';
@@ -25,7 +33,8 @@ export const TRAIN_OPTIONS = {
   steps: {
     type: 'string',
     value: '<step>',
-    description: 'stop after this many iterations ("300it") or epochs ("2ep") instead of T ' +
+    description:
+      'stop after this many iterations ("300it") or epochs ("2ep") instead of T ' +
       '(a separate unit: a short run never answers for a long one)',
   },
   'checkpoint-every': {
@@ -71,8 +80,10 @@ export async function trainCommand(args: string[]): Promise<number> {
   const T = resolveConfig(config, dataset.train.size).totalIterations;
   const to = values.steps ? toIterations(parseStep(values.steps, '--steps'), itersPerEpoch) : T;
   if (!(Number.isSafeInteger(to) && to >= 0 && to <= T)) {
-    throw new Error(`--steps ${values.steps} is step ${to}, outside training (0..${T} iterations of ${config.model}); ` +
-      `give a step within [0, T] or raise --set training=...`);
+    throw new Error(
+      `--steps ${values.steps} is step ${to}, outside training (0..${T} iterations of ${config.model}); ` +
+        `give a step within [0, T] or raise --set training=...`,
+    );
   }
   log(`training ${config.model} (${values.config}, ${scale} scale) for ${to} iterations, batch ${config.batchSize}`);
 
@@ -88,12 +99,18 @@ export async function trainCommand(args: string[]): Promise<number> {
   const ctx = experimentContext({
     dataset,
     checkpointEvery,
-    callbacks: (run) => (values.quiet || values.json ? [markers] : [terminalProgress(`${config.model} ${run.label}`), markers]),
+    callbacks: (run) =>
+      values.quiet || values.json ? [markers] : [terminalProgress(`${config.model} ${run.label}`), markers],
     onUnit: (event: UnitEvent) => {
       if (event.type === 'train') {
         trained = { from: event.from ?? 0, to: event.to ?? to };
         trainStarted = performance.now();
-        const how = event.via === 'checkpoint' ? ` (resuming from its checkpoint at step ${event.from})` : event.via === 'shorter-trunk' ? ` (continuing a finished run at step ${event.from})` : '';
+        const how =
+          event.via === 'checkpoint'
+            ? ` (resuming from its checkpoint at step ${event.from})`
+            : event.via === 'shorter-trunk'
+              ? ` (continuing a finished run at step ${event.from})`
+              : '';
         note(`unit ${event.hash.slice(0, 12)}: training steps ${event.from ?? 0} -> ${event.to}${how}`);
       } else if (event.type === 'hit') {
         note(`unit ${event.hash.slice(0, 12)}: finished run found in the store ${ctx.store.root}; not training`);
@@ -139,9 +156,12 @@ export async function trainCommand(args: string[]): Promise<number> {
     } else {
       if (fromStore) log(`from the store: unit ${ref.hash.slice(0, 12)} (${unit.dir}); no training`);
       else log(`stored as unit ${ref.hash.slice(0, 12)} (${unit.dir})`);
-      log(`test accuracy ${(100 * test.accuracy).toFixed(2)}%  (test error ${(100 * test.error).toFixed(2)}%, ` +
-        `train error ${(100 * train.error).toFixed(2)}%) on ${dataset.description}`);
-      if (ran && report.msPerStep !== null) log(`${report.stepsTrained} steps in ${trainSeconds.toFixed(1)} s (${report.msPerStep.toFixed(1)} ms/step)`);
+      log(
+        `test accuracy ${(100 * test.accuracy).toFixed(2)}%  (test error ${(100 * test.error).toFixed(2)}%, ` +
+          `train error ${(100 * train.error).toFixed(2)}%) on ${dataset.description}`,
+      );
+      if (ran && report.msPerStep !== null)
+        log(`${report.stepsTrained} steps in ${trainSeconds.toFixed(1)} s (${report.msPerStep.toFixed(1)} ms/step)`);
     }
     return 0;
   } finally {

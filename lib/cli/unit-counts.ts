@@ -22,6 +22,10 @@ export function unitCounter(): { see(event: UnitEvent): void; counts(): UnitCoun
       if (event.type === 'done') computed.add(event.hash);
       if (event.type === 'train') trainings++;
     },
-    counts: () => ({ computed: computed.size, fromStore: [...found].filter((h) => !computed.has(h)).length, trainings }),
+    counts: () => ({
+      computed: computed.size,
+      fromStore: [...found].filter((h) => !computed.has(h)).length,
+      trainings,
+    }),
   };
 }

@@ -7,7 +7,12 @@ import { formatHelp, HELP_OPTIONS, parserOptions } from './options';
 
 /** The options of `lmc unit`: what it parses and what its help lists. */
 export const UNIT_OPTIONS = {
-  store: { type: 'string', value: '<folder>', description: 'the shared store the unit was submitted to', defaultText: '$LMC_HOME/store' },
+  store: {
+    type: 'string',
+    value: '<folder>',
+    description: 'the shared store the unit was submitted to',
+    defaultText: '$LMC_HOME/store',
+  },
   ...HELP_OPTIONS,
 } as const;
 
@@ -23,12 +28,20 @@ exit-<job>.json beside the call (ok, or the error) and exits 0 when the unit is 
 
 /** Runs `lmc unit ...`; resolves to the exit code. */
 export async function unitCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: parserOptions(UNIT_OPTIONS) });
+  const { values, positionals } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: parserOptions(UNIT_OPTIONS),
+  });
   const [verb, hash, ...extra] = positionals;
   if (verb !== 'run' || hash === undefined || extra.length > 0) {
-    throw new Error(`give \`lmc unit run <hash>\` (got \`lmc unit ${positionals.join(' ')}\`); \`lmc unit --help\` says more`);
+    throw new Error(
+      `give \`lmc unit run <hash>\` (got \`lmc unit ${positionals.join(' ')}\`); \`lmc unit --help\` says more`,
+    );
   }
-  if (!isUnitHash(hash)) throw new Error(`unit hash ${JSON.stringify(hash)} is not 64 hex digits; give the full hash of the unit's folder`);
+  if (!isUnitHash(hash))
+    throw new Error(`unit hash ${JSON.stringify(hash)} is not 64 hex digits; give the full hash of the unit's folder`);
   const root = path.resolve(values.store ?? defaultStoreRoot());
   const controller = new AbortController();
   // scancel sends SIGTERM first: stop at the next optimizer step, the last checkpoint kept.
@@ -37,13 +50,18 @@ export async function unitCommand(args: string[]): Promise<number> {
   try {
     const exit = await runUnitJob(root, hash, {
       signal: controller.signal,
-      onUnit: (event) => console.log(`${new Date().toISOString()} ${event.type} ${event.label}${event.type === 'train' ? ` from step ${event.from} to ${event.to}` : ''}`),
+      onUnit: (event) =>
+        console.log(
+          `${new Date().toISOString()} ${event.type} ${event.label}${event.type === 'train' ? ` from step ${event.from} to ${event.to}` : ''}`,
+        ),
     });
     if (!exit.ok) {
       console.error(`lmc unit run ${hash}: ${exit.error}`);
       return 1;
     }
-    console.log(`${new Date().toISOString()} unit ${hash} ${exit.computed ? 'computed' : 'found in the store'} in ${exit.seconds.toFixed(1)} s`);
+    console.log(
+      `${new Date().toISOString()} unit ${hash} ${exit.computed ? 'computed' : 'found in the store'} in ${exit.seconds.toFixed(1)} s`,
+    );
     return 0;
   } finally {
     process.off('SIGTERM', stop);

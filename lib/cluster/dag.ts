@@ -52,11 +52,17 @@ export function maskSource(call: UnitCall): string | null {
 }
 
 /** Work of a unit in optimizer-step equivalents: a training's steps, or a curve's forward passes (a third of a step each). */
-function unitSteps(ctx: ExperimentContext, kind: string, key: { k?: number; alphas?: number[] }, config: TrainConfig, inputs: readonly DagNode[]): number {
+function unitSteps(
+  ctx: ExperimentContext,
+  kind: string,
+  key: { k?: number; alphas?: number[] },
+  config: TrainConfig,
+  inputs: readonly DagNode[],
+): number {
   const dataset = ctx.dataset(config);
   const T = resolveConfig(config, dataset.train.size).totalIterations;
   const k = key.k ?? 0;
-  if (kind === 'trunk') return k - Math.max(0, ...inputs.map((n) => (n.kind === 'trunk' ? n.k ?? 0 : 0)));
+  if (kind === 'trunk') return k - Math.max(0, ...inputs.map((n) => (n.kind === 'trunk' ? (n.k ?? 0) : 0)));
   if (kind === 'instability-pair') {
     const limit = (size: number) => (config.evalExamples > 0 ? Math.min(size, config.evalExamples) : size);
     const batches = Math.ceil((limit(dataset.train.size) + limit(dataset.test.size)) / config.evalBatchSize);
@@ -66,7 +72,11 @@ function unitSteps(ctx: ExperimentContext, kind: string, key: { k?: number; alph
 }
 
 /** The graph of `calls` (and everything they need), inputs first. */
-export async function unitDag(ctx: ExperimentContext, calls: readonly UnitCall[], options: DagOptions): Promise<DagNode[]> {
+export async function unitDag(
+  ctx: ExperimentContext,
+  calls: readonly UnitCall[],
+  options: DagOptions,
+): Promise<DagNode[]> {
   const nodes = new Map<string, DagNode>();
   const order: DagNode[] = [];
   const stepSeconds = options.rates ?? new Map<string, Promise<UnitWork>>();
@@ -79,7 +89,11 @@ export async function unitDag(ctx: ExperimentContext, calls: readonly UnitCall[]
         const T = resolveConfig(config, ctx.dataset(config).train.size).totalIterations;
         const measured = await measuredStepSeconds(ctx.store, config, T);
         return measured === null
-          ? { steps: 0, stepSeconds: assumedStepSeconds(config, (options.resources?.gpus ?? 0) > 0 ? 'gpu' : options.backend), source: 'assumed' }
+          ? {
+              steps: 0,
+              stepSeconds: assumedStepSeconds(config, (options.resources?.gpus ?? 0) > 0 ? 'gpu' : options.backend),
+              source: 'assumed',
+            }
           : { steps: 0, stepSeconds: measured, source: 'measured' };
       })();
       stepSeconds.set(id, found);
@@ -91,7 +105,10 @@ export async function unitDag(ctx: ExperimentContext, calls: readonly UnitCall[]
     const hash = ctx.store.identify(plan.kind, plan.key).hash;
     const seen = nodes.get(hash);
     if (seen) return seen;
-    if (path.includes(hash)) throw new Error(`unit graph: ${describeCall(call)} depends on itself (${[...path, hash].map((h) => h.slice(0, 12)).join(' -> ')})`);
+    if (path.includes(hash))
+      throw new Error(
+        `unit graph: ${describeCall(call)} depends on itself (${[...path, hash].map((h) => h.slice(0, 12)).join(' -> ')})`,
+      );
     const stored = (await ctx.store.get(plan.kind, plan.key)) !== null;
     const inputs = stored ? [] : await Promise.all(plan.dependencies.map((d) => visit(d, [...path, hash])));
     const source = stored ? null : maskSource(call);
@@ -100,9 +117,20 @@ export async function unitDag(ctx: ExperimentContext, calls: readonly UnitCall[]
     if (source !== null) (nodes.has(source) ? after : outside).push(source);
     const config = callConfig(call);
     const rate = await workOf(config);
-    const work: UnitWork = { ...rate, steps: stored ? 0 : unitSteps(ctx, plan.kind, plan.key as { k?: number }, config, inputs) };
+    const work: UnitWork = {
+      ...rate,
+      steps: stored ? 0 : unitSteps(ctx, plan.kind, plan.key as { k?: number }, config, inputs),
+    };
     const node: DagNode = {
-      hash, kind: plan.kind, label: plan.label, call, k: (plan.key as { k?: number }).k ?? null, after: [...new Set(after)], outside, stored, work,
+      hash,
+      kind: plan.kind,
+      label: plan.label,
+      call,
+      k: (plan.key as { k?: number }).k ?? null,
+      after: [...new Set(after)],
+      outside,
+      stored,
+      work,
       seconds: work.steps * work.stepSeconds,
       resources: unitResources(config, options.backend, work, options.resources),
     };

@@ -14,8 +14,15 @@ import { describeCall, unitDefinition } from '../experiments/registry';
 import type { BackendName } from '../settings';
 import { unitDag, type DagNode } from './dag';
 import {
-  jobLogFile, readExit, readSubmission, writeExperiment, writeJobCall, writeSubmission,
-  type ExperimentRecord, type ExperimentUnit, type JobExit,
+  jobLogFile,
+  readExit,
+  readSubmission,
+  writeExperiment,
+  writeJobCall,
+  writeSubmission,
+  type ExperimentRecord,
+  type ExperimentUnit,
+  type JobExit,
 } from './files';
 import type { UnitResources, UnitWork } from './resources';
 import { sbatchArgs, type SlurmSite } from './sbatch';
@@ -109,8 +116,15 @@ export class SlurmExecutor implements UnitExecutor {
 
   /** The graph `submit` would queue, submitting nothing (`lmc plan`). */
   async plan(ctx: ExperimentContext, calls: readonly UnitCall[]): Promise<DagNode[]> {
-    const backend = await (this.backend ??= this.options.backend ? Promise.resolve(this.options.backend) : activeBackend());
-    return unitDag(ctx, calls, { backend, resources: this.options.site?.resources, stepSeconds: this.options.stepSeconds, rates: this.rates });
+    const backend = await (this.backend ??= this.options.backend
+      ? Promise.resolve(this.options.backend)
+      : activeBackend());
+    return unitDag(ctx, calls, {
+      backend,
+      resources: this.options.site?.resources,
+      stepSeconds: this.options.stepSeconds,
+      rates: this.rates,
+    });
   }
 
   /** See UnitExecutor.compute: submits what `call` needs (unless queued already), then waits for its job. */
@@ -119,14 +133,20 @@ export class SlurmExecutor implements UnitExecutor {
     const hash = ctx.store.identify(plan.kind, plan.key).hash;
     if (!this.submitted.has(hash)) await this.submit(ctx, [call]);
     const submitted = await this.submitted.get(hash);
-    if (!submitted) throw new Error(`lmc-lab: ${describeCall(call)} was not submitted (unit ${hash}); this is a bug of the Slurm executor`);
+    if (!submitted)
+      throw new Error(
+        `lmc-lab: ${describeCall(call)} was not submitted (unit ${hash}); this is a bug of the Slurm executor`,
+      );
     if (submitted.jobId === null) return { computed: false, events: [] };
     return this.wait(ctx, { ...submitted, jobId: submitted.jobId });
   }
 
   /** The resources and arguments of every job, as `lmc plan` shows them. */
   jobArguments(ctx: ExperimentContext, node: DagNode, after: readonly string[], resources?: UnitResources): string[] {
-    return sbatchArgs({ kind: node.kind, hash: node.hash, storeRoot: ctx.store.root, after, resources: resources ?? node.resources }, this.options.site);
+    return sbatchArgs(
+      { kind: node.kind, hash: node.hash, storeRoot: ctx.store.root, after, resources: resources ?? node.resources },
+      this.options.site,
+    );
   }
 
   private submitNode(ctx: ExperimentContext, node: DagNode, backend: BackendName): Promise<Submitted> {
@@ -141,7 +161,14 @@ export class SlurmExecutor implements UnitExecutor {
   private async submitNew(ctx: ExperimentContext, node: DagNode, backend: BackendName): Promise<Submitted> {
     const root = ctx.store.root;
     const remember = (jobId: string | null): Submitted => {
-      this.record.push({ hash: node.hash, kind: node.kind, label: node.label, jobId, after: node.after, estimate: node.seconds });
+      this.record.push({
+        hash: node.hash,
+        kind: node.kind,
+        label: node.label,
+        jobId,
+        after: node.after,
+        estimate: node.seconds,
+      });
       return { node, jobId };
     };
     if (node.stored) return remember(null);
@@ -158,13 +185,20 @@ export class SlurmExecutor implements UnitExecutor {
     }
     const setup = callSetup(ctx, node.call, backend);
     if (!setup) {
-      throw new Error(`${node.label}: a cluster job loads its dataset by name, but this context's dataset was built in memory; ` +
-        'give the context a dataset from loadDataset (or none: each config\'s own)');
+      throw new Error(
+        `${node.label}: a cluster job loads its dataset by name, but this context's dataset was built in memory; ` +
+          "give the context a dataset from loadDataset (or none: each config's own)",
+      );
     }
     await writeJobCall(root, { kind: node.kind, hash: node.hash, label: node.label, call: node.call, setup });
     const unique = [...new Set(after)];
     const jobId = await this.client.sbatch(this.jobArguments(ctx, node, unique));
-    await writeSubmission(root, node.hash, { jobId, submittedAt: new Date().toISOString(), after: unique, experiment: this.experiment });
+    await writeSubmission(root, node.hash, {
+      jobId,
+      submittedAt: new Date().toISOString(),
+      after: unique,
+      experiment: this.experiment,
+    });
     this.options.onJob?.({ type: 'submitted', hash: node.hash, kind: node.kind, label: node.label, jobId });
     return remember(jobId);
   }
@@ -180,7 +214,10 @@ export class SlurmExecutor implements UnitExecutor {
 
   private save(ctx: ExperimentContext): Promise<void> {
     const record: ExperimentRecord = {
-      id: this.experiment, command: this.options.command ?? '', submittedAt: new Date().toISOString(), units: [...this.record],
+      id: this.experiment,
+      command: this.options.command ?? '',
+      submittedAt: new Date().toISOString(),
+      units: [...this.record],
     };
     this.saving = this.saving.then(() => writeExperiment(ctx.store.root, record));
     return this.saving;
@@ -207,10 +244,14 @@ export class SlurmExecutor implements UnitExecutor {
       waiter.resolve({ computed: exit.computed, events: exit.events });
       return;
     }
-    const error = exit ? exit.error ?? 'failed' : why ?? 'ended without an exit record';
+    const error = exit ? (exit.error ?? 'failed') : (why ?? 'ended without an exit record');
     this.options.onJob?.({ type: 'failed', hash: node.hash, kind: node.kind, label: node.label, jobId, error, log });
-    waiter.reject(new Error(`${node.label} (${node.kind} ${node.hash.slice(0, 12)}): Slurm job ${jobId} ${exit ? `failed: ${error}` : error}; ` +
-      `its log: ${log}; \`lmc status\` shows every unit of the experiment`));
+    waiter.reject(
+      new Error(
+        `${node.label} (${node.kind} ${node.hash.slice(0, 12)}): Slurm job ${jobId} ${exit ? `failed: ${error}` : error}; ` +
+          `its log: ${log}; \`lmc status\` shows every unit of the experiment`,
+      ),
+    );
   }
 
   private async poll(root: string): Promise<void> {
@@ -238,9 +279,10 @@ export class SlurmExecutor implements UnitExecutor {
           const exit = readExit(root, waiter.submitted.node.hash, jobId);
           // An exit record may reach this node a moment after squeue says the job ended (network filesystems).
           if (exit || ++waiter.ended >= 3) {
-            const why = state.reason === 'DependencyNeverSatisfied'
-              ? 'was cancelled: the job of one of its inputs failed or was cancelled'
-              : `ended ${state.state} (${state.reason}) without an exit record (killed, out of time or memory, or cancelled)`;
+            const why =
+              state.reason === 'DependencyNeverSatisfied'
+                ? 'was cancelled: the job of one of its inputs failed or was cancelled'
+                : `ended ${state.state} (${state.reason}) without an exit record (killed, out of time or memory, or cancelled)`;
             this.settle(root, waiter, exit, why);
           }
         }

@@ -109,8 +109,10 @@ export function readJobCall(root: string, hash: string): JobCall {
   const file = path.join(unitJobDir(root, hash), 'call.json');
   const job = readJson<JobCall>(file);
   if (!job || job.format !== CALL_FORMAT || job.hash !== hash) {
-    throw new Error(`unit ${hash}: no unit call at ${file}; a submitter writes it before it submits the unit's job ` +
-      '(check --store names the store the job was submitted for, and that this node sees that folder)');
+    throw new Error(
+      `unit ${hash}: no unit call at ${file}; a submitter writes it before it submits the unit's job ` +
+        '(check --store names the store the job was submitted for, and that this node sees that folder)',
+    );
   }
   return job;
 }
@@ -143,11 +145,17 @@ export async function writeExperiment(root: string, record: ExperimentRecord): P
 export function readExperiment(root: string, id?: string): ExperimentRecord | null {
   let names: string[];
   try {
-    names = fs.readdirSync(experimentsDir(root)).filter((n) => n.endsWith('.json')).sort();
+    names = fs
+      .readdirSync(experimentsDir(root))
+      .filter((n) => n.endsWith('.json'))
+      .sort();
   } catch {
     return null;
   }
   const matches = id === undefined ? names.slice(-1) : names.filter((n) => n.startsWith(id));
-  if (matches.length > 1) throw new Error(`experiment ${id}: ${matches.length} experiments start so (${matches.slice(0, 4).join(', ')}); give more of the id`);
+  if (matches.length > 1)
+    throw new Error(
+      `experiment ${id}: ${matches.length} experiments start so (${matches.slice(0, 4).join(', ')}); give more of the id`,
+    );
   return matches.length === 0 ? null : readJson<ExperimentRecord>(path.join(experimentsDir(root), matches[0]));
 }

@@ -33,7 +33,11 @@ export const ASSUMED_STEP_SECONDS: Readonly<Record<string, { gpu: number; cpu: n
 
 /** Memory a job of each network asks for (MiB): its weights, optimizer state, a batch and the dataset in memory, with room. */
 const MEMORY_MB: Readonly<Record<string, number>> = {
-  lenet_300_100: 2048, resnet20: 4096, vgg16: 8192, resnet50: 32768, inception_v3: 32768,
+  lenet_300_100: 2048,
+  resnet20: 4096,
+  vgg16: 8192,
+  resnet50: 32768,
+  inception_v3: 32768,
 };
 
 /** Whether a backend trains on a GPU. */
@@ -50,7 +54,12 @@ export interface UnitWork {
 }
 
 /** The default resources of a unit of `config` doing `work` on `backend`; `overrides` win field by field. */
-export function unitResources(config: TrainConfig, backend: BackendName, work: UnitWork, overrides: Partial<UnitResources> = {}): UnitResources {
+export function unitResources(
+  config: TrainConfig,
+  backend: BackendName,
+  work: UnitWork,
+  overrides: Partial<UnitResources> = {},
+): UnitResources {
   const gpu = usesGpu(backend);
   // Native TensorFlow uses every core it gets; wasm and cpu compute in one thread.
   const cpus = gpu || backend === 'tensorflow' ? 4 : 1;
@@ -69,7 +78,11 @@ export function unitResources(config: TrainConfig, backend: BackendName, work: U
  * Seconds per step of `config`'s network measured from the store's finished copies and IMP levels of
  * the same model and batch size (the median), or null when it holds none. `totalSteps` gives T.
  */
-export async function measuredStepSeconds(store: Store, config: TrainConfig, totalSteps: number): Promise<number | null> {
+export async function measuredStepSeconds(
+  store: Store,
+  config: TrainConfig,
+  totalSteps: number,
+): Promise<number | null> {
   const rates: number[] = [];
   for (const kind of ['copy', 'imp-level']) {
     for (const info of await store.list({ kind })) {

@@ -55,7 +55,9 @@ export function sbatchArgs(job: JobRequest, site: SlurmSite = {}): string[] {
   const r = job.resources;
   for (const [field, value] of Object.entries(r)) {
     if (!Number.isSafeInteger(value) || value < 0 || (field !== 'gpus' && value < 1)) {
-      throw new Error(`unit ${job.hash}: resources.${field} = ${JSON.stringify(value)}; give a whole number >= ${field === 'gpus' ? 0 : 1}`);
+      throw new Error(
+        `unit ${job.hash}: resources.${field} = ${JSON.stringify(value)}; give a whole number >= ${field === 'gpus' ? 0 : 1}`,
+      );
     }
   }
   const command = [...(site.lmc ?? defaultLmcCommand()), 'unit', 'run', job.hash, '--store', job.storeRoot];

@@ -13,7 +13,19 @@ export interface JobState {
 }
 
 /** States in which a job may still run the unit. */
-export const LIVE_STATES: ReadonlySet<string> = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'REQUEUED', 'REQUEUE_FED', 'REQUEUE_HOLD', 'RESIZING', 'SUSPENDED', 'SIGNALING', 'STAGE_OUT']);
+export const LIVE_STATES: ReadonlySet<string> = new Set([
+  'PENDING',
+  'CONFIGURING',
+  'RUNNING',
+  'COMPLETING',
+  'REQUEUED',
+  'REQUEUE_FED',
+  'REQUEUE_HOLD',
+  'RESIZING',
+  'SUSPENDED',
+  'SIGNALING',
+  'STAGE_OUT',
+]);
 
 /** What the executor asks of Slurm; tests give a fake. */
 export interface SlurmClient {
@@ -24,12 +36,20 @@ export interface SlurmClient {
   cancel(ids: readonly string[]): Promise<void>;
 }
 
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { env, encoding: 'utf8', maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       const code = (error as NodeJS.ErrnoException | null)?.code;
       if (code === 'ENOENT') {
-        reject(new Error(`${command} is not on PATH: running units on Slurm needs the Slurm client commands (sbatch, squeue, scancel), as on a login node of the cluster`));
+        reject(
+          new Error(
+            `${command} is not on PATH: running units on Slurm needs the Slurm client commands (sbatch, squeue, scancel), as on a login node of the cluster`,
+          ),
+        );
         return;
       }
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
@@ -53,7 +73,10 @@ export function slurmClient(env: NodeJS.ProcessEnv = process.env): SlurmClient {
     sbatch: async (args) => {
       const out = await run('sbatch', args, env);
       const id = out.stdout.trim().split(';')[0];
-      if (out.code !== 0 || !/^\d+$/.test(id)) throw new Error(`sbatch refused the job (exit ${out.code}): ${out.stderr.trim() || out.stdout.trim()}; its arguments: ${args.join(' ')}`);
+      if (out.code !== 0 || !/^\d+$/.test(id))
+        throw new Error(
+          `sbatch refused the job (exit ${out.code}): ${out.stderr.trim() || out.stdout.trim()}; its arguments: ${args.join(' ')}`,
+        );
       return id;
     },
     states: async (ids) => {
@@ -63,7 +86,10 @@ export function slurmClient(env: NodeJS.ProcessEnv = process.env): SlurmClient {
       const together = await query(ids);
       for (const id of ids) {
         const state = together ? together.get(id) : (await query([id]))?.get(id);
-        all.set(id, state ?? { state: 'GONE', reason: 'not known to the controller (finished long ago, or never submitted)' });
+        all.set(
+          id,
+          state ?? { state: 'GONE', reason: 'not known to the controller (finished long ago, or never submitted)' },
+        );
       }
       return all;
     },

@@ -34,22 +34,38 @@ export interface UnitStatus {
 export function experimentRecord(store: Store, id?: string): ExperimentRecord {
   const record = readExperiment(store.root, id);
   if (!record) {
-    throw new Error(id === undefined
-      ? `no experiment was submitted to the store at ${store.root}; run a command with --on slurm (or give --store)`
-      : `no experiment ${id} in the store at ${store.root}; \`lmc status\` without an id shows the latest`);
+    throw new Error(
+      id === undefined
+        ? `no experiment was submitted to the store at ${store.root}; run a command with --on slurm (or give --store)`
+        : `no experiment ${id} in the store at ${store.root}; \`lmc status\` without an id shows the latest`,
+    );
   }
   return record;
 }
 
 function describeEnded(state: JobState): { state: UnitJobState; error: string } {
-  if (state.reason === 'DependencyNeverSatisfied') return { state: 'cancelled', error: 'cancelled by Slurm: the job of one of its inputs failed or was cancelled' };
-  if (state.state === 'CANCELLED') return { state: 'cancelled', error: 'cancelled (scancel or lmc cancel) before it finished; a resubmission resumes it from its last checkpoint' };
-  return { state: 'failed', error: `job ended ${state.state} (${state.reason}) without an exit record: killed, out of time or memory, or its node was lost` };
+  if (state.reason === 'DependencyNeverSatisfied')
+    return { state: 'cancelled', error: 'cancelled by Slurm: the job of one of its inputs failed or was cancelled' };
+  if (state.state === 'CANCELLED')
+    return {
+      state: 'cancelled',
+      error: 'cancelled (scancel or lmc cancel) before it finished; a resubmission resumes it from its last checkpoint',
+    };
+  return {
+    state: 'failed',
+    error: `job ended ${state.state} (${state.reason}) without an exit record: killed, out of time or memory, or its node was lost`,
+  };
 }
 
 /** The state of every unit of `record`. */
-export async function experimentStatus(store: Store, client: SlurmClient, record: ExperimentRecord): Promise<UnitStatus[]> {
-  const jobs = record.units.flatMap((u) => (u.jobId !== null && !readExit(store.root, u.hash, u.jobId) ? [u.jobId] : []));
+export async function experimentStatus(
+  store: Store,
+  client: SlurmClient,
+  record: ExperimentRecord,
+): Promise<UnitStatus[]> {
+  const jobs = record.units.flatMap((u) =>
+    u.jobId !== null && !readExit(store.root, u.hash, u.jobId) ? [u.jobId] : [],
+  );
   const states = await client.states(jobs);
   // A unit another submission finished since (after this one's job was cancelled, say) is done.
   const finished = new Set((await store.list()).filter((u) => u.state === 'finished').map((u) => u.hash));
@@ -63,8 +79,18 @@ export async function experimentStatus(store: Store, client: SlurmClient, record
     const log = jobLogFile(store.root, unit.hash, unit.jobId);
     const exit = readExit(store.root, unit.hash, unit.jobId);
     if (exit) {
-      const ended: UnitJobState = exit.ok ? 'done' : finished.has(unit.hash) ? 'done' : exit.cancelled ? 'cancelled' : 'failed';
-      rows.push(ended === 'done' ? { ...base, state: 'done', seconds: exit.seconds } : { ...base, state: ended, error: exit.error, log });
+      const ended: UnitJobState = exit.ok
+        ? 'done'
+        : finished.has(unit.hash)
+          ? 'done'
+          : exit.cancelled
+            ? 'cancelled'
+            : 'failed';
+      rows.push(
+        ended === 'done'
+          ? { ...base, state: 'done', seconds: exit.seconds }
+          : { ...base, state: ended, error: exit.error, log },
+      );
       continue;
     }
     const state = states.get(unit.jobId) ?? { state: 'GONE', reason: '' };
@@ -78,7 +104,14 @@ export async function experimentStatus(store: Store, client: SlurmClient, record
     }
     const info = await store.show(`${unit.kind}/${unit.hash}`).catch(() => null);
     const progress = info?.progress ?? null;
-    rows.push({ ...base, state: 'running', step: progress?.step, endStep: progress?.to, etaSeconds: progress ? progressEtaSeconds(progress) : null, log });
+    rows.push({
+      ...base,
+      state: 'running',
+      step: progress?.step,
+      endStep: progress?.to,
+      etaSeconds: progress ? progressEtaSeconds(progress) : null,
+      log,
+    });
   }
   return rows;
 }
@@ -86,7 +119,9 @@ export async function experimentStatus(store: Store, client: SlurmClient, record
 /** Cancels every job of `record` that may still run; resolves to their ids. */
 export async function cancelExperiment(store: Store, client: SlurmClient, record: ExperimentRecord): Promise<string[]> {
   const rows = await experimentStatus(store, client, record);
-  const live = rows.flatMap((r) => (r.jobId !== null && (r.state === 'pending' || r.state === 'running') ? [r.jobId] : []));
+  const live = rows.flatMap((r) =>
+    r.jobId !== null && (r.state === 'pending' || r.state === 'running') ? [r.jobId] : [],
+  );
   await client.cancel(live);
   return live;
 }

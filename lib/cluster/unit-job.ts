@@ -28,11 +28,14 @@ async function checkDependencies(ctx: ExperimentContext, job: JobCall): Promise<
   const missing: string[] = [];
   for (const dependency of plan.dependencies) {
     const needed = unitDefinition(dependency).plan(ctx, dependency.spec);
-    if (!(await ctx.store.get(needed.kind, needed.key))) missing.push(`${describeCall(dependency)} (${needed.kind}/${ctx.store.identify(needed.kind, needed.key).hash})`);
+    if (!(await ctx.store.get(needed.kind, needed.key)))
+      missing.push(`${describeCall(dependency)} (${needed.kind}/${ctx.store.identify(needed.kind, needed.key).hash})`);
   }
   if (missing.length > 0) {
-    throw new Error(`${job.label} needs ${missing.join(', ')}, which the store at ${ctx.store.root} lacks: a unit job computes one unit only. ` +
-      'Submit it after its inputs\' jobs (afterok), or run `lmc unit run` on those first');
+    throw new Error(
+      `${job.label} needs ${missing.join(', ')}, which the store at ${ctx.store.root} lacks: a unit job computes one unit only. ` +
+        "Submit it after its inputs' jobs (afterok), or run `lmc unit run` on those first",
+    );
   }
 }
 
@@ -40,7 +43,12 @@ async function checkDependencies(ctx: ExperimentContext, job: JobCall): Promise<
 export async function runUnitJob(root: string, hash: string, options: UnitJobOptions = {}): Promise<JobExit> {
   const started = performance.now();
   const startedAt = new Date().toISOString();
-  const times = () => ({ seconds: (performance.now() - started) / 1000, startedAt, finishedAt: new Date().toISOString(), host: os.hostname() });
+  const times = () => ({
+    seconds: (performance.now() - started) / 1000,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    host: os.hostname(),
+  });
   const jobId = options.jobId ?? process.env.SLURM_JOB_ID ?? `pid${process.pid}`;
   const events: UnitEvent[] = [];
   let exit: JobExit;
@@ -51,26 +59,46 @@ export async function runUnitJob(root: string, hash: string, options: UnitJobOpt
     const timing = Object.fromEntries(Object.entries(setup.store.timing).filter(([, v]) => typeof v === 'number'));
     const store: Store = openStore({ root, keepCheckpoints: setup.store.keepCheckpoints, ...timing });
     await initBackend(setup.backend);
-    const dataset = loadDataset(setup.dataset.name, { dataDir: setup.dataset.dataDir, imageSize: setup.dataset.imageSize });
+    const dataset = loadDataset(setup.dataset.name, {
+      dataDir: setup.dataset.dataDir,
+      imageSize: setup.dataset.imageSize,
+    });
     const here = datasetFingerprint(dataset);
     if (here !== setup.dataset.fingerprint) {
-      throw new Error(`dataset '${setup.dataset.name}' from ${setup.dataset.dataDir} reads as ${here} on ${os.hostname()} but as ${setup.dataset.fingerprint} where the unit was submitted; ` +
-        'every node must see the same data (set LMC_DATA_DIR to a shared folder)');
+      throw new Error(
+        `dataset '${setup.dataset.name}' from ${setup.dataset.dataDir} reads as ${here} on ${os.hostname()} but as ${setup.dataset.fingerprint} where the unit was submitted; ` +
+          'every node must see the same data (set LMC_DATA_DIR to a shared folder)',
+      );
     }
     const ctx = experimentContext({
-      store, dataset, workers: 1, checkpointEvery: setup.checkpointEvery, signal: options.signal,
+      store,
+      dataset,
+      workers: 1,
+      checkpointEvery: setup.checkpointEvery,
+      signal: options.signal,
       onUnit: (event) => {
         events.push(event);
         options.onUnit?.(event);
       },
     });
     const planned = ctx.store.identify(job.kind, unitDefinition(job.call).plan(ctx, job.call.spec).key).hash;
-    if (planned !== hash) throw new Error(`the call in ${hash}'s folder plans unit ${planned} here (a different lmc-lab version or dataset?); resubmit from this version`);
+    if (planned !== hash)
+      throw new Error(
+        `the call in ${hash}'s folder plans unit ${planned} here (a different lmc-lab version or dataset?); resubmit from this version`,
+      );
     await checkDependencies(ctx, job);
     const { unit } = await ctx.run(job.call, { dependenciesDone: true });
     exit = { jobId, ok: true, computed: unit.computed, events, ...times() };
   } catch (e) {
-    exit = { jobId, ok: false, computed: false, error: (e as Error).message, cancelled: options.signal?.aborted ?? false, events, ...times() };
+    exit = {
+      jobId,
+      ok: false,
+      computed: false,
+      error: (e as Error).message,
+      cancelled: options.signal?.aborted ?? false,
+      events,
+      ...times(),
+    };
   }
   await writeExit(root, hash, exit);
   return exit;

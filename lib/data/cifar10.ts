@@ -46,8 +46,10 @@ export function readCifarBatch(file: string): { pixels: Uint8Array; labels: Int3
     const base = r * RECORD;
     const label = bytes[base];
     if (label >= CLASSES) {
-      throw new Error(`${file}: label ${label} of record ${r} is out of range for ${CLASSES} classes; ` +
-        `not CIFAR-10 (CIFAR-100 has 2 label bytes)?`);
+      throw new Error(
+        `${file}: label ${label} of record ${r} is out of range for ${CLASSES} classes; ` +
+          `not CIFAR-10 (CIFAR-100 has 2 label bytes)?`,
+      );
     }
     labels[r] = label;
     const out = r * 3 * PLANE;
@@ -65,7 +67,9 @@ export function findCifar10Dir(dataDir: string): { dir?: string; tried: string[]
   const root = path.join(dataDir, 'cifar10');
   const tried = [root, path.join(root, 'cifar-10-batches-bin')];
   if (!datasetFolderPresent('cifar10', root)) return { tried };
-  const dir = tried.find((d) => existsSync(path.join(d, CIFAR10_TEST_FILE)) || existsSync(path.join(d, CIFAR10_TRAIN_FILES[0])));
+  const dir = tried.find(
+    (d) => existsSync(path.join(d, CIFAR10_TEST_FILE)) || existsSync(path.join(d, CIFAR10_TRAIN_FILES[0])),
+  );
   return { dir, tried };
 }
 
@@ -87,17 +91,21 @@ function concat(parts: { pixels: Uint8Array; labels: Int32Array }[]): { pixels: 
 export function loadCifar10(dataDir: string): Dataset {
   const { dir, tried } = findCifar10Dir(dataDir);
   if (!dir) {
-    throw new DatasetMissingError('cifar10', tried,
+    throw new DatasetMissingError(
+      'cifar10',
+      tried,
       `cifar10: dataset not found; looked for ${CIFAR10_TEST_FILE} and ${CIFAR10_TRAIN_FILES[0]} in ` +
         `${tried.join(' and ')}. ` +
         `Download the "CIFAR-10 binary version" from ${CIFAR10_URL} (https://www.cs.toronto.edu/~kriz/cifar.html) ` +
         `and unpack it into ${tried[0]} ($LMC_DATA_DIR/cifar10), e.g. ` +
-          `\`mkdir -p ${tried[0]} && tar -xzf cifar-10-binary.tar.gz -C ${tried[0]}\`.`,
+        `\`mkdir -p ${tried[0]} && tar -xzf cifar-10-binary.tar.gz -C ${tried[0]}\`.`,
     );
   }
   const missing = [...CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE].filter((f) => !existsSync(path.join(dir, f)));
   if (missing.length > 0) {
-    throw new Error(`cifar10: folder ${dir} is incomplete: missing ${missing.join(', ')}; unpack ${CIFAR10_URL} there again`);
+    throw new Error(
+      `cifar10: folder ${dir} is incomplete: missing ${missing.join(', ')}; unpack ${CIFAR10_URL} there again`,
+    );
   }
   const train = concat(CIFAR10_TRAIN_FILES.map((f) => readCifarBatch(path.join(dir, f))));
   const test = readCifarBatch(path.join(dir, CIFAR10_TEST_FILE));
@@ -108,7 +116,13 @@ export function loadCifar10(dataDir: string): Dataset {
     source: dir,
     numClasses: CLASSES,
     imageShape: [SIDE, SIDE, 3],
-    train: inMemorySplit({ name: 'cifar10 train', ...train, ...layout, normalization: CIFAR10_NORMALIZATION, augmentation: padCropFlip(CIFAR10_PAD) }),
+    train: inMemorySplit({
+      name: 'cifar10 train',
+      ...train,
+      ...layout,
+      normalization: CIFAR10_NORMALIZATION,
+      augmentation: padCropFlip(CIFAR10_PAD),
+    }),
     test: inMemorySplit({ name: 'cifar10 test', ...test, ...layout, normalization: CIFAR10_NORMALIZATION }),
   };
 }

@@ -62,5 +62,10 @@ export function resizeShorterSide(width: number, height: number, shorter: number
 
 /** torchvision CenterCrop(size) of a width x height image (the image must be at least size). */
 export function centerCropBox(width: number, height: number, size: number): Box {
-  return { left: roundHalfEven((width - size) / 2), top: roundHalfEven((height - size) / 2), width: size, height: size };
+  return {
+    left: roundHalfEven((width - size) / 2),
+    top: roundHalfEven((height - size) / 2),
+    width: size,
+    height: size,
+  };
 }

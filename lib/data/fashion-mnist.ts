@@ -27,11 +27,13 @@ export function loadFashionMnist(dataDir: string, systemDirs: readonly string[] 
   const tried = [path.join(dataDir, 'fashion-mnist'), ...systemDirs];
   const dir = tried.find((d) => datasetFolderPresent('fashion-mnist', d));
   if (!dir) {
-    throw new DatasetMissingError('fashion-mnist', tried,
+    throw new DatasetMissingError(
+      'fashion-mnist',
+      tried,
       `fashion-mnist: dataset not found; tried ${tried.join(', ')}. ` +
         `Install it with \`apt-get install dataset-fashion-mnist\` (Debian/Ubuntu), or put the four IDX files ` +
         `(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, ` +
-          `t10k-labels-idx1-ubyte.gz ` +
+        `t10k-labels-idx1-ubyte.gz ` +
         `from https://github.com/zalandoresearch/fashion-mnist) in ${tried[0]} ($LMC_DATA_DIR/fashion-mnist).` +
         (settingOrDefault('systemData') === 'off'
           ? ` LMC_SYSTEM_DATA is off, so ${DEBIAN_FASHION_MNIST_DIR} was not looked at.`

@@ -52,8 +52,10 @@ export function readIdxDataset(dir: string, spec: IdxDatasetSpec): Dataset {
   const train = readIdxImages(f.trainImages);
   const test = readIdxImages(f.testImages);
   if (train.rows !== test.rows || train.cols !== test.cols) {
-    throw new Error(`${spec.name}: train images are ${train.rows}x${train.cols} but test images are ${test.rows}x${test.cols} ` +
-      `(${f.trainImages}, ${f.testImages})`);
+    throw new Error(
+      `${spec.name}: train images are ${train.rows}x${train.cols} but test images are ${test.rows}x${test.cols} ` +
+        `(${f.trainImages}, ${f.testImages})`,
+    );
   }
   const trainLabels = readIdxLabels(f.trainLabels, spec.numClasses);
   const testLabels = readIdxLabels(f.testLabels, spec.numClasses);
@@ -62,7 +64,9 @@ export function readIdxDataset(dir: string, spec: IdxDatasetSpec): Dataset {
     [test, testLabels, f.testImages, f.testLabels],
   ] as const) {
     if (images.count !== labels.length) {
-      throw new Error(`${spec.name}: ${imagesFile} holds ${images.count} images but ${labelsFile} holds ${labels.length} labels`);
+      throw new Error(
+        `${spec.name}: ${imagesFile} holds ${images.count} images but ${labelsFile} holds ${labels.length} labels`,
+      );
     }
   }
   const layout = { height: train.rows, width: train.cols, channels: 1 };
@@ -72,7 +76,19 @@ export function readIdxDataset(dir: string, spec: IdxDatasetSpec): Dataset {
     source: dir,
     numClasses: spec.numClasses,
     imageShape: [layout.height, layout.width, 1],
-    train: inMemorySplit({ name: `${spec.name} train`, pixels: train.pixels, labels: trainLabels, ...layout, normalization: spec.normalization }),
-    test: inMemorySplit({ name: `${spec.name} test`, pixels: test.pixels, labels: testLabels, ...layout, normalization: spec.normalization }),
+    train: inMemorySplit({
+      name: `${spec.name} train`,
+      pixels: train.pixels,
+      labels: trainLabels,
+      ...layout,
+      normalization: spec.normalization,
+    }),
+    test: inMemorySplit({
+      name: `${spec.name} test`,
+      pixels: test.pixels,
+      labels: testLabels,
+      ...layout,
+      normalization: spec.normalization,
+    }),
   };
 }

@@ -54,15 +54,19 @@ function parseIdx(file: string, magic: number, what: string): { bytes: Uint8Arra
   const headerSize = 4 + 4 * ndims;
   const suffix = gzipped ? ' after decompression' : '';
   const tooShort = () =>
-    new Error(`${file}: ${bytes.length} bytes${suffix} is too short for an IDX ${what} header (${headerSize} bytes); ` +
-      `truncated?`);
+    new Error(
+      `${file}: ${bytes.length} bytes${suffix} is too short for an IDX ${what} header (${headerSize} bytes); ` +
+        `truncated?`,
+    );
   if (bytes.length < 4) throw tooShort();
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found = view.getUint32(0, false);
   if (found !== magic) {
     throw new Error(
       `${file}: bad IDX magic number ${hex(found)}, expected ${hex(magic)} (unsigned-byte ${what}); ` +
-        (found === IDX_LABELS_MAGIC || found === IDX_IMAGES_MAGIC ? 'images and labels files swapped?' : 'not an IDX file?'),
+        (found === IDX_LABELS_MAGIC || found === IDX_IMAGES_MAGIC
+          ? 'images and labels files swapped?'
+          : 'not an IDX file?'),
     );
   }
   if (bytes.length < headerSize) throw tooShort();
@@ -71,7 +75,9 @@ function parseIdx(file: string, magic: number, what: string): { bytes: Uint8Arra
   const expected = headerSize + dims.reduce((a, b) => a * b, 1);
   if (bytes.length !== expected) {
     const hint = bytes.length < expected ? 'truncated?' : 'trailing bytes; wrong header?';
-    throw new Error(`${file}: expected ${expected} bytes${suffix} for ${dims.join('x')} ${what}, found ${bytes.length} (${hint})`);
+    throw new Error(
+      `${file}: expected ${expected} bytes${suffix} for ${dims.join('x')} ${what}, found ${bytes.length} (${hint})`,
+    );
   }
   return { bytes, dims, offset: headerSize };
 }

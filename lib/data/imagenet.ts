@@ -39,12 +39,15 @@ export function decodeJpegFile(file: string): DecodedImage {
     throw new Error(`${file}: cannot read (${(e as Error).message})`);
   }
   if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) {
-    throw new Error(`${file}: is a PNG with a JPEG name (one such file ships in ILSVRC 2012 train); convert it to JPEG`);
+    throw new Error(
+      `${file}: is a PNG with a JPEG name (one such file ships in ILSVRC 2012 train); convert it to JPEG`,
+    );
   }
   try {
     // formatAsRGBA false gives 3 bytes per pixel; jpeg-js expands gray and converts CMYK itself.
     const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false });
-    if (image.data.length !== image.width * image.height * 3) throw new Error('decoder returned the wrong number of bytes');
+    if (image.data.length !== image.width * image.height * 3)
+      throw new Error('decoder returned the wrong number of bytes');
     return image;
   } catch (e) {
     throw new Error(`${file}: corrupt or unsupported JPEG (${(e as Error).message})`);
@@ -61,7 +64,10 @@ const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function listClassFolders(splitDir: string): string[] {
   const entries = readdirSync(splitDir, { withFileTypes: true });
-  return entries.filter((e) => !e.name.startsWith('.') && isDirectory(splitDir, e)).map((e) => e.name).sort(byCodeUnit);
+  return entries
+    .filter((e) => !e.name.startsWith('.') && isDirectory(splitDir, e))
+    .map((e) => e.name)
+    .sort(byCodeUnit);
 }
 
 function listImages(classDir: string): string[] {
@@ -133,7 +139,12 @@ function folderSplit(name: string, index: FolderIndex, imageSize: number): Split
           const size = resizeShorterSide(img.width, img.height, evalResize);
           const window = centerCropBox(size.width, size.height, imageSize);
           const full = { left: 0, top: 0, width: img.width, height: img.height };
-          write(resizeBilinear(img.data, img.width, img.height, 3, full, size.width, size.height, window), false, x, i * stride);
+          write(
+            resizeBilinear(img.data, img.width, img.height, 3, full, size.width, size.height, window),
+            false,
+            x,
+            i * stride,
+          );
         }
       }
       return { x, shape: [n, imageSize, imageSize, 3], y };
@@ -150,8 +161,10 @@ function folderSplit(name: string, index: FolderIndex, imageSize: number): Split
         try {
           stat = statSync(file);
         } catch (e) {
-          throw new Error(`${name}: ${file} listed but cannot be read now (${(e as Error).message}); ` +
-            `was the folder changed while loading?`);
+          throw new Error(
+            `${name}: ${file} listed but cannot be read now (${(e as Error).message}); ` +
+              `was the folder changed while loading?`,
+          );
         }
         hash.update(`${path.basename(dir)}/${index.names[k]}\0${stat.size}\0${stat.mtimeMs}\n`);
       }
@@ -162,27 +175,33 @@ function folderSplit(name: string, index: FolderIndex, imageSize: number): Split
 /** ImageNet from `<dataDir>/imagenet`; classes are the sorted folder names of train/. */
 export function loadImagenet(dataDir: string, options: ImagenetOptions = {}): Dataset {
   const imageSize = options.imageSize ?? IMAGENET_DEFAULT_SIZE;
-  if (!Number.isInteger(imageSize) || imageSize < 1) throw new Error(`imagenet: imageSize must be a positive integer, got ${imageSize}`);
+  if (!Number.isInteger(imageSize) || imageSize < 1)
+    throw new Error(`imagenet: imageSize must be a positive integer, got ${imageSize}`);
   const root = path.join(dataDir, 'imagenet');
   const trainDir = path.join(root, 'train');
   const valDir = path.join(root, 'val');
   const absent = [trainDir, valDir].filter((d) => !datasetFolderPresent('imagenet', d));
   if (absent.length > 0) {
-    throw new DatasetMissingError('imagenet', [trainDir, valDir],
+    throw new DatasetMissingError(
+      'imagenet',
+      [trainDir, valDir],
       `imagenet: dataset not found: ${absent.join(' and ')} missing. ` +
         `Expected ${trainDir}/<class>/*.JPEG and ${valDir}/<class>/*.JPEG ` +
         `(torchvision ImageFolder layout). ILSVRC 2012 is downloaded after registering at ` +
-          `https://image-net.org/download; ` +
+        `https://image-net.org/download; ` +
         `unpack the train tarballs into one folder per class, and sort val into class folders (e.g. ` +
-          `with the widely used valprep.sh).`,
+        `with the widely used valprep.sh).`,
     );
   }
   const classes = listClassFolders(trainDir);
-  if (classes.length === 0) throw new Error(`imagenet: ${trainDir} has no class folders; expected ${trainDir}/<class>/*.JPEG`);
+  if (classes.length === 0)
+    throw new Error(`imagenet: ${trainDir} has no class folders; expected ${trainDir}/<class>/*.JPEG`);
   const valClasses = listClassFolders(valDir);
   if (valClasses.length === 0 && readdirSync(valDir).some((n) => EXTENSIONS.has(path.extname(n).toLowerCase()))) {
-    throw new Error(`imagenet: ${valDir} holds images directly; sort them into one folder per class (as train/ is), e.g. ` +
-      `with valprep.sh`);
+    throw new Error(
+      `imagenet: ${valDir} holds images directly; sort them into one folder per class (as train/ is), e.g. ` +
+        `with valprep.sh`,
+    );
   }
   const trainSet = new Set(classes);
   const valSet = new Set(valClasses);

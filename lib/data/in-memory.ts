@@ -62,7 +62,9 @@ export function checkIndices(name: string, size: number, indices: ArrayLike<numb
   for (let i = 0; i < indices.length; i++) {
     const k = indices[i];
     if (!Number.isInteger(k) || k < 0 || k >= size) {
-      throw new Error(`${name}: index ${k} at batch position ${i} is not an example (split has ${size}, indices 0..${size - 1})`);
+      throw new Error(
+        `${name}: index ${k} at batch position ${i} is not an example (split has ${size}, indices 0..${size - 1})`,
+      );
     }
   }
 }
@@ -70,8 +72,10 @@ export function checkIndices(name: string, size: number, indices: ArrayLike<numb
 /** Checks the contract that an augmented read brings its own stream. */
 export function checkReadOptions(name: string, options: ReadOptions): void {
   if (options.augment && !options.rng) {
-    throw new Error(`${name}: read with augment: true needs options.rng (the augmentation stream of this step, ` +
-      `see augmentationStream)`);
+    throw new Error(
+      `${name}: read with augment: true needs options.rng (the augmentation stream of this step, ` +
+        `see augmentationStream)`,
+    );
   }
 }
 
@@ -109,7 +113,15 @@ export function inMemorySplit(spec: InMemorySplitSpec): Split {
     },
     digest(hash) {
       // Every byte of every image, every label, and how they are read.
-      hash.update(JSON.stringify({ height, width, channels, normalization: spec.normalization, augmented: augmentation !== undefined }));
+      hash.update(
+        JSON.stringify({
+          height,
+          width,
+          channels,
+          normalization: spec.normalization,
+          augmented: augmentation !== undefined,
+        }),
+      );
       hash.update(new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength));
       hash.update(pixels);
     },

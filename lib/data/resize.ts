@@ -66,11 +66,25 @@ export function resizeBilinear(
   outHeight: number,
   window: Box = { left: 0, top: 0, width: outWidth, height: outHeight },
 ): Float32Array {
-  if (box.width <= 0 || box.height <= 0 || box.left < 0 || box.top < 0 || box.left + box.width > srcWidth || box.top + box.height > srcHeight) {
+  if (
+    box.width <= 0 ||
+    box.height <= 0 ||
+    box.left < 0 ||
+    box.top < 0 ||
+    box.left + box.width > srcWidth ||
+    box.top + box.height > srcHeight
+  ) {
     throw new Error(`resizeBilinear: box ${JSON.stringify(box)} is not inside a ${srcWidth}x${srcHeight} image`);
   }
-  if (window.left < 0 || window.top < 0 || window.left + window.width > outWidth || window.top + window.height > outHeight) {
-    throw new Error(`resizeBilinear: window ${JSON.stringify(window)} is not inside the ${outWidth}x${outHeight} output`);
+  if (
+    window.left < 0 ||
+    window.top < 0 ||
+    window.left + window.width > outWidth ||
+    window.top + window.height > outHeight
+  ) {
+    throw new Error(
+      `resizeBilinear: window ${JSON.stringify(window)} is not inside the ${outWidth}x${outHeight} output`,
+    );
   }
   const fx = axisFilter(srcWidth, box.left, box.width, outWidth);
   const fy = axisFilter(srcHeight, box.top, box.height, outHeight);

@@ -27,7 +27,9 @@ export function registerDisplay(test: (value: unknown) => boolean, toBundle: (va
 
 /** True when `value` implements the display protocol. */
 export function isDisplayable(value: unknown): value is Displayable {
-  return typeof value === 'object' && value !== null && typeof (value as Record<symbol, unknown>)[MIME_BUNDLE] === 'function';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as Record<symbol, unknown>)[MIME_BUNDLE] === 'function'
+  );
 }
 
 /** The MIME bundle of any value: its own, a registered converter's, or util.inspect text. */

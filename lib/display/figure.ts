@@ -52,8 +52,11 @@ export function figure(data: readonly PlotlyTrace[], layout: PlotlyLayout = {}, 
 /** True for values made by `figure`. */
 export function isFigure(value: unknown): value is Figure {
   return (
-    typeof value === 'object' && value !== null && Array.isArray((value as Figure).data) &&
-    typeof (value as Figure).layout === 'object' && typeof (value as Record<symbol, unknown>)[MIME_BUNDLE] === 'function'
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as Figure).data) &&
+    typeof (value as Figure).layout === 'object' &&
+    typeof (value as Record<symbol, unknown>)[MIME_BUNDLE] === 'function'
   );
 }
 
@@ -132,7 +135,7 @@ export function figureHtml(fig: Figure, options: FigureHtmlOptions = {}): string
   return (
     library +
     `<div class="lmc-plotly-figure" data-lmc-plotly="${escapeHtml(key)}"` +
-      ` style="width:100%;height:${height}px;"></div>` +
+    ` style="width:100%;height:${height}px;"></div>` +
     `<script type="text/javascript">${script}</script>`
   );
 }
@@ -145,7 +148,8 @@ function withTitleObjects(layout: PlotlyLayout): PlotlyLayout {
   const out: PlotlyLayout = { ...layout };
   if (typeof out.title === 'string') out.title = { text: out.title };
   for (const [key, axis] of Object.entries(out)) {
-    if (/^([xyz]axis|legend)\d*$/.test(key) && isPlainObject(axis) && typeof axis.title === 'string') out[key] = { ...axis, title: { text: axis.title } };
+    if (/^([xyz]axis|legend)\d*$/.test(key) && isPlainObject(axis) && typeof axis.title === 'string')
+      out[key] = { ...axis, title: { text: axis.title } };
   }
   return out;
 }
@@ -160,7 +164,8 @@ function layoutTitle(layout: PlotlyLayout): string {
 
 /** Deep copy with typed arrays as plain arrays: JSON.stringify writes a Float32Array as an object. */
 function plainJson(value: unknown): unknown {
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>, Number);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView))
+    return Array.from(value as unknown as ArrayLike<number>, Number);
   if (typeof value === 'bigint') return Number(value);
   if (Array.isArray(value)) return value.map(plainJson);
   if (isPlainObject(value)) {

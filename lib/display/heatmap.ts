@@ -92,13 +92,15 @@ function colourOf(v: number, scale: { lo: number; hi: number; diverging: boolean
   return shade < 0.5 ? mix(BLUE, WHITE, shade * 2) : mix(WHITE, RED, shade * 2 - 1);
 }
 
-
 /** The heatmap of a matrix (row 0 at the top), reduced to block means when it is large. */
 export function heatmapData(matrix: Matrix, options: HeatmapOptions = {}): HeatmapData {
   const grid = heatmapGrid(matrix.rows, matrix.cols, options.maxCells, options.maxSide);
   const m = blockMeans(matrix, grid.rows, grid.cols);
   const scale = colourScale(m.values);
-  const cell = Math.max(1, Math.min(12, Math.floor(Math.min((options.maxWidth ?? 480) / m.cols, (options.maxHeight ?? 320) / m.rows))));
+  const cell = Math.max(
+    1,
+    Math.min(12, Math.floor(Math.min((options.maxWidth ?? 480) / m.cols, (options.maxHeight ?? 320) / m.rows))),
+  );
   // One path per shade, one "M x y h w v 1 h -w z" run per stretch of equal shade: about a
   // quarter of the text of a rect per cell.
   const runs = new Map<string, string[]>();
@@ -118,10 +120,19 @@ export function heatmapData(matrix: Matrix, options: HeatmapOptions = {}): Heatm
   const reduced = m.rows !== matrix.rows || m.cols !== matrix.cols;
   const legend =
     `colour: ${formatNumber(scale.lo, 3)} ` +
-      `${scale.diverging ? '(blue) … 0 (white) … ' : '(light) … '}${formatNumber(scale.hi, 3)} ` +
-      `${scale.diverging ? '(red)' : '(dark)'}` +
-    (reduced ? `; means of ${formatNumber(matrix.rows / m.rows, 3)} × ${formatNumber(matrix.cols / m.cols, 3)} blocks` : '');
-  return { rows: m.rows, cols: m.cols, width: m.cols * cell, height: m.rows * cell, paths: [...runs].map(([fill, list]) => ({ fill, d: list.join('') })), legend };
+    `${scale.diverging ? '(blue) … 0 (white) … ' : '(light) … '}${formatNumber(scale.hi, 3)} ` +
+    `${scale.diverging ? '(red)' : '(dark)'}` +
+    (reduced
+      ? `; means of ${formatNumber(matrix.rows / m.rows, 3)} × ${formatNumber(matrix.cols / m.cols, 3)} blocks`
+      : '');
+  return {
+    rows: m.rows,
+    cols: m.cols,
+    width: m.cols * cell,
+    height: m.rows * cell,
+    paths: [...runs].map(([fill, list]) => ({ fill, d: list.join('') })),
+    legend,
+  };
 }
 
 /**
@@ -138,7 +149,7 @@ export function heatmapDataSvg(h: HeatmapData): string {
   return (
     '<div class="lmc-heatmap">' +
     `<svg xmlns="http://www.w3.org/2000/svg" width="${h.width}" height="${h.height}" ` +
-      `viewBox="0 0 ${h.cols} ${h.rows}" ` +
+    `viewBox="0 0 ${h.cols} ${h.rows}" ` +
     `preserveAspectRatio="none" shape-rendering="crispEdges" style="border:1px solid #ccc;">${paths}</svg>` +
     `<div style="color:#666;font-size:85%;">${escapeHtml(h.legend)}</div>` +
     '</div>'

@@ -5,7 +5,13 @@
  */
 export { MIME_BUNDLE, registerDisplay, toMimeBundle, type MimeBundle, type Displayable } from './bundle';
 export {
-  figure, updateLayout, figureBundle, type Figure, type PlotlyTrace, type PlotlyLayout, type PlotlyConfig,
+  figure,
+  updateLayout,
+  figureBundle,
+  type Figure,
+  type PlotlyTrace,
+  type PlotlyLayout,
+  type PlotlyConfig,
 } from './figure';
 export { figureToHtmlPage, type PageSection, type HtmlPageOptions } from './page';
 export { tableBundle, tableView, type TableLike, type TableDisplayOptions } from './table';
@@ -13,13 +19,26 @@ export { tensorStats, tensorBundle, type TensorStats } from './tensor';
 export { TENSOR_MIME, PROGRESS_MIME, PLOTLY_MIME, type TensorView, type ProgressBlock } from '../io/wire';
 export { maskSummary, maskSummaryBundle, type LayerDensity, type MaskSummary } from './mask';
 export {
-  notebookProgress, type DisplayHandle, type NotebookProgressOptions, type ProgressState,
+  notebookProgress,
+  type DisplayHandle,
+  type NotebookProgressOptions,
+  type ProgressState,
   type NotebookProgress,
 } from './progress';
 export {
-  methodName, interpolationPlot, instabilityPlot, l2DistancePlot, accuracyStepPlot, accuracyDensityPlot,
-  markInstability, l2InstabilityPlot, type PlotOptions, type StepAxisOptions, type DensityPlotOptions,
-  type AccuracyStepOptions, type InstabilityMark,
+  methodName,
+  interpolationPlot,
+  instabilityPlot,
+  l2DistancePlot,
+  accuracyStepPlot,
+  accuracyDensityPlot,
+  markInstability,
+  l2InstabilityPlot,
+  type PlotOptions,
+  type StepAxisOptions,
+  type DensityPlotOptions,
+  type AccuracyStepOptions,
+  type InstabilityMark,
 } from './plots';
 export { resetPlotlyInclusion } from './plotly-js';
 export { heatmapSvg, type Matrix, type HeatmapOptions } from './heatmap';

@@ -60,16 +60,24 @@ function readCounts(masks: tf.Tensor[]): number[] {
 /** A horizontal bar of width proportional to a density. */
 function densityBar(density: number): string {
   const width = Number.isFinite(density) ? Math.round(Math.min(1, Math.max(0, density)) * 100) : 0;
-  return `<div style="width:100px;height:9px;background:#eee;"><div ` +
-    `style="width:${width}px;height:9px;background:#2166ac;"></div></div>`;
+  return (
+    `<div style="width:100px;height:9px;background:#eee;"><div ` +
+    `style="width:${width}px;height:9px;background:#2166ac;"></div></div>`
+  );
 }
 
 /** The MIME bundle of a mask summary: a table of layers plus the overall density. */
 export function maskSummaryBundle(summary: Pick<MaskSummary, 'layers' | 'kept' | 'total' | 'density'>): MimeBundle {
   const cell = 'padding:2px 8px;';
-  const rows = [...summary.layers, { name: 'all layers', shape: [] as number[], kept: summary.kept, total: summary.total, density: summary.density }];
+  const rows = [
+    ...summary.layers,
+    { name: 'all layers', shape: [] as number[], kept: summary.kept, total: summary.total, density: summary.density },
+  ];
   const headings = ['layer', 'shape', 'kept', 'total', 'density', '']
-    .map((h, i) => `<th style="${cell}border-bottom:1px solid #888;text-align:${i >= 2 && i <= 4 ? 'right' : 'left'};">${h}</th>`)
+    .map(
+      (h, i) =>
+        `<th style="${cell}border-bottom:1px solid #888;text-align:${i >= 2 && i <= 4 ? 'right' : 'left'};">${h}</th>`,
+    )
     .join('');
   const html =
     '<table class="lmc-mask-summary" style="border-collapse:collapse;font-variant-numeric:tabular-nums;">' +
@@ -83,7 +91,7 @@ export function maskSummaryBundle(summary: Pick<MaskSummary, 'layers' | 'kept' |
           `<td style="${style}text-align:left;">${last ? '' : escapeHtml(`[${l.shape.join(', ')}]`)}</td>` +
           `<td style="${style}text-align:right;">${l.kept}</td><td style="${style}text-align:right;">${l.total}</td>` +
           `<td style="${style}text-align:right;">${formatPercent(l.density, 2)}</td><td ` +
-            `style="${style}">${densityBar(l.density)}</td></tr>`
+          `style="${style}">${densityBar(l.density)}</td></tr>`
         );
       })
       .join('') +
@@ -93,8 +101,11 @@ export function maskSummaryBundle(summary: Pick<MaskSummary, 'layers' | 'kept' |
   const text = [
     `${pad('layer', nameWidth, 'left')}  ${pad('kept', numWidth, 'right')}  ${pad('total', numWidth, 'right')}  ` +
       `density`,
-    ...rows.map((l) => `${pad(l.name, nameWidth, 'left')}  ${pad(String(l.kept), numWidth, 'right')}  ` +
-      `${pad(String(l.total), numWidth, 'right')}  ${pad(formatPercent(l.density, 2), 7, 'right')}`),
+    ...rows.map(
+      (l) =>
+        `${pad(l.name, nameWidth, 'left')}  ${pad(String(l.kept), numWidth, 'right')}  ` +
+        `${pad(String(l.total), numWidth, 'right')}  ${pad(formatPercent(l.density, 2), 7, 'right')}`,
+    ),
   ].join('\n');
   return { 'text/html': html, 'text/plain': text };
 }

@@ -25,7 +25,8 @@ const CANDIDATES = ['plotly.js-dist-min/plotly.min.js', 'plotly.js-dist/plotly.j
 export function plotlyJsSource(): string {
   if (libraryText === undefined) {
     const path = CANDIDATES.map(resolveOrNull).find((p): p is string => p !== null);
-    if (!path) throw new Error("display: cannot find 'plotly.js-dist/plotly.js'; run `npm install` in the lmc-lab folder");
+    if (!path)
+      throw new Error("display: cannot find 'plotly.js-dist/plotly.js'; run `npm install` in the lmc-lab folder");
     libraryText = readFileSync(path, 'utf8');
   }
   return libraryText;

@@ -6,7 +6,18 @@
  */
 import { figure, updateLayout, type Figure, type PlotlyLayout, type PlotlyTrace } from './figure';
 import { formatNumber } from './format';
-import { PALETTE, bandTraces, mean, numberField, rowsOf, standardDeviation, summarise, withAlpha, type Row, type Series } from './series';
+import {
+  PALETTE,
+  bandTraces,
+  mean,
+  numberField,
+  rowsOf,
+  standardDeviation,
+  summarise,
+  withAlpha,
+  type Row,
+  type Series,
+} from './series';
 
 /** Options shared by the builders. */
 export interface PlotOptions {
@@ -43,11 +54,21 @@ export interface DensityPlotOptions extends PlotOptions {
 const AXIS = { gridcolor: '#e5e5e5', zeroline: false, showline: true, linecolor: '#444', ticks: 'outside' };
 const SPLIT_COLOURS: Record<string, string> = { train: '#9467bd', test: '#d62728' };
 const METHOD_NAMES: Record<string, string> = {
-  imp: 'IMP', 'random-prune': 'Random Pruning', random_prune: 'Random Pruning', randomprune: 'Random Pruning',
-  'random-pruning': 'Random Pruning', 'random-reinit': 'Random Reinit', random_reinit: 'Random Reinit',
-  randomreinit: 'Random Reinit', 'random-reinitialization': 'Random Reinit',
+  imp: 'IMP',
+  'random-prune': 'Random Pruning',
+  random_prune: 'Random Pruning',
+  randomprune: 'Random Pruning',
+  'random-pruning': 'Random Pruning',
+  'random-reinit': 'Random Reinit',
+  random_reinit: 'Random Reinit',
+  randomreinit: 'Random Reinit',
+  'random-reinitialization': 'Random Reinit',
 };
-const METHOD_COLOURS: Record<string, string> = { IMP: '#1f77b4', 'Random Pruning': '#ff7f0e', 'Random Reinit': '#2ca02c' };
+const METHOD_COLOURS: Record<string, string> = {
+  IMP: '#1f77b4',
+  'Random Pruning': '#ff7f0e',
+  'Random Reinit': '#2ca02c',
+};
 
 /** The paper's name for a method key ('random-prune' -> 'Random Pruning'); unknown keys unchanged. */
 export function methodName(method: unknown): string {
@@ -78,7 +99,9 @@ function colourBy(series: readonly Series[], key: (s: Series) => unknown): (s: S
 
 /** "k = 100" for a series field value; the bare value for 'method'. */
 function seriesLabel(field: string, value: unknown): string {
-  return field === 'method' ? methodName(value) : `${field} = ${typeof value === 'number' ? formatNumber(value, 4) : String(value)}`;
+  return field === 'method'
+    ? methodName(value)
+    : `${field} = ${typeof value === 'number' ? formatNumber(value, 4) : String(value)}`;
 }
 
 /**
@@ -89,7 +112,15 @@ function seriesLabel(field: string, value: unknown): string {
 export function interpolationPlot(input: Iterable<Row> | object, options: PlotOptions = {}): Figure {
   const rows = rowsOf(input);
   const by = options.seriesBy ? [options.seriesBy, 'split'] : ['split'];
-  const series = summarise(rows, { x: 'alpha', y: 'error', by, run: 'run', scale: options.percent === false ? 1 : 100, ddof: options.ddof, plot: 'interpolationPlot' });
+  const series = summarise(rows, {
+    x: 'alpha',
+    y: 'error',
+    by,
+    run: 'run',
+    scale: options.percent === false ? 1 : 100,
+    ddof: options.ddof,
+    plot: 'interpolationPlot',
+  });
   const colour = colourBy(series, (s) => s.keys[0]);
   const traces = series.flatMap((s) => {
     const split = String(s.keys[s.keys.length - 1] ?? '');
@@ -137,25 +168,52 @@ export function accuracyStepPlot(input: Iterable<Row> | object, options: Accurac
   if (options.dense === undefined) return fig;
   const yScale = options.percent === false ? 1 : 100;
   const runs = options.dense as readonly number[];
-  const dense = Array.isArray(options.dense) ? { mean: mean(runs), std: standardDeviation(runs, options.ddof) } : (options.dense as { mean: number; std: number });
+  const dense = Array.isArray(options.dense)
+    ? { mean: mean(runs), std: standardDeviation(runs, options.ddof) }
+    : (options.dense as { mean: number; std: number });
   const [m, sd] = [dense.mean * yScale, dense.std * yScale];
   return updateLayout(fig, {
     shapes: [
-      { type: 'rect', xref: 'paper', x0: 0, x1: 1, yref: 'y', y0: m - sd, y1: m + sd, fillcolor: withAlpha('#7f7f7f', 0.25), line: { width: 0 }, layer: 'below' },
+      {
+        type: 'rect',
+        xref: 'paper',
+        x0: 0,
+        x1: 1,
+        yref: 'y',
+        y0: m - sd,
+        y1: m + sd,
+        fillcolor: withAlpha('#7f7f7f', 0.25),
+        line: { width: 0 },
+        layer: 'below',
+      },
       { type: 'line', xref: 'paper', x0: 0, x1: 1, yref: 'y', y0: m, y1: m, line: { color: 'black', width: 1.5 } },
     ],
   });
 }
 
 /** A mean ± std plot of `y` against k or epoch, split by `split` when rows have one and by `seriesBy`. */
-function stepAxisPlot(input: Iterable<Row> | object, options: StepAxisOptions, y: string, yName: string, plot: string): Figure {
+function stepAxisPlot(
+  input: Iterable<Row> | object,
+  options: StepAxisOptions,
+  y: string,
+  yName: string,
+  plot: string,
+): Figure {
   const xField = options.x ?? 'k';
   const scaleKind = options.xScale ?? 'linear';
   let rows = rowsOf(input);
   if (scaleKind === 'log') rows = rows.filter((r, i) => numberField(r, xField, i, plot) > 0);
   const hasSplit = rows.some((r) => r.split !== undefined);
   const by = [...(options.seriesBy ? [options.seriesBy] : []), ...(hasSplit ? ['split'] : [])];
-  const series = summarise(rows, { x: xField, y, by, run: 'run', scale: options.percent === false ? 1 : 100, ddof: options.ddof, plot });
+  const series = summarise(rows, {
+    x: xField,
+    y,
+    by,
+    run: 'run',
+    scale: options.percent === false ? 1 : 100,
+    ddof: options.ddof,
+    plot,
+  });
   const colour = colourBy(series, (s) => s.keys[0]);
   const traces = series.flatMap((s) => {
     const split = hasSplit ? String(s.keys[s.keys.length - 1]) : '';
@@ -171,7 +229,9 @@ function stepAxisPlot(input: Iterable<Row> | object, options: StepAxisOptions, y
   const xaxis =
     scaleKind === 'even'
       ? { type: 'category', categoryorder: 'array', categoryarray: xs }
-      : scaleKind === 'log' ? { type: 'log' } : {};
+      : scaleKind === 'log'
+        ? { type: 'log' }
+        : {};
   const xTitle = xField === 'epoch' ? 'Epoch' : `k (${options.kUnit ?? 'iterations'})`;
   const splits = new Set(series.map((s) => String(s.keys[s.keys.length - 1])));
   const which = hasSplit && splits.size === 1 ? `${capitalise([...splits][0])} ` : '';
@@ -187,10 +247,21 @@ function stepAxisPlot(input: Iterable<Row> | object, options: StepAxisOptions, y
  */
 export function accuracyDensityPlot(input: Iterable<Row> | object, options: DensityPlotOptions = {}): Figure {
   const densityScale = options.densityUnits === 'percent' ? 1 : 100;
-  const rows = rowsOf(input).map((r, i) => ({ ...r, percentRemaining: numberField(r, 'density', i, 'accuracyDensityPlot') * densityScale }));
+  const rows = rowsOf(input).map((r, i) => ({
+    ...r,
+    percentRemaining: numberField(r, 'density', i, 'accuracyDensityPlot') * densityScale,
+  }));
   const yScale = options.percent === false ? 1 : 100;
   const by = [options.seriesBy ?? 'method'];
-  const series = summarise(rows, { x: 'percentRemaining', y: 'accuracy', by, run: 'run', scale: yScale, ddof: options.ddof, plot: 'accuracyDensityPlot' });
+  const series = summarise(rows, {
+    x: 'percentRemaining',
+    y: 'accuracy',
+    by,
+    run: 'run',
+    scale: yScale,
+    ddof: options.ddof,
+    plot: 'accuracyDensityPlot',
+  });
   const colour = colourBy(series, (s) => methodName(s.keys[0]));
   const traces: PlotlyTrace[] = series.flatMap((s) => {
     const name = by[0] === 'method' ? methodName(s.keys[0]) : seriesLabel(by[0], s.keys[0]);
@@ -205,19 +276,41 @@ export function accuracyDensityPlot(input: Iterable<Row> | object, options: Dens
       : (options.dense as { mean: number; std: number });
     const m = dense.mean * yScale;
     const sd = dense.std * yScale;
-    shapes.push({ type: 'rect', xref: 'paper', x0: 0, x1: 1, yref: 'y', y0: m - sd, y1: m + sd, fillcolor: withAlpha('#7f7f7f', 0.25), line: { width: 0 }, layer: 'below' });
+    shapes.push({
+      type: 'rect',
+      xref: 'paper',
+      x0: 0,
+      x1: 1,
+      yref: 'y',
+      y0: m - sd,
+      y1: m + sd,
+      fillcolor: withAlpha('#7f7f7f', 0.25),
+      line: { width: 0 },
+      layer: 'below',
+    });
     traces.push({
-      type: 'scatter', mode: 'lines', name: 'Dense network', x: [xs[0], xs[xs.length - 1]], y: [m, m],
+      type: 'scatter',
+      mode: 'lines',
+      name: 'Dense network',
+      x: [xs[0], xs[xs.length - 1]],
+      y: [m, m],
       line: { color: 'black', width: 1.5 },
       hovertemplate: `dense: %{y:.4g} ± ${formatNumber(sd, 3)}<extra></extra>`,
     });
   }
   const ticks = thin(xs, 12);
   const xaxis = {
-    type: 'log', autorange: 'reversed', tickmode: 'array', tickvals: ticks, ticktext: ticks.map((x) => formatNumber(x, 3)),
+    type: 'log',
+    autorange: 'reversed',
+    tickmode: 'array',
+    tickvals: ticks,
+    ticktext: ticks.map((x) => formatNumber(x, 3)),
   };
   const unit = options.percent === false ? '' : ' (%)';
-  return figure(traces, layoutOf(options.title, 'Percent of Weights Remaining', `Test Accuracy${unit}`, { xaxis, shapes }));
+  return figure(
+    traces,
+    layoutOf(options.title, 'Percent of Weights Remaining', `Test Accuracy${unit}`, { xaxis, shapes }),
+  );
 }
 
 /** One split of a measured pair, as `markInstability` draws it (a PairRow of lib/stability has these fields). */
@@ -237,7 +330,13 @@ export interface InstabilityMark {
 export function markInstability(fig: Figure, rows: readonly InstabilityMark[]): Figure {
   return updateLayout(fig, {
     shapes: rows.map((r) => ({
-      type: 'line', xref: 'x', yref: 'y', x0: 0, x1: 1, y0: 100 * r.meanEndpointError, y1: 100 * r.meanEndpointError,
+      type: 'line',
+      xref: 'x',
+      yref: 'y',
+      x0: 0,
+      x1: 1,
+      y0: 100 * r.meanEndpointError,
+      y1: 100 * r.meanEndpointError,
       line: { color: SPLIT_COLOURS[r.split], width: 1, dash: 'dot' },
     })),
     annotations: rows.flatMap((r) => {
@@ -245,13 +344,29 @@ export function markInstability(fig: Figure, rows: readonly InstabilityMark[]): 
       const right = r.argmaxAlpha > 0.6;
       return [
         {
-          xref: 'x', yref: 'y', axref: 'x', ayref: 'y',
-          x: r.argmaxAlpha, y: 100 * r.maxError, ax: r.argmaxAlpha, ay: 100 * r.meanEndpointError,
-          showarrow: true, arrowhead: 2, arrowwidth: 2, arrowcolor: SPLIT_COLOURS[r.split], text: '',
+          xref: 'x',
+          yref: 'y',
+          axref: 'x',
+          ayref: 'y',
+          x: r.argmaxAlpha,
+          y: 100 * r.maxError,
+          ax: r.argmaxAlpha,
+          ay: 100 * r.meanEndpointError,
+          showarrow: true,
+          arrowhead: 2,
+          arrowwidth: 2,
+          arrowcolor: SPLIT_COLOURS[r.split],
+          text: '',
         },
         {
-          xref: 'x', yref: 'y', x: r.argmaxAlpha, y: 100 * r.maxError, showarrow: false,
-          xanchor: right ? 'right' : 'left', yanchor: 'bottom', xshift: right ? -6 : 6,
+          xref: 'x',
+          yref: 'y',
+          x: r.argmaxAlpha,
+          y: 100 * r.maxError,
+          showarrow: false,
+          xanchor: right ? 'right' : 'left',
+          yanchor: 'bottom',
+          xshift: right ? -6 : 6,
           text: `${r.split} instability: +${(100 * r.instability).toFixed(2)} points`,
           font: { color: SPLIT_COLOURS[r.split] },
         },
@@ -278,8 +393,11 @@ export function l2InstabilityPlot(input: Iterable<Row> | object, options: { titl
   const traces = [...new Set(rows.map((r) => r.kind))].map((kind) => {
     const ofKind = rows.filter((r) => r.kind === kind);
     return {
-      type: 'scatter', mode: 'markers', name: methodName(kind),
-      x: ofKind.map((r) => r.l2), y: ofKind.map((r) => 100 * r.testInstability),
+      type: 'scatter',
+      mode: 'markers',
+      name: methodName(kind),
+      x: ofKind.map((r) => r.l2),
+      y: ofKind.map((r) => 100 * r.testInstability),
       text: ofKind.map((r) => `k = ${r.k}, ${(100 * r.density).toFixed(2)}% of weights`),
       marker: { color: kindColour(kind), size: 9, opacity: 0.8 },
     };

@@ -111,8 +111,17 @@ export function notebookProgress(handle: DisplayHandle, options: NotebookProgres
 /** The state before training starts. */
 function emptyState(label: string): ProgressState {
   return {
-    label, step: 0, startStep: 0, endStep: 0, epoch: 0, loss: NaN, rate: 0, elapsedSeconds: 0, etaSeconds: NaN,
-    losses: [], done: false,
+    label,
+    step: 0,
+    startStep: 0,
+    endStep: 0,
+    epoch: 0,
+    loss: NaN,
+    rate: 0,
+    elapsedSeconds: 0,
+    etaSeconds: NaN,
+    losses: [],
+    done: false,
   };
 }
 
@@ -127,7 +136,6 @@ function statusParts(s: ProgressState): string[] {
   return parts;
 }
 
-
 /** The MIME bundle of a progress state: a bar, the numbers, the loss curve; plain text for consoles. */
 export function progressBundle(s: ProgressState): MimeBundle {
   const total = Math.max(s.endStep - s.startStep, 1);
@@ -141,17 +149,26 @@ export function progressBundle(s: ProgressState): MimeBundle {
   const colour = s.done ? (finished && !s.note ? '#1a9850' : '#d73027') : '#2166ac';
   const html =
     '<div class="lmc-progress" style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;' +
-      'font-size:13px;font-variant-numeric:tabular-nums;">' +
+    'font-size:13px;font-variant-numeric:tabular-nums;">' +
     `<div><b>${escapeHtml(s.label)}</b> <span style="color:${colour};">${escapeHtml(status)}</span></div>` +
     `<div style="width:320px;height:10px;background:#eee;margin:3px 0;"><div ` +
-      `style="width:${(fraction * 100).toFixed(1)}%;height:10px;background:${colour};"></div></div>` +
+    `style="width:${(fraction * 100).toFixed(1)}%;height:10px;background:${colour};"></div></div>` +
     `<div>${parts.map(escapeHtml).join(' · ')}</div>` +
     (s.losses.length > 0 ? sparklineSvg(s.losses, { label: 'loss', colour }) : '') +
     '</div>';
   const block: ProgressBlock = {
-    label: s.label, fraction, state: !s.done ? 'running' : finished && !s.note ? 'done' : 'stopped', status, details: parts,
-    step: s.step, endStep: s.endStep, etaSeconds: s.done || !Number.isFinite(s.etaSeconds) ? null : s.etaSeconds,
-    losses: s.losses.slice(-200).filter((p) => Number.isFinite(p.y)).map((p) => [p.x, p.y]),
+    label: s.label,
+    fraction,
+    state: !s.done ? 'running' : finished && !s.note ? 'done' : 'stopped',
+    status,
+    details: parts,
+    step: s.step,
+    endStep: s.endStep,
+    etaSeconds: s.done || !Number.isFinite(s.etaSeconds) ? null : s.etaSeconds,
+    losses: s.losses
+      .slice(-200)
+      .filter((p) => Number.isFinite(p.y))
+      .map((p) => [p.x, p.y]),
   };
   return { [PROGRESS_MIME]: { blocks: [block] }, 'text/html': html, 'text/plain': text };
 }
@@ -172,7 +189,9 @@ export function progressBoard(handle: DisplayHandle, keep = 1): ProgressBoard {
   const draw = () => {
     if (blocks.length === 1) return handle.update(blocks[0].bundle);
     handle.update({
-      [PROGRESS_MIME]: { blocks: blocks.flatMap((b) => (b.bundle[PROGRESS_MIME] as { blocks: ProgressBlock[] }).blocks) },
+      [PROGRESS_MIME]: {
+        blocks: blocks.flatMap((b) => (b.bundle[PROGRESS_MIME] as { blocks: ProgressBlock[] }).blocks),
+      },
       'text/html': blocks.map((b) => String(b.bundle['text/html'])).join(''),
       'text/plain': blocks.map((b) => String(b.bundle['text/plain'])).join('\n'),
     });
@@ -181,22 +200,25 @@ export function progressBoard(handle: DisplayHandle, keep = 1): ProgressBoard {
     run: (options = {}) => {
       const block = { bundle: {} as MimeBundle, done: false };
       let shown = false;
-      const progress = notebookProgress({
-        update: (bundle) => {
-          if (!shown) {
-            shown = true;
-            while (blocks.length >= Math.max(keep, 1)) {
-              const finished = blocks.findIndex((b) => b.done);
-              if (finished < 0) break;
-              blocks.splice(finished, 1);
+      const progress = notebookProgress(
+        {
+          update: (bundle) => {
+            if (!shown) {
+              shown = true;
+              while (blocks.length >= Math.max(keep, 1)) {
+                const finished = blocks.findIndex((b) => b.done);
+                if (finished < 0) break;
+                blocks.splice(finished, 1);
+              }
+              blocks.push(block);
             }
-            blocks.push(block);
-          }
-          block.bundle = bundle;
-          block.done = progress.state().done;
-          draw();
+            block.bundle = bundle;
+            block.done = progress.state().done;
+            draw();
+          },
         },
-      }, options);
+        options,
+      );
       return progress;
     },
   };

@@ -10,7 +10,13 @@ import { instabilityPlot, interpolationPlot, l2DistancePlot } from './plots';
  * fields) and its curve. Declared here so that display depends on no layer above it.
  */
 export interface PairCurveInput {
-  run: { hash: string; k: number | null; instabilityTest: number | null; instabilityTrain: number | null; l2: number | null };
+  run: {
+    hash: string;
+    k: number | null;
+    instabilityTest: number | null;
+    instabilityTrain: number | null;
+    l2: number | null;
+  };
   points: readonly { alpha: number; split: string; error: number }[];
 }
 
@@ -21,12 +27,20 @@ export interface PairCurveInput {
 export function pairSelectionFigures(curves: readonly PairCurveInput[]): Figure[] {
   if (curves.length === 0) return [];
   const ks = new Set(curves.map((c) => c.run.k));
-  const path = curves.flatMap((c) => c.points.map((p) => ({ alpha: p.alpha, split: p.split, error: p.error, run: c.run.hash, k: c.run.k })));
+  const path = curves.flatMap((c) =>
+    c.points.map((p) => ({ alpha: p.alpha, split: p.split, error: p.error, run: c.run.hash, k: c.run.k })),
+  );
   const measured = curves.flatMap((c) => [
-    ...(c.run.instabilityTest === null ? [] : [{ k: c.run.k, instability: c.run.instabilityTest, split: 'test', run: c.run.hash }]),
-    ...(c.run.instabilityTrain === null ? [] : [{ k: c.run.k, instability: c.run.instabilityTrain, split: 'train', run: c.run.hash }]),
+    ...(c.run.instabilityTest === null
+      ? []
+      : [{ k: c.run.k, instability: c.run.instabilityTest, split: 'test', run: c.run.hash }]),
+    ...(c.run.instabilityTrain === null
+      ? []
+      : [{ k: c.run.k, instability: c.run.instabilityTrain, split: 'train', run: c.run.hash }]),
   ]);
-  const distances = curves.filter((c) => c.run.l2 !== null).map((c) => ({ k: c.run.k, distance: c.run.l2, run: c.run.hash }));
+  const distances = curves
+    .filter((c) => c.run.l2 !== null)
+    .map((c) => ({ k: c.run.k, distance: c.run.l2, run: c.run.hash }));
   const pairs = `${curves.length} pair${curves.length === 1 ? '' : 's'}`;
   return [
     interpolationPlot(path, { title: `Error along the path (${pairs})`, ...(ks.size > 1 ? { seriesBy: 'k' } : {}) }),

@@ -22,8 +22,10 @@ export function numberField(row: Row, field: string, index: number, plot: string
   const n = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : NaN;
   if (Number.isNaN(n)) {
     const keys = Object.keys(row).join(', ');
-    throw new Error(`${plot}: row ${index} has ${field} = ${JSON.stringify(value) ?? String(value)}; ` +
-      `expected a number (row keys: ${keys})`);
+    throw new Error(
+      `${plot}: row ${index} has ${field} = ${JSON.stringify(value) ?? String(value)}; ` +
+        `expected a number (row keys: ${keys})`,
+    );
   }
   return n;
 }
@@ -75,7 +77,10 @@ export interface SummariseOptions {
 /** Groups rows into series by `by` and summarises y over runs at each x. */
 export function summarise(rows: readonly Row[], options: SummariseOptions): Series[] {
   const scale = options.scale ?? 1;
-  const groups = new Map<string, { name: string; keys: unknown[]; byX: Map<number, number[]>; runs: Map<number, Set<string>> }>();
+  const groups = new Map<
+    string,
+    { name: string; keys: unknown[]; byX: Map<number, number[]>; runs: Map<number, Set<string>> }
+  >();
   rows.forEach((row, i) => {
     const keys = options.by.map((f) => row[f]);
     const name = keys.map((k) => String(k ?? '')).join(' · ');
@@ -87,8 +92,10 @@ export function summarise(rows: readonly Row[], options: SummariseOptions): Seri
       const run = String(row[options.run]);
       const seen = g.runs.get(x) ?? new Set<string>();
       if (seen.has(run)) {
-        throw new Error(`${options.plot}: two rows for ${options.run} ${run} at ${options.x} = ` +
-          `${x}${name ? ` in '${name}'` : ''}; each run needs one row per ${options.x}`);
+        throw new Error(
+          `${options.plot}: two rows for ${options.run} ${run} at ${options.x} = ` +
+            `${x}${name ? ` in '${name}'` : ''}; each run needs one row per ${options.x}`,
+        );
       }
       g.runs.set(x, seen.add(run));
     }
@@ -104,7 +111,18 @@ export function summarise(rows: readonly Row[], options: SummariseOptions): Seri
 }
 
 /** Line colours (matplotlib's, as in the paper's figures). */
-export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+export const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 
 /** `#rrggbb` as `rgba(r, g, b, alpha)`. */
 export function withAlpha(colour: string, alpha: number): string {
@@ -143,7 +161,8 @@ export function bandTraces(series: Series, style: LineStyle): PlotlyTrace[] {
     line: { color: style.colour, dash: style.dash ?? 'solid', width: 2 },
     marker: { color: style.colour, size: 5 },
     customdata: series.points.map((p) => [p.std, p.n]),
-    hovertemplate: `${series.name ? `${series.name}<br>` : ''}%{x}: %{y:.4g} ± %{customdata[0]:.3g} ` +
+    hovertemplate:
+      `${series.name ? `${series.name}<br>` : ''}%{x}: %{y:.4g} ± %{customdata[0]:.3g} ` +
       `(n=%{customdata[1]})<extra></extra>`,
   };
   if (!series.points.some((p) => p.n > 1)) return [line];

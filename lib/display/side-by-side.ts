@@ -16,20 +16,48 @@ export interface SideBySideOptions {
 /** `left` and `right` as one figure with two panels; each must have one x and one y axis. */
 export function sideBySide(left: Figure, right: Figure, options: SideBySideOptions = {}): Figure {
   const gap = options.gap ?? 0.1;
-  if (!(gap >= 0 && gap < 1)) throw new Error(`sideBySide: gap = ${gap}; give a fraction of the width in [0, 1), e.g. 0.1`);
-  for (const [which, fig] of [['left', left], ['right', right]] as const) {
+  if (!(gap >= 0 && gap < 1))
+    throw new Error(`sideBySide: gap = ${gap}; give a fraction of the width in [0, 1), e.g. 0.1`);
+  for (const [which, fig] of [
+    ['left', left],
+    ['right', right],
+  ] as const) {
     const extra = Object.keys(fig.layout).find((key) => /^[xy]axis\d+$/.test(key));
-    if (extra) throw new Error(`sideBySide: the ${which} figure has its own ${extra}; give figures with one x and one y axis each`);
+    if (extra)
+      throw new Error(
+        `sideBySide: the ${which} figure has its own ${extra}; give figures with one x and one y axis each`,
+      );
   }
   const width = (1 - gap) / 2;
   const panel = (fig: Figure, n: '' | '2', domain: [number, number]) => {
-    const axis = (a: 'x' | 'y') => ({ ...(fig.layout[`${a}axis`] as object | undefined), ...(n ? { anchor: a === 'x' ? 'y2' : 'x2' } : {}) });
-    const traces: PlotlyTrace[] = fig.data.map((t) => ({ ...t, xaxis: `x${n}`, yaxis: `y${n}`, legendgroup: t.legendgroup ?? `panel${n || 1}` }));
+    const axis = (a: 'x' | 'y') => ({
+      ...(fig.layout[`${a}axis`] as object | undefined),
+      ...(n ? { anchor: a === 'x' ? 'y2' : 'x2' } : {}),
+    });
+    const traces: PlotlyTrace[] = fig.data.map((t) => ({
+      ...t,
+      xaxis: `x${n}`,
+      yaxis: `y${n}`,
+      legendgroup: t.legendgroup ?? `panel${n || 1}`,
+    }));
     const shapes = ((fig.layout.shapes as PlotlyLayout[] | undefined) ?? []).map((s) => onPanel(s, n, domain));
     const title = (fig.layout.title as { text?: string } | undefined)?.text;
-    const annotation = title === undefined ? [] : [{
-      text: title, showarrow: false, xref: 'paper', yref: 'paper', x: (domain[0] + domain[1]) / 2, y: 1, yanchor: 'bottom', xanchor: 'center', font: { size: 13 },
-    }];
+    const annotation =
+      title === undefined
+        ? []
+        : [
+            {
+              text: title,
+              showarrow: false,
+              xref: 'paper',
+              yref: 'paper',
+              x: (domain[0] + domain[1]) / 2,
+              y: 1,
+              yanchor: 'bottom',
+              xanchor: 'center',
+              font: { size: 13 },
+            },
+          ];
     return { traces, shapes, annotation, xaxis: { ...axis('x'), domain }, yaxis: axis('y') };
   };
   const l = panel(left, '', [0, width]);
@@ -37,9 +65,17 @@ export function sideBySide(left: Figure, right: Figure, options: SideBySideOptio
   const layout: PlotlyLayout = {
     ...left.layout,
     title: options.title === undefined ? undefined : { text: options.title },
-    xaxis: l.xaxis, yaxis: l.yaxis, xaxis2: r.xaxis, yaxis2: r.yaxis,
+    xaxis: l.xaxis,
+    yaxis: l.yaxis,
+    xaxis2: r.xaxis,
+    yaxis2: r.yaxis,
     shapes: [...l.shapes, ...r.shapes],
-    annotations: [...((left.layout.annotations as unknown[]) ?? []), ...((right.layout.annotations as unknown[]) ?? []), ...l.annotation, ...r.annotation],
+    annotations: [
+      ...((left.layout.annotations as unknown[]) ?? []),
+      ...((right.layout.annotations as unknown[]) ?? []),
+      ...l.annotation,
+      ...r.annotation,
+    ],
     margin: { ...(left.layout.margin as object | undefined), t: options.title === undefined ? 60 : 90 },
   };
   if (layout.title === undefined) delete layout.title;

@@ -52,14 +52,17 @@ export function sparklineSvg(points: readonly CurvePoint[], options: SparklineOp
   // SVG y grows downwards: the largest value sits at the top.
   const sy = (y: number) => pad + (1 - (y - y0) / (y1 - y0 || 1)) * (height - 2 * pad);
   const path = pts.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ');
-  const dot = pts.length === 1 ? `<circle cx="${sx(pts[0].x).toFixed(1)}" cy="${sy(pts[0].y).toFixed(1)}" r="2" ` +
-    `fill="${options.colour ?? '#2166ac'}"/>` : '';
+  const dot =
+    pts.length === 1
+      ? `<circle cx="${sx(pts[0].x).toFixed(1)}" cy="${sy(pts[0].y).toFixed(1)}" r="2" ` +
+        `fill="${options.colour ?? '#2166ac'}"/>`
+      : '';
   const label = options.label ? `${options.label} ` : '';
   const caption = `${label}${formatNumber(y1, 3)} (top) … ${formatNumber(y0, 3)} (bottom)`;
   return (
     '<div class="lmc-sparkline">' +
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
-      `style="background:#fafafa;border:1px solid #ddd;">` +
+    `style="background:#fafafa;border:1px solid #ddd;">` +
     `<polyline fill="none" stroke="${options.colour ?? '#2166ac'}" stroke-width="1.5" points="${path}"/>${dot}</svg>` +
     `<div style="color:#666;font-size:85%;">${escapeHtml(caption)}</div>` +
     '</div>'

@@ -79,7 +79,8 @@ export function formatCell(value: unknown, digits = DEFAULTS.digits, maxChars = 
     return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso;
   }
   if (typeof value === 'string') return truncate(value, maxChars);
-  if (ArrayBuffer.isView(value)) return truncate(`[${Array.from(value as unknown as ArrayLike<number>).join(', ')}]`, maxChars);
+  if (ArrayBuffer.isView(value))
+    return truncate(`[${Array.from(value as unknown as ArrayLike<number>).join(', ')}]`, maxChars);
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
@@ -119,10 +120,15 @@ function viewOf(table: TableLike, options: TableDisplayOptions): TableView {
     const values = getters.map((get) => get(r));
     cells.push(values.map((v) => formatCell(v, digits, maxChars)));
     // Missing values in a number column align with the numbers.
-    numeric.push(values.map((v, c) => typeof v === 'number' || typeof v === 'bigint' || ((v === null || v === undefined) && numericColumn[c])));
+    numeric.push(
+      values.map(
+        (v, c) =>
+          typeof v === 'number' || typeof v === 'bigint' || ((v === null || v === undefined) && numericColumn[c]),
+      ),
+    );
     missing.push(values.map((v) => v === null || v === undefined));
   }
-  const groupedBy = table.isGrouped?.() ? table.groups?.()?.names ?? [] : [];
+  const groupedBy = table.isGrouped?.() ? (table.groups?.()?.names ?? []) : [];
   return { names, types, cells, numeric, missing, rows, hidden: rows - shown, groupedBy };
 }
 
@@ -133,10 +139,13 @@ function* rowValues(get: (row: number) => unknown, count: number): Generator<unk
 
 /** "... 80 more rows (100 rows × 3 columns)" or "100 rows × 3 columns", plus grouping. */
 function footer(view: TableView): string {
-  const size = `${view.rows} row${view.rows === 1 ? '' : 's'} × ${view.names.length} ` +
+  const size =
+    `${view.rows} row${view.rows === 1 ? '' : 's'} × ${view.names.length} ` +
     `column${view.names.length === 1 ? '' : 's'}`;
   const groups = view.groupedBy.length > 0 ? `, grouped by ${view.groupedBy.join(', ')}` : '';
-  return view.hidden > 0 ? `... ${view.hidden} more row${view.hidden === 1 ? '' : 's'} (${size}${groups})` : `${size}${groups}`;
+  return view.hidden > 0
+    ? `... ${view.hidden} more row${view.hidden === 1 ? '' : 's'} (${size}${groups})`
+    : `${size}${groups}`;
 }
 
 const TH = 'padding:2px 8px;border-bottom:1px solid #888;vertical-align:bottom;';
@@ -148,8 +157,10 @@ export function tableHtml(table: TableLike, options: TableDisplayOptions = {}): 
   const head = view.names
     .map((name, c) => {
       const align = view.types[c] === 'integer' || view.types[c] === 'number' ? 'right' : 'left';
-      return `<th style="${TH}text-align:${align};">${escapeHtml(name)}<br><span ` +
-        `style="font-weight:normal;color:#888;font-size:85%;">${view.types[c]}</span></th>`;
+      return (
+        `<th style="${TH}text-align:${align};">${escapeHtml(name)}<br><span ` +
+        `style="font-weight:normal;color:#888;font-size:85%;">${view.types[c]}</span></th>`
+      );
     })
     .join('');
   const body = view.cells
@@ -179,12 +190,18 @@ export function tableText(table: TableLike, options: TableDisplayOptions = {}): 
     Math.max(name.length, view.types[c].length, ...view.cells.map((row) => row[c].length)),
   );
   const line = (texts: string[], right: (c: number) => boolean) =>
-    texts.map((t, c) => pad(t, widths[c], right(c) ? 'right' : 'left')).join('  ').trimEnd();
+    texts
+      .map((t, c) => pad(t, widths[c], right(c) ? 'right' : 'left'))
+      .join('  ')
+      .trimEnd();
   const numericColumn = (c: number) => view.types[c] === 'integer' || view.types[c] === 'number';
   return [
     line(view.names, numericColumn),
     line(view.types, numericColumn),
-    line(widths.map((w) => '-'.repeat(w)), () => false),
+    line(
+      widths.map((w) => '-'.repeat(w)),
+      () => false,
+    ),
     ...view.cells.map((row, r) => line(row, (c) => view.numeric[r][c])),
     footer(view),
   ].join('\n');

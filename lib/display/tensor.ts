@@ -41,7 +41,8 @@ export function isTensor(value: unknown): value is tf.Tensor {
 
 /** Summary statistics of a numeric tensor (float32, int32 or bool), computed on its backend. */
 export function tensorStats(tensor: tf.Tensor): TensorStats {
-  if (!NUMERIC.has(tensor.dtype)) throw new Error(`display: no statistics for dtype ${tensor.dtype}; expected float32, int32 or bool`);
+  if (!NUMERIC.has(tensor.dtype))
+    throw new Error(`display: no statistics for dtype ${tensor.dtype}; expected float32, int32 or bool`);
   if (tensor.size === 0) return { min: NaN, max: NaN, mean: NaN, std: NaN, zeroFraction: NaN, nonFinite: 0 };
   // Counts in int32: a float32 sum stops counting exactly past 2^24 entries.
   const [moments, counts] = tf.tidy(() => {
@@ -91,7 +92,12 @@ function previewOf(tensor: tf.Tensor, digits: number): Preview {
 /** Preview cells with "…" inserted at the gaps. */
 function withGaps(p: Preview): string[][] {
   const rows = p.cells.map((row) => (p.colGap < 0 ? row : [...row.slice(0, p.colGap), '…', ...row.slice(p.colGap)]));
-  if (p.rowGap >= 0 && rows.length > 0) rows.splice(p.rowGap, 0, rows[0].map(() => '⋮'));
+  if (p.rowGap >= 0 && rows.length > 0)
+    rows.splice(
+      p.rowGap,
+      0,
+      rows[0].map(() => '⋮'),
+    );
   return rows;
 }
 
@@ -149,22 +155,37 @@ export function tensorBundle(tensor: tf.Tensor, digits = 4): MimeBundle {
   const text = [head, pairs.map(([k, v]) => `${k} ${v}`).join('  '), seenAs, previewText].join('\n');
 
   const statsHtml = pairs
-    .map(([k, v]) => `<td style="padding:1px 10px 1px 0;color:#666;">${escapeHtml(k)}</td>` +
-      `<td style="padding:1px 14px 1px 0;text-align:right;">${escapeHtml(v)}</td>`)
+    .map(
+      ([k, v]) =>
+        `<td style="padding:1px 10px 1px 0;color:#666;">${escapeHtml(k)}</td>` +
+        `<td style="padding:1px 14px 1px 0;text-align:right;">${escapeHtml(v)}</td>`,
+    )
     .join('');
   const previewHtml = preview
-    .map((row) => `<tr>${row.map((t) => `<td style="padding:0 6px;text-align:right;">${escapeHtml(t)}</td>`).join('')}</tr>`)
+    .map(
+      (row) =>
+        `<tr>${row.map((t) => `<td style="padding:0 6px;text-align:right;">${escapeHtml(t)}</td>`).join('')}</tr>`,
+    )
     .join('');
   const heatmap = tensor.rank === 2 && tensor.size > 0 ? heatmapData(matrixSample(tensor)) : null;
-  const view: TensorView = { kind, dtype: tensor.dtype, shape: shapeText(tensor.shape), size: tensor.size, stats: pairs, seenAs, preview, heatmap };
+  const view: TensorView = {
+    kind,
+    dtype: tensor.dtype,
+    shape: shapeText(tensor.shape),
+    size: tensor.size,
+    stats: pairs,
+    seenAs,
+    preview,
+    heatmap,
+  };
   const html =
     '<div class="lmc-tensor" style="font-variant-numeric:tabular-nums;">' +
     `<div><b>${escapeHtml(kind)}</b> ${escapeHtml(tensor.dtype)} ${escapeHtml(shapeText(tensor.shape))} <span ` +
-      `style="color:#666;">(${tensor.size} values)</span></div>` +
+    `style="color:#666;">(${tensor.size} values)</span></div>` +
     `<table style="border-collapse:collapse;margin:4px 0;"><tr>${statsHtml}</tr></table>` +
     '<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start;">' +
     `<div><div style="color:#666;font-size:85%;">${escapeHtml(seenAs)}</div><table ` +
-      `style="border-collapse:collapse;font-family:monospace;font-size:90%;">${previewHtml}</table></div>` +
+    `style="border-collapse:collapse;font-family:monospace;font-size:90%;">${previewHtml}</table></div>` +
     (heatmap ? heatmapDataSvg(heatmap) : '') +
     '</div></div>';
   return { [TENSOR_MIME]: view, 'text/html': html, 'text/plain': text };

@@ -12,10 +12,27 @@ import { datasetOrigin } from '../data/registry';
 import type { TrainConfig } from '../train/config';
 import { datasetFor, type StepContext, type TrainCallback, callbackFires, interruptSignal } from '../train/trainer';
 import { datasetFingerprint } from './fingerprint';
-import { POOLED_BACKENDS, defaultWorkers, sharedPool, type RemoteStep, type TaskSetup, type TaskSink, type WorkerDone } from './pool';
+import {
+  POOLED_BACKENDS,
+  defaultWorkers,
+  sharedPool,
+  type RemoteStep,
+  type TaskSetup,
+  type TaskSink,
+  type WorkerDone,
+} from './pool';
 import { callConfig, describeCall, unitDefinition } from './registry';
 import {
-  anySignal, cachedUnit, forEachUnit, type ExperimentContext, type RunOptions, type UnitCall, type UnitEvent, type UnitExecutor, type UnitRef, type UnitResult,
+  anySignal,
+  cachedUnit,
+  forEachUnit,
+  type ExperimentContext,
+  type RunOptions,
+  type UnitCall,
+  type UnitEvent,
+  type UnitExecutor,
+  type UnitRef,
+  type UnitResult,
 } from './unit';
 
 /** Options of `experimentContext`. */
@@ -49,13 +66,17 @@ export const DEFAULT_CHECKPOINT_EVERY = 500;
 export function experimentContext(options: ExperimentOptions = {}): ExperimentContext {
   const every = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   if (!Number.isSafeInteger(every) || every < 1) {
-    throw new Error(`experiments: checkpointEvery = ${JSON.stringify(every)} is invalid; give a whole number of iterations >= 1`);
+    throw new Error(
+      `experiments: checkpointEvery = ${JSON.stringify(every)} is invalid; give a whole number of iterations >= 1`,
+    );
   }
   const store = options.store ?? openStore();
   const workers = options.executor?.parallel ?? options.workers ?? defaultWorkers();
   if (!Number.isSafeInteger(workers) || workers < 1) {
-    throw new Error(`experiments: workers = ${JSON.stringify(workers)} is invalid; ` +
-      `give a whole number of worker threads >= 1 (1: compute in this thread)`);
+    throw new Error(
+      `experiments: workers = ${JSON.stringify(workers)} is invalid; ` +
+        `give a whole number of worker threads >= 1 (1: compute in this thread)`,
+    );
   }
   const ctx: ExperimentContext = {
     store,
@@ -65,8 +86,10 @@ export function experimentContext(options: ExperimentOptions = {}): ExperimentCo
     dataset: (config) => {
       if (!options.dataset) return datasetFor(config);
       if (options.dataset.name !== config.dataset) {
-        throw new Error(`experiments: the context's dataset is '${options.dataset.name}' but the config trains on ` +
-          `'${config.dataset}'; give a context without a dataset, or one of '${config.dataset}'`);
+        throw new Error(
+          `experiments: the context's dataset is '${options.dataset.name}' but the config trains on ` +
+            `'${config.dataset}'; give a context without a dataset, or one of '${config.dataset}'`,
+        );
       }
       return options.dataset;
     },
@@ -83,7 +106,12 @@ const computing = new AsyncLocalStorage<true>();
 let turn: Promise<unknown> = Promise.resolve();
 
 /** `ctx.run(call)`: see ExperimentContext.run. */
-async function run(ctx: ExperimentContext, options: ExperimentOptions, call: UnitCall, how: RunOptions): Promise<UnitResult> {
+async function run(
+  ctx: ExperimentContext,
+  options: ExperimentOptions,
+  call: UnitCall,
+  how: RunOptions,
+): Promise<UnitResult> {
   const plan = unitDefinition(call).plan(ctx, call.spec);
   const ref: UnitRef = { kind: plan.kind, hash: ctx.store.identify(plan.kind, plan.key).hash, label: plan.label };
   const found = await ctx.store.get(plan.kind, plan.key);
@@ -95,7 +123,10 @@ async function run(ctx: ExperimentContext, options: ExperimentOptions, call: Uni
     // The executor chains the dependencies itself; the unit's check runs where it computes.
     const outcome = await options.executor.compute(ctx, call);
     const unit = await ctx.store.get(plan.kind, plan.key);
-    if (!unit) throw new Error(`lmc-lab: the executor reported ${describeCall(call)} finished, but the store at ${ctx.store.root} lacks it; is the store on a filesystem every node shares?`);
+    if (!unit)
+      throw new Error(
+        `lmc-lab: the executor reported ${describeCall(call)} finished, but the store at ${ctx.store.root} lacks it; is the store on a filesystem every node shares?`,
+      );
     for (const event of outcome.events) if (event.type === 'train') ctx.emit(event);
     ctx.emit({ ...ref, type: outcome.computed ? 'done' : 'hit' });
     return { unit: new FinishedUnit(unit.dir, unit.manifest, outcome.computed), ref };
@@ -109,12 +140,18 @@ async function run(ctx: ExperimentContext, options: ExperimentOptions, call: Uni
   if (setup) {
     const done = await onWorker(ctx, options, call, setup, how.first ?? false);
     const unit = await ctx.store.get(plan.kind, plan.key);
-    if (!unit) throw new Error(`lmc-lab: a worker thread reported ${describeCall(call)} finished, ` +
-      `but the store at ${ctx.store.root} lacks it; rerun (finished units are kept)`);
+    if (!unit)
+      throw new Error(
+        `lmc-lab: a worker thread reported ${describeCall(call)} finished, ` +
+          `but the store at ${ctx.store.root} lacks it; rerun (finished units are kept)`,
+      );
     // Computed by this process (on its worker) or found there: as the unit would say in this thread.
     return { unit: new FinishedUnit(unit.dir, unit.manifest, done.computed), ref };
   }
-  const compute = () => cachedUnit(ctx, plan.kind, plan.key, plan.label, (writer, unitRef) => computing.run(true, () => plan.compute(writer, unitRef, dependencies)));
+  const compute = () =>
+    cachedUnit(ctx, plan.kind, plan.key, plan.label, (writer, unitRef) =>
+      computing.run(true, () => plan.compute(writer, unitRef, dependencies)),
+    );
   if (computing.getStore()) return compute();
   const mine = turn.then(compute);
   turn = mine.catch(() => undefined);
@@ -169,7 +206,13 @@ export function callSetup(ctx: ExperimentContext, call: UnitCall, backend: TaskS
 }
 
 /** Computes `call` on a worker thread of the shared pool, its events and progress delivered here. */
-async function onWorker(ctx: ExperimentContext, options: ExperimentOptions, call: UnitCall, setup: TaskSetup, first: boolean): Promise<WorkerDone> {
+async function onWorker(
+  ctx: ExperimentContext,
+  options: ExperimentOptions,
+  call: UnitCall,
+  setup: TaskSetup,
+  first: boolean,
+): Promise<WorkerDone> {
   const pool = sharedPool(ctx.workers);
   // A progress callback that throws stops the call, as it stops a training in this thread.
   const stop = new AbortController();
@@ -186,7 +229,8 @@ async function onWorker(ctx: ExperimentContext, options: ExperimentOptions, call
   } catch (e) {
     // A cancellation is not the workers' doing: it is reported as one thread would report it.
     if (e instanceof Error && !e.message.includes('LMC_WORKERS') && failure === undefined && !signal?.aborted) {
-      e.message = `${e.message} (while computing ${describeCall(call)} on a worker thread; ` +
+      e.message =
+        `${e.message} (while computing ${describeCall(call)} on a worker thread; ` +
         `LMC_WORKERS=1 computes in this thread)`;
     }
     throw failure ?? e;
@@ -198,7 +242,11 @@ async function onWorker(ctx: ExperimentContext, options: ExperimentOptions, call
 }
 
 /** Delivers a worker's events to the context, and its progress to the context's training callbacks. */
-function progressSink(ctx: ExperimentContext, options: ExperimentOptions, fail: (e: unknown) => void): TaskSink & { drained(): Promise<void> } {
+function progressSink(
+  ctx: ExperimentContext,
+  options: ExperimentOptions,
+  fail: (e: unknown) => void,
+): TaskSink & { drained(): Promise<void> } {
   const runs = new Map<number, { callbacks: readonly TrainCallback[]; config: TrainConfig }>();
   let chain: Promise<void> = Promise.resolve();
   const later = (f: () => void | Promise<void>) => {
@@ -219,7 +267,8 @@ function progressSink(ctx: ExperimentContext, options: ExperimentOptions, fail: 
       if (!r || r.callbacks.length === 0) return;
       later(async () => {
         for (const cb of r.callbacks) {
-          if (cb.onStep && callbackFires(cb, at.step, at.itersPerEpoch, at.endStep)) await cb.onStep(remoteStep(at, r.config, ctx.workers));
+          if (cb.onStep && callbackFires(cb, at.step, at.itersPerEpoch, at.endStep))
+            await cb.onStep(remoteStep(at, r.config, ctx.workers));
         }
       });
     },
@@ -230,16 +279,30 @@ function progressSink(ctx: ExperimentContext, options: ExperimentOptions, fail: 
 /** A training callback's view of a run in a worker: its position, rate and loss; the model stays there. */
 function remoteStep(at: RemoteStep, config: TrainConfig, workers: number): StepContext {
   const away = (what: string): never => {
-    throw new Error(`lmc-lab: ${what} is not available to a progress callback of a unit trained on a worker thread ` +
-      `(LMC_WORKERS=${workers}); only the step, epoch, learning rate, loss and config are. Set LMC_WORKERS=1 ` +
-      '(or the context option workers: 1) for callbacks that read the model');
+    throw new Error(
+      `lmc-lab: ${what} is not available to a progress callback of a unit trained on a worker thread ` +
+        `(LMC_WORKERS=${workers}); only the step, epoch, learning rate, loss and config are. Set LMC_WORKERS=1 ` +
+        '(or the context option workers: 1) for callbacks that read the model',
+    );
   };
   return {
-    step: at.step, epoch: at.epoch, itersPerEpoch: at.itersPerEpoch, startStep: at.startStep, endStep: at.endStep, lr: at.lr, config,
+    step: at.step,
+    epoch: at.epoch,
+    itersPerEpoch: at.itersPerEpoch,
+    startStep: at.startStep,
+    endStep: at.endStep,
+    lr: at.lr,
+    config,
     loss: () => at.loss,
-    get model() { return away('the model'); },
-    get optimizer() { return away('the optimizer'); },
-    get dataset() { return away('the dataset'); },
+    get model() {
+      return away('the model');
+    },
+    get optimizer() {
+      return away('the optimizer');
+    },
+    get dataset() {
+      return away('the dataset');
+    },
     snapshot: () => away('snapshot()'),
   };
 }

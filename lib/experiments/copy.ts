@@ -63,11 +63,21 @@ export interface CopyResult extends UnitResult {
 }
 
 /** The store config of a copy. */
-export function copyKey(config: TrainConfig, data: string, k: number, trunkSeed: number, mask: MaskKey | undefined, reinit: number | undefined) {
+export function copyKey(
+  config: TrainConfig,
+  data: string,
+  k: number,
+  trunkSeed: number,
+  mask: MaskKey | undefined,
+  reinit: number | undefined,
+) {
   return withoutDefaults({
-    train: trainKey(config), data, k,
+    train: trainKey(config),
+    data,
+    k,
     trunkSeed: trunkSeed === config.dataOrderSeed ? undefined : trunkSeed,
-    mask, reinit,
+    mask,
+    reinit,
   });
 }
 
@@ -90,12 +100,18 @@ export const COPY_UNIT: UnitDefinition<CopyCallSpec> = {
     const dataset = ctx.dataset(config);
     const k = stepOf(config, dataset, spec.k, 'copy k');
     const trunkSeed = spec.trunkSeed ?? config.dataOrderSeed;
-    if (!Number.isSafeInteger(trunkSeed) || trunkSeed < 0) throw new Error(`copy: trunkSeed = ${JSON.stringify(spec.trunkSeed)}; seeds are whole numbers >= 0`);
-    if (spec.reinit !== undefined && !(Number.isSafeInteger(spec.reinit) && spec.reinit >= 0)) throw new Error(`copy: reinit = ${JSON.stringify(spec.reinit)}; give the init seed of the fresh weights, a whole number >= 0`);
+    if (!Number.isSafeInteger(trunkSeed) || trunkSeed < 0)
+      throw new Error(`copy: trunkSeed = ${JSON.stringify(spec.trunkSeed)}; seeds are whole numbers >= 0`);
+    if (spec.reinit !== undefined && !(Number.isSafeInteger(spec.reinit) && spec.reinit >= 0))
+      throw new Error(
+        `copy: reinit = ${JSON.stringify(spec.reinit)}; give the init seed of the fresh weights, a whole number >= 0`,
+      );
     const mask = spec.mask;
     const key = copyKey(config, datasetFingerprint(dataset), k, trunkSeed, mask, spec.reinit) as unknown as Json;
     return {
-      kind: 'copy', key, label: unitLabel('copy', key),
+      kind: 'copy',
+      key,
+      label: unitLabel('copy', key),
       dependencies: [trunkCall({ ...config, dataOrderSeed: trunkSeed }, k, { shortcuts: spec.shortcuts })],
       // A mask missing from the store fails before the trunk trains.
       check: async () => {
@@ -128,7 +144,13 @@ export const COPY_UNIT: UnitDefinition<CopyCallSpec> = {
             } finally {
               disposeState(final);
             }
-            const summary: CopySummary = { k, testAccuracy: test.accuracy, testError: test.error, testLoss: test.loss, density: masks ? maskDensity(masks) : null };
+            const summary: CopySummary = {
+              k,
+              testAccuracy: test.accuracy,
+              testError: test.error,
+              testLoss: test.loss,
+              density: masks ? maskDensity(masks) : null,
+            };
             return { ...summary };
           } finally {
             result.dispose();

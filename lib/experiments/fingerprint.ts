@@ -18,7 +18,16 @@ export function datasetFingerprint(dataset: Dataset): string {
   const known = fingerprints.get(dataset);
   if (known) return known;
   const hash = createHash('sha256');
-  hash.update(JSON.stringify([dataset.name, dataset.description, dataset.numClasses, dataset.imageShape, dataset.train.size, dataset.test.size]));
+  hash.update(
+    JSON.stringify([
+      dataset.name,
+      dataset.description,
+      dataset.numClasses,
+      dataset.imageShape,
+      dataset.train.size,
+      dataset.test.size,
+    ]),
+  );
   for (const split of [dataset.train, dataset.test]) {
     hash.update(new Uint8Array(split.labels.buffer, split.labels.byteOffset, split.labels.byteLength));
     if (split.digest) split.digest(hash);

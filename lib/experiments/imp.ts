@@ -17,14 +17,35 @@ import { evaluate } from '../train/evaluate';
 import { disposeState, snapshot, type TrainState } from '../train/state';
 import { buildModel } from '../train/trainer';
 import { prunableNames } from '../models/registry';
-import { DEFAULT_PRUNING, magnitudePrune, oneShotPruning, resolvePruningOptions, type PruningOptions } from '../prune/magnitude';
+import {
+  DEFAULT_PRUNING,
+  magnitudePrune,
+  oneShotPruning,
+  resolvePruningOptions,
+  type PruningOptions,
+} from '../prune/magnitude';
 import { planImp } from '../prune/imp';
 import { pruningFor } from '../prune/choices';
-import { createMasks, disposeMasks, maskCounts, maskDensity, maskState, validateMasks, type Masks } from '../prune/mask';
+import {
+  createMasks,
+  disposeMasks,
+  maskCounts,
+  maskDensity,
+  maskState,
+  validateMasks,
+  type Masks,
+} from '../prune/mask';
 import { reinitSeed } from '../prune/random';
 import { sparsityTable } from '../prune/sparsity';
 import { datasetFingerprint } from './fingerprint';
-import { forEachUnit, type ExperimentContext, type RunOptions, type UnitCall, type UnitDefinition, type UnitResult } from './unit';
+import {
+  forEachUnit,
+  type ExperimentContext,
+  type RunOptions,
+  type UnitCall,
+  type UnitDefinition,
+  type UnitResult,
+} from './unit';
 import { copy, copyCall, FINAL_FILE, type CopyResult, type CopySpec } from './copy';
 import { stepOf, trainKey, unitLabel, withoutDefaults } from './keys';
 import { MASK_FILE, loadMask, maskKey, readMask, type MaskHolder, type MaskKey, type MaskSpec } from './masks';
@@ -71,8 +92,22 @@ function pruningKey(config: TrainConfig, pruning: Partial<PruningOptions> | unde
 }
 
 /** The store config of IMP level `level` rewound to k. */
-export function impLevelKey(config: TrainConfig, data: string, k: number, level: number, pruning?: PruningOptions, initialMask?: MaskKey) {
-  return withoutDefaults({ train: trainKey(config), data, k, level, pruning: pruning as unknown as { [key: string]: string } | undefined, initialMask });
+export function impLevelKey(
+  config: TrainConfig,
+  data: string,
+  k: number,
+  level: number,
+  pruning?: PruningOptions,
+  initialMask?: MaskKey,
+) {
+  return withoutDefaults({
+    train: trainKey(config),
+    data,
+    k,
+    level,
+    pruning: pruning as unknown as { [key: string]: string } | undefined,
+    initialMask,
+  });
 }
 
 /** An IMP level as a call carries it: the initial mask by its key. */
@@ -84,8 +119,12 @@ export interface ImpLevelSpec extends Omit<ImpLevelOptions, 'initialMask'> {
 
 /** The call of `impLevel(ctx, config, level, options)`. */
 export function impLevelCall(config: TrainConfig, level: number, options: ImpLevelOptions = {}): UnitCall {
-  const initialMask = options.initialMask === undefined ? undefined : maskKey(options.initialMask, validateConfig({ ...config }));
-  return { unit: 'imp-level', spec: { config, level, k: options.k, pruning: options.pruning, initialMask } satisfies ImpLevelSpec };
+  const initialMask =
+    options.initialMask === undefined ? undefined : maskKey(options.initialMask, validateConfig({ ...config }));
+  return {
+    unit: 'imp-level',
+    spec: { config, level, k: options.k, pruning: options.pruning, initialMask } satisfies ImpLevelSpec,
+  };
 }
 
 /** The IMP level unit: after level n - 1 and the trunk to k, trains m_n ⊙ W_k from k to T. */
@@ -95,7 +134,10 @@ export const IMP_LEVEL_UNIT: UnitDefinition<ImpLevelSpec> = {
   config: (spec) => spec.config,
   plan: (ctx, spec) => {
     const { level } = spec;
-    if (!Number.isSafeInteger(level) || level < 0) throw new Error(`impLevel: level = ${JSON.stringify(level)}; give a whole number >= 0 (0 is the unpruned network)`);
+    if (!Number.isSafeInteger(level) || level < 0)
+      throw new Error(
+        `impLevel: level = ${JSON.stringify(level)}; give a whole number >= 0 (0 is the unpruned network)`,
+      );
     const config = validateConfig({ ...spec.config });
     const dataset = ctx.dataset(config);
     const k = stepOf(config, dataset, spec.k ?? 0, 'imp k');
@@ -104,9 +146,12 @@ export const IMP_LEVEL_UNIT: UnitDefinition<ImpLevelSpec> = {
     const key = impLevelKey(config, datasetFingerprint(dataset), k, level, pruning, initialMask) as unknown as Json;
     const options = { k: spec.k, pruning: spec.pruning, initialMask };
     return {
-      kind: 'imp-level', key, label: unitLabel('imp-level', key),
+      kind: 'imp-level',
+      key,
+      label: unitLabel('imp-level', key),
       // The previous level first: a chain from an empty store then computes level 0 first.
-      dependencies: level > 0 ? [impLevelCall(config, level - 1, options), trunkCall(config, k)] : [trunkCall(config, k)],
+      dependencies:
+        level > 0 ? [impLevelCall(config, level - 1, options), trunkCall(config, k)] : [trunkCall(config, k)],
       // A missing or misshapen initial mask fails before the trunk trains.
       check: async () => {
         if (level > 0 || !initialMask) return;
@@ -156,8 +201,14 @@ export const IMP_LEVEL_UNIT: UnitDefinition<ImpLevelSpec> = {
             const remaining = counts.reduce((sum, c) => sum + c.remaining, 0);
             const total = counts.reduce((sum, c) => sum + c.total, 0);
             const summary: ImpLevelSummary = {
-              level, k, density: total === 0 ? 1 : remaining / total, remaining, total,
-              testAccuracy: test.accuracy, testError: test.error, testLoss: test.loss,
+              level,
+              k,
+              density: total === 0 ? 1 : remaining / total,
+              remaining,
+              total,
+              testAccuracy: test.accuracy,
+              testError: test.error,
+              testLoss: test.loss,
             };
             return { ...summary };
           } finally {
@@ -176,11 +227,24 @@ export const IMP_LEVEL_UNIT: UnitDefinition<ImpLevelSpec> = {
 /** A finished IMP level unit as an ImpLevelResult. */
 export function impLevelResult({ unit, ref }: UnitResult): ImpLevelResult {
   const summary = unit.summary as unknown as ImpLevelSummary;
-  return { unit, ref, level: summary.level, summary, loadMask: () => readMask(unit), loadFinal: () => readState(unit, FINAL_FILE) };
+  return {
+    unit,
+    ref,
+    level: summary.level,
+    summary,
+    loadMask: () => readMask(unit),
+    loadFinal: () => readState(unit, FINAL_FILE),
+  };
 }
 
 /** IMP level `level` (0: the dense network from W_k) of `config` rewound to k, computing earlier levels as needed. */
-export async function impLevel(ctx: ExperimentContext, config: TrainConfig, level: number, options: ImpLevelOptions = {}, run: RunOptions = {}): Promise<ImpLevelResult> {
+export async function impLevel(
+  ctx: ExperimentContext,
+  config: TrainConfig,
+  level: number,
+  options: ImpLevelOptions = {},
+  run: RunOptions = {},
+): Promise<ImpLevelResult> {
   return impLevelResult(await ctx.run(impLevelCall(config, level, options), run));
 }
 
@@ -239,7 +303,13 @@ export interface ImpRunResult {
 async function resolveImpRun(ctx: ExperimentContext, configInput: TrainConfig, options: ImpRunOptions) {
   const config = validateConfig({ ...configInput });
   const dataset = ctx.dataset(config);
-  const plan = planImp(config, dataset, { rewindTo: options.k, levels: options.levels, oneShot: options.oneShot, targetDensity: options.targetDensity, pruning: options.pruning });
+  const plan = planImp(config, dataset, {
+    rewindTo: options.k,
+    levels: options.levels,
+    oneShot: options.oneShot,
+    targetDensity: options.targetDensity,
+    pruning: options.pruning,
+  });
   const rounds = plan.levels;
   // Checked before anything trains: the pruning rates name tensors of this model.
   const { model: probe } = buildModel(config, dataset);
@@ -258,19 +328,33 @@ async function resolveImpRun(ctx: ExperimentContext, configInput: TrainConfig, o
   }
   const b: ImpBaselines | null = options.baselines === true ? {} : options.baselines || null;
   const seed = b?.seed ?? config.initSeed;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`impRun: baselines.seed = ${JSON.stringify(seed)} is invalid; seeds are whole numbers >= 0`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new Error(`impRun: baselines.seed = ${JSON.stringify(seed)} is invalid; seeds are whole numbers >= 0`);
   const baselineLevels = new Set(b?.levels ?? Array.from({ length: rounds }, (_, i) => i + 1));
   for (const n of baselineLevels) {
-    if (!(Number.isSafeInteger(n) && n >= 1 && n <= rounds)) throw new Error(`impRun: baselines.levels holds ${JSON.stringify(n)}; ` +
-      `baselines exist at levels 1..${rounds} (level 0 is the unpruned network)`);
+    if (!(Number.isSafeInteger(n) && n >= 1 && n <= rounds))
+      throw new Error(
+        `impRun: baselines.levels holds ${JSON.stringify(n)}; ` +
+          `baselines exist at levels 1..${rounds} (level 0 is the unpruned network)`,
+      );
   }
   /** The copy units of level n's baselines; the level by its result or its unit hash. */
-  const baselineSpecs = (level: MaskHolder | string, k: number, n: number): { randomPrune?: CopySpec; randomReinit?: CopySpec } => {
+  const baselineSpecs = (
+    level: MaskHolder | string,
+    k: number,
+    n: number,
+  ): { randomPrune?: CopySpec; randomReinit?: CopySpec } => {
     const withBaselines = b !== null && n > 0 && baselineLevels.has(n);
     const holder: MaskSpec = typeof level === 'string' ? { imp: level } : level;
     return {
-      randomPrune: withBaselines && b.randomPrune !== false ? { config, k, mask: { randomPrune: level, seed, scope: b.scope } } : undefined,
-      randomReinit: withBaselines && b.randomReinit !== false ? { config, k, mask: holder, reinit: reinitSeed(seed, n) } : undefined,
+      randomPrune:
+        withBaselines && b.randomPrune !== false
+          ? { config, k, mask: { randomPrune: level, seed, scope: b.scope } }
+          : undefined,
+      randomReinit:
+        withBaselines && b.randomReinit !== false
+          ? { config, k, mask: holder, reinit: reinitSeed(seed, n) }
+          : undefined,
     };
   };
   return { config, dataset, plan, rounds, resolvedPruning, levelOptions, baselineSpecs };
@@ -280,7 +364,11 @@ async function resolveImpRun(ctx: ExperimentContext, configInput: TrainConfig, o
  * Every call of `impRun(ctx, config, options)` known before anything trains: the levels 0..N and
  * the baselines, each naming its level by unit hash. A cluster submits them all at once.
  */
-export async function impRunCalls(ctx: ExperimentContext, configInput: TrainConfig, options: ImpRunOptions = {}): Promise<UnitCall[]> {
+export async function impRunCalls(
+  ctx: ExperimentContext,
+  configInput: TrainConfig,
+  options: ImpRunOptions = {},
+): Promise<UnitCall[]> {
   const { config, dataset, rounds, levelOptions, baselineSpecs } = await resolveImpRun(ctx, configInput, options);
   const k = stepOf(config, dataset, levelOptions.k ?? 0, 'imp k');
   const calls: UnitCall[] = [];
@@ -295,14 +383,31 @@ export async function impRunCalls(ctx: ExperimentContext, configInput: TrainConf
 }
 
 /** IMP levels 0..N rewound to k with the baselines asked for, every training cached. */
-export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, options: ImpRunOptions = {}): Promise<ImpRunResult> {
-  const { config, plan, rounds, resolvedPruning, levelOptions, baselineSpecs } = await resolveImpRun(ctx, configInput, options);
+export async function impRun(
+  ctx: ExperimentContext,
+  configInput: TrainConfig,
+  options: ImpRunOptions = {},
+): Promise<ImpRunResult> {
+  const { config, plan, rounds, resolvedPruning, levelOptions, baselineSpecs } = await resolveImpRun(
+    ctx,
+    configInput,
+    options,
+  );
   const levels: ImpRunLevel[] = [];
   const rows: Record<string, unknown>[] = [];
   const report = (entry: ImpRunLevel) => {
     const { level, randomPrune, randomReinit } = entry;
     const row = (method: string, s: { testAccuracy: number; testError: number; testLoss: number }, unit: string) =>
-      rows.push({ level: level.level, density: level.summary.density, method, testAccuracy: s.testAccuracy, testError: s.testError, testLoss: s.testLoss, run: 0, unit: unit.slice(0, 12) });
+      rows.push({
+        level: level.level,
+        density: level.summary.density,
+        method,
+        testAccuracy: s.testAccuracy,
+        testError: s.testError,
+        testLoss: s.testLoss,
+        run: 0,
+        unit: unit.slice(0, 12),
+      });
     row('imp', level.summary, level.ref.hash);
     if (randomPrune) row('random-prune', randomPrune.summary, randomPrune.ref.hash);
     if (randomReinit) row('random-reinit', randomReinit.summary, randomReinit.ref.hash);
@@ -317,8 +422,9 @@ export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, o
     const level = await impLevel(ctx, config, n, levelOptions, { first: true });
     k = level.summary.k;
     const specs = baselineSpecs(level, level.summary.k, n);
-    const entry = forEachUnit(ctx, [specs.randomPrune, specs.randomReinit], (spec) => (spec ? copy(ctx, spec) : Promise.resolve(null)))
-      .then(([randomPrune, randomReinit]): ImpRunLevel => ({ level, randomPrune, randomReinit }));
+    const entry = forEachUnit(ctx, [specs.randomPrune, specs.randomReinit], (spec) =>
+      spec ? copy(ctx, spec) : Promise.resolve(null),
+    ).then(([randomPrune, randomReinit]): ImpRunLevel => ({ level, randomPrune, randomReinit }));
     entry.catch(() => undefined); // awaited through `reported`; not an unhandled rejection meanwhile
     reported = reported.then(async () => report(await entry));
     if (ctx.workers <= 1) await reported;
@@ -327,7 +433,11 @@ export async function impRun(ctx: ExperimentContext, configInput: TrainConfig, o
   await reported;
   const columns = ['level', 'density', 'method', 'testAccuracy', 'testError', 'testLoss', 'run', 'unit'];
   return {
-    k, totalIterations: plan.totalIterations, mode: plan.mode, pruning: resolvedPruning, levels,
+    k,
+    totalIterations: plan.totalIterations,
+    mode: plan.mode,
+    pruning: resolvedPruning,
+    levels,
     table: aq.table(Object.fromEntries(columns.map((c) => [c, rows.map((r) => r[c])]))),
   };
 }

@@ -26,8 +26,10 @@ export function stepOf(config: TrainConfig, dataset: Dataset, step: number | str
   const k = toIterations(parseStep(step, what), iterationsPerEpoch(dataset.train.size, config.batchSize));
   const T = resolveConfig(config, dataset.train.size).totalIterations;
   if (!(Number.isSafeInteger(k) && k >= 0 && k <= T)) {
-    throw new Error(`${what} = ${JSON.stringify(step)} is step ${k}, outside training (0..${T} iterations of ${config.model}); ` +
-      `give a step within [0, T]`);
+    throw new Error(
+      `${what} = ${JSON.stringify(step)} is step ${k}, outside training (0..${T} iterations of ${config.model}); ` +
+        `give a step within [0, T]`,
+    );
   }
   return k;
 }
@@ -59,7 +61,9 @@ export function describeUnit(kind: string, config: Json | null): Record<string, 
 /** A one-line label of a unit ("imp-level level=3 k=0"), for progress bars and logs. */
 export function unitLabel(kind: string, config: Json | null): string {
   const d = describeUnit(kind, config);
-  const parts = ['k', 'level', 'pair', 'mask', 'reinit', 'sha256', 'init', 'order'].filter((f) => d[f] !== undefined).map((f) => `${f}=${d[f]}`);
+  const parts = ['k', 'level', 'pair', 'mask', 'reinit', 'sha256', 'init', 'order']
+    .filter((f) => d[f] !== undefined)
+    .map((f) => `${f}=${d[f]}`);
   return [kind, ...parts].join(' ');
 }
 

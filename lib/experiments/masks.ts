@@ -46,12 +46,20 @@ export type MaskSpec =
 export type MaskKey = { imp: string } | { sha256: string } | { randomPrune: string; seed?: number; scope?: 'global' };
 
 function isHolder(value: unknown): value is MaskHolder {
-  return typeof value === 'object' && value !== null && typeof (value as MaskHolder).loadMask === 'function' && typeof (value as MaskHolder).ref === 'object';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as MaskHolder).loadMask === 'function' &&
+    typeof (value as MaskHolder).ref === 'object'
+  );
 }
 
 function holderKey(holder: MaskHolder): MaskKey {
   if ((holder as StoredMask).sha256) return { sha256: (holder as StoredMask).sha256 };
-  if (holder.ref.kind !== 'imp-level') throw new Error(`mask: a ${holder.ref.kind} unit holds no mask; give an IMP level, a stored mask or { randomPrune: level }`);
+  if (holder.ref.kind !== 'imp-level')
+    throw new Error(
+      `mask: a ${holder.ref.kind} unit holds no mask; give an IMP level, a stored mask or { randomPrune: level }`,
+    );
   return { imp: holder.ref.hash };
 }
 
@@ -60,21 +68,35 @@ export function maskKey(spec: MaskSpec, config: TrainConfig): MaskKey {
   if (isHolder(spec)) return holderKey(spec);
   const s = spec as Record<string, unknown>;
   const hex = (value: unknown, what: string): string => {
-    if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) throw new Error(`mask: ${what} = ${JSON.stringify(value)} is not a hash; give the 64 hex digits \`lmc ls\` and unit.hash show`);
+    if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value))
+      throw new Error(
+        `mask: ${what} = ${JSON.stringify(value)} is not a hash; give the 64 hex digits \`lmc ls\` and unit.hash show`,
+      );
     return value;
   };
   if ('imp' in s) return { imp: hex(s.imp, 'imp') };
   if ('sha256' in s) return { sha256: hex(s.sha256, 'sha256') };
   if ('randomPrune' in s) {
     const of = isHolder(s.randomPrune) ? holderKey(s.randomPrune) : { imp: hex(s.randomPrune, 'randomPrune') };
-    if (!('imp' in of)) throw new Error('mask: randomPrune takes an IMP level (its result or hash): the baseline keeps the counts of an IMP mask');
+    if (!('imp' in of))
+      throw new Error(
+        'mask: randomPrune takes an IMP level (its result or hash): the baseline keeps the counts of an IMP mask',
+      );
     const seed = s.seed as number | undefined;
-    if (seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0)) throw new Error(`mask: randomPrune seed = ${JSON.stringify(seed)}; seeds are whole numbers >= 0`);
-    if (s.scope !== undefined && s.scope !== 'layerwise' && s.scope !== 'global') throw new Error(`mask: randomPrune scope = ${JSON.stringify(s.scope)}; use "layerwise" or "global"`);
-    return withoutDefaults({ randomPrune: of.imp, seed: seed === config.initSeed ? undefined : seed, scope: s.scope === 'global' ? 'global' as const : undefined });
+    if (seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0))
+      throw new Error(`mask: randomPrune seed = ${JSON.stringify(seed)}; seeds are whole numbers >= 0`);
+    if (s.scope !== undefined && s.scope !== 'layerwise' && s.scope !== 'global')
+      throw new Error(`mask: randomPrune scope = ${JSON.stringify(s.scope)}; use "layerwise" or "global"`);
+    return withoutDefaults({
+      randomPrune: of.imp,
+      seed: seed === config.initSeed ? undefined : seed,
+      scope: s.scope === 'global' ? ('global' as const) : undefined,
+    });
   }
-  throw new Error(`mask: ${JSON.stringify(spec)} is not a mask spec; ` +
-    `give an IMP level result, { imp: hash }, { sha256: hash } (storeMask) or { randomPrune: level }`);
+  throw new Error(
+    `mask: ${JSON.stringify(spec)} is not a mask spec; ` +
+      `give an IMP level result, { imp: hash }, { sha256: hash } (storeMask) or { randomPrune: level }`,
+  );
 }
 
 /** Finds a finished unit by kind and full hash; errors say how to make it. */
@@ -87,8 +109,11 @@ export async function findUnit(ctx: ExperimentContext, kind: string, hash: strin
     // Not found: reported below with the fix.
   }
   const unit = config === null ? null : await ctx.store.get(kind, config);
-  if (!unit) throw new Error(`mask: the ${kind} unit ${hash.slice(0, 12)} is not finished in the store at ${ctx.store.root}; ` +
-    `compute it first (impLevel or storeMask), in this store`);
+  if (!unit)
+    throw new Error(
+      `mask: the ${kind} unit ${hash.slice(0, 12)} is not finished in the store at ${ctx.store.root}; ` +
+        `compute it first (impLevel or storeMask), in this store`,
+    );
   return unit;
 }
 
@@ -102,14 +127,23 @@ export async function loadMask(ctx: ExperimentContext, key: MaskKey, config: Tra
   if ('imp' in key) return readMask(await findUnit(ctx, 'imp-level', key.imp));
   if ('sha256' in key) {
     const unit = await ctx.store.get('mask', { sha256: key.sha256 });
-    if (!unit) throw new Error(`mask: no stored mask with sha256 ${key.sha256.slice(0, 12)} in ${ctx.store.root}; ` +
-      `store it first with storeMask`);
+    if (!unit)
+      throw new Error(
+        `mask: no stored mask with sha256 ${key.sha256.slice(0, 12)} in ${ctx.store.root}; ` +
+          `store it first with storeMask`,
+      );
     return readMask(unit);
   }
   const level = await findUnit(ctx, 'imp-level', key.randomPrune);
-  const levelConfig = level.config as { level: number; pruning?: { tensors?: Record<string, unknown> }; train: { model: string } };
+  const levelConfig = level.config as {
+    level: number;
+    pruning?: { tensors?: Record<string, unknown> };
+    train: { model: string };
+  };
   const tensors = levelConfig.pruning?.tensors ?? pruningFor(levelConfig.train.model).tensors;
-  const exclude = Object.entries(tensors).filter(([, rule]) => rule === 'exclude').map(([name]) => name);
+  const exclude = Object.entries(tensors)
+    .filter(([, rule]) => rule === 'exclude')
+    .map(([name]) => name);
   const impMask = await readMask(level);
   try {
     const stream = randomPruningStream(key.seed ?? config.initSeed, levelConfig.level);

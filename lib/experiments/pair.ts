@@ -15,9 +15,22 @@ import { disposeState, loadWeights, type TrainState } from '../train/state';
 import { buildModel } from '../train/trainer';
 import { disposeMasks } from '../prune/mask';
 import {
-  BatchNormRecompute, CURVE_ARITHMETIC, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, checkBatchNormPolicy, copySeed, density, initSeedsFor,
-  interpolationCurve, l2Distances, measureInstability, resolveAlphas, type BatchNormPolicy, type InterpolationPoint,
-  type InstabilityMeasure, type SplitName,
+  BatchNormRecompute,
+  CURVE_ARITHMETIC,
+  DEFAULT_BN_BATCHES,
+  PAPER_ALPHA_COUNT,
+  checkBatchNormPolicy,
+  copySeed,
+  density,
+  initSeedsFor,
+  interpolationCurve,
+  l2Distances,
+  measureInstability,
+  resolveAlphas,
+  type BatchNormPolicy,
+  type InterpolationPoint,
+  type InstabilityMeasure,
+  type SplitName,
 } from '../stability';
 import { canonicalJson, type Json } from '../store';
 import { datasetFingerprint } from './fingerprint';
@@ -89,21 +102,28 @@ function resolvePair(ctx: ExperimentContext, spec: PairSpec | PairCallSpec) {
   const dataset = ctx.dataset(config);
   const data = datasetFingerprint(dataset);
   const k = stepOf(config, dataset, spec.k, 'pair k');
-  if (!Number.isSafeInteger(spec.pair) || spec.pair < 0) throw new Error(`instabilityPair: pair = ${JSON.stringify(spec.pair)}; give the pair's index, a whole number >= 0`);
+  if (!Number.isSafeInteger(spec.pair) || spec.pair < 0)
+    throw new Error(`instabilityPair: pair = ${JSON.stringify(spec.pair)}; give the pair's index, a whole number >= 0`);
   const alphas = resolveAlphas(spec.alphas ?? PAPER_ALPHA_COUNT);
-  if (!alphas.includes(0) || !alphas.includes(1)) throw new Error(`instabilityPair: alphas [${alphas.join(', ')}] must include 0 and 1, the two trained networks`);
+  if (!alphas.includes(0) || !alphas.includes(1))
+    throw new Error(`instabilityPair: alphas [${alphas.join(', ')}] must include 0 and 1, the two trained networks`);
   const bn = checkBatchNormPolicy(spec.bn ?? 'interpolate');
   const bnBatches = spec.bnBatches ?? DEFAULT_BN_BATCHES;
   const bnSeed = spec.bnSeed ?? 0;
   const splits = [...(spec.splits ?? DEFAULT_SPLITS)];
-  if (splits.length === 0 || splits.some((s) => s !== 'train' && s !== 'test')) throw new Error(`instabilityPair: splits [${splits.join(', ')}]; use 'train' and/or 'test'`);
+  if (splits.length === 0 || splits.some((s) => s !== 'train' && s !== 'test'))
+    throw new Error(`instabilityPair: splits [${splits.join(', ')}]; use 'train' and/or 'test'`);
   const trunkSeed = spec.trunkSeed ?? instabilityTrunkSeed(config);
   const mask = spec.mask === undefined ? undefined : maskKey(spec.mask, config);
   const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
   const key = withoutDefaults({
-    train: trainKey(config), data, k, pair: spec.pair,
+    train: trainKey(config),
+    data,
+    k,
+    pair: spec.pair,
     trunkSeed: trunkSeed === instabilityTrunkSeed(config) ? undefined : trunkSeed,
-    mask, reinit: spec.reinit,
+    mask,
+    reinit: spec.reinit,
     alphas: same(alphas, resolveAlphas(PAPER_ALPHA_COUNT)) ? undefined : alphas,
     bn: bn === 'interpolate' ? undefined : bn,
     // The re-estimation settings matter only when statistics are re-estimated.
@@ -112,8 +132,18 @@ function resolvePair(ctx: ExperimentContext, spec: PairSpec | PairCallSpec) {
     splits: same(splits, DEFAULT_SPLITS) ? undefined : splits,
     curve: CURVE_ARITHMETIC, // always present: pairs stored by an older arithmetic are not this one's
   });
-  const seeds: [number, number] = [copySeed(config.dataOrderSeed, config.initSeed, spec.pair, 1), copySeed(config.dataOrderSeed, config.initSeed, spec.pair, 2)];
-  const copySpecs = seeds.map((seed): CopySpec => ({ config: { ...config, dataOrderSeed: seed }, k, trunkSeed, mask: spec.mask, reinit: spec.reinit, shortcuts: spec.shortcuts }));
+  const seeds: [number, number] = [
+    copySeed(config.dataOrderSeed, config.initSeed, spec.pair, 1),
+    copySeed(config.dataOrderSeed, config.initSeed, spec.pair, 2),
+  ];
+  const copySpecs = seeds.map((seed): CopySpec => ({
+    config: { ...config, dataOrderSeed: seed },
+    k,
+    trunkSeed,
+    mask: spec.mask,
+    reinit: spec.reinit,
+    shortcuts: spec.shortcuts,
+  }));
   return { config, dataset, k, alphas, bn, bnBatches, bnSeed, splits, mask, key, seeds, copySpecs };
 }
 
@@ -132,9 +162,14 @@ export const PAIR_UNIT: UnitDefinition<PairCallSpec> = {
   describe: (spec) => `instability pair k=${spec.k} pair=${spec.pair}`,
   config: (spec) => spec.config,
   plan: (ctx, spec) => {
-    const { config, dataset, k, alphas, bn, bnBatches, bnSeed, splits, mask, key, seeds, copySpecs } = resolvePair(ctx, spec);
+    const { config, dataset, k, alphas, bn, bnBatches, bnSeed, splits, mask, key, seeds, copySpecs } = resolvePair(
+      ctx,
+      spec,
+    );
     return {
-      kind: 'instability-pair', key: key as unknown as Json, label: unitLabel('instability-pair', key as unknown as Json),
+      kind: 'instability-pair',
+      key: key as unknown as Json,
+      label: unitLabel('instability-pair', key as unknown as Json),
       dependencies: copySpecs.map(copyCall),
       compute: async (writer, _ref, copies) => {
         const { model: probe } = buildModel(config, dataset);
@@ -143,11 +178,22 @@ export const PAIR_UNIT: UnitDefinition<PairCallSpec> = {
         try {
           for (const c of copies) states.push(await copyResult(c).loadFinal());
           const [w1, w2] = states.map((s) => s.weights);
-          const recompute = bn === 'recompute' && probe.buffers.size > 0
-            ? new BatchNormRecompute({ split: dataset.train, batches: bnBatches, batchSize: config.batchSize, seed: bnSeed, momentum: config.bnMomentum })
-            : undefined;
+          const recompute =
+            bn === 'recompute' && probe.buffers.size > 0
+              ? new BatchNormRecompute({
+                  split: dataset.train,
+                  batches: bnBatches,
+                  batchSize: config.batchSize,
+                  seed: bnSeed,
+                  momentum: config.bnMomentum,
+                })
+              : undefined;
           const points = interpolationCurve(probe, w1, w2, {
-            bn, recompute, evalBatchSize: config.evalBatchSize, masks, alphas,
+            bn,
+            recompute,
+            evalBatchSize: config.evalBatchSize,
+            masks,
+            alphas,
             splits: splits.map((name) => ({ name, split: dataset[name], limit: config.evalExamples })),
           });
           const dist = l2Distances(probe, w1, w2);
@@ -157,17 +203,26 @@ export const PAIR_UNIT: UnitDefinition<PairCallSpec> = {
             // Under 'recompute' the curve's ends carry re-estimated statistics; report the networks as trained too.
             const trained = recompute
               ? [w1, w2].map((w) => {
-                loadWeights(probe, w);
-                return evaluate(probe, dataset[split], { batchSize: config.evalBatchSize, limit: config.evalExamples }).error;
-              })
+                  loadWeights(probe, w);
+                  return evaluate(probe, dataset[split], {
+                    batchSize: config.evalBatchSize,
+                    limit: config.evalExamples,
+                  }).error;
+                })
               : [m.error1, m.error2];
             bySplit[split] = { ...m, trainedError1: trained[0], trainedError2: trained[1] };
           }
           await writer.writeJson('curve.json', points);
           await writer.writeTable('curve', aq.from(points), ['csv', 'arrow']);
           const summary: PairSummary = {
-            k, pair: spec.pair, initSeed: config.initSeed, seed1: seeds[0], seed2: seeds[1], ...dist,
-            density: masks ? density(probe, masks) : null, splits: bySplit,
+            k,
+            pair: spec.pair,
+            initSeed: config.initSeed,
+            seed1: seeds[0],
+            seed2: seeds[1],
+            ...dist,
+            density: masks ? density(probe, masks) : null,
+            splits: bySplit,
           };
           // JSON has no NaN or Infinity (a diverged network's loss): they are kept as null.
           return JSON.parse(JSON.stringify(summary)) as Json;
@@ -183,7 +238,12 @@ export const PAIR_UNIT: UnitDefinition<PairCallSpec> = {
 
 /** A finished pair unit as a PairResult. */
 export function pairResult({ unit, ref }: UnitResult): PairResult {
-  return { unit, ref, summary: unit.summary as unknown as PairSummary, curve: () => unit.readJson<InterpolationPoint[]>('curve.json') };
+  return {
+    unit,
+    ref,
+    summary: unit.summary as unknown as PairSummary,
+    curve: () => unit.readJson<InterpolationPoint[]>('curve.json'),
+  };
 }
 
 /** Measures (or finds) one instability pair. */

@@ -40,7 +40,9 @@ export interface TaskSetup {
 }
 
 /** A training run's position as a worker reports it: a step context's numbers, with the loss read. */
-export type RemoteStep = Pick<StepContext, 'step' | 'epoch' | 'itersPerEpoch' | 'startStep' | 'endStep' | 'lr'> & { loss: number };
+export type RemoteStep = Pick<StepContext, 'step' | 'epoch' | 'itersPerEpoch' | 'startStep' | 'endStep' | 'lr'> & {
+  loss: number;
+};
 
 /** What the pool delivers back to the caller while a call runs. */
 export interface TaskSink {
@@ -52,7 +54,8 @@ export interface TaskSink {
 }
 
 /** Messages between the pool and its workers. */
-export type ToWorker = { type: 'call'; id: number; call: UnitCall; setup: TaskSetup } | { type: 'abort'; id: number; reason: string };
+export type ToWorker =
+  { type: 'call'; id: number; call: UnitCall; setup: TaskSetup } | { type: 'abort'; id: number; reason: string };
 export type FromWorker =
   | { type: 'unit'; id: number; event: UnitEvent }
   | { type: 'store'; id: number; event: StoreEvent }
@@ -82,12 +85,19 @@ export interface WorkerError {
 
 /** `e` as it can cross to another thread (its causes to a depth of 4). */
 export function workerError(e: unknown, depth = 0): WorkerError {
-  const error = (e instanceof Error ? e : new Error(String(e))) as Error & { code?: unknown; step?: unknown; endStep?: unknown };
+  const error = (e instanceof Error ? e : new Error(String(e))) as Error & {
+    code?: unknown;
+    step?: unknown;
+    endStep?: unknown;
+  };
   const number = (v: unknown) => (typeof v === 'number' ? v : undefined);
   return {
-    name: error.name, message: error.message, stack: error.stack,
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
     code: error.code === undefined ? undefined : String(error.code),
-    step: number(error.step), endStep: number(error.endStep),
+    step: number(error.step),
+    endStep: number(error.endStep),
     cause: error.cause !== undefined && depth < 4 ? workerError(error.cause, depth + 1) : undefined,
   };
 }
@@ -116,7 +126,8 @@ export class UnitPool {
   private nextId = 1;
 
   constructor(readonly size: number) {
-    if (!Number.isSafeInteger(size) || size < 1) throw new Error(`UnitPool: size = ${size}; give a whole number of workers >= 1`);
+    if (!Number.isSafeInteger(size) || size < 1)
+      throw new Error(`UnitPool: size = ${size}; give a whole number of workers >= 1`);
   }
 
   /** Runs `call` on a worker (`first`: ahead of the calls queued so far); resolves once the unit is in the store. */
@@ -136,10 +147,12 @@ export class UnitPool {
   async close(): Promise<void> {
     const error = new Error('lmc-lab: the unit worker pool was closed');
     for (const task of this.queue.splice(0)) task.reject(error);
-    await Promise.all(this.slots.splice(0).map((slot) => {
-      slot.task?.reject(error);
-      return slot.worker.terminate();
-    }));
+    await Promise.all(
+      this.slots.splice(0).map((slot) => {
+        slot.task?.reject(error);
+        return slot.worker.terminate();
+      }),
+    );
   }
 
   private dispatch(): void {
@@ -161,7 +174,12 @@ export class UnitPool {
     slot.worker.ref();
     if (task.signal) {
       const signal = task.signal;
-      slot.onAbort = () => slot.worker.postMessage({ type: 'abort', id: task.id, reason: String(signal.reason ?? 'aborted') } satisfies ToWorker);
+      slot.onAbort = () =>
+        slot.worker.postMessage({
+          type: 'abort',
+          id: task.id,
+          reason: String(signal.reason ?? 'aborted'),
+        } satisfies ToWorker);
       signal.addEventListener('abort', slot.onAbort, { once: true });
     }
     slot.worker.postMessage({ type: 'call', id: task.id, call: task.call, setup: task.setup } satisfies ToWorker);
@@ -187,8 +205,12 @@ export class UnitPool {
       if (index < 0) return;
       this.slots.splice(index, 1);
       const task = this.finish(slot);
-      task?.reject(new Error(`lmc-lab: the worker thread computing ${describeCall(task.call)} ${why}; ` +
-        `the units it finished are in the store, a rerun continues from its last checkpoint`));
+      task?.reject(
+        new Error(
+          `lmc-lab: the worker thread computing ${describeCall(task.call)} ${why}; ` +
+            `the units it finished are in the store, a rerun continues from its last checkpoint`,
+        ),
+      );
       this.dispatch();
     };
     worker.on('error', (e) => lost(`failed: ${e.message}`));
@@ -201,10 +223,18 @@ export class UnitPool {
     if (!task || task.id !== message.id) return;
     try {
       switch (message.type) {
-        case 'unit': task.sink.unit(message.event); break;
-        case 'store': task.sink.store(message.event); break;
-        case 'run-start': task.sink.runStart(message.run, message.ref, message.at, message.config); break;
-        case 'run-step': task.sink.runStep(message.run, message.at); break;
+        case 'unit':
+          task.sink.unit(message.event);
+          break;
+        case 'store':
+          task.sink.store(message.event);
+          break;
+        case 'run-start':
+          task.sink.runStart(message.run, message.ref, message.at, message.config);
+          break;
+        case 'run-step':
+          task.sink.runStep(message.run, message.at);
+          break;
         case 'done':
           this.finish(slot);
           task.resolve({ hash: message.hash, computed: message.computed });
@@ -218,7 +248,11 @@ export class UnitPool {
       }
     } catch (e) {
       // A sink that throws (a progress callback) stops the call, as it would stop a serial training.
-      slot.worker.postMessage({ type: 'abort', id: task.id, reason: `a callback failed: ${(e as Error).message}` } satisfies ToWorker);
+      slot.worker.postMessage({
+        type: 'abort',
+        id: task.id,
+        reason: `a callback failed: ${(e as Error).message}`,
+      } satisfies ToWorker);
     }
   }
 }
@@ -236,7 +270,9 @@ export function sharedPool(size: number): UnitPool {
 }
 
 function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error(`lmc-lab: cancelled (${String(signal.reason ?? 'aborted')})`);
+  return signal.reason instanceof Error
+    ? signal.reason
+    : new Error(`lmc-lab: cancelled (${String(signal.reason ?? 'aborted')})`);
 }
 
 /**
@@ -246,8 +282,10 @@ function abortError(signal: AbortSignal): Error {
 function reviveError(e: WorkerError): Error {
   const cause = e.cause === undefined ? undefined : reviveError(e.cause);
   let error: Error;
-  if (e.name === 'TrainingCancelled' && e.step !== undefined && e.endStep !== undefined) error = new TrainingCancelled(e.step, e.endStep);
-  else if (e.name === 'StoreError' && e.code !== undefined) error = new StoreError(e.code as StoreErrorCode, e.message, { cause });
+  if (e.name === 'TrainingCancelled' && e.step !== undefined && e.endStep !== undefined)
+    error = new TrainingCancelled(e.step, e.endStep);
+  else if (e.name === 'StoreError' && e.code !== undefined)
+    error = new StoreError(e.code as StoreErrorCode, e.message, { cause });
   else error = new Error(e.message, { cause });
   error.name = e.name;
   if (e.stack) error.stack = `${e.stack}\n    (in an lmc-lab worker thread)`;

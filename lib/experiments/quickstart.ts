@@ -63,14 +63,32 @@ export function quickstartPlan(scale: Scale = 'quick', overrides: QuickstartOver
   }[scale];
   const levels = overrides.levels ?? defaults.levels;
   const every = overrides.baselineEvery ?? defaults.every;
-  for (const [name, value, min] of [['levels', levels, 0], ['baselineEvery', every, 1], ['inits', overrides.inits ?? 1, 1], ['pairs', overrides.pairs ?? 1, 1]] as const) {
-    if (!Number.isSafeInteger(value) || value < min) throw new Error(`quickstart: ${name} = ${JSON.stringify(value)}; give a whole number >= ${min}`);
+  for (const [name, value, min] of [
+    ['levels', levels, 0],
+    ['baselineEvery', every, 1],
+    ['inits', overrides.inits ?? 1, 1],
+    ['pairs', overrides.pairs ?? 1, 1],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < min)
+      throw new Error(`quickstart: ${name} = ${JSON.stringify(value)}; give a whole number >= ${min}`);
   }
   // The deepest level always gets its baselines: it is the density the quick start is about.
-  const baselineLevels = [...new Set([...Array.from({ length: levels }, (_, i) => i + 1).filter((n) => n % every === 0), ...(levels > 0 ? [levels] : [])])].sort((a, b) => a - b);
+  const baselineLevels = [
+    ...new Set([
+      ...Array.from({ length: levels }, (_, i) => i + 1).filter((n) => n % every === 0),
+      ...(levels > 0 ? [levels] : []),
+    ]),
+  ].sort((a, b) => a - b);
   return {
-    preset, scale, config,
-    instability: { ks: overrides.ks ?? defaults.ks, inits: overrides.inits ?? defaults.inits, pairs: overrides.pairs ?? defaults.pairs, alphas: 30 },
+    preset,
+    scale,
+    config,
+    instability: {
+      ks: overrides.ks ?? defaults.ks,
+      inits: overrides.inits ?? defaults.inits,
+      pairs: overrides.pairs ?? defaults.pairs,
+      alphas: 30,
+    },
     imp: { k: overrides.impK ?? 0, levels, baselineLevels },
   };
 }
@@ -99,7 +117,12 @@ export async function runQuickstart(ctx: ExperimentContext, plan: QuickstartPlan
 }
 
 function quickstartSweep(plan: QuickstartPlan): SweepOptions {
-  return { k: plan.instability.ks, inits: plan.instability.inits, pairs: plan.instability.pairs, alphas: plan.instability.alphas };
+  return {
+    k: plan.instability.ks,
+    inits: plan.instability.inits,
+    pairs: plan.instability.pairs,
+    alphas: plan.instability.alphas,
+  };
 }
 
 function quickstartImp(plan: QuickstartPlan): ImpRunOptions {
@@ -108,5 +131,8 @@ function quickstartImp(plan: QuickstartPlan): ImpRunOptions {
 
 /** Every call of `runQuickstart(ctx, plan)` known before anything trains: the sweep's pairs, IMP's levels and baselines. */
 export async function quickstartCalls(ctx: ExperimentContext, plan: QuickstartPlan): Promise<UnitCall[]> {
-  return [...(await sweepCalls(ctx, plan.config, quickstartSweep(plan))), ...(await impRunCalls(ctx, plan.config, quickstartImp(plan)))];
+  return [
+    ...(await sweepCalls(ctx, plan.config, quickstartSweep(plan))),
+    ...(await impRunCalls(ctx, plan.config, quickstartImp(plan))),
+  ];
 }

@@ -21,7 +21,10 @@ const UNITS: { readonly [K in CallKind]: UnitDefinition<never> } = {
 /** The definition of a call's kind; throws naming the kinds there are. */
 export function unitDefinition(call: UnitCall): UnitDefinition<unknown> {
   const definition = Object.hasOwn(UNITS, call.unit) ? UNITS[call.unit] : undefined;
-  if (!definition) throw new Error(`lmc-lab: unknown unit call ${JSON.stringify(call.unit)}; the kinds are ${Object.keys(UNITS).join(', ')}`);
+  if (!definition)
+    throw new Error(
+      `lmc-lab: unknown unit call ${JSON.stringify(call.unit)}; the kinds are ${Object.keys(UNITS).join(', ')}`,
+    );
   return definition as UnitDefinition<unknown>;
 }
 

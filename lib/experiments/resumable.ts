@@ -50,7 +50,12 @@ export async function trainInUnit(
   }
   const usable = (s: TrainState | null) => s !== null && s.step > startStep && s.step <= run.to;
   // The later of the two: a checkpoint may be older than a shortcut finished since.
-  const later = usable(resumed) && (!usable(shortcut) || resumed!.step >= shortcut!.step) ? resumed : usable(shortcut) ? shortcut : null;
+  const later =
+    usable(resumed) && (!usable(shortcut) || resumed!.step >= shortcut!.step)
+      ? resumed
+      : usable(shortcut)
+        ? shortcut
+        : null;
   const from = later ?? run.start;
   const resuming = later !== null;
   // A resumed run continues its own optimizer state, whatever the policy at k says: the policy
@@ -71,7 +76,14 @@ export async function trainInUnit(
   };
   const fromStep = from?.step ?? 0;
   const reporter = progressReporter(unit, fromStep, run.to);
-  ctx.emit({ ...ref, type: 'train', from: fromStep, to: run.to, resumed: resuming, via: later === null ? undefined : later === resumed ? 'checkpoint' : 'shorter-trunk' });
+  ctx.emit({
+    ...ref,
+    type: 'train',
+    from: fromStep,
+    to: run.to,
+    resumed: resuming,
+    via: later === null ? undefined : later === resumed ? 'checkpoint' : 'shorter-trunk',
+  });
   try {
     return await trainFrom(config, {
       from: from ?? undefined,
@@ -104,6 +116,7 @@ function progressReporter(unit: UnitWriter, from: number, to: number): TrainCall
   return {
     everySteps: 1,
     onStart: () => report(from),
-    onStep: (step) => (step.step >= step.endStep || Date.now() - last >= PROGRESS_EVERY_MS ? report(step.step) : undefined),
+    onStep: (step) =>
+      step.step >= step.endStep || Date.now() - last >= PROGRESS_EVERY_MS ? report(step.step) : undefined,
   };
 }

@@ -7,7 +7,14 @@
  */
 import * as aq from 'arquero';
 import {
-  canonicalJson, openStore, sha256, unitEtaSeconds, type Json, type Store, type UnitInfo, type UnitState,
+  canonicalJson,
+  openStore,
+  sha256,
+  unitEtaSeconds,
+  type Json,
+  type Store,
+  type UnitInfo,
+  type UnitState,
 } from '../store';
 import { PRESETS, presetConfig } from '../train/presets';
 import { canonicalConfig, SCALES, type Scale } from '../train/config';
@@ -15,7 +22,6 @@ import { formatDuration } from '../io/duration';
 import { PAPER_ALPHA_COUNT, type InterpolationPoint } from '../stability';
 import { unitLabel } from './keys';
 import type { RunRow } from '../io/wire';
-
 
 type Fields = Record<string, Json | undefined>;
 
@@ -44,8 +50,14 @@ let exactPresets: Map<string, PresetMatch> | null = null;
  * rate and paper warmup, at no scale; else null.
  */
 export function presetOfTraining(train: Fields): PresetMatch | null {
-  exactPresets ??= new Map([...PRESETS.keys()].flatMap((preset) => SCALES.map((scale): [string, PresetMatch] =>
-    [withoutSeeds(JSON.parse(canonicalConfig(presetConfig(preset, scale))) as Fields), { preset, scale }])));
+  exactPresets ??= new Map(
+    [...PRESETS.keys()].flatMap((preset) =>
+      SCALES.map((scale): [string, PresetMatch] => [
+        withoutSeeds(JSON.parse(canonicalConfig(presetConfig(preset, scale))) as Fields),
+        { preset, scale },
+      ]),
+    ),
+  );
   const exact = exactPresets.get(withoutSeeds(train));
   if (exact) return exact;
   for (const p of PRESETS.values()) {
@@ -181,8 +193,11 @@ export async function pairCurves(store: Store, hashes: readonly string[]): Promi
   for (const ref of hashes) {
     const info = await store.show(`instability-pair/${ref}`);
     const unit = info.state === 'finished' ? await store.get(info.kind, info.config) : null;
-    if (!unit) throw new Error(`runs: instability pair ${info.hash.slice(0, 12)} is ${info.state}, not finished; ` +
-      `only finished pairs have a curve`);
+    if (!unit)
+      throw new Error(
+        `runs: instability pair ${info.hash.slice(0, 12)} is ${info.state}, not finished; ` +
+          `only finished pairs have a curve`,
+      );
     out.push({ run: runRow(info), points: await unit.readJson<InterpolationPoint[]>('curve.json') });
   }
   return out;
@@ -196,6 +211,7 @@ export async function pairCurves(store: Store, hashes: readonly string[]): Promi
 export async function runsTable(hashes: readonly string[], store: Store = openStore()): Promise<aq.ColumnTable> {
   const rows: RunRow[] = [];
   for (const ref of hashes) rows.push(runRow(await store.show(ref)));
-  if (rows.length === 0) throw new Error('runsTable: no hashes given; pass the hashes of the units to load (the Runs panel inserts them)');
+  if (rows.length === 0)
+    throw new Error('runsTable: no hashes given; pass the hashes of the units to load (the Runs panel inserts them)');
   return aq.from(rows);
 }

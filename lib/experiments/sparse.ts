@@ -52,21 +52,33 @@ export interface SparseSweepResult {
 }
 
 /** Instability of IMP, randomly pruned and randomly reinitialized subnetworks at every k. */
-export async function sparseSweep(ctx: ExperimentContext, configInput: TrainConfig, options: SparseSweepOptions = {}): Promise<SparseSweepResult> {
+export async function sparseSweep(
+  ctx: ExperimentContext,
+  configInput: TrainConfig,
+  options: SparseSweepOptions = {},
+): Promise<SparseSweepResult> {
   const config = validateConfig({ ...configInput });
   if (options.oneShot) {
-    if (options.targetDensity === undefined) throw new Error('sparseSweep: oneShot needs targetDensity, the density its one round prunes to');
+    if (options.targetDensity === undefined)
+      throw new Error('sparseSweep: oneShot needs targetDensity, the density its one round prunes to');
     const pruning = oneShotPruning(options.pruning ?? pruningFor(config.model), 1, options.targetDensity);
     return sparseSweep(ctx, config, { ...options, oneShot: false, levels: 1, targetDensity: undefined, pruning });
   }
-  const levels = options.levels ?? (options.targetDensity !== undefined ? roundsToDensity(options.targetDensity, options.pruning?.fraction ?? 0.2) : undefined);
+  const levels =
+    options.levels ??
+    (options.targetDensity !== undefined
+      ? roundsToDensity(options.targetDensity, options.pruning?.fraction ?? 0.2)
+      : undefined);
   if (levels === undefined || !Number.isSafeInteger(levels) || levels < 1) {
-    throw new Error(`sparseSweep: give levels (a whole number of pruning rounds >= 1) or targetDensity in (0, 1); ` +
-      `got levels = ${JSON.stringify(options.levels)}, targetDensity = ${JSON.stringify(options.targetDensity)}`);
+    throw new Error(
+      `sparseSweep: give levels (a whole number of pruning rounds >= 1) or targetDensity in (0, 1); ` +
+        `got levels = ${JSON.stringify(options.levels)}, targetDensity = ${JSON.stringify(options.targetDensity)}`,
+    );
   }
   const methods = [...(options.methods ?? SUBNETWORK_KINDS)];
   const unknown = methods.filter((m) => !SUBNETWORK_KINDS.includes(m));
-  if (methods.length === 0 || unknown.length > 0) throw new Error(`sparseSweep: methods [${methods.join(', ')}]; choose from ${SUBNETWORK_KINDS.join(', ')}`);
+  if (methods.length === 0 || unknown.length > 0)
+    throw new Error(`sparseSweep: methods [${methods.join(', ')}]; choose from ${SUBNETWORK_KINDS.join(', ')}`);
   const { levels: _l, targetDensity: _t, methods: _m, oneShot: _o, pruning, ...sweepOptions } = options;
   const sweeps: SparseSweepResult['sweeps'] = {};
   // Every initialization's IMP run to k is independent of the others: on worker threads they train at once.
@@ -87,29 +99,52 @@ export async function sparseSweep(ctx: ExperimentContext, configInput: TrainConf
     });
   }
   const withMethod = (pick: (s: SweepResult) => ColumnTable) => {
-    const rows = methods.flatMap((m) => (pick(sweeps[m]!).objects() as Record<string, unknown>[]).map((r) => ({ method: m, ...r })));
+    const rows = methods.flatMap((m) =>
+      (pick(sweeps[m]!).objects() as Record<string, unknown>[]).map((r) => ({ method: m, ...r })),
+    );
     return aq.from(rows);
   };
-  const accuracyRows = methods.flatMap((m) => sweeps[m]!.units.flatMap((u) => {
-    const s = u.summary;
-    const split = s.splits.test;
-    if (!split) return [];
-    const init = sweeps[m]!.setup.inits.findIndex((i) => i.initSeed === s.initSeed);
-    return ([1, 2] as const).map((c) => ({
-      method: m, k: s.k, init, pair: s.pair, run: `${init}.${s.pair}.${c}`, copy: c, density: s.density,
-      accuracy: 1 - (c === 1 ? split.trainedError1 : split.trainedError2),
-    }));
-  }));
-  const summaryRows = methods.flatMap((m) => sweeps[m]!.summary.map((s) => ({
-    method: m, k: s.k, density: s.density, n: s.n,
-    testInstability: s.instability.test?.mean ?? null, testInstabilityStd: s.instability.test?.std ?? null,
-    trainInstability: s.instability.train?.mean ?? null, trainInstabilityStd: s.instability.train?.std ?? null,
-    testAccuracy: s.accuracy.test?.mean ?? null, testAccuracyStd: s.accuracy.test?.std ?? null,
-    l2: s.l2.mean, l2Std: s.l2.std,
-  })));
+  const accuracyRows = methods.flatMap((m) =>
+    sweeps[m]!.units.flatMap((u) => {
+      const s = u.summary;
+      const split = s.splits.test;
+      if (!split) return [];
+      const init = sweeps[m]!.setup.inits.findIndex((i) => i.initSeed === s.initSeed);
+      return ([1, 2] as const).map((c) => ({
+        method: m,
+        k: s.k,
+        init,
+        pair: s.pair,
+        run: `${init}.${s.pair}.${c}`,
+        copy: c,
+        density: s.density,
+        accuracy: 1 - (c === 1 ? split.trainedError1 : split.trainedError2),
+      }));
+    }),
+  );
+  const summaryRows = methods.flatMap((m) =>
+    sweeps[m]!.summary.map((s) => ({
+      method: m,
+      k: s.k,
+      density: s.density,
+      n: s.n,
+      testInstability: s.instability.test?.mean ?? null,
+      testInstabilityStd: s.instability.test?.std ?? null,
+      trainInstability: s.instability.train?.mean ?? null,
+      trainInstabilityStd: s.instability.train?.std ?? null,
+      testAccuracy: s.accuracy.test?.mean ?? null,
+      testAccuracyStd: s.accuracy.test?.std ?? null,
+      l2: s.l2.mean,
+      l2Std: s.l2.std,
+    })),
+  );
   return {
-    levels, sweeps,
-    table: withMethod((s) => s.table), pairs: withMethod((s) => s.pairs), distances: withMethod((s) => s.distances),
-    accuracy: aq.from(accuracyRows), summary: aq.from(summaryRows),
+    levels,
+    sweeps,
+    table: withMethod((s) => s.table),
+    pairs: withMethod((s) => s.pairs),
+    distances: withMethod((s) => s.distances),
+    accuracy: aq.from(accuracyRows),
+    summary: aq.from(summaryRows),
   };
 }

@@ -9,9 +9,24 @@
 import type { ColumnTable } from 'arquero';
 import { validateConfig, type TrainConfig } from '../train/config';
 import {
-  CURVE_ARITHMETIC, DEFAULT_BN_BATCHES, PAPER_ALPHA_COUNT, measureThroughout, resolveAlphas, summarize, tablesOf,
-  type CurveRow, type DistanceRow, type ExperimentRows, type InstabilityOptions, type InstabilitySetup, type InstabilitySummary, type PairRow,
-  type BatchNormPolicy, type SplitName, type ThroughoutOptions, type ThroughoutRow,
+  CURVE_ARITHMETIC,
+  DEFAULT_BN_BATCHES,
+  PAPER_ALPHA_COUNT,
+  measureThroughout,
+  resolveAlphas,
+  summarize,
+  tablesOf,
+  type CurveRow,
+  type DistanceRow,
+  type ExperimentRows,
+  type InstabilityOptions,
+  type InstabilitySetup,
+  type InstabilitySummary,
+  type PairRow,
+  type BatchNormPolicy,
+  type SplitName,
+  type ThroughoutOptions,
+  type ThroughoutRow,
 } from '../stability';
 import { canonicalJson, type Json } from '../store';
 import { datasetFingerprint } from './fingerprint';
@@ -23,7 +38,10 @@ import { trunkCall, trunkResult } from './trunk';
 import { disposeState } from '../train/state';
 
 /** Options of `throughoutSweep`. */
-export interface ThroughoutSweepOptions extends Pick<InstabilityOptions, 'k' | 'inits' | 'initSeeds' | 'pairs' | 'alphas' | 'bn' | 'bnBatches' | 'bnSeed'> {
+export interface ThroughoutSweepOptions extends Pick<
+  InstabilityOptions,
+  'k' | 'inits' | 'initSeeds' | 'pairs' | 'alphas' | 'bn' | 'bnBatches' | 'bnSeed'
+> {
   /** When the copies meet and what is measured there (default: every epoch, test split, the experiment's alphas). */
   throughout?: ThroughoutOptions;
 }
@@ -68,7 +86,10 @@ export const THROUGHOUT_UNIT: UnitDefinition<ThroughoutUnitSpec> = {
     const { config, k, pairs, alphas, bn, bnBatches, bnSeed, throughout: during } = spec;
     const dataset = ctx.dataset(config);
     const key = withoutDefaults({
-      train: trainKey(config), data: datasetFingerprint(dataset), k, pairs,
+      train: trainKey(config),
+      data: datasetFingerprint(dataset),
+      k,
+      pairs,
       alphas: canonicalJson(alphas) === canonicalJson(resolveAlphas(PAPER_ALPHA_COUNT)) ? undefined : alphas,
       bn: bn === 'interpolate' ? undefined : bn,
       bnBatches: bn === 'recompute' && bnBatches !== DEFAULT_BN_BATCHES ? bnBatches : undefined,
@@ -78,24 +99,48 @@ export const THROUGHOUT_UNIT: UnitDefinition<ThroughoutUnitSpec> = {
     }) as unknown as Json;
     const trunkSeed = instabilityTrunkSeed(config);
     return {
-      kind: 'throughout', key, label: unitLabel('throughout', key),
+      kind: 'throughout',
+      key,
+      label: unitLabel('throughout', key),
       // W_k of the initialization's trunk: the one its instabilitySweep pairs start from.
       dependencies: [trunkCall({ ...config, dataOrderSeed: trunkSeed }, k)],
       compute: async (writer, ref, [trunkUnit]) => {
         const from = await trunkResult(trunkUnit).loadState();
         try {
           const rows = await measureThroughout({
-            config, dataset, from, init: 0, pairs, alphas, bn, bnBatches, bnSeed, splits: ['train', 'test'], throughout: during,
-            signal: ctx.signal, callbacks: ctx.callbacks(ref),
+            config,
+            dataset,
+            from,
+            init: 0,
+            pairs,
+            alphas,
+            bn,
+            bnBatches,
+            bnSeed,
+            splits: ['train', 'test'],
+            throughout: during,
+            signal: ctx.signal,
+            callbacks: ctx.callbacks(ref),
           });
           const tables = tablesOf(rows, true);
           const out = {
-            curves: tables.table.objects(), pairs: tables.pairs.objects(), distances: tables.distances.objects(),
-            throughoutCurves: tables.throughout!.table.objects(), throughoutPairs: tables.throughout!.pairs.objects(),
+            curves: tables.table.objects(),
+            pairs: tables.pairs.objects(),
+            distances: tables.distances.objects(),
+            throughoutCurves: tables.throughout!.table.objects(),
+            throughoutPairs: tables.throughout!.pairs.objects(),
           };
           await writer.writeJson(FILE, out as unknown as Json);
           const s = summarize(rows, { ks: [k], bn, splits: ['train', 'test'] }, new Map(), true)[0];
-          return JSON.parse(JSON.stringify({ k, pairs, meetings: s.throughout?.length ?? 0, testInstability: s.instability.test?.mean ?? null, l2: s.l2.mean })) as Json;
+          return JSON.parse(
+            JSON.stringify({
+              k,
+              pairs,
+              meetings: s.throughout?.length ?? 0,
+              testInstability: s.instability.test?.mean ?? null,
+              l2: s.l2.mean,
+            }),
+          ) as Json;
         } finally {
           disposeState(from);
         }
@@ -110,20 +155,36 @@ export async function throughoutUnit(ctx: ExperimentContext, spec: ThroughoutUni
 }
 
 /** Instability and L2 distance throughout training from every k, one cached unit per initialization and k. */
-export async function throughoutSweep(ctx: ExperimentContext, configInput: TrainConfig, options: ThroughoutSweepOptions = {}): Promise<ThroughoutSweepResult> {
+export async function throughoutSweep(
+  ctx: ExperimentContext,
+  configInput: TrainConfig,
+  options: ThroughoutSweepOptions = {},
+): Promise<ThroughoutSweepResult> {
   const config = validateConfig({ ...configInput });
   const { ks, pairs, inits, alphas, bn } = resolveSweep('throughoutSweep', config, ctx.dataset(config), options);
   const bnBatches = options.bnBatches ?? DEFAULT_BN_BATCHES;
   const t = options.throughout ?? { everyEpoch: true };
-  if (!t.everyEpoch && !t.everySteps) throw new Error('throughoutSweep: throughout needs everyEpoch: true or everySteps: n');
+  if (!t.everyEpoch && !t.everySteps)
+    throw new Error('throughoutSweep: throughout needs everyEpoch: true or everySteps: n');
   const during = {
-    everyEpoch: t.everyEpoch ? (true as const) : undefined, everySteps: t.everySteps,
-    alphas: t.alphas === undefined ? undefined : resolveAlphas(t.alphas), splits: [...(t.splits ?? ['test'])] as SplitName[],
+    everyEpoch: t.everyEpoch ? (true as const) : undefined,
+    everySteps: t.everySteps,
+    alphas: t.alphas === undefined ? undefined : resolveAlphas(t.alphas),
+    splits: [...(t.splits ?? ['test'])] as SplitName[],
   };
   const rows: ExperimentRows = { curves: [], pairs: [], distances: [], throughoutCurves: [], throughoutPairs: [] };
-  const specs = inits.map((seeds) => ks.map((k): ThroughoutUnitSpec => ({
-    config: { ...config, initSeed: seeds.initSeed }, k, pairs, alphas, bn, bnBatches, bnSeed: options.bnSeed, throughout: during,
-  })));
+  const specs = inits.map((seeds) =>
+    ks.map((k): ThroughoutUnitSpec => ({
+      config: { ...config, initSeed: seeds.initSeed },
+      k,
+      pairs,
+      alphas,
+      bn,
+      bnBatches,
+      bnSeed: options.bnSeed,
+      throughout: during,
+    })),
+  );
   // Each initialization and k is independent: on worker threads they train at once.
   const units = await forEachUnit(ctx, specs.flat(), (spec) => throughoutUnit(ctx, spec));
   for (const [i, seeds] of inits.entries()) {
@@ -131,7 +192,8 @@ export async function throughoutSweep(ctx: ExperimentContext, configInput: Train
       const { unit } = units[i * ks.length + j];
       const stored = await unit.readJson<Record<keyof ExperimentRows, Record<string, unknown>[]>>(FILE);
       // The unit ran one initialization (index 0): give its rows this sweep's index.
-      const place = <T>(r: Record<string, unknown>): T => ({ ...r, init: seeds.init, run: `${seeds.init}.${r.pair}` }) as T;
+      const place = <T>(r: Record<string, unknown>): T =>
+        ({ ...r, init: seeds.init, run: `${seeds.init}.${r.pair}` }) as T;
       rows.curves.push(...stored.curves.map((r) => place<CurveRow>(r)));
       rows.pairs.push(...stored.pairs.map((r) => place<PairRow>(r)));
       rows.distances.push(...stored.distances.map((r) => place<DistanceRow>(r)));
@@ -142,7 +204,12 @@ export async function throughoutSweep(ctx: ExperimentContext, configInput: Train
   const tables = tablesOf(rows, true);
   const summary = summarize(rows, { ks, bn, splits: ['train', 'test'] }, new Map(), true);
   return {
-    table: tables.throughout!.table, pairs: tables.throughout!.pairs, distances: tables.distances, final: tables.pairs,
-    finalCurves: tables.table, summary, setup: { ks, alphas, inits },
+    table: tables.throughout!.table,
+    pairs: tables.throughout!.pairs,
+    distances: tables.distances,
+    final: tables.pairs,
+    finalCurves: tables.table,
+    summary,
+    setup: { ks, alphas, inits },
   };
 }

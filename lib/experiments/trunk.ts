@@ -61,9 +61,14 @@ export const TRUNK_UNIT: UnitDefinition<TrunkSpec> = {
     const dataset = ctx.dataset(config);
     const k = stepOf(config, dataset, spec.k, 'trunk k');
     const key = trunkKey(config, datasetFingerprint(dataset), k);
-    const shorter = Math.max(0, ...(spec.shortcuts ?? []).map((s) => stepOf(config, dataset, s, 'trunk shortcut')).filter((s) => s < k));
+    const shorter = Math.max(
+      0,
+      ...(spec.shortcuts ?? []).map((s) => stepOf(config, dataset, s, 'trunk shortcut')).filter((s) => s < k),
+    );
     return {
-      kind: 'trunk', key, label: unitLabel('trunk', key),
+      kind: 'trunk',
+      key,
+      label: unitLabel('trunk', key),
       dependencies: shorter > 0 ? [trunkCall(config, shorter, { shortcuts: spec.shortcuts })] : [],
       compute: async (writer, unitRef, [shorterTrunk]) => {
         const { model } = buildModel(config, dataset);
@@ -74,7 +79,13 @@ export const TRUNK_UNIT: UnitDefinition<TrunkSpec> = {
             state = { step: 0, weights: copyWeights(model), optimizer: null };
           } else {
             shortcut = shorterTrunk ? await trunkResult(shorterTrunk).loadState() : null;
-            const result = await trainInUnit(ctx, writer, unitRef, { config, start: null, to: k, model, dataset }, shortcut);
+            const result = await trainInUnit(
+              ctx,
+              writer,
+              unitRef,
+              { config, start: null, to: k, model, dataset },
+              shortcut,
+            );
             try {
               state = snapshot(model, k, result.optimizer.state);
             } finally {
@@ -102,7 +113,12 @@ export function trunkResult({ unit, ref }: UnitResult): TrunkResult {
 }
 
 /** W_k of `config` (trained under its dataOrderSeed), from the store or trained now. */
-export async function trunk(ctx: ExperimentContext, config: TrainConfig, k: number | string, options: TrunkOptions = {}): Promise<TrunkResult> {
+export async function trunk(
+  ctx: ExperimentContext,
+  config: TrainConfig,
+  k: number | string,
+  options: TrunkOptions = {},
+): Promise<TrunkResult> {
   return trunkResult(await ctx.run(trunkCall(config, k, options)));
 }
 

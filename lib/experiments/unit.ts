@@ -131,7 +131,10 @@ export interface ExperimentContext {
  * sees each result in the items' order as soon as it and every one before it are in.
  */
 export async function forEachUnit<T, R>(
-  ctx: ExperimentContext, items: readonly T[], f: (item: T, index: number) => Promise<R>, inOrder?: (result: R, index: number) => void | Promise<void>,
+  ctx: ExperimentContext,
+  items: readonly T[],
+  f: (item: T, index: number) => Promise<R>,
+  inOrder?: (result: R, index: number) => void | Promise<void>,
 ): Promise<R[]> {
   const started = ctx.workers > 1 ? items.map(f) : null;
   started?.forEach((p) => p.catch(() => undefined)); // each is awaited below, in order
@@ -155,7 +158,11 @@ export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal 
  * Emits 'start' when this process computes it, then 'done', or 'hit' when it came from the store.
  */
 export async function cachedUnit(
-  ctx: ExperimentContext, kind: UnitKind, key: Json, label: string, compute: (unit: UnitWriter, ref: UnitRef) => Promise<Json>,
+  ctx: ExperimentContext,
+  kind: UnitKind,
+  key: Json,
+  label: string,
+  compute: (unit: UnitWriter, ref: UnitRef) => Promise<Json>,
 ): Promise<UnitResult> {
   const ref: UnitRef = { kind, hash: ctx.store.identify(kind, key).hash, label };
   const unit = await ctx.store.compute(kind, key, async (writer) => {

@@ -14,7 +14,10 @@ import type { UnitRef } from './unit';
 import { workerError, type FromWorker, type RemoteStep, type TaskSetup, type ToWorker } from './pool';
 
 const port = parentPort;
-if (!port) throw new Error('lib/experiments/worker.js is the unit pool\'s worker thread; it is started by the pool, not run directly');
+if (!port)
+  throw new Error(
+    "lib/experiments/worker.js is the unit pool's worker thread; it is started by the pool, not run directly",
+  );
 
 const stores = new Map<string, Store>();
 const controllers = new Map<number, AbortController>();
@@ -29,9 +32,11 @@ function datasetOf(setup: TaskSetup): Dataset {
   const dataset = loadDataset(name, { dataDir, imageSize });
   const here = datasetFingerprint(dataset);
   if (here !== fingerprint) {
-    throw new Error(`lmc-lab worker: dataset '${name}' from ${dataDir} reads as ${here} here but ${fingerprint} ` +
-      `in the calling thread ` +
-      '(did its files change during the run?); rerun, or set LMC_WORKERS=1 to compute in one thread');
+    throw new Error(
+      `lmc-lab worker: dataset '${name}' from ${dataDir} reads as ${here} here but ${fingerprint} ` +
+        `in the calling thread ` +
+        '(did its files change during the run?); rerun, or set LMC_WORKERS=1 to compute in one thread',
+    );
   }
   return dataset;
 }
@@ -40,7 +45,12 @@ function storeOf(setup: TaskSetup): Store {
   const key = JSON.stringify(setup.store);
   let store = stores.get(key);
   if (!store) {
-    store = openStore({ root: setup.store.root, keepCheckpoints: setup.store.keepCheckpoints, ...setup.store.timing, onEvent: (event) => post({ type: 'store', id: current, event }) });
+    store = openStore({
+      root: setup.store.root,
+      keepCheckpoints: setup.store.keepCheckpoints,
+      ...setup.store.timing,
+      onEvent: (event) => post({ type: 'store', id: current, event }),
+    });
     stores.set(key, store);
   }
   return store;
@@ -50,8 +60,20 @@ function storeOf(setup: TaskSetup): Store {
 let current = 0;
 
 /** The numbers of a step context that cross to the calling thread. */
-function stepNumbers(c: Pick<StepContext, 'step' | 'epoch' | 'itersPerEpoch' | 'startStep' | 'endStep'>, lr: number, loss: number): RemoteStep {
-  return { step: c.step, epoch: c.epoch, itersPerEpoch: c.itersPerEpoch, startStep: c.startStep, endStep: c.endStep, lr, loss };
+function stepNumbers(
+  c: Pick<StepContext, 'step' | 'epoch' | 'itersPerEpoch' | 'startStep' | 'endStep'>,
+  lr: number,
+  loss: number,
+): RemoteStep {
+  return {
+    step: c.step,
+    epoch: c.epoch,
+    itersPerEpoch: c.itersPerEpoch,
+    startStep: c.startStep,
+    endStep: c.endStep,
+    lr,
+    loss,
+  };
 }
 
 /** A training callback that reports every step of a run to the calling thread. */
@@ -94,5 +116,6 @@ async function call(message: Extract<ToWorker, { type: 'call' }>): Promise<void>
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'call') void call(message);
-  else if (message.type === 'abort') controllers.get(message.id)?.abort(new Error(`lmc-lab: cancelled (${message.reason})`));
+  else if (message.type === 'abort')
+    controllers.get(message.id)?.abort(new Error(`lmc-lab: cancelled (${message.reason})`));
 });

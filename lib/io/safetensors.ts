@@ -154,18 +154,28 @@ function encodeFor(
   const views: { bytes: Uint8Array; width: number }[] = [];
   let offset = 0;
   for (const [name, tensor] of tensors) {
-    if (name === METADATA_KEY) throw fail('INVALID_TENSOR', `"${METADATA_KEY}" is reserved for metadata and cannot name a tensor`);
+    if (name === METADATA_KEY)
+      throw fail('INVALID_TENSOR', `"${METADATA_KEY}" is reserved for metadata and cannot name a tensor`);
     const where = `tensor ${JSON.stringify(name)}`;
-    if (!isSafetensorsDtype(tensor.dtype)) throw fail('UNKNOWN_DTYPE', `${where} has unknown dtype ${JSON.stringify(tensor.dtype)}; use one of ${Object.keys(DTYPES).join(', ')}`);
+    if (!isSafetensorsDtype(tensor.dtype))
+      throw fail(
+        'UNKNOWN_DTYPE',
+        `${where} has unknown dtype ${JSON.stringify(tensor.dtype)}; use one of ${Object.keys(DTYPES).join(', ')}`,
+      );
     const info = DTYPES[tensor.dtype];
     if (!(tensor.data instanceof info.kind)) {
-      throw fail('INVALID_TENSOR', `${where} has dtype ${tensor.dtype}, which needs a ${info.kind.name}, ` +
-        `but its data is a ${describe(tensor.data)}`);
+      throw fail(
+        'INVALID_TENSOR',
+        `${where} has dtype ${tensor.dtype}, which needs a ${info.kind.name}, ` +
+          `but its data is a ${describe(tensor.data)}`,
+      );
     }
     const count = elementCount(tensor.shape, (problem) => fail('INVALID_SHAPE', `${where}: ${problem}`));
     if (count !== tensor.data.length) {
-      throw fail('SHAPE_OFFSET_MISMATCH',
-        `${where} has shape [${tensor.shape.join(', ')}] (${count} elements) but ${tensor.data.length} data elements`);
+      throw fail(
+        'SHAPE_OFFSET_MISMATCH',
+        `${where} has shape [${tensor.shape.join(', ')}] (${count} elements) but ${tensor.data.length} data elements`,
+      );
     }
     const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
     entries.push(
@@ -194,14 +204,25 @@ function encodeFor(
 /** Decodes and strictly validates safetensors bytes; `source` names the file in error messages. */
 export function decodeSafetensors(bytes: Uint8Array, source = '<safetensors bytes>'): DecodedSafetensors {
   const fail = (code: SafetensorsErrorCode, problem: string) => new SafetensorsError(source, code, problem);
-  if (bytes.length < 8) throw fail('TOO_SHORT', `${bytes.length} bytes is too short to hold the 8-byte header length; truncated or not a safetensors file`);
+  if (bytes.length < 8)
+    throw fail(
+      'TOO_SHORT',
+      `${bytes.length} bytes is too short to hold the 8-byte header length; truncated or not a safetensors file`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declared = view.getBigUint64(0, true);
   if (declared > BigInt(bytes.length - 8)) {
-    throw fail('HEADER_LENGTH', `header length ${declared} runs past the end of the file (${bytes.length} bytes); ` +
-      `truncated or not a safetensors file`);
+    throw fail(
+      'HEADER_LENGTH',
+      `header length ${declared} runs past the end of the file (${bytes.length} bytes); ` +
+        `truncated or not a safetensors file`,
+    );
   }
-  if (declared > BigInt(MAX_HEADER_BYTES)) throw fail('HEADER_LENGTH', `header length ${declared} exceeds the ${MAX_HEADER_BYTES}-byte limit of safetensors readers`);
+  if (declared > BigInt(MAX_HEADER_BYTES))
+    throw fail(
+      'HEADER_LENGTH',
+      `header length ${declared} exceeds the ${MAX_HEADER_BYTES}-byte limit of safetensors readers`,
+    );
   const headerLength = Number(declared);
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
@@ -213,7 +234,11 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<safetensors byte
   } catch {
     throw fail('HEADER_NOT_UTF8', `the ${headerLength}-byte header is not valid UTF-8`);
   }
-  if (!text.startsWith('{')) throw fail('INVALID_HEADER', `the header must be a JSON object starting with "{", found ${JSON.stringify(text.slice(0, 20))}`);
+  if (!text.startsWith('{'))
+    throw fail(
+      'INVALID_HEADER',
+      `the header must be a JSON object starting with "{", found ${JSON.stringify(text.slice(0, 20))}`,
+    );
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -242,12 +267,17 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<safetensors byte
     if (name === METADATA_KEY) continue;
     const where = `tensor ${JSON.stringify(name)}`;
     const info = header[name];
-    if (!isPlainObject(info)) throw fail('INVALID_HEADER', `${where} must be an object with dtype, shape and data_offsets`);
+    if (!isPlainObject(info))
+      throw fail('INVALID_HEADER', `${where} must be an object with dtype, shape and data_offsets`);
     const extra = Object.keys(info).filter((k) => k !== 'dtype' && k !== 'shape' && k !== 'data_offsets');
-    if (extra.length > 0) throw fail('INVALID_HEADER', `${where} has unexpected fields ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
+    if (extra.length > 0)
+      throw fail('INVALID_HEADER', `${where} has unexpected fields ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
     const { dtype, shape, data_offsets: offsets } = info;
     if (!isSafetensorsDtype(dtype)) {
-      throw fail('UNKNOWN_DTYPE', `${where} has unknown dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(DTYPES).join(', ')}`);
+      throw fail(
+        'UNKNOWN_DTYPE',
+        `${where} has unknown dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(DTYPES).join(', ')}`,
+      );
     }
     const count = elementCount(shape, (problem) => fail('INVALID_SHAPE', `${where}: ${problem}`));
     const dims = shape as number[];
@@ -273,16 +303,28 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<safetensors byte
   let previous = '';
   for (const e of byOffset) {
     const where = `tensor ${JSON.stringify(e.name)}`;
-    if (e.begin < covered) throw fail('OVERLAPPING_OFFSETS', `${where} [${e.begin}, ${e.end}] overlaps tensor ${JSON.stringify(previous)}, which ends at ${covered}`);
-    if (e.begin > covered) throw fail('GAP_IN_OFFSETS', `data bytes [${covered}, ${e.begin}) before ${where} belong to no tensor`);
+    if (e.begin < covered)
+      throw fail(
+        'OVERLAPPING_OFFSETS',
+        `${where} [${e.begin}, ${e.end}] overlaps tensor ${JSON.stringify(previous)}, which ends at ${covered}`,
+      );
+    if (e.begin > covered)
+      throw fail('GAP_IN_OFFSETS', `data bytes [${covered}, ${e.begin}) before ${where} belong to no tensor`);
     covered = e.end;
     previous = e.name;
   }
   if (covered > dataLength) {
-    throw fail('TRUNCATED', `tensor ${JSON.stringify(previous)} ends at data byte ${covered} but the file holds only ${dataLength} ` +
-      `data bytes; the file is truncated`);
+    throw fail(
+      'TRUNCATED',
+      `tensor ${JSON.stringify(previous)} ends at data byte ${covered} but the file holds only ${dataLength} ` +
+        `data bytes; the file is truncated`,
+    );
   }
-  if (covered < dataLength) throw fail('TRAILING_BYTES', `${dataLength - covered} trailing bytes after the last tensor (data ends at ${covered} of ${dataLength})`);
+  if (covered < dataLength)
+    throw fail(
+      'TRAILING_BYTES',
+      `${dataLength - covered} trailing bytes after the last tensor (data ends at ${covered} of ${dataLength})`,
+    );
 
   const tensors = new Map<string, SafetensorsTensor>();
   for (const e of entries) {
@@ -327,7 +369,10 @@ function isSize(x: unknown): x is number {
 function checkMetadata(metadata: Record<string, unknown>, fail: (problem: string) => Error): void {
   if (!isPlainObject(metadata)) throw fail('metadata must be an object of strings');
   for (const [key, value] of Object.entries(metadata)) {
-    if (typeof value !== 'string') throw fail(`metadata ${JSON.stringify(key)} is ${describe(value)}, but safetensors metadata values must be strings`);
+    if (typeof value !== 'string')
+      throw fail(
+        `metadata ${JSON.stringify(key)} is ${describe(value)}, but safetensors metadata values must be strings`,
+      );
   }
 }
 
@@ -358,7 +403,7 @@ function topLevelKeys(text: string): string[] {
   const keys: string[] = [];
   let depth = 0;
   let expectKey = false;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const c = text[i];
     if (c === '"') {
       let j = i + 1;

@@ -6,7 +6,19 @@
  */
 import { tf, type Tensor } from '../tf';
 import { type Random, stream } from '../rng';
-import { ParamBuilder, assembleModel, avgPool, batchNorm, conv2d, dense, dropout, globalAvgPool, maxPool, type BatchNorm, type Conv } from './layers';
+import {
+  ParamBuilder,
+  assembleModel,
+  avgPool,
+  batchNorm,
+  conv2d,
+  dense,
+  dropout,
+  globalAvgPool,
+  maxPool,
+  type BatchNorm,
+  type Conv,
+} from './layers';
 import type { ForwardOptions, Model, ModelOptions } from './types';
 
 /** One step of a branch: a BasicConv2d, or a pooling. */
@@ -26,8 +38,13 @@ export interface InceptionBlock {
   readonly branches: readonly InceptionBranch[];
 }
 
-const conv = (name: string, out: number, kernel: number | [number, number], stride = 1, pad: number | [number, number] = 0): InceptionStep =>
-  ({ conv: name, out, kernel, stride, pad });
+const conv = (
+  name: string,
+  out: number,
+  kernel: number | [number, number],
+  stride = 1,
+  pad: number | [number, number] = 0,
+): InceptionStep => ({ conv: name, out, kernel, stride, pad });
 const avg3: InceptionStep = { pool: 'avg', size: 3, stride: 1, pad: 1 };
 const max3: InceptionStep = { pool: 'max', size: 3, stride: 2 };
 const seq = (...steps: InceptionStep[]): InceptionBranch => ({ steps });
@@ -55,7 +72,11 @@ const blockC = (name: string, c7: number): InceptionBlock => ({
   name,
   branches: [
     seq(conv('branch1x1', 192, 1)),
-    seq(conv('branch7x7_1', c7, 1), conv('branch7x7_2', c7, [1, 7], 1, [0, 3]), conv('branch7x7_3', 192, [7, 1], 1, [3, 0])),
+    seq(
+      conv('branch7x7_1', c7, 1),
+      conv('branch7x7_2', c7, [1, 7], 1, [0, 3]),
+      conv('branch7x7_3', 192, [7, 1], 1, [3, 0]),
+    ),
     seq(
       conv('branch7x7dbl_1', c7, 1),
       conv('branch7x7dbl_2', c7, [7, 1], 1, [3, 0]),
@@ -85,7 +106,10 @@ const blockE = (name: string): InceptionBlock => ({
   name,
   branches: [
     seq(conv('branch1x1', 320, 1)),
-    { steps: [conv('branch3x3_1', 384, 1)], split: [conv('branch3x3_2a', 384, [1, 3], 1, [0, 1]), conv('branch3x3_2b', 384, [3, 1], 1, [1, 0])] },
+    {
+      steps: [conv('branch3x3_1', 384, 1)],
+      split: [conv('branch3x3_2a', 384, [1, 3], 1, [0, 1]), conv('branch3x3_2b', 384, [3, 1], 1, [1, 0])],
+    },
     {
       steps: [conv('branch3x3dbl_1', 448, 1), conv('branch3x3dbl_2', 384, 3, 1, 1)],
       split: [conv('branch3x3dbl_3a', 384, [1, 3], 1, [0, 1]), conv('branch3x3dbl_3b', 384, [3, 1], 1, [1, 0])],
@@ -107,12 +131,22 @@ const STEM: InceptionBranch = seq(
 
 /** Blocks before the auxiliary head (which reads Mixed_6e's output). */
 export const INCEPTION_V3_LOWER: readonly InceptionBlock[] = [
-  blockA('Mixed_5b', 32), blockA('Mixed_5c', 64), blockA('Mixed_5d', 64),
-  blockB('Mixed_6a'), blockC('Mixed_6b', 128), blockC('Mixed_6c', 160), blockC('Mixed_6d', 160), blockC('Mixed_6e', 192),
+  blockA('Mixed_5b', 32),
+  blockA('Mixed_5c', 64),
+  blockA('Mixed_5d', 64),
+  blockB('Mixed_6a'),
+  blockC('Mixed_6b', 128),
+  blockC('Mixed_6c', 160),
+  blockC('Mixed_6d', 160),
+  blockC('Mixed_6e', 192),
 ];
 
 /** Blocks after the auxiliary head. */
-export const INCEPTION_V3_UPPER: readonly InceptionBlock[] = [blockD('Mixed_7a'), blockE('Mixed_7b'), blockE('Mixed_7c')];
+export const INCEPTION_V3_UPPER: readonly InceptionBlock[] = [
+  blockD('Mixed_7a'),
+  blockE('Mixed_7b'),
+  blockE('Mixed_7c'),
+];
 
 /** Weight of the auxiliary classifier's loss (torchvision's reference training and Google's TPU code). */
 export const AUXILIARY_LOSS_WEIGHT = 0.4;
@@ -139,8 +173,10 @@ export interface InceptionGeometry {
  * descriptions the model is built from; a side below 1 means that part cannot run at this size.
  */
 export function inceptionGeometry(height: number, width: number): InceptionGeometry {
-  const side = (s: number, k: number, stride: number, pad: number): number => Math.floor((s + 2 * pad - k) / stride) + 1;
-  const pair = (v: number | [number, number] | undefined): [number, number] => (typeof v === 'number' ? [v, v] : v ?? [0, 0]);
+  const side = (s: number, k: number, stride: number, pad: number): number =>
+    Math.floor((s + 2 * pad - k) / stride) + 1;
+  const pair = (v: number | [number, number] | undefined): [number, number] =>
+    typeof v === 'number' ? [v, v] : (v ?? [0, 0]);
   const step = ([h, w]: [number, number], st: InceptionStep): [number, number] => {
     const [kh, kw] = 'pool' in st ? [st.size, st.size] : pair(st.kernel);
     const [ph, pw] = pair(st.pad);
@@ -160,14 +196,24 @@ export function inceptionGeometry(height: number, width: number): InceptionGeome
 type Layer = { conv: Conv; bn: BatchNorm } | { pool: 'avg' | 'max'; size: number; stride: number; pad: number };
 type BuiltBranch = { steps: Layer[]; split?: Layer[] };
 
-function buildBranch(b: ParamBuilder, prefix: string, branch: InceptionBranch, cin: number): { built: BuiltBranch; out: number } {
+function buildBranch(
+  b: ParamBuilder,
+  prefix: string,
+  branch: InceptionBranch,
+  cin: number,
+): { built: BuiltBranch; out: number } {
   let channels = cin;
   const make = (step: InceptionStep, c: number): { layer: Layer; out: number } => {
     if ('pool' in step) return { layer: { ...step, pad: step.pad ?? 0 }, out: c };
     const name = prefix + step.conv;
     return {
       layer: {
-        conv: b.conv(`${name}.conv`, c, step.out, { kernel: step.kernel, stride: step.stride, pad: step.pad, bias: false }),
+        conv: b.conv(`${name}.conv`, c, step.out, {
+          kernel: step.kernel,
+          stride: step.stride,
+          pad: step.pad,
+          bias: false,
+        }),
         bn: b.batchNorm(`${name}.bn`, step.out, 1e-3),
       },
       out: step.out,
@@ -189,17 +235,28 @@ function buildBlock(b: ParamBuilder, block: InceptionBlock, cin: number): { buil
 }
 
 function runLayer(x: Tensor, layer: Layer, training: boolean): Tensor {
-  if ('pool' in layer) return layer.pool === 'max' ? maxPool(x, layer.size, layer.stride, layer.pad) : avgPool(x, layer.size, layer.stride, layer.pad);
+  if ('pool' in layer)
+    return layer.pool === 'max'
+      ? maxPool(x, layer.size, layer.stride, layer.pad)
+      : avgPool(x, layer.size, layer.stride, layer.pad);
   return tf.relu(batchNorm(conv2d(x, layer.conv), layer.bn, training));
 }
 
 function runBranch(x: Tensor, branch: BuiltBranch, training: boolean): Tensor {
   const h = branch.steps.reduce((t, layer) => runLayer(t, layer, training), x);
-  return branch.split ? tf.concat(branch.split.map((layer) => runLayer(h, layer, training)), 3) : h;
+  return branch.split
+    ? tf.concat(
+        branch.split.map((layer) => runLayer(h, layer, training)),
+        3,
+      )
+    : h;
 }
 
 function runBlock(x: Tensor, block: BuiltBranch[], training: boolean): Tensor {
-  return tf.concat(block.map((br) => runBranch(x, br, training)), 3);
+  return tf.concat(
+    block.map((br) => runBranch(x, br, training)),
+    3,
+  );
 }
 
 /** Inception-v3 with its auxiliary classifier (used only by `forwardWithAuxiliary`). */
@@ -219,8 +276,14 @@ export function createInceptionV3(options: ModelOptions): Model {
     return r.built;
   });
   const aux = {
-    conv0: { conv: b.conv('AuxLogits.conv0.conv', channels, 128, { kernel: 1, bias: false }), bn: b.batchNorm('AuxLogits.conv0.bn', 128, 1e-3) },
-    conv1: { conv: b.conv('AuxLogits.conv1.conv', 128, 768, { kernel: 5, bias: false }), bn: b.batchNorm('AuxLogits.conv1.bn', 768, 1e-3) },
+    conv0: {
+      conv: b.conv('AuxLogits.conv0.conv', channels, 128, { kernel: 1, bias: false }),
+      bn: b.batchNorm('AuxLogits.conv0.bn', 128, 1e-3),
+    },
+    conv1: {
+      conv: b.conv('AuxLogits.conv1.conv', 128, 768, { kernel: 5, bias: false }),
+      bn: b.batchNorm('AuxLogits.conv1.bn', 768, 1e-3),
+    },
     fc: b.dense('AuxLogits.fc', 768, numClasses),
   };
   const upper = INCEPTION_V3_UPPER.map((block) => {
@@ -233,8 +296,10 @@ export function createInceptionV3(options: ModelOptions): Model {
   const checkSize = (x: Tensor, part: 'upper' | 'auxiliary', min: number): void => {
     const [h, w] = inceptionGeometry(x.shape[1]!, x.shape[2]!)[part];
     if (h < 1 || w < 1) {
-      throw new Error(`models: inception_v3 ${part === 'upper' ? 'needs' : 'auxiliary head needs'} input of at least ` +
-        `${min}x${min}, got ${x.shape[1]}x${x.shape[2]}`);
+      throw new Error(
+        `models: inception_v3 ${part === 'upper' ? 'needs' : 'auxiliary head needs'} input of at least ` +
+          `${min}x${min}, got ${x.shape[1]}x${x.shape[2]}`,
+      );
     }
   };
   const lowerPart = (x: Tensor, training: boolean): Tensor =>
@@ -244,8 +309,10 @@ export function createInceptionV3(options: ModelOptions): Model {
     if (training && rate > 0) {
       const rng: Random | undefined = options.dropoutRng;
       if (!rng) {
-        throw new Error('models: inception_v3 has dropout before its classifier; ' +
-          "training needs options.dropoutRng (e.g. stream('dropout', seed, step)), or create it with dropout: 0");
+        throw new Error(
+          'models: inception_v3 has dropout before its classifier; ' +
+            "training needs options.dropoutRng (e.g. stream('dropout', seed, step)), or create it with dropout: 0",
+        );
       }
       h = dropout(h, rate, rng);
     }
@@ -267,7 +334,10 @@ export function createInceptionV3(options: ModelOptions): Model {
       let a = avgPool(features, 5, 3);
       a = runLayer(runLayer(a, aux.conv0, true), aux.conv1, true);
       const auxLogits = dense(globalAvgPool(a), aux.fc);
-      return { logits: head(features, options, true), auxiliary: [{ logits: auxLogits, weight: AUXILIARY_LOSS_WEIGHT }] };
+      return {
+        logits: head(features, options, true),
+        auxiliary: [{ logits: auxLogits, weight: AUXILIARY_LOSS_WEIGHT }],
+      };
     },
   });
 }

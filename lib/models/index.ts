@@ -1,6 +1,14 @@
 /** Models: architectures written on tfjs-core ops, their registry and shared layers. */
 export type {
-  Padding, ParamRole, ParamInfo, ForwardOptions, InputLayerOp, InputLayer, Model, ModelFactory, ModelOptions,
+  Padding,
+  ParamRole,
+  ParamInfo,
+  ForwardOptions,
+  InputLayerOp,
+  InputLayer,
+  Model,
+  ModelFactory,
+  ModelOptions,
 } from './types';
 export * from './registry';
 // The forward helpers have generic names (dense, conv2d, dropout): keep them under a namespace.

@@ -10,7 +10,6 @@ import type { ForwardOptions, InputLayer, InputLayerOp, Model, Padding, ParamInf
 import { normalizeWithBatchStatistics } from './batch-norm';
 import { addBias, channelAffine } from './channel-ops';
 
-
 /** A convolution's variables and geometry. */
 export interface Conv {
   readonly kernel: Variable;
@@ -64,7 +63,11 @@ export class ParamBuilder {
   // the hierarchical name readable in tfjs errors and in variableGrads' result keys.
   private readonly prefix: string;
 
-  constructor(modelName: string, private readonly rng: Random, private readonly bnMomentum = 0.1) {
+  constructor(
+    modelName: string,
+    private readonly rng: Random,
+    private readonly bnMomentum = 0.1,
+  ) {
     this.prefix = `${modelName}#${++modelInstances}/`;
   }
 
@@ -104,7 +107,8 @@ export class ParamBuilder {
   }
 
   private add(name: string, shape: number[], values: Float32Array, role: ParamRole): Variable {
-    if (this.params.has(name)) throw new Error(`models: parameter '${name}' defined twice; names must be unique within a model`);
+    if (this.params.has(name))
+      throw new Error(`models: parameter '${name}' defined twice; names must be unique within a model`);
     const v = makeVariable(values, shape, true, this.prefix + name);
     this.params.set(name, v);
     this.info.set(name, { name, shape, role, prunable: role === 'conv-kernel' || role === 'dense-kernel' });
@@ -112,7 +116,8 @@ export class ParamBuilder {
   }
 
   private buffer(name: string, shape: number[], value: number): Variable {
-    if (this.buffers.has(name)) throw new Error(`models: buffer '${name}' defined twice; names must be unique within a model`);
+    if (this.buffers.has(name))
+      throw new Error(`models: buffer '${name}' defined twice; names must be unique within a model`);
     const v = makeVariable(new Float32Array(sizeOf(shape)).fill(value), shape, false, this.prefix + name);
     this.buffers.set(name, v);
     return v;
@@ -135,7 +140,12 @@ function sizeOf(shape: readonly number[]): number {
 function torchPadding(pad: number | [number, number]): Padding {
   const [ph, pw] = typeof pad === 'number' ? [pad, pad] : pad;
   if (ph === pw) return ph === 0 ? 'valid' : ph;
-  return [[0, 0], [ph, ph], [pw, pw], [0, 0]];
+  return [
+    [0, 0],
+    [ph, ph],
+    [pw, pw],
+    [0, 0],
+  ];
 }
 
 /** Applies a convolution (NHWC input, [kh, kw, cin, cout] kernel) plus its bias if any. */
@@ -176,8 +186,10 @@ export function batchNorm(x: Tensor, bn: BatchNorm, training: boolean): Tensor {
   if (training) {
     const count = x.size / x.shape[x.rank - 1];
     if (count < 2) {
-      throw new Error(`models: BatchNorm in training mode needs more than one value per channel (input shape [${x.shape}]); ` +
-        `use a larger batch or spatial size`);
+      throw new Error(
+        `models: BatchNorm in training mode needs more than one value per channel (input shape [${x.shape}]); ` +
+          `use a larger batch or spatial size`,
+      );
     }
     const m = bn.momentum;
     return normalizeWithBatchStatistics(x, bn.gamma, bn.beta, bn.epsilon, (mean, variance) => {
@@ -203,7 +215,15 @@ export function maxPool(x: Tensor, size: number, stride: number, pad = 0): Tenso
  * denominator (tfjs would average over valid pixels only), so pad explicitly with zeros first.
  */
 export function avgPool(x: Tensor, size: number, stride: number, pad = 0): Tensor {
-  const padded = pad === 0 ? x : tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]);
+  const padded =
+    pad === 0
+      ? x
+      : tf.pad(x, [
+          [0, 0],
+          [pad, pad],
+          [pad, pad],
+          [0, 0],
+        ]);
   return tf.avgPool(padded as tf.Tensor4D, size, stride, 'valid');
 }
 
@@ -246,10 +266,11 @@ export interface InputParts {
  * so it may create intermediates freely), or, where the first layer is a linear map of the input,
  * that layer and the rest, from which the forward pass is composed (see `InputLayer`).
  */
-export type ModelParts = CommonParts & (
-  | { forward(x: Tensor, options: ForwardOptions): Tensor; input?: undefined }
-  | { input: InputParts; forward?: undefined }
-);
+export type ModelParts = CommonParts &
+  (
+    | { forward(x: Tensor, options: ForwardOptions): Tensor; input?: undefined }
+    | { input: InputParts; forward?: undefined }
+  );
 
 /** Wraps an architecture's variables and forward functions into a `Model` that never leaks intermediates. */
 export function assembleModel(parts: ModelParts): Model {
@@ -257,8 +278,10 @@ export function assembleModel(parts: ModelParts): Model {
   const checkInput = (x: Tensor): void => {
     const [h, w, c] = parts.inputShape;
     if (x.rank !== 4 || x.shape[3] !== c) {
-      throw new Error(`models: ${parts.name} expects input [n, height, width, ${c}] (default [n, ${h}, ${w}, ${c}]), ` +
-        `got [${x.shape}]`);
+      throw new Error(
+        `models: ${parts.name} expects input [n, height, width, ${c}] (default [n, ${h}, ${w}, ${c}]), ` +
+          `got [${x.shape}]`,
+      );
     }
   };
   const auxiliary = parts.forwardWithAuxiliary;
@@ -267,7 +290,10 @@ export function assembleModel(parts: ModelParts): Model {
     ? (x: Tensor, options: ForwardOptions): Tensor => {
         const { op, kernel, bias } = inputLayer;
         const z = inputLinear(x, op, builder.params.get(kernel)!);
-        return inputLayer.forwardFrom(inputOutput(z, op, bias === undefined ? undefined : builder.params.get(bias)), options);
+        return inputLayer.forwardFrom(
+          inputOutput(z, op, bias === undefined ? undefined : builder.params.get(bias)),
+          options,
+        );
       }
     : parts.forward!;
   return {
@@ -306,10 +332,11 @@ export function assembleModel(parts: ModelParts): Model {
 function describeInput(builder: ParamBuilder, input: InputParts): InputLayer {
   const nameOf = (v: Variable): string => {
     for (const [name, p] of builder.params) if (p === v) return name;
-    throw new Error('models: the input layer\'s variables were not made by this model\'s ParamBuilder');
+    throw new Error("models: the input layer's variables were not made by this model's ParamBuilder");
   };
   const { layer } = input;
-  const op: InputLayerOp = 'strides' in layer ? { kind: 'conv2d', strides: layer.strides, pad: layer.pad } : { kind: 'dense' };
+  const op: InputLayerOp =
+    'strides' in layer ? { kind: 'conv2d', strides: layer.strides, pad: layer.pad } : { kind: 'dense' };
   return {
     op,
     kernel: nameOf(layer.kernel),

@@ -16,7 +16,9 @@ export function createFullyConnected(name: string, hidden: readonly number[], op
   const numClasses = options.numClasses ?? 10;
   const builder = new ParamBuilder(name, stream('init', options.seed), options.bnMomentum);
   const widths = [inputShape[0] * inputShape[1] * inputShape[2], ...hidden, numClasses];
-  const layers = widths.slice(1).map((out, i) => builder.dense(i < hidden.length ? `fc${i + 1}` : 'fc', widths[i], out));
+  const layers = widths
+    .slice(1)
+    .map((out, i) => builder.dense(i < hidden.length ? `fc${i + 1}` : 'fc', widths[i], out));
   return assembleModel({
     name,
     inputShape,

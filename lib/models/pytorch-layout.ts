@@ -35,8 +35,15 @@ function tensorsWithRoles(model: Model): { name: string; role: ParamRole | Buffe
   const out: { name: string; role: ParamRole | BufferRole; variable: tf.Variable }[] = [];
   for (const [name, variable] of model.params) out.push({ name, role: model.info.get(name)!.role, variable });
   for (const [name, variable] of model.buffers) {
-    const role = name.endsWith('.runningMean') ? 'bn-running-mean' : name.endsWith('.runningVariance') ? 'bn-running-variance' : null;
-    if (role === null) throw new Error(`${model.name}: buffer ${name} has no PyTorch counterpart (only BatchNorm running statistics do)`);
+    const role = name.endsWith('.runningMean')
+      ? 'bn-running-mean'
+      : name.endsWith('.runningVariance')
+        ? 'bn-running-variance'
+        : null;
+    if (role === null)
+      throw new Error(
+        `${model.name}: buffer ${name} has no PyTorch counterpart (only BatchNorm running statistics do)`,
+      );
     out.push({ name, role, variable });
   }
   return out;
@@ -78,26 +85,37 @@ export function pytorchStateDict(model: Model): Map<string, Tensor> {
  * has must be there with PyTorch's shape; extra entries (num_batches_tracked, optimizer state)
  * are ignored. Errors name the tensor, both shapes, and the source.
  */
-export function loadPytorchStateDict(model: Model, tensors: ReadonlyMap<string, SafetensorsTensor>, source = 'the state_dict'): void {
+export function loadPytorchStateDict(
+  model: Model,
+  tensors: ReadonlyMap<string, SafetensorsTensor>,
+  source = 'the state_dict',
+): void {
   const updates: { variable: tf.Variable; value: () => Tensor }[] = [];
   for (const { name, role, variable } of tensorsWithRoles(model)) {
     const theirs = pytorchName(name, role);
     const t = tensors.get(theirs);
     if (t === undefined) {
-      throw new Error(`${source}: no tensor ${theirs} for ${model.name}'s ${name}; ` +
-        `it holds ${[...tensors.keys()].slice(0, 12).join(', ')}`);
+      throw new Error(
+        `${source}: no tensor ${theirs} for ${model.name}'s ${name}; ` +
+          `it holds ${[...tensors.keys()].slice(0, 12).join(', ')}`,
+      );
     }
     if (t.dtype !== 'F32') throw new Error(`${source}: ${theirs} is ${t.dtype}; save float32 weights (model.float())`);
     const permutation = toPytorchPermutation(role);
     const expected = permutation ? permutation.map((axis) => variable.shape[axis]) : variable.shape;
     if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
-      throw new Error(`${source}: ${theirs} has shape [${t.shape.join(', ')}]; ${model.name}'s ${name} needs ` +
-        `[${expected.join(', ')}] in PyTorch's layout`);
+      throw new Error(
+        `${source}: ${theirs} has shape [${t.shape.join(', ')}]; ${model.name}'s ${name} needs ` +
+          `[${expected.join(', ')}] in PyTorch's layout`,
+      );
     }
-    updates.push({ variable, value: () => {
-      const raw = tf.tensor(t.data as Float32Array, t.shape as number[], 'float32');
-      return permutation ? tf.transpose(raw, inverse(permutation)) : raw;
-    } });
+    updates.push({
+      variable,
+      value: () => {
+        const raw = tf.tensor(t.data as Float32Array, t.shape as number[], 'float32');
+        return permutation ? tf.transpose(raw, inverse(permutation)) : raw;
+      },
+    });
   }
   // Every tensor checked before any is assigned: a bad file leaves the model as it was.
   for (const { variable, value } of updates) tf.tidy(() => variable.assign(value()));
@@ -108,7 +126,8 @@ export async function savePytorchWeights(file: string, model: Model): Promise<vo
   const dict = pytorchStateDict(model);
   try {
     const tensors = new Map<string, SafetensorsTensor>();
-    for (const [name, t] of dict) tensors.set(name, { dtype: 'F32', shape: [...t.shape], data: t.dataSync() as Float32Array });
+    for (const [name, t] of dict)
+      tensors.set(name, { dtype: 'F32', shape: [...t.shape], data: t.dataSync() as Float32Array });
     await writeSafetensorsFile(file, tensors, { format: 'pt' });
   } finally {
     tf.dispose([...dict.values()]);

@@ -24,11 +24,39 @@ export interface ModelSpec {
 }
 
 const SPECS: readonly ModelSpec[] = [
-  { name: 'lenet_300_100', title: 'Lenet', inputShape: [28, 28, 1], numClasses: 10, dataset: 'mnist', create: createLenet300100 },
-  { name: 'resnet20', title: 'Resnet-20', inputShape: [32, 32, 3], numClasses: 10, dataset: 'cifar10', create: createResnet20 },
+  {
+    name: 'lenet_300_100',
+    title: 'Lenet',
+    inputShape: [28, 28, 1],
+    numClasses: 10,
+    dataset: 'mnist',
+    create: createLenet300100,
+  },
+  {
+    name: 'resnet20',
+    title: 'Resnet-20',
+    inputShape: [32, 32, 3],
+    numClasses: 10,
+    dataset: 'cifar10',
+    create: createResnet20,
+  },
   { name: 'vgg16', title: 'VGG-16', inputShape: [32, 32, 3], numClasses: 10, dataset: 'cifar10', create: createVgg16 },
-  { name: 'resnet50', title: 'Resnet-50', inputShape: [224, 224, 3], numClasses: 1000, dataset: 'imagenet', create: createResnet50 },
-  { name: 'inception_v3', title: 'Inception-v3', inputShape: [299, 299, 3], numClasses: 1000, dataset: 'imagenet', create: createInceptionV3 },
+  {
+    name: 'resnet50',
+    title: 'Resnet-50',
+    inputShape: [224, 224, 3],
+    numClasses: 1000,
+    dataset: 'imagenet',
+    create: createResnet50,
+  },
+  {
+    name: 'inception_v3',
+    title: 'Inception-v3',
+    inputShape: [299, 299, 3],
+    numClasses: 1000,
+    dataset: 'imagenet',
+    create: createInceptionV3,
+  },
 ];
 
 /** Names of every registered model, in the order of Table 1. */

@@ -6,7 +6,16 @@
  */
 import { tf, type Tensor } from '../tf';
 import { stream } from '../rng';
-import { ParamBuilder, assembleModel, batchNorm, conv2d, dense, globalAvgPool, type BatchNorm, type Conv } from './layers';
+import {
+  ParamBuilder,
+  assembleModel,
+  batchNorm,
+  conv2d,
+  dense,
+  globalAvgPool,
+  type BatchNorm,
+  type Conv,
+} from './layers';
 import type { Model, ModelOptions } from './types';
 
 /** One stage of a ResNet: how many blocks, their output width, and the first block's stride. */
@@ -38,7 +47,10 @@ export function createCifarResnet(name: string, depth: number, width: number, op
   const inputShape = options.inputShape ?? [32, 32, 3];
   const numClasses = options.numClasses ?? 10;
   const b = new ParamBuilder(name, stream('init', options.seed), options.bnMomentum);
-  const stem = { conv: b.conv('conv1', inputShape[2], width, { kernel: 3, pad: 1, bias: false }), bn: b.batchNorm('bn1', width) };
+  const stem = {
+    conv: b.conv('conv1', inputShape[2], width, { kernel: 3, pad: 1, bias: false }),
+    bn: b.batchNorm('bn1', width),
+  };
   const blocks: BasicBlock[] = [];
   let channels = width;
   cifarResnetStages(depth, width).forEach((stage, s) => {
@@ -76,7 +88,9 @@ export function createCifarResnet(name: string, depth: number, width: number, op
         for (const block of blocks) {
           const out = tf.relu(batchNorm(conv2d(h, block.conv1), block.bn1, training));
           const residual = batchNorm(conv2d(out, block.conv2), block.bn2, training);
-          const skip: Tensor = block.shortcut ? batchNorm(conv2d(h, block.shortcut.conv), block.shortcut.bn, training) : h;
+          const skip: Tensor = block.shortcut
+            ? batchNorm(conv2d(h, block.shortcut.conv), block.shortcut.bn, training)
+            : h;
           h = tf.relu(tf.add(residual, skip));
         }
         return dense(globalAvgPool(h), fc);

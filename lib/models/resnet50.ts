@@ -6,7 +6,17 @@
  */
 import { tf, type Tensor } from '../tf';
 import { stream } from '../rng';
-import { ParamBuilder, assembleModel, batchNorm, conv2d, dense, globalAvgPool, maxPool, type BatchNorm, type Conv } from './layers';
+import {
+  ParamBuilder,
+  assembleModel,
+  batchNorm,
+  conv2d,
+  dense,
+  globalAvgPool,
+  maxPool,
+  type BatchNorm,
+  type Conv,
+} from './layers';
 import type { StageSpec } from './resnet-cifar';
 import type { Model, ModelOptions } from './types';
 
@@ -31,7 +41,10 @@ export function createImagenetResnet(name: string, stages: readonly StageSpec[],
   const inputShape = options.inputShape ?? [224, 224, 3];
   const numClasses = options.numClasses ?? 1000;
   const b = new ParamBuilder(name, stream('init', options.seed), options.bnMomentum);
-  const stem = { conv: b.conv('conv1', inputShape[2], 64, { kernel: 7, stride: 2, pad: 3, bias: false }), bn: b.batchNorm('bn1', 64) };
+  const stem = {
+    conv: b.conv('conv1', inputShape[2], 64, { kernel: 7, stride: 2, pad: 3, bias: false }),
+    bn: b.batchNorm('bn1', 64),
+  };
   const blocks: Bottleneck[] = [];
   let channels = 64;
   stages.forEach((stage, s) => {
@@ -46,7 +59,12 @@ export function createImagenetResnet(name: string, stages: readonly StageSpec[],
       ];
       const block: Bottleneck = {
         convs: geometry.map((g, j) => ({
-          conv: b.conv(`${p}.conv${j + 1}`, g.cin, g.cout, { kernel: g.kernel, stride: g.stride, pad: g.pad, bias: false }),
+          conv: b.conv(`${p}.conv${j + 1}`, g.cin, g.cout, {
+            kernel: g.kernel,
+            stride: g.stride,
+            pad: g.pad,
+            bias: false,
+          }),
           bn: b.batchNorm(`${p}.bn${j + 1}`, g.cout),
         })),
       };
@@ -75,7 +93,9 @@ export function createImagenetResnet(name: string, stages: readonly StageSpec[],
           out = batchNorm(conv2d(out, conv), bn, training);
           if (j < block.convs.length - 1) out = tf.relu(out);
         });
-        const skip: Tensor = block.downsample ? batchNorm(conv2d(h, block.downsample.conv), block.downsample.bn, training) : h;
+        const skip: Tensor = block.downsample
+          ? batchNorm(conv2d(h, block.downsample.conv), block.downsample.bn, training)
+          : h;
         h = tf.relu(tf.add(out, skip));
       }
       return dense(globalAvgPool(h), fc);

@@ -7,7 +7,8 @@
 import type { tf } from '../tf';
 import type { Random } from '../rng';
 /** Padding as tfjs-core accepts it: a symmetric count, or explicit [[0,0],[top,bottom],[left,right],[0,0]]. */
-export type Padding = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
+export type Padding =
+  'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type Variable = import('@tensorflow/tfjs').Variable;
@@ -42,8 +43,7 @@ export interface ForwardOptions {
 
 /** How an input layer applies its kernel: a matmul on the input flattened to [n, features], or a convolution. */
 export type InputLayerOp =
-  | { readonly kind: 'dense' }
-  | { readonly kind: 'conv2d'; readonly strides: [number, number]; readonly pad: Padding };
+  { readonly kind: 'dense' } | { readonly kind: 'conv2d'; readonly strides: [number, number]; readonly pad: Padding };
 
 /**
  * A model's first layer, described where it is linear in its weights and meets the raw input
@@ -84,7 +84,10 @@ export interface Model {
    * Training-mode forward that also returns auxiliary heads (Inception-v3's aux classifier),
    * each added to the loss with its weight. Absent for models without auxiliary heads.
    */
-  forwardWithAuxiliary?(x: Tensor, options?: Omit<ForwardOptions, 'training'>): { logits: Tensor; auxiliary: { logits: Tensor; weight: number }[] };
+  forwardWithAuxiliary?(
+    x: Tensor,
+    options?: Omit<ForwardOptions, 'training'>,
+  ): { logits: Tensor; auxiliary: { logits: Tensor; weight: number }[] };
   /** Frees every variable. */
   dispose(): void;
 }

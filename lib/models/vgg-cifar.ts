@@ -6,7 +6,17 @@
  */
 import { tf, type Tensor } from '../tf';
 import { stream } from '../rng';
-import { ParamBuilder, assembleModel, batchNorm, conv2d, dense, globalAvgPool, maxPool, type BatchNorm, type Conv } from './layers';
+import {
+  ParamBuilder,
+  assembleModel,
+  batchNorm,
+  conv2d,
+  dense,
+  globalAvgPool,
+  maxPool,
+  type BatchNorm,
+  type Conv,
+} from './layers';
 import type { Model, ModelOptions } from './types';
 
 /** A VGG plan: output channels of each 3x3 conv, 'M' for a 2x2 max pool. */
@@ -29,24 +39,32 @@ export function createCifarVgg(name: string, plan: VggPlan, options: ModelOption
       continue;
     }
     const p = `features.${index++}`;
-    layers.push({ conv: b.conv(`${p}.conv`, channels, item, { kernel: 3, pad: 1, bias: true }), bn: b.batchNorm(`${p}.bn`, item) });
+    layers.push({
+      conv: b.conv(`${p}.conv`, channels, item, { kernel: 3, pad: 1, bias: true }),
+      bn: b.batchNorm(`${p}.bn`, item),
+    });
     channels = item;
   }
   const fc = b.dense('fc', channels, numClasses);
 
   const tail = (h: Tensor, from: number, training: boolean): Tensor => {
-    for (const layer of layers.slice(from)) h = layer === 'M' ? maxPool(h, 2, 2) : tf.relu(batchNorm(conv2d(h, layer.conv), layer.bn, training));
+    for (const layer of layers.slice(from))
+      h = layer === 'M' ? maxPool(h, 2, 2) : tf.relu(batchNorm(conv2d(h, layer.conv), layer.bn, training));
     // open_lth applies AvgPool2d(2) to the final 2x2 map of a 32x32 input: the same numbers as a
     // global average, which also lets smaller inputs (down to 16x16) run, e.g. in tests.
     return dense(globalAvgPool(h), fc);
   };
   const parts = { name, inputShape, numClasses, builder: b };
   const first = layers[0];
-  if (first === undefined || first === 'M') return assembleModel({ ...parts, forward: (x, { training }) => tail(x, 0, training) });
+  if (first === undefined || first === 'M')
+    return assembleModel({ ...parts, forward: (x, { training }) => tail(x, 0, training) });
   // The first convolution comes before its BatchNorm and any nonlinearity: linear in its weights (see InputLayer).
   return assembleModel({
     ...parts,
-    input: { layer: first.conv, forwardFrom: (z, { training }) => tail(tf.relu(batchNorm(z, first.bn, training)), 1, training) },
+    input: {
+      layer: first.conv,
+      forwardFrom: (z, { training }) => tail(tf.relu(batchNorm(z, first.bn, training)), 1, training),
+    },
   });
 }
 

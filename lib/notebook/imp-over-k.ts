@@ -36,8 +36,8 @@ export async function impOverK(
   const { ks, levels, initSeeds, pruning, baselines } = options;
   if (ks.length === 0 || initSeeds.length === 0) {
     throw new Error(
-      `impOverK: ks = [${ks.join(', ')}], initSeeds = [${initSeeds.join(', ')}]; `
-      + 'give at least one rewinding step and one seed',
+      `impOverK: ks = [${ks.join(', ')}], initSeeds = [${initSeeds.join(', ')}]; ` +
+        'give at least one rewinding step and one seed',
     );
   }
   const listed = Array.isArray(baselines) && baselines.length > 0;

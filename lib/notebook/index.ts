@@ -11,7 +11,11 @@ export { denseBand, isMatching, matchingRow, type DenseBand, type MatchingRow } 
 export { impOverK, type ImpOverKOptions } from './imp-over-k';
 export { presetPruningPlan, type PresetPruningPlan } from './pruning-plan';
 export {
-  parameterCounts, table1Count, TABLE1_PARAMETER_COUNTS, type CountConvention, type ParameterCountRow,
+  parameterCounts,
+  table1Count,
+  TABLE1_PARAMETER_COUNTS,
+  type CountConvention,
+  type ParameterCountRow,
 } from './parameter-counts';
 export { table1FromPresets, scheduleText, type Table1Row } from './table1';
 export { storePairsTable, storePairRow, type StorePairRow } from './store-pairs';

@@ -20,8 +20,8 @@ export interface DenseBand extends MeanStd {
 export function denseBand(accuracies: readonly number[], testExamples: number): DenseBand {
   if (!(Number.isSafeInteger(testExamples) && testExamples > 0)) {
     throw new Error(
-      `denseBand: testExamples = ${JSON.stringify(testExamples)}; give the number of test examples each accuracy was `
-      + 'measured on (lmc.train.evaluationCount(data.test, config.evalExamples))',
+      `denseBand: testExamples = ${JSON.stringify(testExamples)}; give the number of test examples each accuracy was ` +
+        'measured on (lmc.train.evaluationCount(data.test, config.evalExamples))',
     );
   }
   const d = meanStd(accuracies);
@@ -66,7 +66,12 @@ export function matchingRow(
   const s = meanStd(accuracies);
   const matches = isMatching(s.mean, band);
   return {
-    method, density, runs: s.n, accuracy: s.mean, denseRuns: band.n, denseAccuracy: band.mean,
+    method,
+    density,
+    runs: s.n,
+    accuracy: s.mean,
+    denseRuns: band.n,
+    denseAccuracy: band.mean,
     denseStd: band.estimable ? band.std : null,
     gapPoints: 100 * (s.mean - band.mean),
     testSamplingStdPoints: 100 * band.samplingStd,

@@ -28,13 +28,20 @@ export function meanStdTable(
     stats[`${name}:mean`] = `d => ${factor} * op.mean(${values})`;
     stats[`${name}:std`] = `d => ${factor} * op.stdevp(${values})`;
   }
-  const text = Object.fromEntries(Object.entries(measures).map(([name, [, , digits]]) => [
-    name,
-    // The measures are scaled already (factor 1 here).
-    aq.escape((d: Record<string, number>) => {
-      const m = { mean: d[`${name}:mean`], std: d[`${name}:std`], n: d.n };
-      return formatMeanStd(m, 1, digits);
-    }),
-  ]));
-  return table.groupby(...by).rollup(stats).derive(text).select(...by, 'n', ...Object.keys(measures)).orderby(...by);
+  const text = Object.fromEntries(
+    Object.entries(measures).map(([name, [, , digits]]) => [
+      name,
+      // The measures are scaled already (factor 1 here).
+      aq.escape((d: Record<string, number>) => {
+        const m = { mean: d[`${name}:mean`], std: d[`${name}:std`], n: d.n };
+        return formatMeanStd(m, 1, digits);
+      }),
+    ]),
+  );
+  return table
+    .groupby(...by)
+    .rollup(stats)
+    .derive(text)
+    .select(...by, 'n', ...Object.keys(measures))
+    .orderby(...by);
 }

@@ -15,14 +15,19 @@ import { progressBoard, type DisplayHandle } from '../display/progress';
 export type NotebookContextOptions = Omit<ExperimentOptions, 'callbacks' | 'onUnit'>;
 
 /** A context whose training runs draw their progress into `handle` (a `newDisplayHandle()`). */
-export function notebookContext(handle: DisplayHandle, options: NotebookContextOptions = {}): ExperimentContext & { counts(): { computed: number; found: number } } {
+export function notebookContext(
+  handle: DisplayHandle,
+  options: NotebookContextOptions = {},
+): ExperimentContext & { counts(): { computed: number; found: number } } {
   let trained = 0;
   let found = 0;
   // Units training at once on worker threads each get a block of the display.
   const board = progressBoard(handle, options.workers ?? defaultWorkers());
   const ctx = experimentContext({
     ...options,
-    callbacks: (run) => [board.run({ label: `${run.label} (units so far: ${trained} computed, ${found} found in the store)` })],
+    callbacks: (run) => [
+      board.run({ label: `${run.label} (units so far: ${trained} computed, ${found} found in the store)` }),
+    ],
     onUnit: (event) => {
       if (event.type === 'done') trained++;
       if (event.type === 'hit') found++;

@@ -43,25 +43,33 @@ export interface ParameterCountRow {
 export function parameterCounts(
   models: readonly string[] = modelNames().filter((m) => m in TABLE1_PARAMETER_COUNTS),
 ): ColumnTable {
-  return aq.from(models.map((model): ParameterCountRow => {
-    const table1 = TABLE1_PARAMETER_COUNTS[model];
-    if (!table1) {
-      const known = Object.keys(TABLE1_PARAMETER_COUNTS).join(', ');
-      throw new Error(`parameterCounts: model "${model}" is not in Table 1; give models among ${known}`);
-    }
-    const started = Date.now();
-    const m = createModel(model, { seed: 0 });
-    const buildSeconds = (Date.now() - started) / 1000;
-    try {
-      const trainable = countParameters(m);
-      const withBnStatistics = countState(m);
-      const computed = table1Count(table1.counts === 'trainable' ? trainable : withBnStatistics);
-      return {
-        model, trainable, withBnStatistics, convention: table1.counts,
-        computed, printed: table1.printed, matches: computed === table1.printed, buildSeconds,
-      };
-    } finally {
-      m.dispose();
-    }
-  }));
+  return aq.from(
+    models.map((model): ParameterCountRow => {
+      const table1 = TABLE1_PARAMETER_COUNTS[model];
+      if (!table1) {
+        const known = Object.keys(TABLE1_PARAMETER_COUNTS).join(', ');
+        throw new Error(`parameterCounts: model "${model}" is not in Table 1; give models among ${known}`);
+      }
+      const started = Date.now();
+      const m = createModel(model, { seed: 0 });
+      const buildSeconds = (Date.now() - started) / 1000;
+      try {
+        const trainable = countParameters(m);
+        const withBnStatistics = countState(m);
+        const computed = table1Count(table1.counts === 'trainable' ? trainable : withBnStatistics);
+        return {
+          model,
+          trainable,
+          withBnStatistics,
+          convention: table1.counts,
+          computed,
+          printed: table1.printed,
+          matches: computed === table1.printed,
+          buildSeconds,
+        };
+      } finally {
+        m.dispose();
+      }
+    }),
+  );
 }

@@ -36,14 +36,24 @@ export interface PresetWithoutData {
 }
 
 /** The preset `name` at `scale` with its dataset, or a notice saying how to obtain the data. */
-export function presetData(name: string, scale: Scale = 'quick', overrides: Partial<TrainConfig> = {}): PresetWithData | PresetWithoutData {
+export function presetData(
+  name: string,
+  scale: Scale = 'quick',
+  overrides: Partial<TrainConfig> = {},
+): PresetWithData | PresetWithoutData {
   const preset = getPreset(name);
   const config = presetConfig(name, scale, overrides);
   try {
     return { ok: true, preset, config, dataset: datasetFor(config), notice: null };
   } catch (e) {
     if (!isDatasetMissing(e)) throw e;
-    return { ok: false, preset, config, dataset: null, notice: dataNotice(preset.title, config.dataset, (e as Error).message) };
+    return {
+      ok: false,
+      preset,
+      config,
+      dataset: null,
+      notice: dataNotice(preset.title, config.dataset, (e as Error).message),
+    };
   }
 }
 
@@ -56,16 +66,16 @@ export function dataNotice(title: string, dataset: string, readerMessage: string
     `${readerMessage}\n` +
     `The data folder is $${DATA_DIR_VARIABLE} (${set} ${dir}). Put the data under it, or point it elsewhere ` +
     `with process.env.${DATA_DIR_VARIABLE} = '/path/to/data' in a cell (or in the environment before starting ` +
-      `Jupyter), then run the notebook again.`;
+    `Jupyter), then run the notebook again.`;
   const html =
     `<div style="border-left:4px solid #e0a800;background:#fff8e1;padding:6px 10px;margin:4px 0">` +
     `<b>${escapeHtml(title)}</b>: the <code>${escapeHtml(dataset)}</code> data is not on this machine, ` +
-      `so the cells for this network are skipped.<br>` +
+    `so the cells for this network are skipped.<br>` +
     `${escapeHtml(readerMessage)}<br>` +
     `The data folder is <code>$${DATA_DIR_VARIABLE}</code> (${set} <code>${escapeHtml(dir)}</code>). ` +
-      `Put the data under it, or point it elsewhere with ` +
+    `Put the data under it, or point it elsewhere with ` +
     `<code>process.env.${DATA_DIR_VARIABLE} = '/path/to/data'</code> in a cell (or in the environment before ` +
-      `starting Jupyter), then run the notebook again.</div>`;
+    `starting Jupyter), then run the notebook again.</div>`;
   const bundle: MimeBundle = { 'text/plain': text, 'text/html': html };
   return { text, [MIME_BUNDLE]: () => bundle };
 }

@@ -24,7 +24,8 @@ export function presetPruningPlan(
 ): PresetPruningPlan {
   const { options: each, targetDensity, mode } = presetPruning(name);
   // One round from the dense network straight to the density: the round impRun's oneShot prunes.
-  if (mode === 'one-shot') return { mode, targetDensity, pruning: { ...each, ...oneShotPruning(each, 1, targetDensity) }, levels: 1 };
+  if (mode === 'one-shot')
+    return { mode, targetDensity, pruning: { ...each, ...oneShotPruning(each, 1, targetDensity) }, levels: 1 };
   const rounds = roundsToDensity(targetDensity, each.fraction) + (options.extraLevels ?? 0);
   return { mode, targetDensity, pruning: each, levels: Math.min(options.maxLevels ?? Infinity, rounds) };
 }

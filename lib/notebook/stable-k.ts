@@ -17,12 +17,16 @@ export interface StableKOptions {
 /** The smallest k of `summary` whose instability and every later k's are below the threshold, or null when the last is not. */
 export function stableK(summary: readonly InstabilitySummary[], options: StableKOptions): number | null {
   const { below, split = 'test' } = options;
-  if (!(below > 0 && below < 1)) throw new Error(`stableK: below = ${below}; give a fraction of error in (0, 1), e.g. 0.02 for 2 percentage points`);
+  if (!(below > 0 && below < 1))
+    throw new Error(`stableK: below = ${below}; give a fraction of error in (0, 1), e.g. 0.02 for 2 percentage points`);
   const sorted = [...summary].sort((a, b) => a.k - b.k);
   let found: number | null = null;
   for (let i = sorted.length - 1; i >= 0; i--) {
     const measure = sorted[i].instability[split];
-    if (!measure) throw new Error(`stableK: the sweep measured no ${split} split at k = ${sorted[i].k}; measure it, or pass split: '${split === 'test' ? 'train' : 'test'}'`);
+    if (!measure)
+      throw new Error(
+        `stableK: the sweep measured no ${split} split at k = ${sorted[i].k}; measure it, or pass split: '${split === 'test' ? 'train' : 'test'}'`,
+      );
     if (!(measure.mean < below)) break;
     found = sorted[i].k;
   }

@@ -41,18 +41,30 @@ export interface StorePairRow {
 
 /** A pair run as the exploring table's row. */
 export function storePairRow(r: PairRunRow): StorePairRow {
-  const where = r.scale !== null && r.preset !== null
-    ? { preset: r.preset, scale: r.scale as string }
-    : { preset: 'custom', scale: 'custom' };
+  const where =
+    r.scale !== null && r.preset !== null
+      ? { preset: r.preset, scale: r.scale as string }
+      : { preset: 'custom', scale: 'custom' };
   return {
-    unit: r.hash.slice(0, 12), ...where, model: r.model, T: r.training, data: r.data,
-    k: r.k, init: String(r.initSeed).slice(0, 6), pair: r.pair, kind: r.subnetwork, density: r.density ?? 1,
-    bn: r.bn, alphas: r.alphas,
+    unit: r.hash.slice(0, 12),
+    ...where,
+    model: r.model,
+    T: r.training,
+    data: r.data,
+    k: r.k,
+    init: String(r.initSeed).slice(0, 6),
+    pair: r.pair,
+    kind: r.subnetwork,
+    density: r.density ?? 1,
+    bn: r.bn,
+    alphas: r.alphas,
     path: r.pathHash.slice(0, 12),
-    testInstability: r.instabilityTest, trainInstability: r.instabilityTrain,
+    testInstability: r.instabilityTest,
+    trainInstability: r.instabilityTrain,
     testEndpointError: r.testEndpointError,
     testAccuracy: r.testAccuracy,
-    l2: r.l2, l2Prunable: r.l2Prunable,
+    l2: r.l2,
+    l2Prunable: r.l2Prunable,
   };
 }
 

@@ -39,15 +39,26 @@ export interface Table1Row {
 
 /** Table 1 from the presets (the paper's hyperparameters), one row each; `scale` only picks the data looked for. */
 export function table1FromPresets(scale: Scale): ColumnTable {
-  return aq.from([...PRESETS.values()].map((p): Table1Row => {
-    const c = p.config;
-    const here = presetData(p.name, scale);
-    return {
-      network: p.title, model: c.model, dataset: c.dataset, training: c.training, batch: c.batchSize,
-      paperAccuracy: `${p.paperAccuracy[0]} ± ${p.paperAccuracy[1]}%`,
-      optimizer: c.optimizer === 'sgd' ? `sgd (momentum ${c.momentum}, wd ${c.weightDecay})` : `${c.optimizer}`,
-      lr: c.lr, schedule: scheduleText(c), warmup: c.warmup ?? '0it', density: p.targetDensity, style: p.pruning,
-      dataHere: here.ok, data: here.ok ? here.dataset.description : 'absent',
-    };
-  }));
+  return aq.from(
+    [...PRESETS.values()].map((p): Table1Row => {
+      const c = p.config;
+      const here = presetData(p.name, scale);
+      return {
+        network: p.title,
+        model: c.model,
+        dataset: c.dataset,
+        training: c.training,
+        batch: c.batchSize,
+        paperAccuracy: `${p.paperAccuracy[0]} ± ${p.paperAccuracy[1]}%`,
+        optimizer: c.optimizer === 'sgd' ? `sgd (momentum ${c.momentum}, wd ${c.weightDecay})` : `${c.optimizer}`,
+        lr: c.lr,
+        schedule: scheduleText(c),
+        warmup: c.warmup ?? '0it',
+        density: p.targetDensity,
+        style: p.pruning,
+        dataHere: here.ok,
+        data: here.ok ? here.dataset.description : 'absent',
+      };
+    }),
+  );
 }

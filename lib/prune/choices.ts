@@ -25,7 +25,11 @@ export function pruningFor(model: string): PruningOptions {
 }
 
 /** The pruning a preset of Table 1 uses: its options, its target density and iterative or one-shot. */
-export function presetPruning(name: string): { options: PruningOptions; targetDensity: number; mode: 'iterative' | 'one-shot' } {
+export function presetPruning(name: string): {
+  options: PruningOptions;
+  targetDensity: number;
+  mode: 'iterative' | 'one-shot';
+} {
   const preset = getPreset(name);
   return { options: pruningFor(preset.config.model!), targetDensity: preset.targetDensity, mode: preset.pruning };
 }

@@ -46,24 +46,36 @@ export function planImp(config: TrainConfig, dataset: Dataset, options: ImpPlanO
   const resolved = resolveConfig(config, dataset.train.size);
   const T = resolved.totalIterations;
   const k = toIterations(parseStep(options.rewindTo ?? 0, 'rewindTo'), resolved.itersPerEpoch);
-  if (k > T) throw new Error(`imp: rewindTo = ${JSON.stringify(options.rewindTo)} is step ${k}, ` +
-    `past the end of training (T = ${T} iterations); rewind to a step in [0, ${T}]`);
+  if (k > T)
+    throw new Error(
+      `imp: rewindTo = ${JSON.stringify(options.rewindTo)} is step ${k}, ` +
+        `past the end of training (T = ${T} iterations); rewind to a step in [0, ${T}]`,
+    );
   const target = options.targetDensity;
   if (target !== undefined && !(typeof target === 'number' && target > 0 && target <= 1)) {
-    throw new Error(`imp: targetDensity = ${JSON.stringify(target)} is invalid; ` +
-      `a density is a fraction of the prunable weights in (0, 1], e.g. 0.035`);
+    throw new Error(
+      `imp: targetDensity = ${JSON.stringify(target)} is invalid; ` +
+        `a density is a fraction of the prunable weights in (0, 1], e.g. 0.035`,
+    );
   }
   if (options.levels !== undefined && !(Number.isSafeInteger(options.levels) && options.levels >= 0)) {
-    throw new Error(`imp: levels = ${JSON.stringify(options.levels)} is invalid; ` +
-      `give the number of pruning rounds, a whole number >= 0`);
+    throw new Error(
+      `imp: levels = ${JSON.stringify(options.levels)} is invalid; ` +
+        `give the number of pruning rounds, a whole number >= 0`,
+    );
   }
   const pruning = options.pruning ?? pruningFor(config.model);
   if (options.oneShot) {
-    if (target === undefined) throw new Error('imp: targetDensity is required for one-shot pruning; e.g. targetDensity 0.3');
-    if (options.levels !== undefined && options.levels !== 1) throw new Error(`imp: levels = ${options.levels} with oneShot; one-shot pruning has exactly one round (leave levels out)`);
+    if (target === undefined)
+      throw new Error('imp: targetDensity is required for one-shot pruning; e.g. targetDensity 0.3');
+    if (options.levels !== undefined && options.levels !== 1)
+      throw new Error(
+        `imp: levels = ${options.levels} with oneShot; one-shot pruning has exactly one round (leave levels out)`,
+      );
     return { rewindTo: k, totalIterations: T, levels: 1, mode: 'one-shot', targetDensity: target, pruning };
   }
-  const levels = options.levels ?? (target !== undefined ? roundsToDensity(target, pruning.fraction ?? 0.2) : undefined);
+  const levels =
+    options.levels ?? (target !== undefined ? roundsToDensity(target, pruning.fraction ?? 0.2) : undefined);
   if (levels === undefined) throw new Error('imp: give levels (rounds of pruning) or targetDensity');
   return { rewindTo: k, totalIterations: T, levels, mode: 'iterative', targetDensity: target ?? null, pruning };
 }

@@ -35,15 +35,21 @@ export interface PruningOptions {
 }
 
 /** Global pruning of 20% per round, no overrides. */
-export const DEFAULT_PRUNING: PruningOptions = Object.freeze({ scope: 'global', fraction: 0.2, tensors: Object.freeze({}) });
+export const DEFAULT_PRUNING: PruningOptions = Object.freeze({
+  scope: 'global',
+  fraction: 0.2,
+  tensors: Object.freeze({}),
+});
 
 /** Fills in defaults and checks every field against the masked tensors; errors name the field. */
 export function resolvePruningOptions(options: Partial<PruningOptions>, tensorNames: Iterable<string>): PruningOptions {
   const resolved: PruningOptions = { ...DEFAULT_PRUNING, ...options, tensors: { ...(options.tensors ?? {}) } };
   const checkFraction = (field: string, value: unknown) => {
     if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-      throw new Error(`pruning: ${field} = ${JSON.stringify(value)} is invalid; a fraction of the remaining weights is a ` +
-        `number in [0, 1], e.g. 0.2`);
+      throw new Error(
+        `pruning: ${field} = ${JSON.stringify(value)} is invalid; a fraction of the remaining weights is a ` +
+          `number in [0, 1], e.g. 0.2`,
+      );
     }
   };
   if (resolved.scope !== 'global' && resolved.scope !== 'layerwise') {
@@ -52,7 +58,10 @@ export function resolvePruningOptions(options: Partial<PruningOptions>, tensorNa
   checkFraction('fraction', resolved.fraction);
   const names = new Set(tensorNames);
   for (const [name, rule] of Object.entries(resolved.tensors)) {
-    if (!names.has(name)) throw new Error(`pruning: tensors['${name}'] names no masked tensor; masked tensors are ${[...names].join(', ')}`);
+    if (!names.has(name))
+      throw new Error(
+        `pruning: tensors['${name}'] names no masked tensor; masked tensors are ${[...names].join(', ')}`,
+      );
     if (rule !== 'exclude') checkFraction(`tensors['${name}']`, rule);
   }
   return resolved;
@@ -78,13 +87,20 @@ export function magnitudePrune(
   const magnitudes = new Map<string, Float32Array>();
   for (const [name, m] of mask) {
     const w = weights.get(name);
-    if (!w) throw new Error(`pruning: no weights for masked tensor '${name}'; pass the trained weights of every masked tensor`);
-    if (w.shape.join('x') !== m.shape.join('x')) throw new Error(`pruning: weights '${name}' have shape [${w.shape}] but its mask has shape [${m.shape}]`);
+    if (!w)
+      throw new Error(
+        `pruning: no weights for masked tensor '${name}'; pass the trained weights of every masked tensor`,
+      );
+    if (w.shape.join('x') !== m.shape.join('x'))
+      throw new Error(`pruning: weights '${name}' have shape [${w.shape}] but its mask has shape [${m.shape}]`);
     const keep = Uint8Array.from(m.dataSync() as Float32Array, (v) => (v === 1 ? 1 : 0));
     const values = w.dataSync() as Float32Array;
     const mags = new Float32Array(values.length);
     for (let i = 0; i < values.length; i++) {
-      if (keep[i] && Number.isNaN(values[i])) throw new Error(`pruning: weights '${name}' hold NaN at index ${i}; training diverged, so magnitudes mean nothing`);
+      if (keep[i] && Number.isNaN(values[i]))
+        throw new Error(
+          `pruning: weights '${name}' hold NaN at index ${i}; training diverged, so magnitudes mean nothing`,
+        );
       mags[i] = Math.abs(values[i]);
     }
     kept.set(name, keep);
@@ -93,11 +109,17 @@ export function magnitudePrune(
 
   const pool = [...mask.keys()].filter((name) => opts.tensors[name] === undefined);
   const groups: { names: string[]; fraction: number }[] =
-    opts.scope === 'global' ? [{ names: pool, fraction: opts.fraction }] : pool.map((name) => ({ names: [name], fraction: opts.fraction }));
+    opts.scope === 'global'
+      ? [{ names: pool, fraction: opts.fraction }]
+      : pool.map((name) => ({ names: [name], fraction: opts.fraction }));
   for (const [name, rule] of Object.entries(opts.tensors)) {
     if (rule !== 'exclude') groups.push({ names: [name], fraction: rule });
   }
-  for (const group of groups) pruneGroup(group.names.map((n) => ({ keep: kept.get(n)!, magnitudes: magnitudes.get(n)! })), group.fraction);
+  for (const group of groups)
+    pruneGroup(
+      group.names.map((n) => ({ keep: kept.get(n)!, magnitudes: magnitudes.get(n)! })),
+      group.fraction,
+    );
 
   return new Map([...mask].map(([name, m]): [string, Tensor] => [name, maskFromValues(kept.get(name)!, m.shape)]));
 }
@@ -142,7 +164,8 @@ function pruneGroup(tensors: { keep: Uint8Array; magnitudes: Float32Array }[], f
  * result has density `to` (to the nearest weight).
  */
 export function oneShotPruning(options: Partial<PruningOptions>, from: number, to: number): Partial<PruningOptions> {
-  if (!(to > 0 && to <= from && from <= 1)) throw new Error(`pruning: cannot prune one-shot from density ${from} to ${to}; the target must be in (0, ${from}]`);
+  if (!(to > 0 && to <= from && from <= 1))
+    throw new Error(`pruning: cannot prune one-shot from density ${from} to ${to}; the target must be in (0, ${from}]`);
   const fraction = options.fraction ?? DEFAULT_PRUNING.fraction;
   const poolKeep = to / from;
   const rounds = fraction > 0 && fraction < 1 ? Math.log(poolKeep) / Math.log(1 - fraction) : 1;

@@ -68,22 +68,30 @@ export function validateMasks(
 ): void {
   for (const [name, mask] of masks) {
     const info = model.info.get(name);
-    if (!info) throw new Error(`mask '${name}': ${model.name} has no parameter of that name; the mask was made for a different model`);
+    if (!info)
+      throw new Error(
+        `mask '${name}': ${model.name} has no parameter of that name; the mask was made for a different model`,
+      );
     if (!info.prunable) throw new Error(`mask '${name}': ${info.role} parameters are never pruned; remove this mask`);
     if (mask.shape.join('x') !== info.shape.join('x')) {
-      throw new Error(`mask '${name}': shape [${mask.shape}] does not match ${model.name}'s parameter shape [${info.shape}]; ` +
-        `the mask was made for a different model`);
+      throw new Error(
+        `mask '${name}': shape [${mask.shape}] does not match ${model.name}'s parameter shape [${info.shape}]; ` +
+          `the mask was made for a different model`,
+      );
     }
     const values = mask.dataSync();
     for (let i = 0; i < values.length; i++) {
-      if (values[i] !== 0 && values[i] !== 1) throw new Error(`mask '${name}': entry ${i} is ${values[i]}; masks hold only 0 (pruned) and 1 (kept)`);
+      if (values[i] !== 0 && values[i] !== 1)
+        throw new Error(`mask '${name}': entry ${i} is ${values[i]}; masks hold only 0 (pruned) and 1 (kept)`);
     }
   }
   if (options.complete ?? true) {
     for (const info of model.info.values()) {
       if (info.prunable && !masks.has(info.name)) {
-        throw new Error(`mask '${info.name}': missing; ` +
-          `give a mask for every prunable parameter of ${model.name} (all ones to leave it dense)`);
+        throw new Error(
+          `mask '${info.name}': missing; ` +
+            `give a mask for every prunable parameter of ${model.name} (all ones to leave it dense)`,
+        );
       }
     }
   }
@@ -131,7 +139,12 @@ export function maskState(state: TrainState, masks: ReadonlyMap<string, Tensor>)
   const weights = new Map([...state.weights].map(([name, w]): [string, Tensor] => [name, masked(name, w)]));
   const optimizer = state.optimizer && {
     updates: state.optimizer.updates,
-    slots: new Map([...state.optimizer.slots].map(([slot, value]): [string, Tensor] => [slot, masked(slot.slice(0, slot.lastIndexOf('/')), value)])),
+    slots: new Map(
+      [...state.optimizer.slots].map(([slot, value]): [string, Tensor] => [
+        slot,
+        masked(slot.slice(0, slot.lastIndexOf('/')), value),
+      ]),
+    ),
   };
   return { step: state.step, weights, optimizer };
 }

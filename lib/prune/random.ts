@@ -37,9 +37,14 @@ export function randomPruningStream(seed: number, level: number): Random {
  * every tensor not in `exclude` ('global'). Positions are a uniform random subset drawn from
  * `rng` (a partial Fisher-Yates shuffle), tensors in the masks' order. Returns new masks.
  */
-export function randomPruneMask(mask: ReadonlyMap<string, Tensor>, rng: Random, options: RandomPruneOptions = {}): Masks {
+export function randomPruneMask(
+  mask: ReadonlyMap<string, Tensor>,
+  rng: Random,
+  options: RandomPruneOptions = {},
+): Masks {
   const scope = options.scope ?? 'layerwise';
-  if (scope !== 'layerwise' && scope !== 'global') throw new Error(`random pruning: scope = ${JSON.stringify(scope)} is invalid; use "layerwise" or "global"`);
+  if (scope !== 'layerwise' && scope !== 'global')
+    throw new Error(`random pruning: scope = ${JSON.stringify(scope)} is invalid; use "layerwise" or "global"`);
   const excluded = new Set(options.exclude ?? []);
   const out: Masks = new Map();
   const sizes = [...mask].map(([name, m]) => ({ name, shape: m.shape, size: m.size, kept: countOnes(m) }));
@@ -49,7 +54,11 @@ export function randomPruneMask(mask: ReadonlyMap<string, Tensor>, rng: Random, 
   }
   const pool = sizes.filter((t) => !excluded.has(t.name));
   const total = pool.reduce((a, t) => a + t.size, 0);
-  const chosen = randomSubset(total, pool.reduce((a, t) => a + t.kept, 0), rng);
+  const chosen = randomSubset(
+    total,
+    pool.reduce((a, t) => a + t.kept, 0),
+    rng,
+  );
   let offset = 0;
   const fromPool = new Map<string, Uint8Array>();
   for (const t of pool) {

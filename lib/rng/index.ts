@@ -12,13 +12,7 @@ import seedrandom from 'seedrandom';
 
 /** What a stream is for; each purpose is a separate family of streams. */
 export type StreamPurpose =
-  | 'init'
-  | 'data-order'
-  | 'augmentation'
-  | 'pruning'
-  | 'reinit'
-  | 'bn-batches'
-  | (string & {});
+  'init' | 'data-order' | 'augmentation' | 'pruning' | 'reinit' | 'bn-batches' | (string & {});
 
 /** A deterministic source of uniform numbers in [0, 1). */
 export interface Random {
@@ -34,10 +28,14 @@ export interface Random {
 export function streamKey(purpose: StreamPurpose, ...indices: number[]): string {
   for (const i of indices) {
     if (!Number.isSafeInteger(i)) {
-      throw new Error(`rng: stream '${purpose}' index ${i} is not an integer; seeds, epochs and steps must be whole numbers`);
+      throw new Error(
+        `rng: stream '${purpose}' index ${i} is not an integer; seeds, epochs and steps must be whole numbers`,
+      );
     }
   }
-  return createHash('sha256').update(JSON.stringify(['lmc-lab', purpose, ...indices])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(['lmc-lab', purpose, ...indices]))
+    .digest('hex');
 }
 
 /** A stream of random numbers keyed by hash(purpose, indices...). */

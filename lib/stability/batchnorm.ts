@@ -47,7 +47,9 @@ export interface BatchNormRecomputeOptions {
 /** Checks a policy name and says which ones exist. */
 export function checkBatchNormPolicy(policy: string): BatchNormPolicy {
   if (!(BATCHNORM_POLICIES as readonly string[]).includes(policy)) {
-    throw new Error(`bn: "${policy}" is not a BatchNorm policy; use ${BATCHNORM_POLICIES.map((p) => `"${p}"`).join(' or ')}`);
+    throw new Error(
+      `bn: "${policy}" is not a BatchNorm policy; use ${BATCHNORM_POLICIES.map((p) => `"${p}"`).join(' or ')}`,
+    );
   }
   return policy as BatchNormPolicy;
 }
@@ -64,13 +66,18 @@ export class BatchNormRecompute {
   constructor(options: BatchNormRecomputeOptions) {
     const count = options.batches ?? DEFAULT_BN_BATCHES;
     const seed = options.seed ?? 0;
-    if (!Number.isSafeInteger(count) || count < 1) throw new Error(`bn: bnBatches = ${count}; re-estimating statistics needs a whole number of batches >= 1`);
+    if (!Number.isSafeInteger(count) || count < 1)
+      throw new Error(`bn: bnBatches = ${count}; re-estimating statistics needs a whole number of batches >= 1`);
     if (!Number.isSafeInteger(options.batchSize) || options.batchSize < 2) {
-      throw new Error(`bn: batch size ${options.batchSize} is too small to estimate a variance; use batches of at least 2 examples`);
+      throw new Error(
+        `bn: batch size ${options.batchSize} is too small to estimate a variance; use batches of at least 2 examples`,
+      );
     }
     if (!(options.momentum > 0 && options.momentum <= 1)) {
-      throw new Error(`bn: bnMomentum = ${options.momentum}; ` +
-        `'recompute' reads each batch's statistics through the model's momentum, which must be in (0, 1]`);
+      throw new Error(
+        `bn: bnMomentum = ${options.momentum}; ` +
+          `'recompute' reads each batch's statistics through the model's momentum, which must be in (0, 1]`,
+      );
     }
     this.momentum = options.momentum;
     this.dropoutSeed = seed;
@@ -94,7 +101,10 @@ export class BatchNormRecompute {
         // Zeroed buffers make the model's own update (1 - m) * 0 + m * statistic = m * statistic.
         for (const v of model.buffers.values()) tf.tidy(() => v.assign(tf.zerosLike(v)));
         tf.tidy(() => {
-          model.forward(tf.tensor4d(batch.x, batch.shape), { training: true, dropoutRng: stream('bn-dropout', this.dropoutSeed) });
+          model.forward(tf.tensor4d(batch.x, batch.shape), {
+            training: true,
+            dropoutRng: stream('bn-dropout', this.dropoutSeed),
+          });
         });
         for (const name of names) {
           const sum = sums.get(name)!;
@@ -102,7 +112,8 @@ export class BatchNormRecompute {
           sum.dispose();
         }
       }
-      for (const name of names) tf.tidy(() => model.buffers.get(name)!.assign(tf.div(sums.get(name)!, this.batches.length)));
+      for (const name of names)
+        tf.tidy(() => model.buffers.get(name)!.assign(tf.div(sums.get(name)!, this.batches.length)));
     } finally {
       for (const t of sums.values()) t.dispose();
     }

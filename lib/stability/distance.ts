@@ -19,13 +19,20 @@ export function parameterNames(model: Model, scope: DistanceScope): string[] {
 }
 
 /** sqrt(sum over `names` of ||a[name] - b[name]||^2); sums per tensor in float32, across tensors in float64. */
-export function l2Distance(a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<string, Tensor>, names: readonly string[]): number {
+export function l2Distance(
+  a: ReadonlyMap<string, Tensor>,
+  b: ReadonlyMap<string, Tensor>,
+  names: readonly string[],
+): number {
   let total = 0;
   for (const name of names) {
     const x = a.get(name);
     const y = b.get(name);
     if (!x || !y) throw new Error(`distance: '${name}' is missing from the ${x ? 'second' : 'first'} network`);
-    if (x.shape.join('x') !== y.shape.join('x')) throw new Error(`distance: '${name}' has shapes [${x.shape}] and [${y.shape}]; the networks differ in architecture`);
+    if (x.shape.join('x') !== y.shape.join('x'))
+      throw new Error(
+        `distance: '${name}' has shapes [${x.shape}] and [${y.shape}]; the networks differ in architecture`,
+      );
     const s = tf.tidy(() => tf.sum(tf.square(tf.sub(x, y))));
     total += (s.dataSync() as Float32Array)[0];
     s.dispose();
@@ -34,6 +41,13 @@ export function l2Distance(a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<string
 }
 
 /** Both distances between two networks of `model`'s architecture. */
-export function l2Distances(model: Model, a: ReadonlyMap<string, Tensor>, b: ReadonlyMap<string, Tensor>): { l2: number; l2Prunable: number } {
-  return { l2: l2Distance(a, b, parameterNames(model, 'all')), l2Prunable: l2Distance(a, b, parameterNames(model, 'prunable')) };
+export function l2Distances(
+  model: Model,
+  a: ReadonlyMap<string, Tensor>,
+  b: ReadonlyMap<string, Tensor>,
+): { l2: number; l2Prunable: number } {
+  return {
+    l2: l2Distance(a, b, parameterNames(model, 'all')),
+    l2Prunable: l2Distance(a, b, parameterNames(model, 'prunable')),
+  };
 }

@@ -20,7 +20,15 @@
 import { tf } from '../tf';
 import type { InputLayer, Model } from '../models/types';
 import { inputLinear, inputOutput } from '../models/layers';
-import { batchSums, evaluationCount, evaluationOf, evaluationTensors, readEvaluationBatch, readSums, type Evaluation } from '../train/evaluate';
+import {
+  batchSums,
+  evaluationCount,
+  evaluationOf,
+  evaluationTensors,
+  readEvaluationBatch,
+  readSums,
+  type Evaluation,
+} from '../train/evaluate';
 import { residentSplit } from '../train/resident';
 import type { Split } from '../data/types';
 
@@ -64,7 +72,9 @@ export function inputSplitCurve(model: Model, layer: InputLayer, options: InputS
   const chunkExamples: number[] = [];
   for (const { split, limit } of splits) {
     const perExample = outputBytesPerExample(layer, split, options.ends[0].kernel);
-    const batches = Math.floor(options.budgetBytes / (2 * perExample * Math.min(batchSize, evaluationCount(split, limit))));
+    const batches = Math.floor(
+      options.budgetBytes / (2 * perExample * Math.min(batchSize, evaluationCount(split, limit))),
+    );
     if (batches < 1) return null;
     chunkExamples.push(batches * batchSize);
   }
@@ -77,16 +87,22 @@ export function inputSplitCurve(model: Model, layer: InputLayer, options: InputS
         // Every alpha's batch sums stay on the device until the chunk is done: one read for all of them.
         const pending = alphas.map((alpha) => {
           options.prepare(alpha);
-          return chunk.map(({ outputs, labels }) => tf.tidy(() => batchSums(layer.forwardFrom(mix(outputs, alpha), { training: false }), labels, model.numClasses)));
+          return chunk.map(({ outputs, labels }) =>
+            tf.tidy(() =>
+              batchSums(layer.forwardFrom(mix(outputs, alpha), { training: false }), labels, model.numClasses),
+            ),
+          );
         });
         try {
           const { each } = readSums(pending.flat());
           // Batch by batch in order, as evaluate() adds them, so the ends' sums are its sums.
-          pending.forEach((batches, a) => batches.forEach((_, b) => {
-            const at = 2 * (a * batches.length + b);
-            sums[a][s].loss += each[at];
-            sums[a][s].correct += each[at + 1];
-          }));
+          pending.forEach((batches, a) =>
+            batches.forEach((_, b) => {
+              const at = 2 * (a * batches.length + b);
+              sums[a][s].loss += each[at];
+              sums[a][s].correct += each[at + 1];
+            }),
+          );
         } finally {
           tf.dispose(pending.flat());
         }
@@ -95,7 +111,9 @@ export function inputSplitCurve(model: Model, layer: InputLayer, options: InputS
       }
     }
   });
-  return sums.map((row) => row.map((sum, s) => evaluationOf(sum.loss, sum.correct, evaluationCount(splits[s].split, splits[s].limit))));
+  return sums.map((row) =>
+    row.map((sum, s) => evaluationOf(sum.loss, sum.correct, evaluationCount(splits[s].split, splits[s].limit))),
+  );
 }
 
 /** One evaluation batch: the input layer's outputs of both networks, and the labels. */
@@ -104,7 +122,14 @@ interface SplitBatch {
   labels: Tensor;
 }
 
-function layerOutputsOf(layer: InputLayer, split: Split, from: number, to: number, batchSize: number, ends: readonly [LayerWeights, LayerWeights]): SplitBatch[] {
+function layerOutputsOf(
+  layer: InputLayer,
+  split: Split,
+  from: number,
+  to: number,
+  batchSize: number,
+  ends: readonly [LayerWeights, LayerWeights],
+): SplitBatch[] {
   const out: SplitBatch[] = [];
   const resident = residentSplit(split, false);
   try {

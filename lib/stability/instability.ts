@@ -74,4 +74,3 @@ export interface InstabilitySetup {
   pairs: number;
   evalExamples: number;
 }
-

@@ -100,8 +100,10 @@ export function interpolateInto(
       const a = w1.get(name)!;
       const b = w2.get(name)!;
       if (a.shape.join('x') !== variable.shape.join('x') || b.shape.join('x') !== variable.shape.join('x')) {
-        throw new Error(`interpolate: '${name}' has shapes [${a.shape}] and [${b.shape}] but ${model.name} expects ` +
-          `[${variable.shape}]; both networks must have the model's architecture`);
+        throw new Error(
+          `interpolate: '${name}' has shapes [${a.shape}] and [${b.shape}] but ${model.name} expects ` +
+            `[${variable.shape}]; both networks must have the model's architecture`,
+        );
       }
       // assign inside tidy: the new value's tensor object is freed, its data stays with the variable.
       tf.tidy(() => variable.assign(tf.add(tf.mul(a, alpha), tf.mul(b, 1 - alpha))));
@@ -124,8 +126,10 @@ export function interpolationCurve(
   const alphas = resolveAlphas(options.alphas);
   const policy = checkBatchNormPolicy(options.bn ?? 'interpolate');
   if (policy === 'recompute' && model.buffers.size > 0 && !options.recompute) {
-    throw new Error(`interpolate: bn 'recompute' on ${model.name} needs options.recompute ` +
-      `(a BatchNormRecompute over training batches)`);
+    throw new Error(
+      `interpolate: bn 'recompute' on ${model.name} needs options.recompute ` +
+        `(a BatchNormRecompute over training batches)`,
+    );
   }
   const batchSize = options.evalBatchSize ?? 1000;
   const layer = options.splitInputLayer === false ? undefined : model.inputLayer;
@@ -145,13 +149,22 @@ export function interpolationCurve(
 
 /** The curve through the model's linear input layer, or null where one batch exceeds the memory budget. */
 function splitThroughInputLayer(
-  model: Model, layer: InputLayer, w1: ReadonlyMap<string, Tensor>, w2: ReadonlyMap<string, Tensor>,
-  alphas: readonly number[], policy: BatchNormPolicy, batchSize: number, options: CurveOptions,
+  model: Model,
+  layer: InputLayer,
+  w1: ReadonlyMap<string, Tensor>,
+  w2: ReadonlyMap<string, Tensor>,
+  alphas: readonly number[],
+  policy: BatchNormPolicy,
+  batchSize: number,
+  options: CurveOptions,
 ): InterpolationPoint[] | null {
   // The ends' layer parameters exactly as the model holds them when it is W1 or W2 (masks applied).
   const at = (alpha: number): LayerWeights => {
     interpolateInto(model, w1, w2, alpha, options.masks);
-    return { kernel: tf.clone(model.params.get(layer.kernel)!), bias: layer.bias === undefined ? undefined : tf.clone(model.params.get(layer.bias)!) };
+    return {
+      kernel: tf.clone(model.params.get(layer.kernel)!),
+      bias: layer.bias === undefined ? undefined : tf.clone(model.params.get(layer.bias)!),
+    };
   };
   const ends: [LayerWeights, LayerWeights] = [at(1), at(0)];
   // Every chunk of examples visits every alpha: re-estimate each W(alpha)'s statistics once.
@@ -165,17 +178,29 @@ function splitThroughInputLayer(
       return;
     }
     options.recompute.apply(model);
-    statistics.set(alpha, [...model.buffers.values()].map((v) => tf.clone(v)));
+    statistics.set(
+      alpha,
+      [...model.buffers.values()].map((v) => tf.clone(v)),
+    );
   };
   try {
     const results = inputSplitCurve(model, layer, {
-      ends, alphas, splits: options.splits, batchSize,
-      budgetBytes: options.inputLayerBytes ?? DEFAULT_INPUT_LAYER_BYTES, prepare,
+      ends,
+      alphas,
+      splits: options.splits,
+      batchSize,
+      budgetBytes: options.inputLayerBytes ?? DEFAULT_INPUT_LAYER_BYTES,
+      prepare,
     });
-    return results && alphas.flatMap((alpha, a) => options.splits.map(({ name }, s) => {
-      const e = results[a][s];
-      return { alpha, split: name, error: e.error, loss: e.loss, examples: e.examples };
-    }));
+    return (
+      results &&
+      alphas.flatMap((alpha, a) =>
+        options.splits.map(({ name }, s) => {
+          const e = results[a][s];
+          return { alpha, split: name, error: e.error, loss: e.loss, examples: e.examples };
+        }),
+      )
+    );
   } finally {
     for (const w of ends) tf.dispose([w.kernel, ...(w.bias ? [w.bias] : [])]);
     for (const t of statistics.values()) tf.dispose(t);
@@ -193,11 +218,17 @@ function applyMasks(model: Model, masks: ReadonlyMap<string, Tensor>): void {
 
 function checkSameNames(model: Model, weights: ReadonlyMap<string, Tensor>, label: string): void {
   for (const name of [...model.params.keys(), ...model.buffers.keys()]) {
-    if (!weights.has(name)) throw new Error(`interpolate: ${label} lacks '${name}' of ${model.name}; ` +
-      `give every parameter and buffer (copyWeights or liveWeights)`);
+    if (!weights.has(name))
+      throw new Error(
+        `interpolate: ${label} lacks '${name}' of ${model.name}; ` +
+          `give every parameter and buffer (copyWeights or liveWeights)`,
+      );
   }
   for (const name of weights.keys()) {
-    if (!model.params.has(name) && !model.buffers.has(name)) throw new Error(`interpolate: ${label} has '${name}', which ${model.name} does not; ` +
-      `both networks must have the model's architecture`);
+    if (!model.params.has(name) && !model.buffers.has(name))
+      throw new Error(
+        `interpolate: ${label} has '${name}', which ${model.name} does not; ` +
+          `both networks must have the model's architecture`,
+      );
   }
 }

@@ -29,8 +29,11 @@ export function measureInstability(points: readonly InterpolationPoint[], split:
   const own = points.filter((p) => p.split === split);
   const at = (alpha: number): InterpolationPoint => {
     const p = own.find((q) => q.alpha === alpha);
-    if (!p) throw new Error(`instability: the curve on '${split}' has no point at alpha = ${alpha}; ` +
-      `instability needs both endpoints (alpha 0 and 1)`);
+    if (!p)
+      throw new Error(
+        `instability: the curve on '${split}' has no point at alpha = ${alpha}; ` +
+          `instability needs both endpoints (alpha 0 and 1)`,
+      );
     return p;
   };
   const one = at(1);

@@ -26,17 +26,27 @@ export interface InitSeeds {
  * Init seeds for `inits` initializations under a base config: hashed from the config's own
  * initSeed and the init index, unless explicit `initSeeds` are given.
  */
-export function initSeedsFor(baseInitSeed: number, baseDataOrderSeed: number, inits: number, explicit?: readonly number[]): InitSeeds[] {
+export function initSeedsFor(
+  baseInitSeed: number,
+  baseDataOrderSeed: number,
+  inits: number,
+  explicit?: readonly number[],
+): InitSeeds[] {
   if (explicit) {
     explicit.forEach((s, i) => {
       if (!Number.isSafeInteger(s) || s < 0) throw new Error(`initSeeds[${i}] = ${s}: seeds are whole numbers >= 0`);
     });
-    if (new Set(explicit).size !== explicit.length) throw new Error(`initSeeds [${explicit.join(', ')}] repeat a seed; each initialization needs its own`);
+    if (new Set(explicit).size !== explicit.length)
+      throw new Error(`initSeeds [${explicit.join(', ')}] repeat a seed; each initialization needs its own`);
   } else if (!Number.isSafeInteger(inits) || inits < 1) {
     throw new Error(`inits = ${inits}: give a whole number of initializations >= 1`);
   }
   const seeds = explicit ?? Array.from({ length: inits }, (_, i) => deriveSeed('instability-init', baseInitSeed, i));
-  return seeds.map((initSeed, init) => ({ init, initSeed, trunkSeed: deriveSeed('instability-trunk-order', baseDataOrderSeed, initSeed) }));
+  return seeds.map((initSeed, init) => ({
+    init,
+    initSeed,
+    trunkSeed: deriveSeed('instability-trunk-order', baseDataOrderSeed, initSeed),
+  }));
 }
 
 /**

@@ -91,18 +91,52 @@ export interface InstabilitySummary {
   /** Mean curve over inits x pairs: error by alpha and split. */
   curve: { alpha: number; split: string; error: number; loss: number }[];
   /** With `throughout`: mean instability and L2 distance at each checkpoint. */
-  throughout?: { step: number; epoch: number; instability: Record<string, MeanStd>; l2: MeanStd; l2Prunable: MeanStd }[];
+  throughout?: {
+    step: number;
+    epoch: number;
+    instability: Record<string, MeanStd>;
+    l2: MeanStd;
+    l2Prunable: MeanStd;
+  }[];
 }
 
 /**
  * Builds the result tables from collected rows (column order fixed,
  * for stable printing); `throughout` tables only when asked for.
  */
-export function tablesOf(rows: ExperimentRows, withThroughout: boolean): { table: ColumnTable; pairs: ColumnTable; distances: ColumnTable; throughout?: { table: ColumnTable; pairs: ColumnTable } } {
+export function tablesOf(
+  rows: ExperimentRows,
+  withThroughout: boolean,
+): {
+  table: ColumnTable;
+  pairs: ColumnTable;
+  distances: ColumnTable;
+  throughout?: { table: ColumnTable; pairs: ColumnTable };
+} {
   const key = ['k', 'init', 'initSeed', 'pair', 'run'];
   const curveColumns = [...key, 'alpha', 'split', 'error', 'loss'];
-  const measureColumns = ['split', 'instability', 'maxError', 'argmaxAlpha', 'error1', 'error2', 'meanEndpointError', 'maxLoss', 'lossBarrier'];
-  const pairColumns = [...key, 'seed1', 'seed2', ...measureColumns, 'trainedError1', 'trainedError2', 'l2', 'l2Prunable', 'density'];
+  const measureColumns = [
+    'split',
+    'instability',
+    'maxError',
+    'argmaxAlpha',
+    'error1',
+    'error2',
+    'meanEndpointError',
+    'maxLoss',
+    'lossBarrier',
+  ];
+  const pairColumns = [
+    ...key,
+    'seed1',
+    'seed2',
+    ...measureColumns,
+    'trainedError1',
+    'trainedError2',
+    'l2',
+    'l2Prunable',
+    'density',
+  ];
   const out: ReturnType<typeof tablesOf> = {
     table: tableOf(rows.curves, curveColumns),
     pairs: tableOf(rows.pairs, pairColumns),
@@ -132,7 +166,8 @@ export function summarize(
 ): InstabilitySummary[] {
   return setup.ks.map((k) => {
     const pairs = rows.pairs.filter((r) => r.k === k);
-    const bySplit = <T>(f: (split: string) => T): Record<string, T> => Object.fromEntries(setup.splits.map((s) => [s, f(s)]));
+    const bySplit = <T>(f: (split: string) => T): Record<string, T> =>
+      Object.fromEntries(setup.splits.map((s) => [s, f(s)]));
     const ofSplit = (s: string) => pairs.filter((r) => r.split === s);
     const once = ofSplit(setup.splits[0]);
     const d = densities.get(k);
@@ -141,7 +176,12 @@ export function summarize(
     for (const alpha of [...new Set(curves.map((r) => r.alpha))]) {
       for (const split of setup.splits) {
         const at = curves.filter((r) => r.alpha === alpha && r.split === split);
-        curve.push({ alpha, split, error: meanStd(at.map((r) => r.error)).mean, loss: meanStd(at.map((r) => r.loss)).mean });
+        curve.push({
+          alpha,
+          split,
+          error: meanStd(at.map((r) => r.error)).mean,
+          loss: meanStd(at.map((r) => r.loss)).mean,
+        });
       }
     }
     const summary: InstabilitySummary = {
@@ -157,7 +197,14 @@ export function summarize(
       curve,
     };
     const during = rows.distances.filter((r) => r.k === k);
-    const steps = [...new Set(rows.throughoutPairs.filter((r) => r.k === k).map((r) => r.step).concat(during.map((r) => r.step)))].sort((a, b) => a - b);
+    const steps = [
+      ...new Set(
+        rows.throughoutPairs
+          .filter((r) => r.k === k)
+          .map((r) => r.step)
+          .concat(during.map((r) => r.step)),
+      ),
+    ].sort((a, b) => a - b);
     if (withThroughout) {
       summary.throughout = steps.map((step) => {
         const at = rows.throughoutPairs.filter((r) => r.k === k && r.step === step);
@@ -166,7 +213,9 @@ export function summarize(
         return {
           step,
           epoch: dist[0]?.epoch ?? at[0]?.epoch,
-          instability: Object.fromEntries(splits.map((s) => [s, meanStd(at.filter((r) => r.split === s).map((r) => r.instability))])),
+          instability: Object.fromEntries(
+            splits.map((s) => [s, meanStd(at.filter((r) => r.split === s).map((r) => r.instability))]),
+          ),
           l2: meanStd(dist.map((r) => r.l2)),
           l2Prunable: meanStd(dist.map((r) => r.l2Prunable)),
         };

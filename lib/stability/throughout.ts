@@ -53,11 +53,24 @@ export async function measureThroughout(run: ThroughoutRun): Promise<ExperimentR
   try {
     for (let i = 0; i < 3; i++) built.push(buildModel(run.config, run.dataset).model);
     const [copy1, copy2, probe] = built;
-    const recompute = run.bn === 'recompute' && probe.buffers.size > 0
-      ? new BatchNormRecompute({ split: run.dataset.train, batches: run.bnBatches, batchSize: run.config.batchSize, seed: run.bnSeed ?? 0, momentum: run.config.bnMomentum })
-      : undefined;
+    const recompute =
+      run.bn === 'recompute' && probe.buffers.size > 0
+        ? new BatchNormRecompute({
+            split: run.dataset.train,
+            batches: run.bnBatches,
+            batchSize: run.config.batchSize,
+            seed: run.bnSeed ?? 0,
+            momentum: run.config.bnMomentum,
+          })
+        : undefined;
     for (let pair = 0; pair < run.pairs; pair++) {
-      const where: PairKey = { k: run.from.step, init: run.init, initSeed: run.config.initSeed, pair, run: `${run.init}.${pair}` };
+      const where: PairKey = {
+        k: run.from.step,
+        init: run.init,
+        initSeed: run.config.initSeed,
+        pair,
+        run: `${run.init}.${pair}`,
+      };
       await measurePair({ run, copies: [copy1, copy2], probe, recompute, during, rows }, where);
     }
   } finally {
@@ -82,15 +95,30 @@ async function measurePair(ex: PairContext, where: PairKey): Promise<void> {
   const { run, probe, rows } = ex;
   const { config, dataset } = run;
   const { totalIterations: end, itersPerEpoch } = resolveConfig(config, dataset.train.size);
-  const seeds: [number, number] = [copySeed(config.dataOrderSeed, where.initSeed, where.pair, 1), copySeed(config.dataOrderSeed, where.initSeed, where.pair, 2)];
-  const curveOf = (w1: ReadonlyMap<string, Tensor>, w2: ReadonlyMap<string, Tensor>, alphas: number[], splits: readonly SplitName[]) =>
+  const seeds: [number, number] = [
+    copySeed(config.dataOrderSeed, where.initSeed, where.pair, 1),
+    copySeed(config.dataOrderSeed, where.initSeed, where.pair, 2),
+  ];
+  const curveOf = (
+    w1: ReadonlyMap<string, Tensor>,
+    w2: ReadonlyMap<string, Tensor>,
+    alphas: number[],
+    splits: readonly SplitName[],
+  ) =>
     interpolationCurve(probe, w1, w2, {
-      bn: run.bn, recompute: ex.recompute, evalBatchSize: config.evalBatchSize, alphas,
+      bn: run.bn,
+      recompute: ex.recompute,
+      evalBatchSize: config.evalBatchSize,
+      alphas,
       splits: splits.map((name) => ({ name, split: dataset[name], limit: config.evalExamples })),
     });
   const results = await trainTwins(config, {
-    from: run.from, seeds, models: ex.copies, dataset,
-    callbacks: run.callbacks, signal: run.signal,
+    from: run.from,
+    seeds,
+    models: ex.copies,
+    dataset,
+    callbacks: run.callbacks,
+    signal: run.signal,
     checkpoints: ex.during.checkpoints,
     onMeet: (step, epoch, [m1, m2]) => {
       const w1 = liveWeights(m1);
@@ -98,8 +126,18 @@ async function measurePair(ex: PairContext, where: PairKey): Promise<void> {
       rows.distances.push({ ...where, step, epoch, ...l2Distances(probe, w1, w2) });
       if (ex.during.splits.length === 0) return;
       const points = curveOf(w1, w2, ex.during.alphas, ex.during.splits);
-      for (const p of points) rows.throughoutCurves.push({ ...where, step, epoch, alpha: p.alpha, split: p.split, error: p.error, loss: p.loss });
-      for (const split of ex.during.splits) rows.throughoutPairs.push({ ...where, step, epoch, ...measureInstability(points, split) });
+      for (const p of points)
+        rows.throughoutCurves.push({
+          ...where,
+          step,
+          epoch,
+          alpha: p.alpha,
+          split: p.split,
+          error: p.error,
+          loss: p.loss,
+        });
+      for (const split of ex.during.splits)
+        rows.throughoutPairs.push({ ...where, step, epoch, ...measureInstability(points, split) });
     },
   });
   try {
@@ -108,16 +146,30 @@ async function measurePair(ex: PairContext, where: PairKey): Promise<void> {
     const w2 = liveWeights(m2);
     const dist = l2Distances(probe, w1, w2);
     // A checkpoint at T has already recorded the distance at the end.
-    if (!rows.distances.some((d) => d.pair === where.pair && d.step === end)) rows.distances.push({ ...where, step: end, epoch: end / itersPerEpoch, ...dist });
+    if (!rows.distances.some((d) => d.pair === where.pair && d.step === end))
+      rows.distances.push({ ...where, step: end, epoch: end / itersPerEpoch, ...dist });
     const points = curveOf(w1, w2, run.alphas, run.splits);
-    for (const p of points) rows.curves.push({ ...where, alpha: p.alpha, split: p.split, error: p.error, loss: p.loss });
+    for (const p of points)
+      rows.curves.push({ ...where, alpha: p.alpha, split: p.split, error: p.error, loss: p.loss });
     const added: PairRow[] = run.splits.map((split) => {
       const m = measureInstability(points, split);
       // Under 'recompute' the curve's ends carry re-estimated statistics; report the networks as trained too.
       const asTrained = ex.recompute
-        ? [m1, m2].map((net) => evaluate(net, dataset[split], { batchSize: config.evalBatchSize, limit: config.evalExamples }).error)
+        ? [m1, m2].map(
+            (net) =>
+              evaluate(net, dataset[split], { batchSize: config.evalBatchSize, limit: config.evalExamples }).error,
+          )
         : [m.error1, m.error2];
-      return { ...where, seed1: seeds[0], seed2: seeds[1], ...m, trainedError1: asTrained[0], trainedError2: asTrained[1], ...dist, density: null };
+      return {
+        ...where,
+        seed1: seeds[0],
+        seed2: seeds[1],
+        ...m,
+        trainedError1: asTrained[0],
+        trainedError2: asTrained[1],
+        ...dist,
+        density: null,
+      };
     });
     rows.pairs.push(...added);
   } finally {
@@ -133,8 +185,13 @@ export function resolveThroughout(throughout: ThroughoutOptions, alphas: number[
     throw new Error(`throughout.everySteps = ${everySteps}; give a whole number of steps >= 1`);
   }
   if (!everyEpoch && everySteps === undefined) throw new Error('throughout needs everyEpoch: true or everySteps: N');
-  const during = { checkpoints: { everyEpoch, everySteps }, alphas: resolveAlphas(throughout.alphas ?? alphas), splits: [...(throughout.splits ?? ['test'])] as SplitName[] };
-  if (during.splits.some((s) => s !== 'train' && s !== 'test')) throw new Error(`throughout.splits [${during.splits.join(', ')}]; use 'train' and/or 'test'`);
+  const during = {
+    checkpoints: { everyEpoch, everySteps },
+    alphas: resolveAlphas(throughout.alphas ?? alphas),
+    splits: [...(throughout.splits ?? ['test'])] as SplitName[],
+  };
+  if (during.splits.some((s) => s !== 'train' && s !== 'test'))
+    throw new Error(`throughout.splits [${during.splits.join(', ')}]; use 'train' and/or 'test'`);
   if (during.splits.length > 0 && (!during.alphas.includes(0) || !during.alphas.includes(1))) {
     throw new Error(`throughout.alphas [${during.alphas.join(', ')}] must include 0 and 1, the two copies`);
   }

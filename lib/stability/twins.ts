@@ -109,8 +109,10 @@ async function trainInLockstep(
     state.waiting = null;
     try {
       if (other.step !== ctx.step || other.copy === copy) {
-        throw new Error(`instability: copies met out of step (copy ${other.copy + 1} at ${other.step}, ` +
-          `copy ${copy + 1} at ${ctx.step})`);
+        throw new Error(
+          `instability: copies met out of step (copy ${other.copy + 1} at ${other.step}, ` +
+            `copy ${copy + 1} at ${ctx.step})`,
+        );
       }
       const models: [Model, Model] = copy === 0 ? [ctx.model, other.model] : [other.model, ctx.model];
       await options.onMeet?.(ctx.step, ctx.epoch, models);
@@ -132,7 +134,8 @@ async function trainInLockstep(
     });
   try {
     const settled = await Promise.allSettled([start(0), start(1)]);
-    if (settled[0].status === 'fulfilled' && settled[1].status === 'fulfilled') return [settled[0].value, settled[1].value];
+    if (settled[0].status === 'fulfilled' && settled[1].status === 'fulfilled')
+      return [settled[0].value, settled[1].value];
     for (const s of settled) if (s.status === 'fulfilled') s.value.dispose();
     // The first failure is the cause; the other copy only stopped because of it.
     throw state.failure;

@@ -55,8 +55,10 @@ function write(value: unknown, at: string, ancestors: Set<object>): string {
     case 'object':
       break;
     default:
-      return fail(`a ${typeof value} is not a JSON value; configs must be plain JSON (objects, arrays, strings, ` +
-        `finite numbers, booleans, null)`);
+      return fail(
+        `a ${typeof value} is not a JSON value; configs must be plain JSON (objects, arrays, strings, ` +
+          `finite numbers, booleans, null)`,
+      );
   }
   const object = value as object;
   if (ancestors.has(object)) fail('the value contains itself (a cycle); configs must be trees');
@@ -71,8 +73,10 @@ function write(value: unknown, at: string, ancestors: Set<object>): string {
     }
     const proto = Object.getPrototypeOf(object);
     if (proto !== Object.prototype && proto !== null) {
-      fail(`a ${object.constructor?.name ?? 'non-plain object'} is not plain JSON; ` +
-        `convert it (e.g. a Date to an ISO string, a typed array to an array)`);
+      fail(
+        `a ${object.constructor?.name ?? 'non-plain object'} is not plain JSON; ` +
+          `convert it (e.g. a Date to an ISO string, a typed array to an array)`,
+      );
     }
     const keys = Object.keys(object).sort();
     const parts: string[] = [];
@@ -107,8 +111,11 @@ export interface UnitIdentity {
 export function unitIdentity(kind: string, config: unknown): UnitIdentity {
   checkKind(kind);
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    throw new StoreError('INVALID_CONFIG', `config of a "${kind}" unit: must be a plain object, got ` +
-      `${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`);
+    throw new StoreError(
+      'INVALID_CONFIG',
+      `config of a "${kind}" unit: must be a plain object, got ` +
+        `${config === null ? 'null' : Array.isArray(config) ? 'an array' : typeof config}`,
+    );
   }
   // Written out rather than canonicalJson({config, kind}) so errors name "config.lr", not "config.config.lr";
   // the keys are in sorted order, so the text is the same.

@@ -56,12 +56,20 @@ export class CheckpointFolder {
   /** Steps that have a folder, newest first (whether or not they verify). */
   async steps(): Promise<number[]> {
     const names = await listDir(this.dir);
-    return names.filter((n) => /^\d+$/.test(n) && n.length === STEP_DIGITS).map(Number).sort((a, b) => b - a);
+    return names
+      .filter((n) => /^\d+$/.test(n) && n.length === STEP_DIGITS)
+      .map(Number)
+      .sort((a, b) => b - a);
   }
 
   /** Saves a checkpoint: files first, then the sidecar that makes it count; older ones beyond `keep` are deleted. */
-  async save(step: number, files: Record<string, Uint8Array> | ReadonlyMap<string, Uint8Array>, info: Json = null): Promise<void> {
-    if (!Number.isSafeInteger(step) || step < 0) throw new StoreError('INVALID_STEP', `${this.dir}: checkpoint step ${step} must be a non-negative integer`);
+  async save(
+    step: number,
+    files: Record<string, Uint8Array> | ReadonlyMap<string, Uint8Array>,
+    info: Json = null,
+  ): Promise<void> {
+    if (!Number.isSafeInteger(step) || step < 0)
+      throw new StoreError('INVALID_STEP', `${this.dir}: checkpoint step ${step} must be a non-negative integer`);
     const entries = files instanceof Map ? [...files] : Object.entries(files);
     if (entries.length === 0) throw new StoreError('INVALID_NAME', `${this.dir}: a checkpoint needs at least one file`);
     canonicalJson(info, `checkpoint info at step ${step}`);
@@ -69,8 +77,10 @@ export class CheckpointFolder {
     const digests: Record<string, FileDigest> = {};
     for (const [name, bytes] of entries) {
       checkFileName(name, `checkpoint at step ${step}`);
-      if (name === SIDECAR) throw new StoreError('INVALID_NAME', `${dir}: "${SIDECAR}" is reserved for the checkpoint's checksums`);
-      if (!(bytes instanceof Uint8Array)) throw new StoreError('INVALID_NAME', `${dir}: checkpoint file "${name}" must be a Uint8Array (or Buffer)`);
+      if (name === SIDECAR)
+        throw new StoreError('INVALID_NAME', `${dir}: "${SIDECAR}" is reserved for the checkpoint's checksums`);
+      if (!(bytes instanceof Uint8Array))
+        throw new StoreError('INVALID_NAME', `${dir}: checkpoint file "${name}" must be a Uint8Array (or Buffer)`);
       digests[name] = { size: bytes.length, sha256: sha256(bytes) };
     }
     try {
@@ -129,7 +139,12 @@ export class CheckpointFolder {
   }
 
   private async load(step: number, dir: string, sidecar: Sidecar): Promise<Checkpoint | null> {
-    if (sidecar?.format !== FORMAT || sidecar.step !== step || typeof sidecar.files !== 'object' || sidecar.files === null) {
+    if (
+      sidecar?.format !== FORMAT ||
+      sidecar.step !== step ||
+      typeof sidecar.files !== 'object' ||
+      sidecar.files === null
+    ) {
       this.report(step, path.join(dir, SIDECAR), `not a valid checkpoint sidecar for step ${step}`);
       return null;
     }

@@ -37,7 +37,8 @@ export async function digestFile(file: string, useCache = true): Promise<FileDig
   const digest = await sha256File(file);
   // Only cache if nothing changed while hashing, or the cache could pair an old hash with a new stat.
   const after = await fsp.stat(file, { bigint: true });
-  if (`${after.size}:${after.mtimeNs}:${after.ctimeNs}:${after.ino}:${after.dev}` === key) cache.set(file, { key, sha256: digest });
+  if (`${after.size}:${after.mtimeNs}:${after.ctimeNs}:${after.ino}:${after.dev}` === key)
+    cache.set(file, { key, sha256: digest });
   return { size: Number(before.size), sha256: digest };
 }
 
@@ -56,7 +57,12 @@ export async function checkFile(file: string, expected: FileDigest, useCache = t
   const wrongSize = await checkSize(file, expected);
   if (wrongSize) return wrongSize;
   const { sha256 } = await digestFile(file, useCache);
-  if (sha256 !== expected.sha256) return { problem: 'SHA-256 differs (the content changed: corruption or an edit)', expected: `sha256 ${expected.sha256}`, actual: `sha256 ${sha256}` };
+  if (sha256 !== expected.sha256)
+    return {
+      problem: 'SHA-256 differs (the content changed: corruption or an edit)',
+      expected: `sha256 ${expected.sha256}`,
+      actual: `sha256 ${sha256}`,
+    };
   return null;
 }
 
@@ -67,9 +73,14 @@ export async function checkSize(file: string, expected: FileDigest): Promise<Dig
     stat = await fsp.stat(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { problem: code === 'ENOENT' ? 'the file is missing' : `cannot read the file (${(e as Error).message})`, expected: `${expected.size} bytes`, actual: code ?? 'unreadable' };
+    return {
+      problem: code === 'ENOENT' ? 'the file is missing' : `cannot read the file (${(e as Error).message})`,
+      expected: `${expected.size} bytes`,
+      actual: code ?? 'unreadable',
+    };
   }
-  if (!stat.isFile()) return { problem: 'not a regular file', expected: `${expected.size} bytes`, actual: 'not a file' };
+  if (!stat.isFile())
+    return { problem: 'not a regular file', expected: `${expected.size} bytes`, actual: 'not a file' };
   if (stat.size !== expected.size) {
     const how = stat.size < expected.size ? 'truncated' : 'longer than recorded';
     return { problem: `size differs (${how})`, expected: `${expected.size} bytes`, actual: `${stat.size} bytes` };
@@ -79,14 +90,23 @@ export async function checkSize(file: string, expected: FileDigest): Promise<Dig
 
 /** Checks bytes already in memory against a recorded digest (what a reader is about to use). */
 export function checkBytes(bytes: Uint8Array, expected: FileDigest): DigestMismatch | null {
-  if (bytes.length !== expected.size) return { problem: 'size differs', expected: `${expected.size} bytes`, actual: `${bytes.length} bytes` };
+  if (bytes.length !== expected.size)
+    return { problem: 'size differs', expected: `${expected.size} bytes`, actual: `${bytes.length} bytes` };
   const actual = createHash('sha256').update(bytes).digest('hex');
-  if (actual !== expected.sha256) return { problem: 'SHA-256 differs', expected: `sha256 ${expected.sha256}`, actual: `sha256 ${actual}` };
+  if (actual !== expected.sha256)
+    return { problem: 'SHA-256 differs', expected: `sha256 ${expected.sha256}`, actual: `sha256 ${actual}` };
   return null;
 }
 
 /** True for a well-formed digest record (manifest and checkpoint sidecars are checked before use). */
 export function isFileDigest(x: unknown): x is FileDigest {
   const d = x as FileDigest;
-  return typeof d === 'object' && d !== null && Number.isSafeInteger(d.size) && d.size >= 0 && typeof d.sha256 === 'string' && /^[0-9a-f]{64}$/.test(d.sha256);
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    Number.isSafeInteger(d.size) &&
+    d.size >= 0 &&
+    typeof d.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(d.sha256)
+  );
 }

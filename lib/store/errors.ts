@@ -95,7 +95,12 @@ const NO_PERMISSION = 'no permission to write there: check the owner of the stor
 export function describeError(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   const code = rootCode(e);
-  const hint = code === 'ENOSPC' || code === 'EDQUOT' ? DISK_FULL : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? NO_PERMISSION : undefined;
+  const hint =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? DISK_FULL
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        ? NO_PERMISSION
+        : undefined;
   return hint && !message.includes(hint) ? `${message} [${hint}]` : message;
 }
 

@@ -25,13 +25,23 @@ export const TABLE_FORMATS: readonly TableFormat[] = ['csv', 'json', 'arrow'];
 
 function isExportable(table: unknown): table is ExportableTable {
   const t = table as ExportableTable;
-  return typeof t === 'object' && t !== null && typeof t.toCSV === 'function' && typeof t.toJSON === 'function' && typeof t.toArrowIPC === 'function';
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    typeof t.toCSV === 'function' &&
+    typeof t.toJSON === 'function' &&
+    typeof t.toArrowIPC === 'function'
+  );
 }
 
 /** The bytes of a table in one format. JSON is an array of row objects (NaN becomes null, as JSON requires). */
 export function tableBytes(table: ExportableTable, format: TableFormat): Uint8Array {
-  if (!isExportable(table)) throw new StoreError('INVALID_NAME', `exportTable: expected an arquero table (with toCSV, toJSON, toArrowIPC), ` +
-    `got ${table === null ? 'null' : typeof table}`);
+  if (!isExportable(table))
+    throw new StoreError(
+      'INVALID_NAME',
+      `exportTable: expected an arquero table (with toCSV, toJSON, toArrowIPC), ` +
+        `got ${table === null ? 'null' : typeof table}`,
+    );
   switch (format) {
     case 'csv':
       return Buffer.from(table.toCSV());
@@ -41,7 +51,10 @@ export function tableBytes(table: ExportableTable, format: TableFormat): Uint8Ar
       // The IPC *file* format (magic "ARROW1", random access) is what .arrow/.feather readers expect.
       return table.toArrowIPC({ format: 'file' });
     default:
-      throw new StoreError('INVALID_NAME', `exportTable: unknown format ${JSON.stringify(format)}; use one of ${TABLE_FORMATS.join(', ')}`);
+      throw new StoreError(
+        'INVALID_NAME',
+        `exportTable: unknown format ${JSON.stringify(format)}; use one of ${TABLE_FORMATS.join(', ')}`,
+      );
   }
 }
 
@@ -49,7 +62,11 @@ export function tableBytes(table: ExportableTable, format: TableFormat): Uint8Ar
  * Writes a table as `<base>.csv`, `<base>.json` and `<base>.arrow` (or the formats asked for), each
  * atomically. `base` is a path without extension. Returns the files written.
  */
-export async function exportTable(table: ExportableTable, base: string, formats: readonly TableFormat[] = TABLE_FORMATS): Promise<string[]> {
+export async function exportTable(
+  table: ExportableTable,
+  base: string,
+  formats: readonly TableFormat[] = TABLE_FORMATS,
+): Promise<string[]> {
   const files: string[] = [];
   await ensureDir(path.dirname(base));
   for (const format of formats) {

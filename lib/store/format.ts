@@ -29,8 +29,10 @@ export function configSummary(config: Json | null, width = 70): string {
 
 function localTime(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-    `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}`
+  );
 }
 
 /** The `lmc ls` table: hash prefix, kind, state, size, modified, config. */
@@ -46,7 +48,11 @@ export function formatUnitList(units: readonly UnitInfo[]): string {
   ]);
   const header = ['HASH', 'KIND', 'STATE', 'SIZE', 'MODIFIED', 'CONFIG'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   const counts = new Map<string, number>();
   for (const u of units) counts.set(u.state, (counts.get(u.state) ?? 0) + 1);
   const total = units.reduce((s, u) => s + u.bytes, 0);
@@ -73,18 +79,24 @@ export function formatUnitDetails(u: UnitInfo): string {
   ];
   if (u.progress && u.state !== 'finished') {
     const eta = unitEtaSeconds(u);
-    lines.push(`progress  step ${u.progress.step} of ${u.progress.to} (this attempt from ${u.progress.from}) at ` +
-      `${u.progress.updatedAt}` +
-      (eta === null ? '' : `, about ${formatDuration(eta)} left`));
+    lines.push(
+      `progress  step ${u.progress.step} of ${u.progress.to} (this attempt from ${u.progress.from}) at ` +
+        `${u.progress.updatedAt}` +
+        (eta === null ? '' : `, about ${formatDuration(eta)} left`),
+    );
   }
-  if (u.manifest) lines.push(`computed  ${u.manifest.started} .. ${u.manifest.finished} (${u.manifest.seconds.toFixed(1)} s) on ` +
-    `${u.manifest.host}`);
+  if (u.manifest)
+    lines.push(
+      `computed  ${u.manifest.started} .. ${u.manifest.finished} (${u.manifest.seconds.toFixed(1)} s) on ` +
+        `${u.manifest.host}`,
+    );
   for (const p of u.problems) lines.push(`problem   ${p}`);
   lines.push(`config    ${JSON.stringify(u.config, null, 2).replace(/\n/g, '\n          ')}`);
   if (u.manifest) {
     lines.push(`summary   ${JSON.stringify(u.summary, null, 2).replace(/\n/g, '\n          ')}`);
     lines.push('files');
-    for (const [name, d] of Object.entries(u.manifest.files)) lines.push(`  ${name.padEnd(32)} ${formatBytes(d.size).padStart(10)}  sha256 ${d.sha256.slice(0, 16)}`);
+    for (const [name, d] of Object.entries(u.manifest.files))
+      lines.push(`  ${name.padEnd(32)} ${formatBytes(d.size).padStart(10)}  sha256 ${d.sha256.slice(0, 16)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -14,13 +14,30 @@
  */
 export { openStore, storeRootProblem, Store, type StoreOptions, type Compute } from './store';
 export { FinishedUnit, UnitWriter } from './unit';
-export { canonicalJson, unitIdentity, unitHash, checkKind, isUnitHash, sha256, type Json, type UnitIdentity } from './canonical';
+export {
+  canonicalJson,
+  unitIdentity,
+  unitHash,
+  checkKind,
+  isUnitHash,
+  sha256,
+  type Json,
+  type UnitIdentity,
+} from './canonical';
 export { StoreError, type StoreErrorCode, type StoreEvent } from './errors';
 export { defaultStoreRoot } from './layout';
 export type { Checkpoint } from './checkpoints';
 export type { Manifest } from './manifest';
 export type { LockTiming } from './lock';
 export { progressEtaSeconds, type UnitProgress } from './progress';
-export { unitEtaSeconds, type UnitInfo, type UnitState, type ListOptions, type GcOptions, type GcReport, type VerifyReport } from './inventory';
+export {
+  unitEtaSeconds,
+  type UnitInfo,
+  type UnitState,
+  type ListOptions,
+  type GcOptions,
+  type GcReport,
+  type VerifyReport,
+} from './inventory';
 export { exportTable, tableBytes, TABLE_FORMATS, type ExportableTable, type TableFormat } from './export';
 export { formatUnitList, formatUnitDetails, formatGcReport, formatBytes, configSummary } from './format';

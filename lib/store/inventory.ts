@@ -7,12 +7,34 @@ import * as path from 'node:path';
 import { isUnitHash, type Json } from './canonical';
 import { StoreError } from './errors';
 import {
-  CONFIG_FILE, LOCK_FILE, MARKER_FILE, PARTIAL_DIR, WORK_PREFIX,
-  listDir, readJsonFile, removeTree, treeStats,
+  CONFIG_FILE,
+  LOCK_FILE,
+  MARKER_FILE,
+  PARTIAL_DIR,
+  WORK_PREFIX,
+  listDir,
+  readJsonFile,
+  removeTree,
+  treeStats,
 } from './layout';
-import { HeldLock, describeOwner, inspectLock, removeLockIf, removeLockLeftovers, staleReason, type LockTiming } from './lock';
+import {
+  HeldLock,
+  describeOwner,
+  inspectLock,
+  removeLockIf,
+  removeLockLeftovers,
+  staleReason,
+  type LockTiming,
+} from './lock';
 import { PROGRESS_FILE, progressEtaSeconds, readProgress, type UnitProgress } from './progress';
-import { describeProblem, readManifest, verifyManifestFiles, type FileProblem, type Manifest, type VerifyMode } from './manifest';
+import {
+  describeProblem,
+  readManifest,
+  verifyManifestFiles,
+  type FileProblem,
+  type Manifest,
+  type VerifyMode,
+} from './manifest';
 
 /**
  * A unit's state: committed and intact, being computed now,
@@ -72,7 +94,12 @@ async function liveOwner(dir: string, timing: LockTiming): Promise<string | null
 }
 
 /** Describes a unit; `lockedByUs` (gc) keeps our own lock from making it look 'running'. */
-async function describeUnit(unit: { kind: string; hash: string; dir: string }, timing: LockTiming, verify: VerifyMode, lockedByUs = false): Promise<UnitInfo> {
+async function describeUnit(
+  unit: { kind: string; hash: string; dir: string },
+  timing: LockTiming,
+  verify: VerifyMode,
+  lockedByUs = false,
+): Promise<UnitInfo> {
   const { kind, hash, dir } = unit;
   const config = await readJsonFile(path.join(dir, CONFIG_FILE));
   const read = await readManifest(dir, kind, hash);
@@ -85,7 +112,8 @@ async function describeUnit(unit: { kind: string; hash: string; dir: string }, t
   }
   const steps = (await listDir(path.join(dir, PARTIAL_DIR))).filter((n) => /^\d{12}$/.test(n)).map(Number);
   const owner = read.state === 'ok' || lockedByUs ? null : await liveOwner(dir, timing);
-  const state: UnitState = read.state === 'missing' ? (owner ? 'running' : 'unfinished') : problems.length > 0 ? 'corrupt' : 'finished';
+  const state: UnitState =
+    read.state === 'missing' ? (owner ? 'running' : 'unfinished') : problems.length > 0 ? 'corrupt' : 'finished';
   const { bytes, modified } = await treeStats(dir);
   return {
     kind,
@@ -121,16 +149,30 @@ export async function listUnits(root: string, timing: LockTiming, options: ListO
 /** Finds one unit by hash prefix ("3fa4", or "train/3fa4") and verifies it in full. */
 export async function showUnit(root: string, timing: LockTiming, ref: string): Promise<UnitInfo> {
   const match = /^(?:([a-z][a-z0-9_-]{0,63})\/)?([0-9a-f]{1,64})$/.exec(String(ref).trim().toLowerCase());
-  if (!match) throw new StoreError('NOT_FOUND', `${root}: ${JSON.stringify(ref)} is not a unit hash; give the hash or a unique prefix of it (hex digits, ` +
-    `as \`lmc ls\` prints), optionally as kind/prefix`);
+  if (!match)
+    throw new StoreError(
+      'NOT_FOUND',
+      `${root}: ${JSON.stringify(ref)} is not a unit hash; give the hash or a unique prefix of it (hex digits, ` +
+        `as \`lmc ls\` prints), optionally as kind/prefix`,
+    );
   const [, kind, prefix] = match;
   const candidates = (await unitFolders(root, kind)).filter((u) => u.hash.startsWith(prefix));
-  if (candidates.length === 0) throw new StoreError('NOT_FOUND', `${root}: no unit${kind ? ` of kind "${kind}"` : ''} has a hash starting with "${prefix}"; ` +
-    `\`lmc ls\` lists the units`);
+  if (candidates.length === 0)
+    throw new StoreError(
+      'NOT_FOUND',
+      `${root}: no unit${kind ? ` of kind "${kind}"` : ''} has a hash starting with "${prefix}"; ` +
+        `\`lmc ls\` lists the units`,
+    );
   if (candidates.length > 1) {
-    const names = candidates.slice(0, 10).map((u) => `${u.kind}/${u.hash.slice(0, 16)}`).join(', ');
-    throw new StoreError('AMBIGUOUS', `${root}: ${candidates.length} units have hashes starting with "${prefix}" ` +
-      `(${names}${candidates.length > 10 ? ', ...' : ''}); give more digits`);
+    const names = candidates
+      .slice(0, 10)
+      .map((u) => `${u.kind}/${u.hash.slice(0, 16)}`)
+      .join(', ');
+    throw new StoreError(
+      'AMBIGUOUS',
+      `${root}: ${candidates.length} units have hashes starting with "${prefix}" ` +
+        `(${names}${candidates.length > 10 ? ', ...' : ''}); give more digits`,
+    );
   }
   return describeUnit(candidates[0], timing, 'full');
 }
@@ -182,8 +224,11 @@ export async function gcStore(root: string, timing: LockTiming, options: GcOptio
   const rootNames = await listDir(root);
   if (rootNames.length === 0) return report;
   if (!rootNames.includes(MARKER_FILE)) {
-    throw new StoreError('NOT_A_STORE', `${root}: no ${MARKER_FILE} here, so this is not an lmc-lab store (is LMC_HOME right?); ` +
-      `gc deletes nothing outside a store`);
+    throw new StoreError(
+      'NOT_A_STORE',
+      `${root}: no ${MARKER_FILE} here, so this is not an lmc-lab store (is LMC_HOME right?); ` +
+        `gc deletes nothing outside a store`,
+    );
   }
   const remove = async (target: string, reason: string): Promise<void> => {
     const { bytes } = await treeStats(target);
@@ -195,7 +240,10 @@ export async function gcStore(root: string, timing: LockTiming, options: GcOptio
     const lockFile = path.join(unit.dir, LOCK_FILE);
     const lock = options.dryRun ? null : await acquireForGc(lockFile, timing);
     if (!options.dryRun && !lock) {
-      report.kept.push({ path: unit.dir, reason: `locked by ${(await liveOwner(unit.dir, timing)) ?? 'a live process'}` });
+      report.kept.push({
+        path: unit.dir,
+        reason: `locked by ${(await liveOwner(unit.dir, timing)) ?? 'a live process'}`,
+      });
       continue;
     }
     try {
@@ -206,25 +254,37 @@ export async function gcStore(root: string, timing: LockTiming, options: GcOptio
       }
       const resumable = info.state === 'unfinished' && info.checkpointStep !== null && options.keepResumable;
       if (info.state === 'unfinished' && !resumable) {
-        for (const name of await listDir(unit.dir)) if (!isLockName(name)) await remove(path.join(unit.dir, name), 'unfinished unit');
+        for (const name of await listDir(unit.dir))
+          if (!isLockName(name)) await remove(path.join(unit.dir, name), 'unfinished unit');
         continue;
       }
       if (info.state === 'corrupt' && options.corrupt) {
-        for (const name of await listDir(unit.dir)) if (!isLockName(name)) await remove(path.join(unit.dir, name), `corrupt unit (${info.problems[0]})`);
+        for (const name of await listDir(unit.dir))
+          if (!isLockName(name)) await remove(path.join(unit.dir, name), `corrupt unit (${info.problems[0]})`);
         continue;
       }
-      if (info.state === 'corrupt') report.kept.push({ path: unit.dir, reason: `corrupt, kept for inspection (gc --corrupt removes it): ${info.problems[0]}` });
-      if (resumable) report.kept.push({ path: unit.dir, reason: `unfinished, resumable from step ${info.checkpointStep}` });
+      if (info.state === 'corrupt')
+        report.kept.push({
+          path: unit.dir,
+          reason: `corrupt, kept for inspection (gc --corrupt removes it): ${info.problems[0]}`,
+        });
+      if (resumable)
+        report.kept.push({ path: unit.dir, reason: `unfinished, resumable from step ${info.checkpointStep}` });
       for (const name of await listDir(unit.dir)) {
-        const leftover = name.startsWith(WORK_PREFIX) ? 'work folder of an interrupted attempt'
-          : name.endsWith('.tmp') && name.startsWith('.') ? 'temp file of an interrupted write'
-            : name === PARTIAL_DIR && info.state !== 'unfinished' ? 'checkpoints of a committed unit'
-              : name === PROGRESS_FILE && info.state === 'finished' ? 'progress record of a committed unit'
-              : null;
+        const leftover = name.startsWith(WORK_PREFIX)
+          ? 'work folder of an interrupted attempt'
+          : name.endsWith('.tmp') && name.startsWith('.')
+            ? 'temp file of an interrupted write'
+            : name === PARTIAL_DIR && info.state !== 'unfinished'
+              ? 'checkpoints of a committed unit'
+              : name === PROGRESS_FILE && info.state === 'finished'
+                ? 'progress record of a committed unit'
+                : null;
         if (leftover) await remove(path.join(unit.dir, name), leftover);
       }
       if (!options.dryRun) {
-        for (const file of await removeLockLeftovers(unit.dir, LOCK_FILE)) report.removed.push({ path: file, reason: 'file of an interrupted lock operation', bytes: 0 });
+        for (const file of await removeLockLeftovers(unit.dir, LOCK_FILE))
+          report.removed.push({ path: file, reason: 'file of an interrupted lock operation', bytes: 0 });
       }
       await removeHiddenTemps(unit.dir, remove);
     } finally {
@@ -237,7 +297,11 @@ export async function gcStore(root: string, timing: LockTiming, options: GcOptio
 }
 
 /** Temp files (".name.pid.random.tmp") of writes interrupted inside output subfolders or checkpoints. */
-async function removeHiddenTemps(dir: string, remove: (target: string, reason: string) => Promise<void>, depth = 0): Promise<void> {
+async function removeHiddenTemps(
+  dir: string,
+  remove: (target: string, reason: string) => Promise<void>,
+  depth = 0,
+): Promise<void> {
   for (const name of await listDir(dir)) {
     const target = path.join(dir, name);
     if (name.startsWith('.')) {

@@ -57,15 +57,19 @@ export function checkFileName(name: unknown, where: string): string {
   const segments = name.split('/');
   if (segments.length > 4) bad('is nested more than 4 folders deep');
   for (const s of segments) {
-    if (!SEGMENT.test(s)) bad(`has an invalid part ${JSON.stringify(s)}: each part starts with a letter, ` +
-      `digit or '_' and holds only letters, digits and _ . , = + @ - (at most 128 characters)`);
+    if (!SEGMENT.test(s))
+      bad(
+        `has an invalid part ${JSON.stringify(s)}: each part starts with a letter, ` +
+          `digit or '_' and holds only letters, digits and _ . , = + @ - (at most 128 characters)`,
+      );
   }
   if (RESERVED.has(segments[0])) bad(`is reserved by the store (${[...RESERVED].join(', ')})`);
   return name;
 }
 
 /** Outcome of reading a JSON file that may be absent or damaged. */
-export type JsonRead = { state: 'ok'; value: unknown; text: string } | { state: 'missing' } | { state: 'invalid'; problem: string };
+export type JsonRead =
+  { state: 'ok'; value: unknown; text: string } | { state: 'missing' } | { state: 'invalid'; problem: string };
 
 /** Reads and parses a JSON file, telling apart absent, unreadable/unparsable and fine. */
 export async function readJsonFile(file: string): Promise<JsonRead> {
@@ -160,7 +164,8 @@ export async function syncDir(dir: string): Promise<void> {
     await handle.sync();
   } catch (e) {
     const code = errnoCode(e);
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EACCES') throw ioError(dir, 'syncing the folder', e);
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EACCES')
+      throw ioError(dir, 'syncing the folder', e);
   } finally {
     await handle?.close();
   }

@@ -116,15 +116,14 @@ export function isPidAlive(pid: number): boolean {
 }
 
 /** What is on disk at a lock path. */
-export type LockState =
-  | { state: 'free' }
-  | { state: 'held'; owner: LockOwner | null; mtimeMs: number; ino: number };
+export type LockState = { state: 'free' } | { state: 'held'; owner: LockOwner | null; mtimeMs: number; ino: number };
 
 function parseOwner(text: string): LockOwner | null {
   try {
     const o = JSON.parse(text) as LockOwner;
     // pid 0 or negative would signal a process group in isPidAlive; such a file is garbage.
-    if (o && Number.isSafeInteger(o.pid) && o.pid > 0 && typeof o.token === 'string' && typeof o.hostId === 'string') return o;
+    if (o && Number.isSafeInteger(o.pid) && o.pid > 0 && typeof o.token === 'string' && typeof o.hostId === 'string')
+      return o;
   } catch {
     // An empty or half-written file: its creator died between create and write, or is writing now.
   }
@@ -153,12 +152,18 @@ export function describeOwner(owner: LockOwner | null): string {
  * Why a held lock is stale, or null while its owner looks alive.
  * `firstSeen`: when this waiter first saw this heartbeat.
  */
-export function staleReason(lock: Extract<LockState, { state: 'held' }>, firstSeen: number, timing: LockTiming, now = Date.now()): string | null {
+export function staleReason(
+  lock: Extract<LockState, { state: 'held' }>,
+  firstSeen: number,
+  timing: LockTiming,
+  now = Date.now(),
+): string | null {
   const { owner } = lock;
   if (owner && owner.hostId === HOST_ID) {
     if (owner.pid === process.pid) {
       // Another thread's lock is live while it heartbeats (the rule below).
-      if (!heldTokens.has(owner.token) && owner.process !== PROCESS_ID) return `it carries this process's pid ${owner.pid} but was left by an earlier process`;
+      if (!heldTokens.has(owner.token) && owner.process !== PROCESS_ID)
+        return `it carries this process's pid ${owner.pid} but was left by an earlier process`;
     } else if (!isPidAlive(owner.pid)) {
       return `its owner, process ${owner.pid} on this host, is no longer running`;
     }
@@ -167,8 +172,11 @@ export function staleReason(lock: Extract<LockState, { state: 'held' }>, firstSe
   // owner right after creating the file: if nothing appears within a short grace, its creator died.
   const limit = owner ? timing.staleMs : Math.min(timing.staleMs, EMPTY_LOCK_GRACE_MS);
   const unchanged = Math.max(now - firstSeen, now - lock.mtimeMs - limit);
-  if (unchanged >= limit) return `its heartbeat has not been refreshed for ${Math.round(unchanged / 1000)} s ` +
-    `(stale after ${Math.round(limit / 1000)} s)`;
+  if (unchanged >= limit)
+    return (
+      `its heartbeat has not been refreshed for ${Math.round(unchanged / 1000)} s ` +
+      `(stale after ${Math.round(limit / 1000)} s)`
+    );
   return null;
 }
 
@@ -176,7 +184,10 @@ export function staleReason(lock: Extract<LockState, { state: 'held' }>, firstSe
  * Removes the lock at `file` only if it is still the one described by `expected` (inode, token,
  * heartbeat): rename aside, compare, delete or put back. Returns what happened.
  */
-export async function removeLockIf(file: string, expected: { ino: number; mtimeMs: number; token: string | undefined }): Promise<'removed' | 'gone' | 'changed'> {
+export async function removeLockIf(
+  file: string,
+  expected: { ino: number; mtimeMs: number; token: string | undefined },
+): Promise<'removed' | 'gone' | 'changed'> {
   const aside = `${file}.${randomBytes(6).toString('hex')}.aside`;
   try {
     await fsp.rename(file, aside);
@@ -209,7 +220,10 @@ export class HeldLock {
   private timer: NodeJS.Timeout | undefined;
   private released = false;
 
-  private constructor(readonly file: string, owner: LockOwner) {
+  private constructor(
+    readonly file: string,
+    owner: LockOwner,
+  ) {
     this.owner = owner;
   }
 
@@ -255,11 +269,20 @@ export class HeldLock {
         if (code === 'EEXIST') {
           // NFS: a retried link whose first reply was lost says EEXIST although it worked; the link count tells.
           acquired = (await fsp.stat(temp)).nlink === 2;
-        } else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS' || code === 'EMLINK') {
-          acquired = await writeNewFile(file, text, false).then(() => true, (w) => {
-            if (errnoCode(w) === 'EEXIST') return false;
-            throw w;
-          });
+        } else if (
+          code === 'EPERM' ||
+          code === 'ENOTSUP' ||
+          code === 'EOPNOTSUPP' ||
+          code === 'ENOSYS' ||
+          code === 'EMLINK'
+        ) {
+          acquired = await writeNewFile(file, text, false).then(
+            () => true,
+            (w) => {
+              if (errnoCode(w) === 'EEXIST') return false;
+              throw w;
+            },
+          );
         } else {
           throw e;
         }
@@ -286,7 +309,12 @@ export class HeldLock {
   private async beat(): Promise<void> {
     if (this.released || this.controller.signal.aborted) return;
     if (!(await this.stillHeld())) {
-      this.controller.abort(new StoreError('LOCK_LOST', `${this.file}: another process took this lock over (it judged this one stale); this process must not commit`));
+      this.controller.abort(
+        new StoreError(
+          'LOCK_LOST',
+          `${this.file}: another process took this lock over (it judged this one stale); this process must not commit`,
+        ),
+      );
       return;
     }
     const now = new Date();
@@ -311,7 +339,9 @@ export class HeldLock {
     heldTokens.delete(this.owner.token);
     const state = await inspectLock(this.file).catch(() => null);
     if (state?.state === 'held' && state.owner?.token === this.owner.token) {
-      await removeLockIf(this.file, { ino: state.ino, mtimeMs: state.mtimeMs, token: this.owner.token }).catch(() => undefined);
+      await removeLockIf(this.file, { ino: state.ino, mtimeMs: state.mtimeMs, token: this.owner.token }).catch(
+        () => undefined,
+      );
     }
   }
 }
@@ -405,8 +435,11 @@ export async function waitUntilFree(file: string, timing: LockTiming, reports: W
       told = Date.now();
     }
     if (Date.now() - started > timing.waitTimeoutMs) {
-      throw new StoreError('LOCK_TIMEOUT', `${file}: still held by ${describeOwner(lock.owner)} after waiting ` +
-        `${Math.round((Date.now() - started) / 1000)} s; if that process is gone, delete the lock file or run gc`);
+      throw new StoreError(
+        'LOCK_TIMEOUT',
+        `${file}: still held by ${describeOwner(lock.owner)} after waiting ` +
+          `${Math.round((Date.now() - started) / 1000)} s; if that process is gone, delete the lock file or run gc`,
+      );
     }
     await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() * 0.5)));
     delay = Math.min(delay * 1.5, timing.maxPollMs);

@@ -44,27 +44,42 @@ export interface FileProblem {
 }
 
 /** What reading a unit's manifest found. */
-export type ManifestRead = { state: 'missing' } | { state: 'invalid'; problem: FileProblem } | { state: 'ok'; manifest: Manifest };
+export type ManifestRead =
+  { state: 'missing' } | { state: 'invalid'; problem: FileProblem } | { state: 'ok'; manifest: Manifest };
 
 /** Reads and structurally checks manifest.json (not the files it lists). */
 export async function readManifest(dir: string, kind: string, hash: string): Promise<ManifestRead> {
   const read = await readJsonFile(path.join(dir, MANIFEST_FILE));
   if (read.state === 'missing') return read;
-  const invalid = (problem: string, expected?: string, actual?: string): ManifestRead => ({ state: 'invalid', problem: { file: MANIFEST_FILE, problem, expected, actual } });
+  const invalid = (problem: string, expected?: string, actual?: string): ManifestRead => ({
+    state: 'invalid',
+    problem: { file: MANIFEST_FILE, problem, expected, actual },
+  });
   if (read.state === 'invalid') return invalid(read.problem);
   const m = read.value as Manifest;
-  if (typeof m !== 'object' || m === null || m.format !== MANIFEST_FORMAT) return invalid('unknown manifest format', MANIFEST_FORMAT, String((m as Manifest | null)?.format));
-  if (m.kind !== kind || m.hash !== hash) return invalid('the manifest names another unit (was the folder copied or renamed?)', `${kind}/${hash}`, `${m.kind}/${m.hash}`);
+  if (typeof m !== 'object' || m === null || m.format !== MANIFEST_FORMAT)
+    return invalid('unknown manifest format', MANIFEST_FORMAT, String((m as Manifest | null)?.format));
+  if (m.kind !== kind || m.hash !== hash)
+    return invalid(
+      'the manifest names another unit (was the folder copied or renamed?)',
+      `${kind}/${hash}`,
+      `${m.kind}/${m.hash}`,
+    );
   if (typeof m.files !== 'object' || m.files === null) return invalid('the manifest has no file list');
   for (const [name, digest] of Object.entries(m.files)) {
     if (!isFileDigest(digest)) return invalid(`the entry for ${JSON.stringify(name)} has no valid size and sha256`);
     // A manifest naming ../something would make verification read outside the unit.
-    if (name.split('/').some((s) => s === '' || s === '.' || s === '..') || path.isAbsolute(name)) return invalid(`the file name ${JSON.stringify(name)} leaves the unit folder`);
+    if (name.split('/').some((s) => s === '' || s === '.' || s === '..') || path.isAbsolute(name))
+      return invalid(`the file name ${JSON.stringify(name)} leaves the unit folder`);
   }
   if (!(CONFIG_FILE in m.files)) return invalid(`the manifest does not list ${CONFIG_FILE}`);
-  if (typeof m.seal !== 'string') return invalid('the manifest has no seal (an older lmc-lab wrote it, or it was edited): the unit is computed again');
+  if (typeof m.seal !== 'string')
+    return invalid(
+      'the manifest has no seal (an older lmc-lab wrote it, or it was edited): the unit is computed again',
+    );
   const seal = manifestSeal(m);
-  if (m.seal !== seal) return invalid('the manifest was changed after it was committed (its seal does not match)', m.seal, seal);
+  if (m.seal !== seal)
+    return invalid('the manifest was changed after it was committed (its seal does not match)', m.seal, seal);
   return { state: 'ok', manifest: m };
 }
 
@@ -90,13 +105,20 @@ export async function verifyManifestFiles(dir: string, manifest: Manifest, mode:
   const problems: FileProblem[] = [];
   for (const [name, digest] of Object.entries(manifest.files)) {
     const file = path.join(dir, ...name.split('/'));
-    const mismatch = mode === 'sizes' ? await checkSize(file, digest) : await checkFile(file, digest, mode === 'cached');
+    const mismatch =
+      mode === 'sizes' ? await checkSize(file, digest) : await checkFile(file, digest, mode === 'cached');
     if (mismatch) problems.push({ file: name, ...mismatch });
   }
   if (problems.length === 0) {
     const text = await fsp.readFile(path.join(dir, CONFIG_FILE), 'utf8').catch((e) => `unreadable: ${errnoCode(e)}`);
     const actual = sha256(text.replace(/\n$/, ''));
-    if (actual !== manifest.hash) problems.push({ file: CONFIG_FILE, problem: 'config.json does not hash to the folder name', expected: manifest.hash, actual });
+    if (actual !== manifest.hash)
+      problems.push({
+        file: CONFIG_FILE,
+        problem: 'config.json does not hash to the folder name',
+        expected: manifest.hash,
+        actual,
+      });
   }
   return problems;
 }

@@ -24,13 +24,51 @@ import { CheckpointFolder } from './checkpoints';
 import { PROGRESS_FILE } from './progress';
 import { StoreError, describeError, errnoCode, ioError, type StoreEvent } from './errors';
 import {
-  CONFIG_FILE, LOCK_FILE, MANIFEST_FILE, MARKER_FILE, PARTIAL_DIR, STORE_FORMAT, WORK_PREFIX,
-  defaultStoreRoot, ensureDir, listDir, listFilesRecursive, readJsonFile, removeTree, syncDir, unitDir,
+  CONFIG_FILE,
+  LOCK_FILE,
+  MANIFEST_FILE,
+  MARKER_FILE,
+  PARTIAL_DIR,
+  STORE_FORMAT,
+  WORK_PREFIX,
+  defaultStoreRoot,
+  ensureDir,
+  listDir,
+  listFilesRecursive,
+  readJsonFile,
+  removeTree,
+  syncDir,
+  unitDir,
 } from './layout';
-import { DEFAULT_LOCK_TIMING, HeldLock, describeOwner, removeLockLeftovers, waitUntilFree, type LockTiming } from './lock';
-import { MANIFEST_FORMAT, describeProblem, manifestText, readManifest, sealManifest, verifyManifestFiles, type Manifest } from './manifest';
+import {
+  DEFAULT_LOCK_TIMING,
+  HeldLock,
+  describeOwner,
+  removeLockLeftovers,
+  waitUntilFree,
+  type LockTiming,
+} from './lock';
+import {
+  MANIFEST_FORMAT,
+  describeProblem,
+  manifestText,
+  readManifest,
+  sealManifest,
+  verifyManifestFiles,
+  type Manifest,
+} from './manifest';
 import { FinishedUnit, UnitWriter } from './unit';
-import { gcStore, listUnits, showUnit, verifyStore, type GcOptions, type GcReport, type ListOptions, type UnitInfo, type VerifyReport } from './inventory';
+import {
+  gcStore,
+  listUnits,
+  showUnit,
+  verifyStore,
+  type GcOptions,
+  type GcReport,
+  type ListOptions,
+  type UnitInfo,
+  type VerifyReport,
+} from './inventory';
 
 /** How a store behaves; every field is optional. */
 export interface StoreOptions extends Partial<LockTiming> {
@@ -80,16 +118,25 @@ export class Store {
     for (const key of Object.keys(DEFAULT_LOCK_TIMING) as (keyof LockTiming)[]) {
       const value = options[key];
       if (value === undefined) continue;
-      if (typeof value !== 'number' || !(value > 0)) throw new StoreError('INVALID_CONFIG', `openStore: ${key} must be a positive number of milliseconds, got ${String(value)}`);
+      if (typeof value !== 'number' || !(value > 0))
+        throw new StoreError(
+          'INVALID_CONFIG',
+          `openStore: ${key} must be a positive number of milliseconds, got ${String(value)}`,
+        );
       timing[key] = value;
     }
-    if (timing.heartbeatMs * 2 > timing.staleMs) throw new StoreError('INVALID_CONFIG', `openStore: heartbeatMs (${timing.heartbeatMs}) must be at most half of staleMs (${timing.staleMs}), ` +
-      `or live locks would look stale`);
+    if (timing.heartbeatMs * 2 > timing.staleMs)
+      throw new StoreError(
+        'INVALID_CONFIG',
+        `openStore: heartbeatMs (${timing.heartbeatMs}) must be at most half of staleMs (${timing.staleMs}), ` +
+          `or live locks would look stale`,
+      );
     this.timing = timing;
     this.report = options.onEvent ?? defaultOnEvent;
     this.hashCache = options.hashCache ?? true;
     const keep = options.keepCheckpoints ?? 2;
-    if (!Number.isSafeInteger(keep) || keep < 1) throw new StoreError('INVALID_CONFIG', `openStore: keepCheckpoints must be a positive integer, got ${keep}`);
+    if (!Number.isSafeInteger(keep) || keep < 1)
+      throw new StoreError('INVALID_CONFIG', `openStore: keepCheckpoints must be a positive integer, got ${keep}`);
     this.keepCheckpoints = keep;
   }
 
@@ -116,8 +163,15 @@ export class Store {
     const dir = unitDir(this.root, id.kind, id.hash);
     const read = await readManifest(dir, id.kind, id.hash);
     if (read.state === 'missing') return null;
-    const problems = read.state === 'invalid' ? [read.problem] : await verifyManifestFiles(dir, read.manifest, this.hashCache ? 'cached' : 'full');
-    if (read.state === 'ok' && problems.length === 0 && canonicalJson(read.manifest.config) !== canonicalJson(id.config)) {
+    const problems =
+      read.state === 'invalid'
+        ? [read.problem]
+        : await verifyManifestFiles(dir, read.manifest, this.hashCache ? 'cached' : 'full');
+    if (
+      read.state === 'ok' &&
+      problems.length === 0 &&
+      canonicalJson(read.manifest.config) !== canonicalJson(id.config)
+    ) {
       problems.push({ file: MANIFEST_FILE, problem: 'the manifest holds another config than the one hashed' });
     }
     if (problems.length === 0 && read.state === 'ok') return new FinishedUnit(dir, read.manifest, false);
@@ -125,7 +179,16 @@ export class Store {
       for (const p of problems) {
         const message =
           `${describeProblem(dir, p)}; ` + `the ${id.kind} unit is treated as unfinished and will be recomputed`;
-        this.report({ type: 'corrupt', kind: id.kind, hash: id.hash, file: p.file, problem: p.problem, expected: p.expected, actual: p.actual, message });
+        this.report({
+          type: 'corrupt',
+          kind: id.kind,
+          hash: id.hash,
+          file: p.file,
+          problem: p.problem,
+          expected: p.expected,
+          actual: p.actual,
+          message,
+        });
       }
     }
     return null;
@@ -144,7 +207,11 @@ export class Store {
 
   async compute(kind: string, config: unknown, fn: Compute): Promise<FinishedUnit> {
     const id = unitIdentity(kind, config);
-    if (typeof fn !== 'function') throw new StoreError('INVALID_CONFIG', `compute(${kind}): the third argument must be an async function (unit) => summary`);
+    if (typeof fn !== 'function')
+      throw new StoreError(
+        'INVALID_CONFIG',
+        `compute(${kind}): the third argument must be an async function (unit) => summary`,
+      );
     const key = `${id.kind}/${id.hash}`;
     const running = this.inflight.get(key);
     // Two requests in one process share one computation instead of queueing on our own lock.
@@ -170,11 +237,25 @@ export class Store {
           waiting: (owner, waitedMs) => {
             const waitedSeconds = Math.round(waitedMs / 1000);
             const waited = waitedSeconds > 0 ? `still waiting after ${waitedSeconds} s` : 'waiting';
-            this.report({ type: 'waiting', kind: id.kind, hash: id.hash, owner: describeOwner(owner), waitedSeconds,
-              message: `${dir}: ${waited} for ${describeOwner(owner)}, which is computing this ${id.kind} unit ` +
-                `(lock file ${lockFile})` });
+            this.report({
+              type: 'waiting',
+              kind: id.kind,
+              hash: id.hash,
+              owner: describeOwner(owner),
+              waitedSeconds,
+              message:
+                `${dir}: ${waited} for ${describeOwner(owner)}, which is computing this ${id.kind} unit ` +
+                `(lock file ${lockFile})`,
+            });
           },
-          recovered: (owner, reason) => this.report({ type: 'lock-recovered', lock: lockFile, owner: describeOwner(owner), reason, message: `${lockFile}: removed a stale lock held by ${describeOwner(owner)}: ${reason}` }),
+          recovered: (owner, reason) =>
+            this.report({
+              type: 'lock-recovered',
+              lock: lockFile,
+              owner: describeOwner(owner),
+              reason,
+              message: `${lockFile}: removed a stale lock held by ${describeOwner(owner)}: ${reason}`,
+            }),
         });
         continue;
       }
@@ -195,8 +276,17 @@ export class Store {
     const workDir = path.join(dir, `${WORK_PREFIX}${randomBytes(6).toString('hex')}`);
     await ensureDir(workDir);
     const checkpoints = new CheckpointFolder(path.join(dir, PARTIAL_DIR), this.keepCheckpoints, (step, file, problem) =>
-      this.report({ type: 'checkpoint-corrupt', kind: id.kind, hash: id.hash, step, file, problem, message: `${file}: resume checkpoint at step ${step} is damaged (${problem}); ` +
-        `discarded, resuming from an older one or from the start` }),
+      this.report({
+        type: 'checkpoint-corrupt',
+        kind: id.kind,
+        hash: id.hash,
+        step,
+        file,
+        problem,
+        message:
+          `${file}: resume checkpoint at step ${step} is damaged (${problem}); ` +
+          `discarded, resuming from an older one or from the start`,
+      }),
     );
     const writer = new UnitWriter(id, dir, workDir, checkpoints, lock.signal);
     try {
@@ -204,15 +294,22 @@ export class Store {
       try {
         summary = (await fn(writer)) ?? null;
       } catch (e) {
-        throw new StoreError('COMPUTE_FAILED', `${dir}: computing the ${id.kind} unit failed: ${describeError(e)}. Nothing was committed; ` +
-          `the unit stays unfinished and resumes from its last checkpoint on the next request`, { cause: e });
+        throw new StoreError(
+          'COMPUTE_FAILED',
+          `${dir}: computing the ${id.kind} unit failed: ${describeError(e)}. Nothing was committed; ` +
+            `the unit stays unfinished and resumes from its last checkpoint on the next request`,
+          { cause: e },
+        );
       } finally {
         writer.close();
       }
       try {
         canonicalJson(summary, 'summary');
       } catch (e) {
-        throw new StoreError('INVALID_SUMMARY', `${dir}: the ${id.kind} computation returned a summary that is not plain JSON: ${(e as Error).message}`);
+        throw new StoreError(
+          'INVALID_SUMMARY',
+          `${dir}: the ${id.kind} computation returned a summary that is not plain JSON: ${(e as Error).message}`,
+        );
       }
       const manifest = await this.commit(id, dir, workDir, summary, started, lock);
       return new FinishedUnit(dir, manifest, true);
@@ -227,21 +324,34 @@ export class Store {
       await fsp.rm(path.join(dir, MANIFEST_FILE), { force: true });
       await removeLockLeftovers(dir, LOCK_FILE);
       for (const name of await listDir(dir)) {
-        if (name === CONFIG_FILE || name === PARTIAL_DIR || name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`)) continue;
+        if (name === CONFIG_FILE || name === PARTIAL_DIR || name === LOCK_FILE || name.startsWith(`${LOCK_FILE}.`))
+          continue;
         await removeTree(path.join(dir, name));
       }
       const config = await readJsonFile(path.join(dir, CONFIG_FILE));
       const text = `${id.canonical}\n`;
-      if (config.state !== 'ok' || config.text !== text) await writeFileAtomic(path.join(dir, CONFIG_FILE), Buffer.from(text));
+      if (config.state !== 'ok' || config.text !== text)
+        await writeFileAtomic(path.join(dir, CONFIG_FILE), Buffer.from(text));
     } catch (e) {
       throw ioError(dir, `preparing the ${id.kind} unit`, e);
     }
   }
 
-  private async commit(id: UnitIdentity, dir: string, workDir: string, summary: Json, started: Date, lock: HeldLock): Promise<Manifest> {
-    const lost = () => new StoreError('LOCK_LOST', `${dir}: this process lost the unit's lock to another (it was judged stale, e.g. ` +
-      `the event loop was blocked for longer than staleMs = ${this.timing.staleMs} ms); ` +
-      `not committing. Raise staleMs if computations block that long`);
+  private async commit(
+    id: UnitIdentity,
+    dir: string,
+    workDir: string,
+    summary: Json,
+    started: Date,
+    lock: HeldLock,
+  ): Promise<Manifest> {
+    const lost = () =>
+      new StoreError(
+        'LOCK_LOST',
+        `${dir}: this process lost the unit's lock to another (it was judged stale, e.g. ` +
+          `the event loop was blocked for longer than staleMs = ${this.timing.staleMs} ms); ` +
+          `not committing. Raise staleMs if computations block that long`,
+      );
     if (!(await lock.stillHeld())) throw lost();
     try {
       const files: Record<string, FileDigest> = {};
@@ -278,8 +388,12 @@ export class Store {
       return manifest;
     } catch (e) {
       if (e instanceof StoreError && e.code === 'LOCK_LOST') throw e;
-      throw new StoreError('COMPUTE_FAILED', `${dir}: committing the ${id.kind} unit failed: ${describeError(e)}. The unit stays unfinished; ` +
-        `its checkpoints are kept`, { cause: e });
+      throw new StoreError(
+        'COMPUTE_FAILED',
+        `${dir}: committing the ${id.kind} unit failed: ${describeError(e)}. The unit stays unfinished; ` +
+          `its checkpoints are kept`,
+        { cause: e },
+      );
     }
   }
 
@@ -300,12 +414,18 @@ export class Store {
     const file = path.join(this.root, MARKER_FILE);
     const read = await readJsonFile(file);
     if (read.state === 'ok' && (read.value as { format?: string })?.format !== STORE_FORMAT) {
-      throw new StoreError('NOT_A_STORE', `${file}: store format ${JSON.stringify((read.value as { format?: string })?.format)} is not ` +
-        `"${STORE_FORMAT}"; use a newer lmc-lab or another LMC_HOME`);
+      throw new StoreError(
+        'NOT_A_STORE',
+        `${file}: store format ${JSON.stringify((read.value as { format?: string })?.format)} is not ` +
+          `"${STORE_FORMAT}"; use a newer lmc-lab or another LMC_HOME`,
+      );
     }
     if (read.state !== 'ok') {
       await ensureDir(this.root);
-      await writeFileAtomic(file, Buffer.from(`${JSON.stringify({ format: STORE_FORMAT, created: new Date().toISOString() }, null, 2)}\n`)).catch((e) => {
+      await writeFileAtomic(
+        file,
+        Buffer.from(`${JSON.stringify({ format: STORE_FORMAT, created: new Date().toISOString() }, null, 2)}\n`),
+      ).catch((e) => {
         throw ioError(file, 'creating the store marker', e);
       });
     }

@@ -42,7 +42,11 @@ export class UnitWriter {
   }
 
   private open(name: string, doing: string): string {
-    if (this.closed) throw new StoreError('COMPUTE_FAILED', `${this.dir}: ${doing} "${name}" after the unit's computation returned; write every output before returning`);
+    if (this.closed)
+      throw new StoreError(
+        'COMPUTE_FAILED',
+        `${this.dir}: ${doing} "${name}" after the unit's computation returned; write every output before returning`,
+      );
     if (this.signal.aborted) throw this.signal.reason as Error;
     checkFileName(name, `${this.kind} unit ${this.hash.slice(0, 12)}`);
     return path.join(this.workDir, ...name.split('/'));
@@ -76,12 +80,17 @@ export class UnitWriter {
   /** Writes output `name` as indented JSON (JSON.stringify rules: NaN becomes null). */
   async writeJson(name: string, value: unknown): Promise<void> {
     const text = JSON.stringify(value, null, 2);
-    if (text === undefined) throw new StoreError('INVALID_NAME', `${this.dir}: output "${name}": ${typeof value} cannot be written as JSON`);
+    if (text === undefined)
+      throw new StoreError('INVALID_NAME', `${this.dir}: output "${name}": ${typeof value} cannot be written as JSON`);
     await this.writeFile(name, `${text}\n`);
   }
 
   /** Writes an arquero table as `<base>.csv`, `.json` and `.arrow` (or the formats given); returns the output names. */
-  async writeTable(base: string, table: ExportableTable, formats: readonly TableFormat[] = TABLE_FORMATS): Promise<string[]> {
+  async writeTable(
+    base: string,
+    table: ExportableTable,
+    formats: readonly TableFormat[] = TABLE_FORMATS,
+  ): Promise<string[]> {
     const names = formats.map((f) => `${base}.${f}`);
     for (const name of names) this.open(name, 'wrote');
     this.path(names[0]); // creates the folder
@@ -94,8 +103,13 @@ export class UnitWriter {
    * (e.g. encodeSafetensors output); `info` is JSON saved beside them. How often is the caller's
    * choice: each save costs a write and two fsyncs per file.
    */
-  async checkpoint(step: number, files: Record<string, Uint8Array> | ReadonlyMap<string, Uint8Array>, info: Json = null): Promise<void> {
-    if (this.closed) throw new StoreError('COMPUTE_FAILED', `${this.dir}: checkpoint after the unit's computation returned`);
+  async checkpoint(
+    step: number,
+    files: Record<string, Uint8Array> | ReadonlyMap<string, Uint8Array>,
+    info: Json = null,
+  ): Promise<void> {
+    if (this.closed)
+      throw new StoreError('COMPUTE_FAILED', `${this.dir}: checkpoint after the unit's computation returned`);
     if (this.signal.aborted) throw this.signal.reason as Error;
     await this.checkpoints.save(step, files, info);
   }
@@ -145,13 +159,21 @@ export class FinishedUnit {
 
   /** Output names (config.json excluded), sorted. */
   get files(): string[] {
-    return Object.keys(this.manifest.files).filter((f) => f !== 'config.json').sort();
+    return Object.keys(this.manifest.files)
+      .filter((f) => f !== 'config.json')
+      .sort();
   }
 
   private digest(name: string): FileDigest {
-    const digest = Object.prototype.hasOwnProperty.call(this.manifest.files, name) ? this.manifest.files[name] : undefined;
-    if (!digest) throw new StoreError('NOT_FOUND', `${this.dir}: the unit has no file "${name}"; it has ` +
-      `${this.files.map((f) => `"${f}"`).join(', ') || 'no outputs'}`);
+    const digest = Object.prototype.hasOwnProperty.call(this.manifest.files, name)
+      ? this.manifest.files[name]
+      : undefined;
+    if (!digest)
+      throw new StoreError(
+        'NOT_FOUND',
+        `${this.dir}: the unit has no file "${name}"; it has ` +
+          `${this.files.map((f) => `"${f}"`).join(', ') || 'no outputs'}`,
+      );
     return digest;
   }
 
@@ -173,8 +195,11 @@ export class FinishedUnit {
     }
     const mismatch = checkBytes(bytes, digest);
     if (mismatch) {
-      throw new StoreError('CORRUPT', `${file}: ${mismatch.problem} (expected ${mismatch.expected}, found ${mismatch.actual}); ` +
-        `the file changed after the unit was verified; request the unit again to recompute it`);
+      throw new StoreError(
+        'CORRUPT',
+        `${file}: ${mismatch.problem} (expected ${mismatch.expected}, found ${mismatch.actual}); ` +
+          `the file changed after the unit was verified; request the unit again to recompute it`,
+      );
     }
     return bytes;
   }

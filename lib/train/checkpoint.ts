@@ -54,8 +54,10 @@ export async function loadCheckpoint(name: string): Promise<CheckpointContents> 
     text = await fsp.readFile(jsonFile, 'utf8');
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') {
-      throw new Error(`${name}: not a checkpoint of lmc-lab: ${jsonFile} is missing (a checkpoint is the pair ` +
-        `<name>.safetensors and <name>.json that saveCheckpoint and \`lmc imp --save\` write)`);
+      throw new Error(
+        `${name}: not a checkpoint of lmc-lab: ${jsonFile} is missing (a checkpoint is the pair ` +
+          `<name>.safetensors and <name>.json that saveCheckpoint and \`lmc imp --save\` write)`,
+      );
     }
     throw new Error(`${jsonFile}: cannot read the checkpoint sidecar (${(err as Error).message})`);
   }
@@ -64,7 +66,8 @@ export async function loadCheckpoint(name: string): Promise<CheckpointContents> 
   } catch (err) {
     throw new Error(`${jsonFile}: the checkpoint sidecar is not JSON (${(err as Error).message})`);
   }
-  if (sidecar.format !== FORMAT) throw new Error(`${jsonFile}: format is ${JSON.stringify(sidecar.format)}, expected "${FORMAT}"`);
+  if (sidecar.format !== FORMAT)
+    throw new Error(`${jsonFile}: format is ${JSON.stringify(sidecar.format)}, expected "${FORMAT}"`);
   if (!Number.isSafeInteger(sidecar.step) || sidecar.config === undefined) {
     throw new Error(`${jsonFile}: missing "step" or "config"; the sidecar is incomplete`);
   }
@@ -77,8 +80,10 @@ export async function loadCheckpoint(name: string): Promise<CheckpointContents> 
   }
   const { state, masks } = decodeState(bytes, file);
   if (state.step !== sidecar.step) {
-    throw new Error(`${file}: holds step ${state.step} but ${jsonFile} says step ${sidecar.step}; ` +
-      `the two files are from different saves`);
+    throw new Error(
+      `${file}: holds step ${state.step} but ${jsonFile} says step ${sidecar.step}; ` +
+        `the two files are from different saves`,
+    );
   }
   return { state, config: sidecar.config, masks: masks.size > 0 ? masks : undefined };
 }

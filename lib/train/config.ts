@@ -72,9 +72,27 @@ export const DEFAULTS: Omit<TrainConfig, 'model' | 'dataset' | 'batchSize' | 'tr
 };
 
 const FIELDS: readonly (keyof TrainConfig)[] = [
-  'model', 'dataset', 'batchSize', 'training', 'optimizer', 'lr', 'momentum', 'weightDecay', 'schedule',
-  'milestones', 'gamma', 'warmup', 'finalLr', 'augment', 'initSeed', 'dataOrderSeed', 'bnMomentum',
-  'optimizerStateAtK', 'evalBatchSize', 'evalExamples', 'imageSize',
+  'model',
+  'dataset',
+  'batchSize',
+  'training',
+  'optimizer',
+  'lr',
+  'momentum',
+  'weightDecay',
+  'schedule',
+  'milestones',
+  'gamma',
+  'warmup',
+  'finalLr',
+  'augment',
+  'initSeed',
+  'dataOrderSeed',
+  'bnMomentum',
+  'optimizerStateAtK',
+  'evalBatchSize',
+  'evalExamples',
+  'imageSize',
 ];
 
 /**
@@ -98,7 +116,11 @@ export function applyScale(config: TrainConfig, scale: Scale): TrainConfig {
     throw new Error(`scale: "${scale}" is not a scale; use one of ${SCALES.join(', ')} (--scale or LMC_SCALE)`);
   }
   if (scale === 'paper') return { ...config };
-  const scaled = shortenTraining(config, scale === 'quick' ? QUICK_LENGTH[config.model] ?? '1000it' : smokeLength(config), `scale ${scale}`);
+  const scaled = shortenTraining(
+    config,
+    scale === 'quick' ? (QUICK_LENGTH[config.model] ?? '1000it') : smokeLength(config),
+    `scale ${scale}`,
+  );
   if (scale === 'smoke') {
     // Smallest run that still reaches every code path: small batches for the convolutional
     // nets, small evaluation sets, small ImageNet images.
@@ -119,17 +141,29 @@ export function shortenTraining(config: TrainConfig, length: string, who = 'shor
   const total = parseStep(config.training, 'training');
   const target = parseStep(length, 'training');
   // Work in the units of the paper config, so "90ep" -> "2ep" keeps milestones in epochs.
-  if (target.unit !== total.unit) throw new Error(`${who}: ${config.model} trains for ${config.training}; its shortened length ${length} must use the same unit`);
+  if (target.unit !== total.unit)
+    throw new Error(
+      `${who}: ${config.model} trains for ${config.training}; its shortened length ${length} must use the same unit`,
+    );
   const factor = target.value / total.value;
   const shrink = (s: string): string => {
     const step = parseStep(s);
     // Zero is zero in any unit (the defaults' warmup '0it' beside a length in epochs).
     if (step.value === 0) return s;
-    if (step.unit !== total.unit) throw new Error(`${who}: step ${s} must use the unit of training (${config.training}) to be scaled`);
-    const value = step.unit === 'it' ? Math.max(step.value === 0 ? 0 : 1, Math.round(step.value * factor)) : +(step.value * factor).toPrecision(3);
+    if (step.unit !== total.unit)
+      throw new Error(`${who}: step ${s} must use the unit of training (${config.training}) to be scaled`);
+    const value =
+      step.unit === 'it'
+        ? Math.max(step.value === 0 ? 0 : 1, Math.round(step.value * factor))
+        : +(step.value * factor).toPrecision(3);
     return formatStep({ value, unit: step.unit });
   };
-  return { ...config, training: formatStep(target), milestones: config.milestones.map(shrink), warmup: shrink(config.warmup) };
+  return {
+    ...config,
+    training: formatStep(target),
+    milestones: config.milestones.map(shrink),
+    warmup: shrink(config.warmup),
+  };
 }
 
 function smokeLength(config: TrainConfig): string {
@@ -143,7 +177,8 @@ export function canonicalConfig(config: TrainConfig): string {
   const out: Record<string, unknown> = {};
   for (const key of FIELDS) {
     const value = config[key];
-    if (key in DEFAULTS && JSON.stringify(value) === JSON.stringify((DEFAULTS as Record<string, unknown>)[key])) continue;
+    if (key in DEFAULTS && JSON.stringify(value) === JSON.stringify((DEFAULTS as Record<string, unknown>)[key]))
+      continue;
     out[key] = value;
   }
   return JSON.stringify(out);
@@ -154,10 +189,13 @@ export function validateConfig(config: TrainConfig): TrainConfig {
   const bad = (field: string, value: unknown, fix: string): never => {
     // `field` names the config field at fault (milestones[1] is
     // milestones), for callers that say where its value came from.
-    throw Object.assign(new Error(`config: ${field} = ${JSON.stringify(value)} is invalid; ${fix}`), { field: field.replace(/\[.*$/, '') });
+    throw Object.assign(new Error(`config: ${field} = ${JSON.stringify(value)} is invalid; ${fix}`), {
+      field: field.replace(/\[.*$/, ''),
+    });
   };
   for (const key of Object.keys(config)) {
-    if (!FIELDS.includes(key as keyof TrainConfig)) bad(key, (config as unknown as Record<string, unknown>)[key], `unknown key; valid keys are ${FIELDS.join(', ')}`);
+    if (!FIELDS.includes(key as keyof TrainConfig))
+      bad(key, (config as unknown as Record<string, unknown>)[key], `unknown key; valid keys are ${FIELDS.join(', ')}`);
   }
   for (const key of FIELDS) if (config[key] === undefined) bad(key, undefined, 'it is required');
   const positiveInt = (f: 'batchSize' | 'evalBatchSize' | 'imageSize') => {
@@ -166,22 +204,29 @@ export function validateConfig(config: TrainConfig): TrainConfig {
   positiveInt('batchSize');
   positiveInt('evalBatchSize');
   positiveInt('imageSize');
-  if (!Number.isSafeInteger(config.evalExamples) || config.evalExamples < 0) bad('evalExamples', config.evalExamples, 'use 0 (all) or a positive whole number');
+  if (!Number.isSafeInteger(config.evalExamples) || config.evalExamples < 0)
+    bad('evalExamples', config.evalExamples, 'use 0 (all) or a positive whole number');
   for (const f of ['initSeed', 'dataOrderSeed'] as const) {
-    if (!Number.isSafeInteger(config[f]) || config[f] < 0) bad(f, config[f], 'seeds are whole numbers from 0 to 9007199254740991 (2^53 - 1)');
+    if (!Number.isSafeInteger(config[f]) || config[f] < 0)
+      bad(f, config[f], 'seeds are whole numbers from 0 to 9007199254740991 (2^53 - 1)');
   }
   const finiteNonNeg = (f: 'lr' | 'momentum' | 'weightDecay' | 'finalLr' | 'gamma' | 'bnMomentum') => {
-    if (typeof config[f] !== 'number' || !Number.isFinite(config[f]) || config[f] < 0) bad(f, config[f], 'it must be a finite number >= 0');
+    if (typeof config[f] !== 'number' || !Number.isFinite(config[f]) || config[f] < 0)
+      bad(f, config[f], 'it must be a finite number >= 0');
   };
   (['lr', 'momentum', 'weightDecay', 'finalLr', 'gamma', 'bnMomentum'] as const).forEach(finiteNonNeg);
   if (config.lr === 0) bad('lr', 0, 'a learning rate of 0 never trains; use a positive rate');
   if (config.momentum >= 1) bad('momentum', config.momentum, 'momentum must be below 1');
-  if (config.bnMomentum > 1) bad('bnMomentum', config.bnMomentum, 'use a value in [0, 1] (PyTorch convention, 0.1 by default)');
+  if (config.bnMomentum > 1)
+    bad('bnMomentum', config.bnMomentum, 'use a value in [0, 1] (PyTorch convention, 0.1 by default)');
   if (!['sgd', 'adam'].includes(config.optimizer)) bad('optimizer', config.optimizer, 'use "sgd" or "adam"');
-  if (!['constant', 'step', 'linear-decay'].includes(config.schedule)) bad('schedule', config.schedule, 'use "constant", "step" or "linear-decay"');
-  if (!['reset', 'restore'].includes(config.optimizerStateAtK)) bad('optimizerStateAtK', config.optimizerStateAtK, 'use "reset" or "restore"');
+  if (!['constant', 'step', 'linear-decay'].includes(config.schedule))
+    bad('schedule', config.schedule, 'use "constant", "step" or "linear-decay"');
+  if (!['reset', 'restore'].includes(config.optimizerStateAtK))
+    bad('optimizerStateAtK', config.optimizerStateAtK, 'use "reset" or "restore"');
   if (typeof config.augment !== 'boolean') bad('augment', config.augment, 'use true or false');
-  if (!Array.isArray(config.milestones)) bad('milestones', config.milestones, 'give a list of steps such as ["32000it","48000it"]');
+  if (!Array.isArray(config.milestones))
+    bad('milestones', config.milestones, 'give a list of steps such as ["32000it","48000it"]');
   for (const f of ['training', 'warmup'] as const) {
     try {
       parseStep(config[f], f);
@@ -189,7 +234,8 @@ export function validateConfig(config: TrainConfig): TrainConfig {
       bad(f, config[f], (err as Error).message.replace(/^[^:]*: /, ''));
     }
   }
-  if (parseStep(config.training).value <= 0) bad('training', config.training, 'train for at least one iteration, e.g. "1000it"');
+  if (parseStep(config.training).value <= 0)
+    bad('training', config.training, 'train for at least one iteration, e.g. "1000it"');
   config.milestones.forEach((m, i) => {
     try {
       parseStep(m, `milestones[${i}]`);
@@ -217,7 +263,10 @@ export function applySettings(config: TrainConfig, settings: readonly string[]):
     const current = (config as unknown as Record<string, unknown>)[key];
     let value: unknown;
     if (typeof current === 'number') {
-      if (!isPlainDecimal(raw)) throw new Error(`--set ${key}=${JSON.stringify(raw)}: ${key} is a decimal number, e.g. --set ${key}=${current}`);
+      if (!isPlainDecimal(raw))
+        throw new Error(
+          `--set ${key}=${JSON.stringify(raw)}: ${key} is a decimal number, e.g. --set ${key}=${current}`,
+        );
       value = Number(raw);
     } else if (typeof current === 'boolean') {
       if (raw !== 'true' && raw !== 'false') throw new Error(`--set ${key}=${raw}: ${key} is true or false`);

@@ -35,10 +35,12 @@ export function evaluate(model: Model, split: Split, options: EvaluateOptions = 
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
-      sums.push(tf.tidy(() => {
-        const { x, y } = evaluationTensors(split, resident, start, count);
-        return batchSums(model.forward(x, { training: false }), y, model.numClasses);
-      }));
+      sums.push(
+        tf.tidy(() => {
+          const { x, y } = evaluationTensors(split, resident, start, count);
+          return batchSums(model.forward(x, { training: false }), y, model.numClasses);
+        }),
+      );
     }
     const { loss, correct } = readSums(sums);
     return evaluationOf(loss, correct, n);
@@ -60,7 +62,12 @@ export function readEvaluationBatch(split: Split, start: number, count: number):
 }
 
 /** One evaluation batch as tensors: sliced on the device from `resident` (see resident.ts), else read on the host. */
-export function evaluationTensors(split: Split, resident: ResidentSplit | null, start: number, count: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
+export function evaluationTensors(
+  split: Split,
+  resident: ResidentSplit | null,
+  start: number,
+  count: number,
+): { x: tf.Tensor4D; y: tf.Tensor1D } {
   if (resident) return resident.slice(start, count);
   const batch = readEvaluationBatch(split, start, count);
   return { x: tf.tensor4d(batch.x, batch.shape), y: tf.tensor1d(batch.y, 'int32') };
@@ -69,7 +76,13 @@ export function evaluationTensors(split: Split, resident: ResidentSplit | null, 
 /** Summed cross-entropy and number of correct predictions of one batch's logits, as one tensor [loss, correct]. */
 export function batchSums(logits: Tensor, labels: Tensor, numClasses: number): Tensor {
   return tf.tidy(() => {
-    const losses = tf.losses.softmaxCrossEntropy(tf.oneHot(labels as tf.Tensor1D, numClasses), logits, undefined, undefined, tf.Reduction.NONE);
+    const losses = tf.losses.softmaxCrossEntropy(
+      tf.oneHot(labels as tf.Tensor1D, numClasses),
+      logits,
+      undefined,
+      undefined,
+      tf.Reduction.NONE,
+    );
     const hits = tf.equal(tf.argMax(logits, 1).toInt(), labels);
     return tf.stack([tf.sum(losses), tf.sum(tf.cast(hits, 'float32'))]);
   });

@@ -39,7 +39,12 @@ export interface Optimizer {
    * pruned weight is exactly zero after every update, and its slots never move once they are
    * zero (lib/prune zeroes them when it restores a dense optimizer state under a mask).
    */
-  apply(params: ReadonlyMap<string, tf.Variable>, grads: Map<string, Tensor>, lr: number, masks?: ReadonlyMap<string, Tensor>): void;
+  apply(
+    params: ReadonlyMap<string, tf.Variable>,
+    grads: Map<string, Tensor>,
+    lr: number,
+    masks?: ReadonlyMap<string, Tensor>,
+  ): void;
   /** Frees the slot tensors. */
   dispose(): void;
 }

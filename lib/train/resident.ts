@@ -13,7 +13,6 @@ import { tf } from '../tf';
 import type { Split } from '../data/types';
 import { settingOrDefault } from '../settings';
 
-
 /** A split held on the device. */
 export interface ResidentSplit {
   /**
@@ -57,20 +56,28 @@ export function residentSplit(split: Split, augmented: boolean): ResidentSplit |
   const chunk = 4096;
   for (let start = 0; start < split.size; start += chunk) {
     const count = Math.min(chunk, split.size - start);
-    const batch = split.read(Int32Array.from({ length: count }, (_, i) => start + i), { augment: false });
+    const batch = split.read(
+      Int32Array.from({ length: count }, (_, i) => start + i),
+      { augment: false },
+    );
     all.set(batch.x, start * stride);
   }
   const x = tf.keep(tf.tensor2d(all, [split.size, stride]));
   const y = tf.keep(tf.tensor1d(split.labels, 'int32'));
   const resident: ResidentSplit = {
-    read: (indices) => tf.tidy(() => {
-      const at = tf.tensor1d(indices, 'int32');
-      return { x: tf.reshape(tf.gather(x, at), [indices.length, h, w, c]) as tf.Tensor4D, y: tf.gather(y, at) as tf.Tensor1D };
-    }),
-    slice: (start, count) => tf.tidy(() => ({
-      x: tf.reshape(tf.slice(x, [start, 0], [count, stride]), [count, h, w, c]) as tf.Tensor4D,
-      y: tf.slice(y, [start], [count]) as tf.Tensor1D,
-    })),
+    read: (indices) =>
+      tf.tidy(() => {
+        const at = tf.tensor1d(indices, 'int32');
+        return {
+          x: tf.reshape(tf.gather(x, at), [indices.length, h, w, c]) as tf.Tensor4D,
+          y: tf.gather(y, at) as tf.Tensor1D,
+        };
+      }),
+    slice: (start, count) =>
+      tf.tidy(() => ({
+        x: tf.reshape(tf.slice(x, [start, 0], [count, stride]), [count, h, w, c]) as tf.Tensor4D,
+        y: tf.slice(y, [start], [count]) as tf.Tensor1D,
+      })),
   };
   const byBackend = held.get(split) ?? new Map<string, ResidentSplit>();
   byBackend.set(backend, resident);

@@ -16,8 +16,10 @@ const OPTIMIZER_PREFIX = 'optimizer/';
 const MASK_PREFIX = 'mask/';
 
 function entryOf(name: string, t: Tensor): SafetensorsTensor {
-  if (t.dtype === 'float32') return { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) };
-  if (t.dtype === 'int32') return { dtype: 'I32', shape: [...t.shape], data: Int32Array.from(t.dataSync() as Int32Array) };
+  if (t.dtype === 'float32')
+    return { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(t.dataSync() as Float32Array) };
+  if (t.dtype === 'int32')
+    return { dtype: 'I32', shape: [...t.shape], data: Int32Array.from(t.dataSync() as Int32Array) };
   throw new Error(`state bytes: tensor '${name}' is ${t.dtype}; units store float32 and int32 tensors only`);
 }
 
@@ -50,19 +52,24 @@ export interface DecodedState {
 export function decodeState(bytes: Uint8Array, source: string): DecodedState {
   const decoded = decodeSafetensors(bytes, source);
   const meta = decoded.metadata ?? {};
-  if (meta.lmc !== STATE_FORMAT) throw new Error(`${source}: not an lmc-lab state (metadata lmc = ${JSON.stringify(meta.lmc)}, expected "${STATE_FORMAT}")`);
+  if (meta.lmc !== STATE_FORMAT)
+    throw new Error(
+      `${source}: not an lmc-lab state (metadata lmc = ${JSON.stringify(meta.lmc)}, expected "${STATE_FORMAT}")`,
+    );
   const weights = new Map<string, Tensor>();
   const slots = new Map<string, Tensor>();
   const masks = new Map<string, Tensor>();
   for (const [name, e] of decoded.tensors) {
-    if (e.dtype !== 'F32' && e.dtype !== 'I32') throw new Error(`${source}: tensor '${name}' has dtype ${e.dtype}; lmc-lab states hold F32 and I32 only`);
+    if (e.dtype !== 'F32' && e.dtype !== 'I32')
+      throw new Error(`${source}: tensor '${name}' has dtype ${e.dtype}; lmc-lab states hold F32 and I32 only`);
     const t = tf.keep(tf.tensor(e.data as Float32Array | Int32Array, e.shape, e.dtype === 'F32' ? 'float32' : 'int32'));
     if (name.startsWith(OPTIMIZER_PREFIX)) slots.set(name.slice(OPTIMIZER_PREFIX.length), t);
     else if (name.startsWith(MASK_PREFIX)) masks.set(name.slice(MASK_PREFIX.length), t);
     else weights.set(name, t);
   }
   const step = meta.step === undefined ? 0 : Number(meta.step);
-  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`${source}: metadata step = ${JSON.stringify(meta.step)} is not a step`);
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new Error(`${source}: metadata step = ${JSON.stringify(meta.step)} is not a step`);
   const updates = meta.optimizerUpdates === undefined ? null : Number(meta.optimizerUpdates);
   return { state: { step, weights, optimizer: updates === null ? null : { updates, slots } }, masks };
 }

@@ -31,7 +31,10 @@ export function loadWeights(model: Model, weights: ReadonlyMap<string, Tensor>):
   const targets = [...model.params, ...model.buffers];
   for (const [name, variable] of targets) {
     const w = weights.get(name);
-    if (!w) throw new Error(`weights: '${name}' of ${model.name} is missing; the state was saved from a different model or is incomplete`);
+    if (!w)
+      throw new Error(
+        `weights: '${name}' of ${model.name} is missing; the state was saved from a different model or is incomplete`,
+      );
     if (w.shape.join('x') !== variable.shape.join('x')) {
       throw new Error(`weights: '${name}' has shape [${w.shape}] but ${model.name} expects [${variable.shape}]`);
     }
@@ -39,7 +42,9 @@ export function loadWeights(model: Model, weights: ReadonlyMap<string, Tensor>):
   }
   for (const name of weights.keys()) {
     if (!model.params.has(name) && !model.buffers.has(name)) {
-      throw new Error(`weights: '${name}' is not a parameter or buffer of ${model.name}; the state was saved from a different model`);
+      throw new Error(
+        `weights: '${name}' is not a parameter or buffer of ${model.name}; the state was saved from a different model`,
+      );
     }
   }
 }

@@ -16,8 +16,10 @@ const STEP_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(it|ep)\s*$/;
 export function parseStep(text: string | number, field = 'step'): Step {
   if (typeof text === 'number') {
     if (!Number.isSafeInteger(text) || text < 0) {
-      throw new Error(`${field}: ${text} is not a step; write a non-negative whole number of iterations such as "2000it", ` +
-        `or epochs such as "10ep"`);
+      throw new Error(
+        `${field}: ${text} is not a step; write a non-negative whole number of iterations such as "2000it", ` +
+          `or epochs such as "10ep"`,
+      );
     }
     return { value: text, unit: 'it' };
   }

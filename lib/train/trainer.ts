@@ -61,10 +61,12 @@ export interface TrainCallback {
 
 /** Whether `cb.onStep` fires after the update that reaches step `reached`. */
 export function callbackFires(cb: TrainCallback, reached: number, itersPerEpoch: number, endStep: number): boolean {
-  return (cb.atSteps?.includes(reached) ?? false) ||
+  return (
+    (cb.atSteps?.includes(reached) ?? false) ||
     (cb.everySteps !== undefined && cb.everySteps > 0 && reached % cb.everySteps === 0) ||
     (cb.everyEpoch === true && reached % itersPerEpoch === 0) ||
-    (cb.atEnd === true && reached === endStep);
+    (cb.atEnd === true && reached === endStep)
+  );
 }
 
 /** Options of `trainFrom`. */
@@ -105,7 +107,10 @@ export interface TrainResult {
 
 /** Raised when the AbortSignal stops training; says at which step. */
 export class TrainingCancelled extends Error {
-  constructor(readonly step: number, readonly endStep: number) {
+  constructor(
+    readonly step: number,
+    readonly endStep: number,
+  ) {
     super(`training cancelled at step ${step} of ${endStep}`);
     this.name = 'TrainingCancelled';
   }
@@ -162,7 +167,8 @@ export function createUpdate(
     if (model.forwardWithAuxiliary) {
       const out = model.forwardWithAuxiliary(x, { dropoutRng });
       let loss = tf.losses.softmaxCrossEntropy(labels, out.logits) as tf.Scalar;
-      for (const aux of out.auxiliary) loss = tf.add(loss, tf.mul(tf.losses.softmaxCrossEntropy(labels, aux.logits), aux.weight));
+      for (const aux of out.auxiliary)
+        loss = tf.add(loss, tf.mul(tf.losses.softmaxCrossEntropy(labels, aux.logits), aux.weight));
       return loss;
     }
     return tf.losses.softmaxCrossEntropy(labels, model.forward(x, { training: true, dropoutRng })) as tf.Scalar;
@@ -189,15 +195,19 @@ export async function trainFrom(configInput: TrainConfig, options: TrainOptions 
   const endStep = options.to ?? resolved.totalIterations;
   const seed = options.dataOrderSeed ?? config.dataOrderSeed;
   if (!Number.isSafeInteger(endStep) || endStep < startStep) {
-    throw new Error(`train: cannot train from step ${startStep} to step ${endStep}; the end must be a whole number >= the start`);
+    throw new Error(
+      `train: cannot train from step ${startStep} to step ${endStep}; the end must be a whole number >= the start`,
+    );
   }
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`train: dataOrderSeed ${seed} must be a whole number >= 0`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new Error(`train: dataOrderSeed ${seed} must be a whole number >= 0`);
   // Captured now: a later cell's interrupt signal must not govern this run.
   const signals = [options.signal, interrupt].filter((s): s is AbortSignal => s !== undefined);
   const masks = options.masks;
   if (masks) {
     for (const name of masks.keys()) {
-      if (!model.params.has(name)) throw new Error(`train: mask for '${name}', which is not a parameter of ${model.name}`);
+      if (!model.params.has(name))
+        throw new Error(`train: mask for '${name}', which is not a parameter of ${model.name}`);
     }
   }
 
@@ -219,7 +229,13 @@ export async function trainFrom(configInput: TrainConfig, options: TrainOptions 
     const update = createUpdate(model, optimizer, masks);
 
     const base = {
-      itersPerEpoch: resolved.itersPerEpoch, startStep, endStep, model, optimizer, config, dataset,
+      itersPerEpoch: resolved.itersPerEpoch,
+      startStep,
+      endStep,
+      model,
+      optimizer,
+      config,
+      dataset,
     };
     const contextAt = (step: number, lr: number): StepContext => ({
       ...base,
@@ -231,7 +247,12 @@ export async function trainFrom(configInput: TrainConfig, options: TrainOptions 
     });
     const callbacks = options.callbacks ?? [];
     for (const cb of callbacks) {
-      await cb.onStart?.({ ...base, step: startStep, epoch: startStep / resolved.itersPerEpoch, snapshot: () => snapshot(model, startStep, optimizer.state) });
+      await cb.onStart?.({
+        ...base,
+        step: startStep,
+        epoch: startStep / resolved.itersPerEpoch,
+        snapshot: () => snapshot(model, startStep, optimizer.state),
+      });
     }
 
     // On the native backends the training split lives on the device (resident.ts); batches are gathered there.
@@ -268,7 +289,14 @@ export async function trainFrom(configInput: TrainConfig, options: TrainOptions 
     const finalLoss = lastLoss ? ((lastLoss as Tensor).dataSync() as Float32Array)[0] : NaN;
     cleanup();
     return {
-      model, optimizer, step: endStep, startStep, seconds, finalLoss, dataset, resolved,
+      model,
+      optimizer,
+      step: endStep,
+      startStep,
+      seconds,
+      finalLoss,
+      dataset,
+      resolved,
       dispose: () => {
         optimizer.dispose();
         if (ownsModel) model.dispose();

@@ -17,8 +17,10 @@ const ADDON_DIR = path.join(CHECKOUT, 'native', 'dnnl');
 
 function systemPackages(): string | null {
   if (spawnSync('dpkg-query', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    return 'not a Debian system: install Chromium, oneDNN (libdnnl) and Fashion-MNIST by hand ' +
-      '(test/setup/system-packages.sh lists them)';
+    return (
+      'not a Debian system: install Chromium, oneDNN (libdnnl) and Fashion-MNIST by hand ' +
+      '(test/setup/system-packages.sh lists them)'
+    );
   }
   const run = spawnSync('bash', [path.join(CHECKOUT, 'test', 'setup', 'system-packages.sh')], { stdio: 'inherit' });
   return run.status === 0 ? null : 'Debian packages missing (see above)';
@@ -26,18 +28,25 @@ function systemPackages(): string | null {
 
 function addonLoads(): string | null {
   const run = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(ADDON_DIR)})`], { encoding: 'utf8' });
-  return run.status === 0 ? null : run.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? 'does not load';
+  return run.status === 0
+    ? null
+    : (run.stderr
+        .trim()
+        .split('\n')
+        .find((l) => /Error/.test(l)) ?? 'does not load');
 }
 
 function nativeAddon(): string | null {
   if (addonLoads() === null) return null;
-  if (!fs.existsSync('/usr/include/dnnl.h')) return 'oneDNN headers absent (/usr/include/dnnl.h: apt-get install libdnnl-dev)';
+  if (!fs.existsSync('/usr/include/dnnl.h'))
+    return 'oneDNN headers absent (/usr/include/dnnl.h: apt-get install libdnnl-dev)';
   console.log('prepare: building the oneDNN addon (native/dnnl)');
   // npm puts its own node-gyp on PATH for scripts; npm_config_node_gyp names it otherwise.
   const gyp = process.env.npm_config_node_gyp;
   const [command, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
   const build = spawnSync(command, args, { cwd: ADDON_DIR, stdio: 'inherit' });
-  if (build.status !== 0) return `node-gyp rebuild in ${ADDON_DIR} failed (exit ${build.status ?? build.error?.message})`;
+  if (build.status !== 0)
+    return `node-gyp rebuild in ${ADDON_DIR} failed (exit ${build.status ?? build.error?.message})`;
   const after = addonLoads();
   return after === null ? null : `built but does not load: ${after}`;
 }
@@ -54,7 +63,11 @@ function pythonEnv(): string | null {
 function main(): number {
   const started = Date.now();
   const problems: string[] = [];
-  for (const [name, step] of [['system packages', systemPackages], ['oneDNN addon', nativeAddon], ['Python environment', pythonEnv]] as const) {
+  for (const [name, step] of [
+    ['system packages', systemPackages],
+    ['oneDNN addon', nativeAddon],
+    ['Python environment', pythonEnv],
+  ] as const) {
     const problem = step();
     if (problem) problems.push(`${name}: ${problem}`);
   }
