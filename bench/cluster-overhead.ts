@@ -85,7 +85,8 @@ async function main(): Promise<void> {
     );
     const serial = jobTimes(path.join(chainHome, 'store'), slurm.client);
     console.log(
-      `serial chain (trunk, IMP levels 0..4): ${serial.jobs} jobs in ${chain.seconds.toFixed(1)} s; dependency hop: ${quantiles(serial.hops)}; load ${os.loadavg()[0].toFixed(2)}`,
+      `serial chain (trunk, IMP levels 0..4): ${serial.jobs} jobs in ${chain.seconds.toFixed(1)} s; dependency hop: ` +
+        `${quantiles(serial.hops)}; load ${os.loadavg()[0].toFixed(2)}`,
     );
   } finally {
     await slurm.stop();
@@ -110,7 +111,8 @@ async function sweeps(
     LMC_WORKERS: '1',
   });
   console.log(
-    `slurm (loopback, ${cpus} CPUs, one job per unit): ${cluster.seconds.toFixed(1)} s; load ${os.loadavg()[0].toFixed(2)}`,
+    `slurm (loopback, ${cpus} CPUs, one job per unit): ${cluster.seconds.toFixed(1)} s; load ` +
+      `${os.loadavg()[0].toFixed(2)}`,
   );
   console.log(`ratio slurm/local: ${(cluster.seconds / local.seconds).toFixed(2)}`);
   const same =
@@ -124,7 +126,8 @@ async function sweeps(
     `per-job overhead (Slurm wall-clock minus computing, incl. node and TensorFlow.js start): ${quantiles(overhead)}`,
   );
   console.log(
-    `dependency hop in the sweep (input's exit record -> dependent's process computing; includes waiting for a CPU): ${quantiles(hops)}`,
+    `dependency hop in the sweep (input's exit record -> dependent's process computing; includes waiting for a ` +
+      `CPU): ${quantiles(hops)}`,
   );
 }
 

@@ -114,7 +114,8 @@ export const SETTINGS = {
   systemData: {
     name: 'LMC_SYSTEM_DATA',
     summary:
-      "whether a dataset absent from LMC_DATA_DIR is read where a system package installs it (Fashion-MNIST: Debian's dataset-fashion-mnist in /usr/share/datasets/fashion-mnist)",
+      'whether a dataset absent from LMC_DATA_DIR is read where a system package installs it (Fashion-MNIST: ' +
+      "Debian's dataset-fashion-mnist in /usr/share/datasets/fashion-mnist)",
     valid: 'on or off (also 1/0, true/false, yes/no)',
     fallback: 'on' as const,
     parse: ON_OFF,

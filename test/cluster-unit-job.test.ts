@@ -47,51 +47,59 @@ function unitRun(root: string, hash: string, jobId: string) {
   });
 }
 
-test('lmc unit run computes one unit whose inputs are stored, with the bits of a local run; a missing input fails it, named', async () => {
-  const config = lenet();
-  const spec = { config: { ...config, dataOrderSeed: 5 }, k: 4, trunkSeed: config.dataOrderSeed };
-  const clusterStore = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
-  const ctx = experimentContext({ store: clusterStore, workers: 1 });
-  const copyHash = await submitCall(ctx, copyCall(spec));
-  const trunkHash = await submitCall(ctx, trunkCall(config, 4));
+test(
+  'lmc unit run computes one unit whose inputs are stored, with the bits of a local run; a missing input fails ' +
+    'it, named',
+  async () => {
+    const config = lenet();
+    const spec = { config: { ...config, dataOrderSeed: 5 }, k: 4, trunkSeed: config.dataOrderSeed };
+    const clusterStore = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
+    const ctx = experimentContext({ store: clusterStore, workers: 1 });
+    const copyHash = await submitCall(ctx, copyCall(spec));
+    const trunkHash = await submitCall(ctx, trunkCall(config, 4));
 
-  const early = unitRun(clusterStore.root, copyHash, '7');
-  assert.equal(early.status, 1, early.stdout + early.stderr);
-  assert.match(early.stderr, new RegExp(`needs trunk k=4 \\(trunk/${trunkHash}\\), which the store at .* lacks`));
-  const failed = readExit(clusterStore.root, copyHash, '7');
-  assert.equal(failed?.ok, false);
-  assert.match(failed?.error ?? '', /a unit job computes one unit only/);
-  assert.deepEqual(await storeContents(clusterStore), [], 'nothing was computed');
+    const early = unitRun(clusterStore.root, copyHash, '7');
+    assert.equal(early.status, 1, early.stdout + early.stderr);
+    assert.match(early.stderr, new RegExp(`needs trunk k=4 \\(trunk/${trunkHash}\\), which the store at .* lacks`));
+    const failed = readExit(clusterStore.root, copyHash, '7');
+    assert.equal(failed?.ok, false);
+    assert.match(failed?.error ?? '', /a unit job computes one unit only/);
+    assert.deepEqual(await storeContents(clusterStore), [], 'nothing was computed');
 
-  for (const [hash, job] of [
-    [trunkHash, '8'],
-    [copyHash, '9'],
-  ] as const) {
-    const run = unitRun(clusterStore.root, hash, job);
-    assert.equal(run.status, 0, run.stdout + run.stderr);
-    const exit = readExit(clusterStore.root, hash, job);
-    assert.equal(exit?.ok, true);
-    assert.equal(exit?.computed, true);
-    assert.equal(exit?.events.filter((e) => e.type === 'train').length, 1, 'it trained its own unit once');
-  }
-  assert.equal((await storeContents(clusterStore)).length, 2, 'the trunk and the copy, nothing else');
-  assert.ok(fs.existsSync(path.join(unitJobDir(clusterStore.root, copyHash), 'call.json')));
+    for (const [hash, job] of [
+      [trunkHash, '8'],
+      [copyHash, '9'],
+    ] as const) {
+      const run = unitRun(clusterStore.root, hash, job);
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+      const exit = readExit(clusterStore.root, hash, job);
+      assert.equal(exit?.ok, true);
+      assert.equal(exit?.computed, true);
+      assert.equal(exit?.events.filter((e) => e.type === 'train').length, 1, 'it trained its own unit once');
+    }
+    assert.equal((await storeContents(clusterStore)).length, 2, 'the trunk and the copy, nothing else');
+    assert.ok(fs.existsSync(path.join(unitJobDir(clusterStore.root, copyHash), 'call.json')));
 
-  const again = unitRun(clusterStore.root, copyHash, '10');
-  assert.equal(again.status, 0);
-  assert.equal(readExit(clusterStore.root, copyHash, '10')?.computed, false, 'a stored unit is found, not recomputed');
+    const again = unitRun(clusterStore.root, copyHash, '10');
+    assert.equal(again.status, 0);
+    assert.equal(
+      readExit(clusterStore.root, copyHash, '10')?.computed,
+      false,
+      'a stored unit is found, not recomputed',
+    );
 
-  const local = experimentContext({
-    store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),
-    workers: 1,
-  });
-  await copy(local, spec);
-  assert.deepEqual(
-    await storeContents(clusterStore),
-    await storeContents(local.store),
-    'the same units with the same file checksums',
-  );
-});
+    const local = experimentContext({
+      store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),
+      workers: 1,
+    });
+    await copy(local, spec);
+    assert.deepEqual(
+      await storeContents(clusterStore),
+      await storeContents(local.store),
+      'the same units with the same file checksums',
+    );
+  },
+);
 
 test('lmc unit run names a hash without a call, and a malformed hash', async () => {
   const root = path.join(tempDir(), 'store');

@@ -68,22 +68,26 @@ test('missing Fashion-MNIST names every path tried and how to get it', () => {
   );
 });
 
-test('LMC_SYSTEM_DATA=off leaves the system copy unread: only $LMC_DATA_DIR/fashion-mnist counts, and the error says so', () => {
-  const dataDir = tempDir();
-  const saved = process.env.LMC_SYSTEM_DATA;
-  try {
-    process.env.LMC_SYSTEM_DATA = 'off';
-    assert.throws(
-      () => loadFashionMnist(dataDir),
-      (e: Error) =>
-        e.name === 'DatasetMissingError' &&
-        e.message.includes(`tried ${path.join(dataDir, 'fashion-mnist')}. `) &&
-        e.message.includes(`LMC_SYSTEM_DATA is off, so ${DEBIAN_FASHION_MNIST_DIR} was not looked at`),
-    );
-    process.env.LMC_SYSTEM_DATA = 'maybe';
-    assert.throws(() => loadFashionMnist(dataDir), /LMC_SYSTEM_DATA="maybe": give on or off/);
-  } finally {
-    if (saved === undefined) delete process.env.LMC_SYSTEM_DATA;
-    else process.env.LMC_SYSTEM_DATA = saved;
-  }
-});
+test(
+  'LMC_SYSTEM_DATA=off leaves the system copy unread: only $LMC_DATA_DIR/fashion-mnist counts, and the error ' +
+    'says so',
+  () => {
+    const dataDir = tempDir();
+    const saved = process.env.LMC_SYSTEM_DATA;
+    try {
+      process.env.LMC_SYSTEM_DATA = 'off';
+      assert.throws(
+        () => loadFashionMnist(dataDir),
+        (e: Error) =>
+          e.name === 'DatasetMissingError' &&
+          e.message.includes(`tried ${path.join(dataDir, 'fashion-mnist')}. `) &&
+          e.message.includes(`LMC_SYSTEM_DATA is off, so ${DEBIAN_FASHION_MNIST_DIR} was not looked at`),
+      );
+      process.env.LMC_SYSTEM_DATA = 'maybe';
+      assert.throws(() => loadFashionMnist(dataDir), /LMC_SYSTEM_DATA="maybe": give on or off/);
+    } finally {
+      if (saved === undefined) delete process.env.LMC_SYSTEM_DATA;
+      else process.env.LMC_SYSTEM_DATA = saved;
+    }
+  },
+);

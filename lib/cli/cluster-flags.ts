@@ -125,7 +125,8 @@ function readSiteFile(flag: string | undefined): Record<string, unknown> {
   const unknown = Object.keys(value).filter((k) => !CONFIG_FIELDS.includes(k));
   if (unknown.length > 0)
     throw new Error(
-      `--slurm-config ${file}: unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the fields are ${CONFIG_FIELDS.join(', ')}`,
+      `--slurm-config ${file}: unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the fields are ` +
+        `${CONFIG_FIELDS.join(', ')}`,
     );
   return value as Record<string, unknown>;
 }
@@ -200,7 +201,8 @@ export async function submitGraph(
   const jobs = dag.filter((n) => !n.stored).length;
   const experiment = cluster.executor.experiment;
   log(
-    `submitted ${jobs} unit(s) as Slurm jobs (${dag.length - jobs} already in the store) as experiment ${experiment}; \`lmc status ${experiment}\` follows them`,
+    `submitted ${jobs} unit(s) as Slurm jobs (${dag.length - jobs} already in the store) as experiment ` +
+      `${experiment}; \`lmc status ${experiment}\` follows them`,
   );
   if (cluster.detach && json)
     console.log(JSON.stringify({ experiment, store: ctx.store.root, jobs, stored: dag.length - jobs }));

@@ -143,7 +143,9 @@ export async function cancelCommand(args: string[]): Promise<number> {
   const record = experimentRecord(store, positionals[0]);
   const cancelled = await cancelExperiment(store, slurmClient(), record);
   console.log(
-    `experiment ${record.id}: cancelled ${cancelled.length} job(s)${cancelled.length > 0 ? ` (${cancelled.join(', ')})` : ''}; finished units stay in the store`,
+    `experiment ${record.id}: cancelled ${cancelled.length} job(s)${
+      cancelled.length > 0 ? ` (${cancelled.join(', ')})` : ''
+    }; finished units stay in the store`,
   );
   return 0;
 }

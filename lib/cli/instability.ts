@@ -196,7 +196,8 @@ export async function instabilityCommand(args: string[]): Promise<number> {
   const sweep = { k: ks, inits, pairs, alphas, bn, bnBatches };
   if (cluster && (sparse || throughout) && (cluster.detach || cluster.dryRun)) {
     throw new Error(
-      `--${cluster.detach ? 'detach' : 'dry-run'} with --${sparse ? 'sparse' : 'throughout'}: those units are known only as earlier ones finish; run with --on slurm alone (each unit is submitted when it is known)`,
+      `--${cluster.detach ? 'detach' : 'dry-run'} with --${sparse ? 'sparse' : 'throughout'}: those units are known ` +
+        `only as earlier ones finish; run with --on slurm alone (each unit is submitted when it is known)`,
     );
   }
   if (

@@ -48,8 +48,11 @@ export function formatPlan(ctx: ExperimentContext, executor: SlurmExecutor, dag:
     line(header),
     ...rows.map(line),
     '',
-    `${jobs.length} job(s) to submit (${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}); ${dag.length - jobs.length} unit(s) already in the store at ${ctx.store.root}`,
-    `estimated compute: ${(seconds / 3600).toFixed(2)} h${gpuSeconds > 0 ? ` (${(gpuSeconds / 3600).toFixed(2)} GPU-hours)` : ''}; longest chain of inputs: ${formatSeconds(criticalPathSeconds(dag))}`,
+    `${jobs.length} job(s) to submit (${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}); ` +
+      `${dag.length - jobs.length} unit(s) already in the store at ${ctx.store.root}`,
+    `estimated compute: ${(seconds / 3600).toFixed(2)} h${
+      gpuSeconds > 0 ? ` (${(gpuSeconds / 3600).toFixed(2)} GPU-hours)` : ''
+    }; longest chain of inputs: ${formatSeconds(criticalPathSeconds(dag))}`,
     `step time: ${sources.join('; ') || '-'}`,
     ...(first
       ? [

@@ -52,7 +52,9 @@ export async function unitCommand(args: string[]): Promise<number> {
       signal: controller.signal,
       onUnit: (event) =>
         console.log(
-          `${new Date().toISOString()} ${event.type} ${event.label}${event.type === 'train' ? ` from step ${event.from} to ${event.to}` : ''}`,
+          `${new Date().toISOString()} ${event.type} ${event.label}${
+            event.type === 'train' ? ` from step ${event.from} to ${event.to}` : ''
+          }`,
         ),
     });
     if (!exit.ok) {
@@ -60,7 +62,8 @@ export async function unitCommand(args: string[]): Promise<number> {
       return 1;
     }
     console.log(
-      `${new Date().toISOString()} unit ${hash} ${exit.computed ? 'computed' : 'found in the store'} in ${exit.seconds.toFixed(1)} s`,
+      `${new Date().toISOString()} unit ${hash} ${exit.computed ? 'computed' : 'found in the store'} in ` +
+        `${exit.seconds.toFixed(1)} s`,
     );
     return 0;
   } finally {

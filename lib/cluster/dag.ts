@@ -51,7 +51,10 @@ export function maskSource(call: UnitCall): string | null {
   return null;
 }
 
-/** Work of a unit in optimizer-step equivalents: a training's steps, or a curve's forward passes (a third of a step each). */
+/**
+ * Work of a unit in optimizer-step equivalents: a training's steps, or a curve's forward passes (a third of a step
+ * each).
+ */
 function unitSteps(
   ctx: ExperimentContext,
   kind: string,
@@ -107,7 +110,9 @@ export async function unitDag(
     if (seen) return seen;
     if (path.includes(hash))
       throw new Error(
-        `unit graph: ${describeCall(call)} depends on itself (${[...path, hash].map((h) => h.slice(0, 12)).join(' -> ')})`,
+        `unit graph: ${describeCall(call)} depends on itself (${[...path, hash]
+          .map((h) => h.slice(0, 12))
+          .join(' -> ')})`,
       );
     const stored = (await ctx.store.get(plan.kind, plan.key)) !== null;
     const inputs = stored ? [] : await Promise.all(plan.dependencies.map((d) => visit(d, [...path, hash])));

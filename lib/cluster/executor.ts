@@ -74,7 +74,8 @@ interface Waiter {
 
 /** A new experiment id: when, and a random suffix (two submissions in one second differ). */
 function experimentId(): string {
-  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}-${randomBytes(2).toString('hex')}`;
+  const when = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `${when}-${randomBytes(2).toString('hex')}`;
 }
 
 /** Submits units as Slurm jobs and waits for them; see the module comment. */
@@ -248,8 +249,9 @@ export class SlurmExecutor implements UnitExecutor {
     this.options.onJob?.({ type: 'failed', hash: node.hash, kind: node.kind, label: node.label, jobId, error, log });
     waiter.reject(
       new Error(
-        `${node.label} (${node.kind} ${node.hash.slice(0, 12)}): Slurm job ${jobId} ${exit ? `failed: ${error}` : error}; ` +
-          `its log: ${log}; \`lmc status\` shows every unit of the experiment`,
+        `${node.label} (${node.kind} ${node.hash.slice(0, 12)}): Slurm job ${jobId} ${
+          exit ? `failed: ${error}` : error
+        }; ` + `its log: ${log}; \`lmc status\` shows every unit of the experiment`,
       ),
     );
   }
@@ -282,7 +284,8 @@ export class SlurmExecutor implements UnitExecutor {
             const why =
               state.reason === 'DependencyNeverSatisfied'
                 ? 'was cancelled: the job of one of its inputs failed or was cancelled'
-                : `ended ${state.state} (${state.reason}) without an exit record (killed, out of time or memory, or cancelled)`;
+                : `ended ${state.state} (${state.reason}) without an exit record (killed, out of time or memory, or ` +
+                  `cancelled)`;
             this.settle(root, waiter, exit, why);
           }
         }

@@ -155,7 +155,8 @@ export function readExperiment(root: string, id?: string): ExperimentRecord | nu
   const matches = id === undefined ? names.slice(-1) : names.filter((n) => n.startsWith(id));
   if (matches.length > 1)
     throw new Error(
-      `experiment ${id}: ${matches.length} experiments start so (${matches.slice(0, 4).join(', ')}); give more of the id`,
+      `experiment ${id}: ${matches.length} experiments start so (${matches.slice(0, 4).join(', ')}); give more of ` +
+        `the id`,
     );
   return matches.length === 0 ? null : readJson<ExperimentRecord>(path.join(experimentsDir(root), matches[0]));
 }

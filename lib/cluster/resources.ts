@@ -31,7 +31,10 @@ export const ASSUMED_STEP_SECONDS: Readonly<Record<string, { gpu: number; cpu: n
   inception_v3: { gpu: 0.45, cpu: 80 },
 };
 
-/** Memory a job of each network asks for (MiB): its weights, optimizer state, a batch and the dataset in memory, with room. */
+/**
+ * Memory a job of each network asks for (MiB): its weights, optimizer state, a batch and the dataset in memory, with
+ * room.
+ */
 const MEMORY_MB: Readonly<Record<string, number>> = {
   lenet_300_100: 2048,
   resnet20: 4096,
@@ -64,7 +67,8 @@ export function unitResources(
   // Native TensorFlow uses every core it gets; wasm and cpu compute in one thread.
   const cpus = gpu || backend === 'tensorflow' ? 4 : 1;
   const seconds = work.steps * work.stepSeconds;
-  // Twice the estimate and ten minutes for loading and evaluation: a killed job loses only the work since its last checkpoint.
+  // Twice the estimate and ten minutes for loading and evaluation: a killed job loses only the work since its last
+  // checkpoint.
   const minutes = Math.ceil((2 * seconds) / 60 + 10);
   return {
     cpus: overrides.cpus ?? cpus,

@@ -17,7 +17,10 @@ export interface SlurmSite {
   extraArgs?: string[];
   /** Overrides of every unit's resources. */
   resources?: Partial<UnitResources>;
-  /** The command a job runs before `unit run <hash> --store <root>` (default: this node and this checkout's bin/lmc.js). */
+  /**
+   * The command a job runs before `unit run <hash> --store <root>` (default: this node and this checkout's
+   * bin/lmc.js).
+   */
   lmc?: string[];
 }
 
@@ -31,7 +34,10 @@ export interface JobRequest {
   resources: UnitResources;
 }
 
-/** This checkout's `lmc`, as a job runs it: the same node binary and bin/lmc.js (jobs inherit PATH and the environment). */
+/**
+ * This checkout's `lmc`, as a job runs it: the same node binary and bin/lmc.js (jobs inherit PATH and the
+ * environment).
+ */
 export function defaultLmcCommand(): string[] {
   return [process.execPath, path.resolve(__dirname, '..', '..', '..', 'bin', 'lmc.js')];
 }
@@ -56,7 +62,8 @@ export function sbatchArgs(job: JobRequest, site: SlurmSite = {}): string[] {
   for (const [field, value] of Object.entries(r)) {
     if (!Number.isSafeInteger(value) || value < 0 || (field !== 'gpus' && value < 1)) {
       throw new Error(
-        `unit ${job.hash}: resources.${field} = ${JSON.stringify(value)}; give a whole number >= ${field === 'gpus' ? 0 : 1}`,
+        `unit ${job.hash}: resources.${field} = ${JSON.stringify(value)}; give a whole number >= ` +
+          `${field === 'gpus' ? 0 : 1}`,
       );
     }
   }

@@ -5,7 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 
-/** A job's state as squeue reports it: e.g. PENDING, RUNNING, COMPLETED, FAILED, CANCELLED; GONE when the controller no longer knows it. */
+/**
+ * A job's state as squeue reports it: e.g. PENDING, RUNNING, COMPLETED, FAILED, CANCELLED; GONE when the controller
+ * no longer knows it.
+ */
 export interface JobState {
   state: string;
   /** squeue's reason, e.g. Dependency, DependencyNeverSatisfied, NonZeroExitCode. */
@@ -47,7 +50,8 @@ function run(
       if (code === 'ENOENT') {
         reject(
           new Error(
-            `${command} is not on PATH: running units on Slurm needs the Slurm client commands (sbatch, squeue, scancel), as on a login node of the cluster`,
+            `${command} is not on PATH: running units on Slurm needs the Slurm client commands (sbatch, squeue, ` +
+              `scancel), as on a login node of the cluster`,
           ),
         );
         return;
@@ -75,7 +79,8 @@ export function slurmClient(env: NodeJS.ProcessEnv = process.env): SlurmClient {
       const id = out.stdout.trim().split(';')[0];
       if (out.code !== 0 || !/^\d+$/.test(id))
         throw new Error(
-          `sbatch refused the job (exit ${out.code}): ${out.stderr.trim() || out.stdout.trim()}; its arguments: ${args.join(' ')}`,
+          `sbatch refused the job (exit ${out.code}): ${out.stderr.trim() || out.stdout.trim()}; its arguments: ` +
+            `${args.join(' ')}`,
         );
       return id;
     },

@@ -7,7 +7,10 @@ import { progressEtaSeconds, type Store } from '../store';
 import { jobLogFile, readExit, readExperiment, type ExperimentRecord } from './files';
 import { LIVE_STATES, type JobState, type SlurmClient } from './slurm';
 
-/** One unit's state: in the store before submission, done, failed, cancelled (an input failed, or scancel), pending, running. */
+/**
+ * One unit's state: in the store before submission, done, failed, cancelled (an input failed, or scancel), pending,
+ * running.
+ */
 export type UnitJobState = 'stored' | 'done' | 'failed' | 'cancelled' | 'pending' | 'running';
 
 /** One row of `lmc status`. */
@@ -53,7 +56,9 @@ function describeEnded(state: JobState): { state: UnitJobState; error: string } 
     };
   return {
     state: 'failed',
-    error: `job ended ${state.state} (${state.reason}) without an exit record: killed, out of time or memory, or its node was lost`,
+    error:
+      `job ended ${state.state} (${state.reason}) without an exit record: killed, out of time or memory, or ` +
+      `its node was lost`,
   };
 }
 

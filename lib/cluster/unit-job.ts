@@ -33,7 +33,8 @@ async function checkDependencies(ctx: ExperimentContext, job: JobCall): Promise<
   }
   if (missing.length > 0) {
     throw new Error(
-      `${job.label} needs ${missing.join(', ')}, which the store at ${ctx.store.root} lacks: a unit job computes one unit only. ` +
+      `${job.label} needs ${missing.join(', ')}, which the store at ${ctx.store.root} lacks: a unit job computes ` +
+        `one unit only. ` +
         "Submit it after its inputs' jobs (afterok), or run `lmc unit run` on those first",
     );
   }
@@ -66,7 +67,8 @@ export async function runUnitJob(root: string, hash: string, options: UnitJobOpt
     const here = datasetFingerprint(dataset);
     if (here !== setup.dataset.fingerprint) {
       throw new Error(
-        `dataset '${setup.dataset.name}' from ${setup.dataset.dataDir} reads as ${here} on ${os.hostname()} but as ${setup.dataset.fingerprint} where the unit was submitted; ` +
+        `dataset '${setup.dataset.name}' from ${setup.dataset.dataDir} reads as ${here} on ${os.hostname()} but as ` +
+          `${setup.dataset.fingerprint} where the unit was submitted; ` +
           'every node must see the same data (set LMC_DATA_DIR to a shared folder)',
       );
     }
@@ -84,7 +86,8 @@ export async function runUnitJob(root: string, hash: string, options: UnitJobOpt
     const planned = ctx.store.identify(job.kind, unitDefinition(job.call).plan(ctx, job.call.spec).key).hash;
     if (planned !== hash)
       throw new Error(
-        `the call in ${hash}'s folder plans unit ${planned} here (a different lmc-lab version or dataset?); resubmit from this version`,
+        `the call in ${hash}'s folder plans unit ${planned} here (a different lmc-lab version or dataset?); ` +
+          `resubmit from this version`,
       );
     await checkDependencies(ctx, job);
     const { unit } = await ctx.run(job.call, { dependenciesDone: true });

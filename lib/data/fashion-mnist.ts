@@ -17,7 +17,10 @@ export const FASHION_MNIST_NORMALIZATION: Normalization = { mean: [0.286], std: 
 /** Where Debian's dataset-fashion-mnist package puts the files. */
 export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
-/** The system folders Fashion-MNIST is read from after `<dataDir>/fashion-mnist`: Debian's, unless LMC_SYSTEM_DATA is off. */
+/**
+ * The system folders Fashion-MNIST is read from after `<dataDir>/fashion-mnist`: Debian's, unless LMC_SYSTEM_DATA is
+ * off.
+ */
 export function fashionMnistSystemDirs(): string[] {
   return settingOrDefault('systemData') === 'on' ? [DEBIAN_FASHION_MNIST_DIR] : [];
 }

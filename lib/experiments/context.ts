@@ -55,7 +55,10 @@ export interface ExperimentOptions {
    * by name (loadDataset, or the config's); results are the same bits either way.
    */
   workers?: number;
-  /** Computes every unit the store lacks elsewhere (a cluster, lib/cluster) instead of here; `workers` is then its parallelism. */
+  /**
+   * Computes every unit the store lacks elsewhere (a cluster, lib/cluster) instead of here; `workers` is then its
+   * parallelism.
+   */
   executor?: UnitExecutor;
 }
 
@@ -125,7 +128,8 @@ async function run(
     const unit = await ctx.store.get(plan.kind, plan.key);
     if (!unit)
       throw new Error(
-        `lmc-lab: the executor reported ${describeCall(call)} finished, but the store at ${ctx.store.root} lacks it; is the store on a filesystem every node shares?`,
+        `lmc-lab: the executor reported ${describeCall(call)} finished, but the store at ${ctx.store.root} lacks ` +
+          `it; is the store on a filesystem every node shares?`,
       );
     for (const event of outcome.events) if (event.type === 'train') ctx.emit(event);
     ctx.emit({ ...ref, type: outcome.computed ? 'done' : 'hit' });

@@ -129,7 +129,10 @@ function quickstartImp(plan: QuickstartPlan): ImpRunOptions {
   return { k: plan.imp.k, levels: plan.imp.levels, baselines: { levels: plan.imp.baselineLevels } };
 }
 
-/** Every call of `runQuickstart(ctx, plan)` known before anything trains: the sweep's pairs, IMP's levels and baselines. */
+/**
+ * Every call of `runQuickstart(ctx, plan)` known before anything trains: the sweep's pairs, IMP's levels and
+ * baselines.
+ */
 export async function quickstartCalls(ctx: ExperimentContext, plan: QuickstartPlan): Promise<UnitCall[]> {
   return [
     ...(await sweepCalls(ctx, plan.config, quickstartSweep(plan))),

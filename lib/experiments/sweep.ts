@@ -192,7 +192,10 @@ async function plannedPairs(
   return planned;
 }
 
-/** Every pair call of `instabilitySweep(ctx, config, options)` (their copies and trunks are their dependencies): what a cluster submits at once. */
+/**
+ * Every pair call of `instabilitySweep(ctx, config, options)` (their copies and trunks are their dependencies): what
+ * a cluster submits at once.
+ */
 export async function sweepCalls(
   ctx: ExperimentContext,
   configInput: TrainConfig,

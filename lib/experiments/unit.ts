@@ -79,7 +79,10 @@ export interface UnitDefinition<Spec> {
   config(spec: Spec): TrainConfig;
 }
 
-/** What an executor reports of a unit it computed elsewhere: whether that computed it (else found it), and the unit's events there. */
+/**
+ * What an executor reports of a unit it computed elsewhere: whether that computed it (else found it), and the unit's
+ * events there.
+ */
 export interface ExecutorOutcome {
   computed: boolean;
   /** The unit's own events where it ran ('train' events among them), re-emitted by the context. */

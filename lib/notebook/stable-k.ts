@@ -14,7 +14,10 @@ export interface StableKOptions {
   split?: 'train' | 'test';
 }
 
-/** The smallest k of `summary` whose instability and every later k's are below the threshold, or null when the last is not. */
+/**
+ * The smallest k of `summary` whose instability and every later k's are below the threshold, or null when the last is
+ * not.
+ */
 export function stableK(summary: readonly InstabilitySummary[], options: StableKOptions): number | null {
   const { below, split = 'test' } = options;
   if (!(below > 0 && below < 1))
@@ -25,7 +28,8 @@ export function stableK(summary: readonly InstabilitySummary[], options: StableK
     const measure = sorted[i].instability[split];
     if (!measure)
       throw new Error(
-        `stableK: the sweep measured no ${split} split at k = ${sorted[i].k}; measure it, or pass split: '${split === 'test' ? 'train' : 'test'}'`,
+        `stableK: the sweep measured no ${split} split at k = ${sorted[i].k}; measure it, or pass split: ` +
+          `'${split === 'test' ? 'train' : 'test'}'`,
       );
     if (!(measure.mean < below)) break;
     found = sorted[i].k;
