@@ -4,9 +4,12 @@
  * submits, the sbatch arguments, and an experiment's status.
  *
  *   const executor = new lmc.cluster.SlurmExecutor({ site: { partition: 'gpu' } });
- *   const ctx = lmc.experimentContext({ executor });     // the store must be on a shared filesystem
- *   await executor.submit(ctx, await lmc.impRunCalls(ctx, config, { levels: 8, baselines: true }));
+ *   const ctx = lmc.experiments.experimentContext({ executor });   // the store must be on a shared filesystem
+ *   await executor.submit(ctx, await lmc.experiments.impRunCalls(ctx, config, { levels: 8, baselines: true }));
  *   const run = await lmc.impRun(ctx, config, { levels: 8, baselines: true });   // follows the jobs
+ *
+ * In a notebook, `lmc.notebookContext(newDisplayHandle({ followCells: true }), { cluster: { site } })`
+ * does the same and shows every job's progress in the cell that waits for it.
  */
 export { SlurmExecutor, type SlurmExecutorOptions, type JobEvent } from './executor';
 export { unitDag, maskSource, type DagNode, type DagOptions } from './dag';

@@ -46,3 +46,4 @@ export { sparklineSvg, type CurvePoint, type SparklineOptions } from './sparklin
 export { summarise, rowsOf, type Row, type Series, type SummaryPoint, type SummariseOptions } from './series';
 export { pairSelectionFigures, type PairCurveInput } from './runs';
 export { sideBySide, type SideBySideOptions } from './side-by-side';
+export { unitBoardBundle, type UnitBoardRow } from './unit-board';

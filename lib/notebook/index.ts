@@ -21,3 +21,4 @@ export { table1FromPresets, scheduleText, type Table1Row } from './table1';
 export { storePairsTable, storePairRow, type StorePairRow } from './store-pairs';
 export { stableK, type StableKOptions } from './stable-k';
 export { realImagesData, REAL_IMAGES_PLANS, REAL_IMAGES_PRESET, type RealImagesPlan } from './real-images';
+export { clusterBoard, boardRow, type ClusterBoard } from './cluster-board';

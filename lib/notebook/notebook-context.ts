@@ -4,21 +4,34 @@
  * e.g. "copy k=100 order=...") plus a running count of units computed and found in the store;
  * units training at once on worker threads (LMC_WORKERS) each show a block of that display.
  * In the lmc-lab kernel, make it once with `lmc.notebookContext(newDisplayHandle({ followCells: true }))`
- * so that each cell's trainings show their progress in that cell.
+ * so that each cell's trainings show their progress in that cell. With `{ cluster: {...} }` the units
+ * run as Slurm jobs instead, and the display follows them (queued, running, done, failed) from the
+ * shared store.
  */
 import { experimentContext, type ExperimentOptions } from '../experiments/context';
 import type { ExperimentContext } from '../experiments/unit';
 import { defaultWorkers } from '../experiments/pool';
 import { progressBoard, type DisplayHandle } from '../display/progress';
+import { SlurmExecutor, type SlurmExecutorOptions } from '../cluster/executor';
+import { slurmClient } from '../cluster/slurm';
+import { openStore } from '../store';
+import { clusterBoard } from './cluster-board';
 
 /** Options of `notebookContext`: those of experimentContext, less the callbacks it installs. */
-export type NotebookContextOptions = Omit<ExperimentOptions, 'callbacks' | 'onUnit'>;
+export type NotebookContextOptions = Omit<ExperimentOptions, 'callbacks' | 'onUnit' | 'executor'> & {
+  /**
+   * Compute the units the store lacks as Slurm jobs (lib/cluster's SlurmExecutor with these options)
+   * instead of here; the display then follows the jobs from the shared store.
+   */
+  cluster?: SlurmExecutorOptions;
+};
 
 /** A context whose training runs draw their progress into `handle` (a `newDisplayHandle()`). */
 export function notebookContext(
   handle: DisplayHandle,
   options: NotebookContextOptions = {},
 ): ExperimentContext & { counts(): { computed: number; found: number } } {
+  if (options.cluster) return clusterContext(handle, options, options.cluster);
   let trained = 0;
   let found = 0;
   // Units training at once on worker threads each get a block of the display.
@@ -34,4 +47,36 @@ export function notebookContext(
     },
   });
   return Object.assign(ctx, { counts: () => ({ computed: trained, found }) });
+}
+
+/** A context whose units run as Slurm jobs, each shown in `handle` as it is queued, runs and ends. */
+function clusterContext(
+  handle: DisplayHandle,
+  options: NotebookContextOptions,
+  cluster: SlurmExecutorOptions,
+): ExperimentContext & { counts(): { computed: number; found: number } } {
+  const store = options.store ?? openStore();
+  const client = cluster.client ?? slurmClient();
+  let board: ReturnType<typeof clusterBoard> | undefined;
+  const executor = new SlurmExecutor({
+    ...cluster,
+    client,
+    onJob: (event) => {
+      cluster.onJob?.(event);
+      board?.wake();
+    },
+  });
+  board = clusterBoard(handle, store, client, executor.experiment);
+  let computed = 0;
+  let found = 0;
+  const ctx = experimentContext({
+    ...options,
+    store,
+    executor,
+    onUnit: (event) => {
+      if (event.type === 'done') computed++;
+      if (event.type === 'hit') found++;
+    },
+  });
+  return Object.assign(ctx, { counts: () => ({ computed, found }) });
 }
