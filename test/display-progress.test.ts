@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { type StepContext, trainFrom } from '../lib/train/trainer';
 import { notebookProgress, type MimeBundle } from '../lib/display';
 import { PROGRESS_MIME, type ProgressBlock } from '../lib/io/wire';
+import { unitBoardBundle } from '../lib/display/unit-board';
 import { initBackend } from '../lib/backend';
 import { presetConfig } from '../lib/train/presets';
 
@@ -112,4 +113,27 @@ test('with the real trainer: one in-place display, final state at the last step'
   // Start, the accuracy check at step 6, and the end (step 12, also an accuracy check).
   assert.equal(handle.updates.length, 3);
   assert.match(String(handle.updates[2]['text/plain']), /done {2}step 12\/12 .*accuracy 50\.00% \(step 12\)/);
+});
+
+test('a unit board draws one block per unit: queued, running with step and ETA, done, failed with its detail', () => {
+  const bundle = unitBoardBundle([
+    { label: 'trunk k=<4>', state: 'queued', detail: 'job 7, waiting: Priority' },
+    { label: 'copy', state: 'running', step: 30, endStep: 120, etaSeconds: 9, detail: 'job 8' },
+    { label: 'pair', state: 'done', detail: 'job 9' },
+    { label: 'level', state: 'failed', detail: 'failed: out of memory; log /s/log-10.txt' },
+  ]);
+  const blocks = (bundle[PROGRESS_MIME] as { blocks: ProgressBlock[] }).blocks;
+  assert.deepEqual(
+    blocks.map((b) => [b.state, b.status, b.fraction]),
+    [
+      ['running', 'queued', 0],
+      ['running', '25%', 0.25],
+      ['done', 'done', 1],
+      ['stopped', 'failed', 0],
+    ],
+  );
+  assert.deepEqual(blocks[1].details, ['step 30/120', 'ETA 9.0s', 'job 8']);
+  assert.equal(blocks[1].etaSeconds, 9);
+  assert.match(String(bundle['text/html']), /trunk k=&lt;4&gt;/);
+  assert.match(String(bundle['text/plain']), /level: failed {2}failed: out of memory; log \/s\/log-10\.txt/);
 });
