@@ -60,8 +60,8 @@ export function clusterBoard(
 ): ClusterBoard {
   let timer: NodeJS.Timeout | undefined;
   let drawn = '';
-  let reading = false;
-  const refresh = async (): Promise<UnitBoardRow[]> => {
+  let ticking = false;
+  const read = async (): Promise<UnitBoardRow[]> => {
     const record = readExperiment(store.root, experiment);
     if (!record) return [];
     const units = await experimentStatus(store, client, record);
@@ -75,16 +75,19 @@ export function clusterBoard(
     if (!units.some((u) => u.state === 'pending' || u.state === 'running')) stop();
     return rows;
   };
+  // One read at a time, in order: a slow read started earlier never draws over a later one.
+  let reading: Promise<UnitBoardRow[]> = Promise.resolve([]);
+  const refresh = (): Promise<UnitBoardRow[]> => (reading = reading.catch(() => []).then(read));
   const stop = () => {
     clearInterval(timer);
     timer = undefined;
   };
   const tick = () => {
-    if (reading) return;
-    reading = true;
+    if (ticking) return;
+    ticking = true;
     void refresh()
       .catch(() => undefined)
-      .finally(() => (reading = false));
+      .finally(() => (ticking = false));
   };
   return {
     wake: () => {

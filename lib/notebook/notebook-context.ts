@@ -66,7 +66,8 @@ function clusterContext(
       board?.wake();
     },
   });
-  board = clusterBoard(handle, store, client, executor.experiment);
+  const shown = clusterBoard(handle, store, client, executor.experiment);
+  board = shown;
   let computed = 0;
   let found = 0;
   const ctx = experimentContext({
@@ -78,5 +79,14 @@ function clusterContext(
       if (event.type === 'hit') found++;
     },
   });
-  return Object.assign(ctx, { counts: () => ({ computed, found }) });
+  // A call returns once the display shows how its units ended, not a poll later.
+  const run = ctx.run.bind(ctx);
+  const follow: ExperimentContext['run'] = async (call, how) => {
+    try {
+      return await run(call, how);
+    } finally {
+      await shown.refresh().catch(() => undefined);
+    }
+  };
+  return Object.assign(ctx, { run: follow, counts: () => ({ computed, found }) });
 }
