@@ -146,16 +146,6 @@ export function progressBundle(s: ProgressState): MimeBundle {
   const width = 24;
   const filled = Math.round(width * fraction);
   const text = `${s.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${status}  ${parts.join('  ')}`;
-  const colour = s.done ? (finished && !s.note ? '#1a9850' : '#d73027') : '#2166ac';
-  const html =
-    '<div class="lmc-progress" style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;' +
-    'font-size:13px;font-variant-numeric:tabular-nums;">' +
-    `<div><b>${escapeHtml(s.label)}</b> <span style="color:${colour};">${escapeHtml(status)}</span></div>` +
-    `<div style="width:320px;height:10px;background:#eee;margin:3px 0;"><div ` +
-    `style="width:${(fraction * 100).toFixed(1)}%;height:10px;background:${colour};"></div></div>` +
-    `<div>${parts.map(escapeHtml).join(' · ')}</div>` +
-    (s.losses.length > 0 ? sparklineSvg(s.losses, { label: 'loss', colour }) : '') +
-    '</div>';
   const block: ProgressBlock = {
     label: s.label,
     fraction,
@@ -170,7 +160,31 @@ export function progressBundle(s: ProgressState): MimeBundle {
       .filter((p) => Number.isFinite(p.y))
       .map((p) => [p.x, p.y]),
   };
-  return { [PROGRESS_MIME]: { blocks: [block] }, 'text/html': html, 'text/plain': text };
+  const curve =
+    s.losses.length > 0 ? sparklineSvg(s.losses, { label: 'loss', colour: BLOCK_COLOURS[block.state] }) : '';
+  return { [PROGRESS_MIME]: { blocks: [block] }, 'text/html': progressBlockHtml(block, curve), 'text/plain': text };
+}
+
+/** A block's colour by state: running blue, done green, stopped red. */
+export const BLOCK_COLOURS: Readonly<Record<ProgressBlock['state'], string>> = {
+  running: '#2166ac',
+  done: '#1a9850',
+  stopped: '#d73027',
+};
+
+/** The HTML of one progress block (for front ends without the extension): label, status, bar, details, `after`. */
+export function progressBlockHtml(block: ProgressBlock, after = ''): string {
+  const colour = BLOCK_COLOURS[block.state];
+  return (
+    '<div class="lmc-progress" style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;' +
+    'font-size:13px;font-variant-numeric:tabular-nums;">' +
+    `<div><b>${escapeHtml(block.label)}</b> <span style="color:${colour};">${escapeHtml(block.status)}</span></div>` +
+    `<div style="width:320px;height:10px;background:#eee;margin:3px 0;"><div ` +
+    `style="width:${(block.fraction * 100).toFixed(1)}%;height:10px;background:${colour};"></div></div>` +
+    `<div>${block.details.map(escapeHtml).join(' · ')}</div>` +
+    after +
+    '</div>'
+  );
 }
 
 /** Progress of several runs in one display: see `progressBoard`. */

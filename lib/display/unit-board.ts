@@ -5,7 +5,8 @@
  */
 import { PROGRESS_MIME, type ProgressBlock } from '../io/wire';
 import type { MimeBundle } from './bundle';
-import { escapeHtml, formatDuration, formatPercent } from './format';
+import { formatDuration, formatPercent } from './format';
+import { progressBlockHtml } from './progress';
 
 /** One unit as the board shows it. */
 export interface UnitBoardRow {
@@ -44,25 +45,10 @@ function unitBlock(row: UnitBoardRow): ProgressBlock {
   };
 }
 
-const COLOURS: Record<ProgressBlock['state'], string> = { running: '#2166ac', done: '#1a9850', stopped: '#d73027' };
-
 /** The display of `rows`: one block each, in the order given. */
 export function unitBoardBundle(rows: readonly UnitBoardRow[]): MimeBundle {
   const blocks = rows.map(unitBlock);
-  const html = blocks
-    .map((b) => {
-      const colour = COLOURS[b.state];
-      return (
-        '<div class="lmc-progress" style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;' +
-        'font-size:13px;font-variant-numeric:tabular-nums;margin-bottom:4px;">' +
-        `<div><b>${escapeHtml(b.label)}</b> <span style="color:${colour};">${escapeHtml(b.status)}</span></div>` +
-        '<div style="width:320px;height:10px;background:#eee;margin:3px 0;"><div ' +
-        `style="width:${(b.fraction * 100).toFixed(1)}%;height:10px;background:${colour};"></div></div>` +
-        (b.details.length > 0 ? `<div>${b.details.map(escapeHtml).join(' · ')}</div>` : '') +
-        '</div>'
-      );
-    })
-    .join('');
+  const html = blocks.map((b) => progressBlockHtml(b)).join('');
   const text = blocks.map((b) => [`${b.label}: ${b.status}`, ...b.details].join('  ')).join('\n');
   return { [PROGRESS_MIME]: { blocks }, 'text/html': html, 'text/plain': text };
 }
