@@ -9,7 +9,7 @@
  * shared store.
  */
 import { experimentContext, type ExperimentOptions } from '../experiments/context';
-import type { ExperimentContext } from '../experiments/unit';
+import type { ExperimentContext, UnitEvent } from '../experiments/unit';
 import { defaultWorkers } from '../experiments/pool';
 import { progressBoard, type DisplayHandle } from '../display/progress';
 import { SlurmExecutor, type SlurmExecutorOptions } from '../cluster/executor';
@@ -26,27 +26,43 @@ export type NotebookContextOptions = Omit<ExperimentOptions, 'callbacks' | 'onUn
   cluster?: SlurmExecutorOptions;
 };
 
+/** Units a context computed and found in the store so far. */
+interface UnitCounts {
+  computed: number;
+  found: number;
+}
+
+/** Counts of a context's units, and the onUnit handler that keeps them. */
+function unitCounter(): { counts: UnitCounts; onUnit(event: UnitEvent): void } {
+  const counts = { computed: 0, found: 0 };
+  return {
+    counts,
+    onUnit: (event) => {
+      if (event.type === 'done') counts.computed++;
+      if (event.type === 'hit') counts.found++;
+    },
+  };
+}
+
 /** A context whose training runs draw their progress into `handle` (a `newDisplayHandle()`). */
 export function notebookContext(
   handle: DisplayHandle,
   options: NotebookContextOptions = {},
-): ExperimentContext & { counts(): { computed: number; found: number } } {
+): ExperimentContext & { counts(): UnitCounts } {
   if (options.cluster) return clusterContext(handle, options, options.cluster);
-  let trained = 0;
-  let found = 0;
+  const { counts, onUnit } = unitCounter();
   // Units training at once on worker threads each get a block of the display.
   const board = progressBoard(handle, options.workers ?? defaultWorkers());
   const ctx = experimentContext({
     ...options,
     callbacks: (run) => [
-      board.run({ label: `${run.label} (units so far: ${trained} computed, ${found} found in the store)` }),
+      board.run({
+        label: `${run.label} (units so far: ${counts.computed} computed, ${counts.found} found in the store)`,
+      }),
     ],
-    onUnit: (event) => {
-      if (event.type === 'done') trained++;
-      if (event.type === 'hit') found++;
-    },
+    onUnit,
   });
-  return Object.assign(ctx, { counts: () => ({ computed: trained, found }) });
+  return Object.assign(ctx, { counts: () => ({ ...counts }) });
 }
 
 /** A context whose units run as Slurm jobs, each shown in `handle` as it is queued, runs and ends. */
@@ -54,7 +70,7 @@ function clusterContext(
   handle: DisplayHandle,
   options: NotebookContextOptions,
   cluster: SlurmExecutorOptions,
-): ExperimentContext & { counts(): { computed: number; found: number } } {
+): ExperimentContext & { counts(): UnitCounts } {
   const store = options.store ?? openStore();
   const client = cluster.client ?? slurmClient();
   let board: ReturnType<typeof clusterBoard> | undefined;
@@ -68,17 +84,8 @@ function clusterContext(
   });
   const shown = clusterBoard(handle, store, client, executor.experiment);
   board = shown;
-  let computed = 0;
-  let found = 0;
-  const ctx = experimentContext({
-    ...options,
-    store,
-    executor,
-    onUnit: (event) => {
-      if (event.type === 'done') computed++;
-      if (event.type === 'hit') found++;
-    },
-  });
+  const { counts, onUnit } = unitCounter();
+  const ctx = experimentContext({ ...options, store, executor, onUnit });
   // A call returns once the display shows how its units ended, not a poll later.
   const run = ctx.run.bind(ctx);
   const follow: ExperimentContext['run'] = async (call, how) => {
@@ -88,5 +95,5 @@ function clusterContext(
       await shown.refresh().catch(() => undefined);
     }
   };
-  return Object.assign(ctx, { run: follow, counts: () => ({ computed, found }) });
+  return Object.assign(ctx, { run: follow, counts: () => ({ ...counts }) });
 }
