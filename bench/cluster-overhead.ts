@@ -3,8 +3,9 @@
  * k = 0, 100, 500, 1 initialization x 2 pairs) computed by `lmc instability` on this machine's
  * worker threads (LMC_WORKERS = the cluster's CPUs) and with --on slurm on a loopback cluster of
  * as many CPUs (test/fixtures/slurm.ts), each into a fresh store. Prints both wall-clocks, their
- * ratio, each job's overhead (its wall-clock in Slurm minus the time its process computed) and the
- * latency of each dependency hop (an input's exit record written to its dependent's process start).
+ * ratio, the number of job arrays, each job's (array task's) overhead (its wall-clock in Slurm
+ * minus the time its process computed) and the latency of each dependency hop (an input's exit
+ * record written to its dependent's process start).
  * A sweep's hops include waiting for a free CPU; a serial chain (smoke-scale IMP, levels 0..4, one
  * job ready at a time) gives the hop itself: scheduling, job start, node and TensorFlow.js loading.
  *
@@ -111,7 +112,7 @@ async function sweeps(
     LMC_WORKERS: '1',
   });
   console.log(
-    `slurm (loopback, ${cpus} CPUs, one job per unit): ${cluster.seconds.toFixed(1)} s; load ` +
+    `slurm (loopback, ${cpus} CPUs, one array task per unit): ${cluster.seconds.toFixed(1)} s; load ` +
       `${os.loadavg()[0].toFixed(2)}`,
   );
   console.log(`ratio slurm/local: ${(cluster.seconds / local.seconds).toFixed(2)}`);
@@ -120,8 +121,8 @@ async function sweeps(
     JSON.stringify((JSON.parse(local.stdout) as { results: unknown }).results);
   console.log(`same results: ${same}`);
   const root = path.join(clusterHome, 'store');
-  const { jobs, overhead, hops } = jobTimes(root, slurm.client);
-  console.log(`${jobs} jobs, one sbatch each`);
+  const { jobs, arrays, overhead, hops } = jobTimes(root, slurm.client);
+  console.log(`${jobs} jobs (array tasks) in ${arrays} job arrays (sbatch calls)`);
   console.log(
     `per-job overhead (Slurm wall-clock minus computing, incl. node and TensorFlow.js start): ${quantiles(overhead)}`,
   );
@@ -135,7 +136,7 @@ async function sweeps(
 function jobTimes(
   root: string,
   client: (command: string, args: string[]) => string,
-): { jobs: number; overhead: number[]; hops: number[] } {
+): { jobs: number; arrays: number; overhead: number[]; hops: number[] } {
   const record = readExperiment(root)!;
   const finishedAt = new Map<string, number>();
   const jobs = record.units.filter((u) => u.jobId !== null);
@@ -155,7 +156,8 @@ function jobTimes(
     const inputs = unit.after.map((h) => finishedAt.get(h)).filter((t): t is number => t !== undefined);
     if (exit && inputs.length > 0) hops.push((Date.parse(exit.startedAt) - Math.max(...inputs)) / 1000);
   }
-  return { jobs: jobs.length, overhead, hops };
+  const arrays = new Set(jobs.map((u) => u.jobId!.split('_')[0])).size;
+  return { jobs: jobs.length, arrays, overhead, hops };
 }
 
 main().catch((e) => {

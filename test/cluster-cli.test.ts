@@ -4,43 +4,22 @@
  * submitted and `lmc status` follows the units to done; `lmc cancel` cancels what is pending;
  * `lmc plan --dry-run` lists the jobs and submits nothing.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { slurmMissing, startSlurm, type LoopbackSlurm } from './fixtures/slurm';
-import { requireTools, skipWhenMissing } from './fixtures/tools';
+import { clusterFile } from './fixtures/slurm';
 import { tempDir } from './fixtures/experiments';
 
 const LMC = path.resolve(__dirname, '..', '..', 'bin', 'lmc.js');
-const missing = slurmMissing();
-const skip = skipWhenMissing(missing);
-let slurm: LoopbackSlurm;
-
-before(async () => {
-  if (missing === null) slurm = await startSlurm();
-});
-after(async () => slurm?.stop());
-
-/** Runs lmc with LMC_HOME=home on the loopback cluster; resolves to its exit code and output. */
-function lmc(home: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [LMC, ...args], {
-      env: { ...slurm.env, LMC_HOME: home, LMC_BACKEND: 'wasm', LMC_WORKERS: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const cluster = clusterFile();
+const { skip, lmc } = cluster;
 
 const QUICK = ['quickstart', '--scale', 'smoke', '--k', '0,20', '--levels', '2', '--export', 'csv', '--json'];
 
 test('lmc quickstart --on slurm prints the numbers and writes the tables of a local run', { skip }, async () => {
-  requireTools(missing);
+  cluster.requireSlurm();
   const [localOut, clusterOut] = [tempDir(), tempDir()];
   const [here, there] = await Promise.all([
     lmc(tempDir(), [...QUICK, '--out', localOut]),
@@ -66,12 +45,18 @@ test(
   '--detach returns once submitted; lmc status follows every unit to done; lmc plan lists the jobs and submits nothing',
   { skip },
   async () => {
-    requireTools(missing);
+    cluster.requireSlurm();
     const home = tempDir();
     const imp = ['imp', '--config', 'lenet_mnist', '--scale', 'smoke', '--levels', '1', '--baselines'];
     const plan = await lmc(home, ['plan', ...imp, '--dry-run']);
     assert.equal(plan.status, 0, plan.stderr);
-    assert.match(plan.stdout, /5 job\(s\) to submit \(1 trunk, 2 imp-level, 2 copy\)/);
+    assert.match(plan.stdout, /5 unit\(s\) to submit \(1 trunk, 2 imp-level, 2 copy\) as 4 job array\(s\)/);
+    assert.match(
+      plan.stdout,
+      /\n4 +A4_0 +copy .*\n5 +A4_1 +copy /,
+      "the level's two baselines: one array of two tasks",
+    );
+    assert.match(plan.stdout, /--array=0\n/);
     assert.match(plan.stdout, /--kill-on-invalid-dep=yes/);
     assert.equal(
       fs.existsSync(path.join(home, 'store', '.cluster', 'experiments')),
@@ -109,7 +94,7 @@ test(
   'lmc cancel cancels every pending job of the latest experiment; lmc status then says so and exits 1',
   { skip },
   async () => {
-    requireTools(missing);
+    cluster.requireSlurm();
     const home = tempDir();
     // Held at submission: every job stays pending until cancelled.
     const imp = ['imp', '--config', 'lenet_mnist', '--scale', 'smoke', '--levels', '1', '--on', 'slurm', '--detach'];
@@ -117,7 +102,10 @@ test(
     assert.equal(submitted.status, 0, submitted.stderr);
     const cancelled = await lmc(home, ['cancel']);
     assert.equal(cancelled.status, 0, cancelled.stderr);
-    assert.match(cancelled.stdout, /: cancelled 3 job\(s\) \(\d+, \d+, \d+\); finished units stay in the store/);
+    assert.match(
+      cancelled.stdout,
+      /: cancelled 3 job\(s\) \(\d+_\d+, \d+_\d+, \d+_\d+\); finished units stay in the store/,
+    );
     const status = await lmc(home, ['status']);
     assert.equal(status.status, 1);
     assert.match(status.stdout, /3 unit\(s\): 3 cancelled/);
@@ -127,7 +115,7 @@ test(
 );
 
 test('--on is checked, and --detach needs --on slurm', { skip }, async () => {
-  requireTools(missing);
+  cluster.requireSlurm();
   const bad = spawnSync(process.execPath, [LMC, 'imp', '--config', 'lenet_mnist', '--scale', 'smoke', '--on', 'pbs'], {
     encoding: 'utf8',
     env: { ...process.env, LMC_HOME: tempDir() },

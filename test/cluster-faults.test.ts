@@ -5,9 +5,8 @@
  * error, while what finished stays in the store; two submissions of one experiment compute each
  * unit once.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
@@ -18,44 +17,14 @@ import { SlurmExecutor } from '../lib/cluster/executor';
 import { slurmClient } from '../lib/cluster/slurm';
 import { experimentRecord, experimentStatus } from '../lib/cluster/status';
 import { readExit, readExperiment, readSubmission, unitJobDir, type JobCall, type JobExit } from '../lib/cluster/files';
-import { slurmMissing, startSlurm, type LoopbackSlurm } from './fixtures/slurm';
-import { requireTools, skipWhenMissing } from './fixtures/tools';
+import { clusterFile } from './fixtures/slurm';
 import { storeContents } from './fixtures/cluster';
 import { lenet, tempDir } from './fixtures/experiments';
 
-const LMC = path.resolve(__dirname, '..', '..', 'bin', 'lmc.js');
-const missing = slurmMissing();
-const skip = skipWhenMissing(missing);
-let slurm: LoopbackSlurm;
+const cluster = clusterFile();
+const { skip, lmc, until } = cluster;
 
-before(async () => {
-  await initBackend('wasm');
-  if (missing === null) slurm = await startSlurm();
-});
-after(async () => slurm?.stop());
-
-function lmc(home: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [LMC, ...args], {
-      env: { ...slurm.env, LMC_HOME: home, LMC_BACKEND: 'wasm', LMC_WORKERS: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null> | T | null, seconds = 120): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${seconds} s\n${slurm.logs()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+before(() => initBackend('wasm'));
 
 /** Every exit record of a store, by unit hash. */
 function exitsByUnit(root: string): Map<string, JobExit[]> {
@@ -75,11 +44,11 @@ test(
   'a job cancelled mid-training resumes from its checkpoint on resubmission and ends with the bits of a local run',
   { skip },
   async () => {
-    requireTools(missing);
+    cluster.requireSlurm();
     const config = lenet({ training: '3000it' });
     const store = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
     const call = trunkCall(config, 1500);
-    const first = new SlurmExecutor({ client: slurmClient(slurm.env), pollMs: 100 });
+    const first = new SlurmExecutor({ client: slurmClient(cluster.slurm.env), pollMs: 100 });
     const ctx = experimentContext({ store, executor: first, checkpointEvery: 50 });
     const [node] = await first.submit(ctx, [call]);
     const jobId = readSubmission(store.root, node.hash)!.jobId;
@@ -87,24 +56,32 @@ test(
       const info = await store.show(`trunk/${node.hash}`).catch(() => null);
       return info && (info.checkpointStep ?? 0) >= 100 ? info.checkpointStep : null;
     });
-    const [running] = await experimentStatus(store, slurmClient(slurm.env), experimentRecord(store, first.experiment));
+    const [running] = await experimentStatus(
+      store,
+      slurmClient(cluster.slurm.env),
+      experimentRecord(store, first.experiment),
+    );
     assert.equal(running.state, 'running', JSON.stringify(running));
     assert.ok(
       (running.step ?? 0) > 0 && running.endStep === 1500,
       `lmc status's step: ${running.step}/${running.endStep}`,
     );
     assert.equal(running.jobId, jobId);
-    slurm.client('scancel', [jobId]);
+    cluster.slurm.client('scancel', [jobId]);
     const cancelled = await until("the cancelled job's exit record", () => readExit(store.root, node.hash, jobId));
     assert.equal(cancelled.ok, false);
     assert.equal(cancelled.cancelled, true);
     assert.match(cancelled.error ?? '', /training cancelled at step \d+ of 1500.*resumes from its last checkpoint/);
     assert.equal(await store.get('trunk', unitDefinition(call).plan(ctx, call.spec).key), null, 'not finished');
-    const [stopped] = await experimentStatus(store, slurmClient(slurm.env), experimentRecord(store, first.experiment));
+    const [stopped] = await experimentStatus(
+      store,
+      slurmClient(cluster.slurm.env),
+      experimentRecord(store, first.experiment),
+    );
     assert.equal(stopped.state, 'cancelled');
-    assert.match(stopped.log ?? '', /log-\d+\.txt$/);
+    assert.match(stopped.log ?? '', /logs\/\d+_\d+\.txt$/);
 
-    const second = new SlurmExecutor({ client: slurmClient(slurm.env), pollMs: 100 });
+    const second = new SlurmExecutor({ client: slurmClient(cluster.slurm.env), pollMs: 100 });
     const trains: { from?: number; via?: string }[] = [];
     const resumed = await experimentContext({
       store,
@@ -137,7 +114,7 @@ test(
   'a failing unit gets its dependents cancelled; lmc status names it, its log and error; what finished stays',
   { skip },
   async () => {
-    requireTools(missing);
+    cluster.requireSlurm();
     const home = tempDir();
     const imp = ['imp', '--config', 'lenet_mnist', '--scale', 'smoke', '--levels', '1', '--baselines'];
     // Held at submission, so that level 1's data can be damaged before any job runs.
@@ -151,7 +128,7 @@ test(
     // What a data file changed or damaged after submission looks like to the job: another fingerprint.
     job.setup.dataset.fingerprint = 'f'.repeat(16);
     fs.writeFileSync(callFile, JSON.stringify(job));
-    slurm.client('scontrol', ['release', record.units.flatMap((u) => (u.jobId ? [u.jobId] : [])).join(',')]);
+    cluster.slurm.client('scontrol', ['release', record.units.flatMap((u) => (u.jobId ? [u.jobId] : [])).join(',')]);
 
     const rows = await until('every unit settled', async () => {
       const status = await lmc(home, ['status', '--json']);
@@ -181,7 +158,7 @@ test(
     const text = await lmc(home, ['status']);
     assert.match(
       text.stdout,
-      /FAILED .*imp-level k=0 level=1[^\n]*\n {4}error: dataset 'mnist'[^\n]*\n {4}log: \S+log-\d+\.txt/,
+      /FAILED .*imp-level k=0 level=1[^\n]*\n {4}error: dataset 'mnist'[^\n]*\n {4}log: \S+logs\/\d+_\d+\.txt/,
     );
     const store = openStore({ root, onEvent: () => undefined });
     assert.equal((await storeContents(store)).length, 2, 'the trunk and level 0 are kept');
@@ -192,7 +169,7 @@ test(
   'two submissions of one experiment at once compute each unit once and print the same table',
   { skip },
   async () => {
-    requireTools(missing);
+    cluster.requireSlurm();
     const home = tempDir();
     const imp = [
       'imp',

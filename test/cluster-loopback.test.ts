@@ -1,11 +1,13 @@
 /**
  * The loopback Slurm fixture itself: it comes up, runs a job, honours afterok and
- * kill-on-invalid-dep, and goes away leaving no daemon and no folder.
+ * kill-on-invalid-dep (on array tasks too, as the client reads their states), and goes away
+ * leaving no daemon and no folder.
  */
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { slurmClient } from '../lib/cluster/slurm';
 import { slurmMissing, startSlurm, type LoopbackSlurm } from './fixtures/slurm';
 import { requireTools, skipWhenMissing } from './fixtures/tools';
 
@@ -75,3 +77,45 @@ test('stop() leaves no daemon and no folder behind', { skip }, async () => {
   assert.equal(fs.existsSync(second.dir), false);
   for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/);
 });
+
+test(
+  'array tasks: each waits for exactly the tasks it names, and one cancelled before it started reads as cancelled',
+  { skip },
+  async () => {
+    requireTools(missing);
+    const client = slurmClient(slurm.env);
+    const log = path.join(slurm.dir, 'tasks.txt');
+    const array = (tasks: number, command: string, after?: string) =>
+      client.sbatch([
+        '--parsable',
+        `--array=0-${tasks - 1}`,
+        '-o',
+        '/dev/null',
+        '--kill-on-invalid-dep=yes',
+        ...(after ? [`--dependency=afterok:${after}`] : []),
+        `--wrap=${command}`,
+      ]);
+    const first = await array(2, `if [ "$SLURM_ARRAY_TASK_ID" = 1 ]; then exit 3; fi; echo first >> ${log}`);
+    const onTask0 = await array(1, `echo after-task-0 >> ${log}`, `${first}_0`);
+    const onTask1 = await array(1, `echo never >> ${log}`, `${first}_1`);
+    await waitGone([`${first}_0`, `${first}_1`, `${onTask0}_0`, `${onTask1}_0`]);
+    assert.deepEqual(fs.readFileSync(log, 'utf8').trim().split('\n'), ['first', 'after-task-0']);
+    const states = await client.states([`${first}_1`, `${onTask0}_0`, `${onTask1}_0`]);
+    assert.deepEqual(
+      [...states.values()].map((s) => s.state),
+      ['FAILED', 'COMPLETED', 'CANCELLED'],
+    );
+    assert.equal(states.get(`${onTask1}_0`)?.reason, 'DependencyNeverSatisfied');
+
+    const held = await client.sbatch(['--parsable', '--hold', '--array=0-2', '-o', '/dev/null', '--wrap=true']);
+    const single = await client.sbatch(['--parsable', '--hold', '--array=0', '-o', '/dev/null', '--wrap=true']);
+    await client.cancel([`${held}_1`, `${single}_0`]);
+    const after = await client.states([`${held}_0`, `${held}_1`, `${single}_0`, '999999_0']);
+    assert.deepEqual(
+      [...after.values()].map((s) => s.state),
+      ['PENDING', 'CANCELLED', 'CANCELLED', 'GONE'],
+      'a pending task cancelled leaves no line of its own; an unknown array is gone',
+    );
+    await client.cancel([`${held}_0`, `${held}_2`]);
+  },
+);

@@ -4,7 +4,7 @@
  * requeues the job; once the node is back the job resumes from the unit's last checkpoint and the
  * submitter, which kept waiting, gets the bits of an uninterrupted local run.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -14,31 +14,15 @@ import { experimentContext, trunk, trunkCall, type UnitEvent } from '../lib/expe
 import { SlurmExecutor } from '../lib/cluster/executor';
 import { slurmClient } from '../lib/cluster/slurm';
 import { readSubmission } from '../lib/cluster/files';
-import { slurmMissing, startSlurm, type LoopbackSlurm } from './fixtures/slurm';
-import { requireTools, skipWhenMissing } from './fixtures/tools';
+import { clusterFile } from './fixtures/slurm';
 import { storeContents } from './fixtures/cluster';
 import { lenet, tempDir } from './fixtures/experiments';
 
-const missing = slurmMissing();
-const skip = skipWhenMissing(missing);
-let slurm: LoopbackSlurm;
+// A node that stops answering is down after 5 s (Slurm's default is 300 s).
+const cluster = clusterFile({ extraConf: 'SlurmdTimeout=5\n' });
+const { skip, until } = cluster;
 
-before(async () => {
-  await initBackend('wasm');
-  // A node that stops answering is down after 5 s (Slurm's default is 300 s).
-  if (missing === null) slurm = await startSlurm({ extraConf: 'SlurmdTimeout=5\n' });
-});
-after(async () => slurm?.stop());
-
-async function until<T>(what: string, probe: () => Promise<T | null> | T | null, seconds = 120): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${seconds} s\n${slurm.logs()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+before(() => initBackend('wasm'));
 
 const parentOf = (pid: string) => spawnSync('ps', ['-o', 'ppid=', '-p', pid], { encoding: 'utf8' }).stdout.trim();
 
@@ -46,11 +30,11 @@ test(
   'a job whose node is lost mid-training is requeued and resumes from its checkpoint to the bits of a local run',
   { skip },
   async () => {
-    requireTools(missing);
+    cluster.requireSlurm();
     const config = lenet({ training: '3000it' });
     const store = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
     const executor = new SlurmExecutor({
-      client: slurmClient(slurm.env),
+      client: slurmClient(cluster.slurm.env),
       pollMs: 100,
       site: { extraArgs: ['--requeue'] },
     });
@@ -75,24 +59,26 @@ test(
       .split('\n')[0];
     assert.match(job, /^\d+$/, "the job's process is found");
     const stepd = parentOf(job);
-    slurm.killNode();
+    cluster.slurm.killNode();
     for (const pid of [stepd, job]) process.kill(Number(pid), 'SIGKILL');
     await until('the job requeued', () =>
-      /PENDING/.test(slurm.client('squeue', ['-h', '-j', jobId, '-o', '%T'])) ? true : null,
+      /PENDING/.test(cluster.slurm.client('squeue', ['-h', '-j', jobId, '-o', '%T'])) ? true : null,
     );
-    await slurm.startNode();
+    await cluster.slurm.startNode();
     // Slurm holds a requeued job back for two minutes, so that the returning node has cleaned up its
     // first attempt; the test lets it start sooner, once that is done.
     await new Promise((r) => setTimeout(r, 15_000));
-    slurm.client('scontrol', ['update', `JobId=${jobId}`, 'StartTime=now']);
+    cluster.slurm.client('scontrol', ['update', `JobId=${jobId}`, 'StartTime=now']);
     const result = await done.catch((e: Error) => {
-      throw new Error(`${e.message}\n${slurm.logs()}\n${slurm.client('scontrol', ['show', 'job', '-o', jobId])}`);
+      throw new Error(
+        `${e.message}\n${cluster.slurm.logs()}\n${cluster.slurm.client('scontrol', ['show', 'job', '-o', jobId])}`,
+      );
     });
     assert.equal(result.unit.computed, true);
     assert.equal(trains.length, 1, 'the killed attempt reported nothing; the requeued one trained once');
     assert.equal((trains[0] as UnitEvent & { via?: string }).via, 'checkpoint');
     assert.ok((trains[0].from ?? 0) >= 100, `resumed from step ${trains[0].from}`);
-    assert.match(slurm.client('scontrol', ['show', 'job', '-o', jobId]), /Restarts=1/);
+    assert.match(cluster.slurm.client('scontrol', ['show', 'job', '-o', jobId]), /Restarts=1/);
 
     const local = experimentContext({
       store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),

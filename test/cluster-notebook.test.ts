@@ -3,7 +3,7 @@
  * units run as jobs, and the cell's display follows them from the shared store, queued, running
  * with step and ETA, then done; a failed job shows its error and log.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
@@ -14,34 +14,28 @@ import { notebookContext } from '../lib/notebook/notebook-context';
 import { boardRow } from '../lib/notebook/cluster-board';
 import { PROGRESS_MIME, type ProgressBlock } from '../lib/io/wire';
 import type { MimeBundle } from '../lib/display/bundle';
-import { slurmMissing, startSlurm, type LoopbackSlurm } from './fixtures/slurm';
-import { requireTools, skipWhenMissing } from './fixtures/tools';
+import { clusterFile } from './fixtures/slurm';
 import { storeContents } from './fixtures/cluster';
 import { lenet, tempDir } from './fixtures/experiments';
 import { experimentContext } from '../lib/experiments/context';
 
-const missing = slurmMissing();
-const skip = skipWhenMissing(missing);
-let slurm: LoopbackSlurm;
+const cluster = clusterFile();
+const { skip } = cluster;
 
-before(async () => {
-  await initBackend('wasm');
-  if (missing === null) slurm = await startSlurm();
-});
-after(async () => slurm?.stop());
+before(() => initBackend('wasm'));
 
 test(
   'a notebook context on Slurm shows each job queued, running with its step, then done, in one display',
   { skip },
   async () => {
-    requireTools(missing);
+    cluster.requireSlurm();
     const updates: MimeBundle[] = [];
     const handle = { update: (bundle: MimeBundle) => void updates.push(bundle) };
     const store = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
     const ctx = notebookContext(handle, {
       store,
       checkpointEvery: 50,
-      cluster: { client: slurmClient(slurm.env), pollMs: 100 },
+      cluster: { client: slurmClient(cluster.slurm.env), pollMs: 100 },
     });
     const config = lenet({ training: '3000it' });
     const trained = await trunk(ctx, config, 1500);

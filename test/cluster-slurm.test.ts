@@ -3,28 +3,24 @@
  * quick start submitted as one graph of jobs ends with exactly the units, file checksums and
  * tables of the same run on this machine.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 import { openStore } from '../lib/store';
 import { experimentContext, quickstartCalls, quickstartPlan, runQuickstart, type UnitEvent } from '../lib/experiments';
 import { SlurmExecutor, type JobEvent } from '../lib/cluster/executor';
 import { slurmClient } from '../lib/cluster/slurm';
-import { slurmMissing, startSlurm, type LoopbackSlurm } from './fixtures/slurm';
-import { requireTools, skipWhenMissing } from './fixtures/tools';
+import { jobLogFile } from '../lib/cluster/files';
+import { clusterFile } from './fixtures/slurm';
 import { storeContents } from './fixtures/cluster';
 import { tempDir } from './fixtures/experiments';
 
-const missing = slurmMissing();
-const skip = skipWhenMissing(missing);
-let slurm: LoopbackSlurm;
+const cluster = clusterFile();
+const { skip } = cluster;
 
-before(async () => {
-  await initBackend('wasm');
-  if (missing === null) slurm = await startSlurm();
-});
-after(async () => slurm?.stop());
+before(() => initBackend('wasm'));
 
 const tables = (r: Awaited<ReturnType<typeof runQuickstart>>) => ({
   curves: r.instability.table.objects(),
@@ -33,11 +29,15 @@ const tables = (r: Awaited<ReturnType<typeof runQuickstart>>) => ({
 });
 
 test('a smoke quick start on Slurm ends with the units, checksums and tables of a local run', { skip }, async () => {
-  requireTools(missing);
+  cluster.requireSlurm();
   const plan = quickstartPlan('smoke', { ks: [0, 20], levels: 2 });
   const store = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
   const jobs: JobEvent[] = [];
-  const executor = new SlurmExecutor({ client: slurmClient(slurm.env), pollMs: 100, onJob: (e) => jobs.push(e) });
+  const executor = new SlurmExecutor({
+    client: slurmClient(cluster.slurm.env),
+    pollMs: 100,
+    onJob: (e) => jobs.push(e),
+  });
   const events: UnitEvent[] = [];
   const ctx = experimentContext({ store, executor, onUnit: (e) => events.push(e) });
   const started = performance.now();
@@ -45,7 +45,7 @@ test('a smoke quick start on Slurm ends with the units, checksums and tables of 
   const dag = await executor.submit(ctx, calls);
   const onCluster = await runQuickstart(ctx, plan);
   const seconds = (performance.now() - started) / 1000;
-  console.log(`# ${dag.length} units as Slurm jobs in ${seconds.toFixed(1)} s`);
+  console.log(`# ${dag.length} units as Slurm array tasks in ${seconds.toFixed(1)} s`);
 
   const local = experimentContext({
     store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),
@@ -58,6 +58,15 @@ test('a smoke quick start on Slurm ends with the units, checksums and tables of 
   assert.deepEqual(files, await storeContents(local.store), 'the same units with the same file checksums');
   assert.equal(jobs.filter((j) => j.type === 'submitted').length, dag.length, 'every unit submitted once');
   assert.equal(jobs.filter((j) => j.type === 'failed').length, 0);
+  const submitted = jobs.filter((j) => j.type === 'submitted');
+  const arrays = new Set(submitted.map((j) => j.jobId.split('_')[0]));
+  assert.ok(arrays.size < submitted.length, `units of one kind with the same inputs share arrays (${arrays.size})`);
+  for (const job of submitted)
+    assert.match(
+      fs.readFileSync(jobLogFile(store.root, job.jobId), 'utf8'),
+      new RegExp(`unit ${job.hash} computed`),
+      `task ${job.jobId} logged its own unit`,
+    );
   // The experiment asks for its pairs, levels and baselines; their trunks and copies are the jobs' inputs.
   assert.equal(
     new Set(events.filter((e) => e.type === 'done').map((e) => e.hash)).size,

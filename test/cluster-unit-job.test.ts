@@ -21,6 +21,8 @@ import {
 import { callSetup } from '../lib/experiments/context';
 import { unitDefinition } from '../lib/experiments/registry';
 import { readExit, unitJobDir, writeJobCall } from '../lib/cluster/files';
+import { slurmJobId } from '../lib/cluster/unit-job';
+import { arrayTaskHash } from '../lib/cli/unit';
 import { storeContents } from './fixtures/cluster';
 import { lenet, tempDir } from './fixtures/experiments';
 
@@ -40,10 +42,12 @@ async function submitCall(ctx: ExperimentContext, call: UnitCall): Promise<strin
   return hash;
 }
 
-function unitRun(root: string, hash: string, jobId: string) {
-  return spawnSync(process.execPath, [LMC, 'unit', 'run', hash, '--store', root], {
+/** `lmc unit run` as a job runs it: job `jobId`, or task `index` of array `jobId` when given several hashes. */
+function unitRun(root: string, hashes: string | string[], jobId: string, index?: number) {
+  const array = index === undefined ? {} : { SLURM_ARRAY_JOB_ID: jobId, SLURM_ARRAY_TASK_ID: String(index) };
+  return spawnSync(process.execPath, [LMC, 'unit', 'run', ...[hashes].flat(), '--store', root], {
     encoding: 'utf8',
-    env: { ...process.env, SLURM_JOB_ID: jobId, LMC_BACKEND: 'wasm' },
+    env: { ...process.env, SLURM_JOB_ID: jobId, LMC_BACKEND: 'wasm', ...array },
   });
 }
 
@@ -66,12 +70,14 @@ test(
     assert.match(failed?.error ?? '', /a unit job computes one unit only/);
     assert.deepEqual(await storeContents(clusterStore), [], 'nothing was computed');
 
-    for (const [hash, job] of [
-      [trunkHash, '8'],
-      [copyHash, '9'],
+    // Tasks 0 and 1 of one array (as if the trunk and the copy could share one): each runs the hash at its index.
+    for (const [index, hash, job] of [
+      [0, trunkHash, '8_0'],
+      [1, copyHash, '8_1'],
     ] as const) {
-      const run = unitRun(clusterStore.root, hash, job);
+      const run = unitRun(clusterStore.root, [trunkHash, copyHash], '8', index);
       assert.equal(run.status, 0, run.stdout + run.stderr);
+      assert.match(run.stdout, new RegExp(`unit ${hash} computed`));
       const exit = readExit(clusterStore.root, hash, job);
       assert.equal(exit?.ok, true);
       assert.equal(exit?.computed, true);
@@ -110,4 +116,22 @@ test('lmc unit run names a hash without a call, and a malformed hash', async () 
   const bad = spawnSync(process.execPath, [LMC, 'unit', 'run', 'xyz'], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /unit hash "xyz" is not 64 hex digits/);
+  const outside = unitRun(root, [hash, 'b'.repeat(64)], '3');
+  assert.equal(outside.status, 1);
+  assert.match(
+    outside.stderr,
+    /got 2 hashes and SLURM_ARRAY_TASK_ID=\(unset\); .* task 0 to 1 .* outside one, give one/,
+  );
+  const beyond = unitRun(root, [hash, 'b'.repeat(64)], '3', 2);
+  assert.match(beyond.stderr, /SLURM_ARRAY_TASK_ID=2; /);
+});
+
+test("a job's id is its array task's, as squeue names it; lmc unit run picks the hash at the task's index", () => {
+  assert.equal(slurmJobId({ SLURM_JOB_ID: '41', SLURM_ARRAY_JOB_ID: '40', SLURM_ARRAY_TASK_ID: '1' }), '40_1');
+  assert.equal(slurmJobId({ SLURM_JOB_ID: '41' }), '41');
+  assert.equal(slurmJobId({}), null);
+  assert.equal(arrayTaskHash(['a', 'b', 'c'], '2'), 'c');
+  assert.equal(arrayTaskHash(['a'], undefined), 'a', 'one hash needs no task');
+  assert.throws(() => arrayTaskHash(['a', 'b'], '-1'), /SLURM_ARRAY_TASK_ID=-1/);
+  assert.throws(() => arrayTaskHash(['a', 'b'], '1.5'), /SLURM_ARRAY_TASK_ID=1\.5/);
 });

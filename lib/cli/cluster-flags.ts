@@ -22,7 +22,7 @@ export const CLUSTER_OPTIONS = {
   on: {
     type: 'string',
     value: '<where>',
-    description: 'where units compute: local (this machine) or slurm (one batch job per unit, on a shared store)',
+    description: 'where units compute: local (this machine) or slurm (one job array task per unit, on a shared store)',
     defaultText: 'local',
   },
   detach: {

@@ -62,9 +62,10 @@ const PLANNED: Record<string, (args: string[]) => Promise<number>> = {
 export const PLAN_HELP = formatHelp({
   usage: ['lmc plan <quickstart|instability|imp> [its options] --dry-run'],
   about: `Prints the Slurm jobs a command would submit with --on slurm, submitting nothing: one line per
-unit (kind, hash, inputs, optimizer steps, estimated time, CPUs, memory, GPUs, time limit), the
-number of jobs per kind, the estimated compute (GPU-hours on the gpu backend), the longest chain of
-inputs, and the sbatch arguments of the first job. It is \`lmc <command> --on slurm --dry-run\`.`,
+unit (its job array task, kind, hash, inputs, optimizer steps, estimated time, CPUs, memory, GPUs,
+time limit), the number of units per kind and of job arrays, the estimated compute (GPU-hours on
+the gpu backend), the longest chain of inputs, and the sbatch arguments of one array (the first
+with inputs). It is \`lmc <command> --on slurm --dry-run\`.`,
   options: PLAN_OPTIONS,
 });
 

@@ -1,4 +1,8 @@
-/** The text of a plan (`--dry-run`): one line per unit with its inputs, work, estimate and resources, then totals. */
+/**
+ * The text of a plan (`--dry-run`): one line per unit with its job array task, inputs, work, estimate and
+ * resources, then totals.
+ */
+import { plannedArrays } from '../cluster/arrays';
 import type { DagNode } from '../cluster/dag';
 import type { SlurmExecutor } from '../cluster/executor';
 import type { ExperimentContext } from '../experiments';
@@ -18,9 +22,13 @@ export function criticalPathSeconds(dag: readonly DagNode[]): number {
 export function formatPlan(ctx: ExperimentContext, executor: SlurmExecutor, dag: readonly DagNode[]): string {
   const index = new Map(dag.map((n, i) => [n.hash, i + 1]));
   const jobs = dag.filter((n) => !n.stored);
-  const header = ['#', 'kind', 'unit', 'label', 'after', 'steps', 'estimate', 'cpus', 'mem', 'gpus', 'limit'];
+  const arrays = plannedArrays(dag);
+  // Arrays numbered in submission order, tasks from 0: `A2_1` is the second task of the second array.
+  const task = new Map(arrays.flatMap((a, i) => a.nodes.map((n, t): [string, string] => [n.hash, `A${i + 1}_${t}`])));
+  const header = ['#', 'job', 'kind', 'unit', 'label', 'after', 'steps', 'estimate', 'cpus', 'mem', 'gpus', 'limit'];
   const rows = dag.map((n, i) => [
     String(i + 1),
+    task.get(n.hash) ?? '-',
     n.kind,
     n.hash.slice(0, 12),
     n.label,
@@ -43,27 +51,25 @@ export function formatPlan(ctx: ExperimentContext, executor: SlurmExecutor, dag:
   const seconds = jobs.reduce((sum, n) => sum + n.seconds, 0);
   const gpuSeconds = jobs.reduce((sum, n) => sum + n.seconds * n.resources.gpus, 0);
   const sources = [...new Set(jobs.map((n) => `${n.work.source} ${n.work.stepSeconds} s/step`))];
-  const first = jobs[0];
+  // An array with inputs shows how tasks name the tasks they wait for.
+  const shown = arrays.find((a) => a.after.length > 0) ?? arrays[0];
   return [
     line(header),
     ...rows.map(line),
     '',
-    `${jobs.length} job(s) to submit (${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}); ` +
-      `${dag.length - jobs.length} unit(s) already in the store at ${ctx.store.root}`,
+    `${jobs.length} unit(s) to submit (${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}) as ` +
+      `${arrays.length} job array(s); ${dag.length - jobs.length} unit(s) already in the store at ${ctx.store.root}`,
     `estimated compute: ${(seconds / 3600).toFixed(2)} h${
       gpuSeconds > 0 ? ` (${(gpuSeconds / 3600).toFixed(2)} GPU-hours)` : ''
     }; longest chain of inputs: ${formatSeconds(criticalPathSeconds(dag))}`,
     `step time: ${sources.join('; ') || '-'}`,
-    ...(first
+    ...(shown
       ? [
           '',
-          `sbatch arguments of #${index.get(first.hash)} (inputs by job id once submitted):`,
+          `sbatch arguments of ${task.get(shown.nodes[0].hash)?.replace(/_0$/, '')} (${shown.nodes.length} ` +
+            `task(s); inputs by job id once submitted):`,
           ...executor
-            .jobArguments(
-              ctx,
-              first,
-              first.after.map((h) => `<#${index.get(h)}>`),
-            )
+            .arrayArguments(ctx, { ...shown, after: shown.after.map((h) => `<${task.get(h)}>`) })
             .map((a) => `  ${a}`),
         ]
       : []),

@@ -1,4 +1,7 @@
-/** `lmc unit run <hash>`: what a cluster job runs; computes exactly one unit into the shared store. */
+/**
+ * `lmc unit run <hash>...`: what a cluster job runs; computes exactly one unit into the shared store
+ * (of several hashes, the one at the job array task's index).
+ */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultStoreRoot, isUnitHash } from '../store';
@@ -18,13 +21,27 @@ export const UNIT_OPTIONS = {
 
 /** The text of `lmc help unit`. */
 export const UNIT_HELP = formatHelp({
-  usage: ['lmc unit run <hash> [options]'],
+  usage: ['lmc unit run <hash> [options]', 'lmc unit run <hash0> <hash1> ... [options]   (in a job array task)'],
   about: `Computes exactly one unit into the store, from the call its submitter wrote to
-<store>/.cluster/units/<hash>/call.json: what each Slurm job of \`--on slurm\` runs. Its
-dependencies must already be in the store; a missing one fails the job, named. Writes
+<store>/.cluster/units/<hash>/call.json: what each task of a Slurm job array of \`--on slurm\`
+runs. Given several hashes, it computes the one at $SLURM_ARRAY_TASK_ID (0 is the first). The
+unit's dependencies must already be in the store; a missing one fails the job, named. Writes
 exit-<job>.json beside the call (ok, or the error) and exits 0 when the unit is in the store.`,
   options: UNIT_OPTIONS,
 });
+
+/** The hash a job array task computes: the only one, or the one at its task index. */
+export function arrayTaskHash(hashes: readonly string[], task: string | undefined): string {
+  if (hashes.length === 1) return hashes[0];
+  const index = task === undefined ? NaN : Number(task);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= hashes.length) {
+    throw new Error(
+      `lmc unit run got ${hashes.length} hashes and SLURM_ARRAY_TASK_ID=${task ?? '(unset)'}; with several hashes it ` +
+        `runs in a job array task 0 to ${hashes.length - 1} (sbatch --array); outside one, give one hash`,
+    );
+  }
+  return hashes[index];
+}
 
 /** Runs `lmc unit ...`; resolves to the exit code. */
 export async function unitCommand(args: string[]): Promise<number> {
@@ -34,14 +51,18 @@ export async function unitCommand(args: string[]): Promise<number> {
     allowPositionals: true,
     options: parserOptions(UNIT_OPTIONS),
   });
-  const [verb, hash, ...extra] = positionals;
-  if (verb !== 'run' || hash === undefined || extra.length > 0) {
+  const [verb, ...hashes] = positionals;
+  if (verb !== 'run' || hashes.length === 0) {
     throw new Error(
       `give \`lmc unit run <hash>\` (got \`lmc unit ${positionals.join(' ')}\`); \`lmc unit --help\` says more`,
     );
   }
-  if (!isUnitHash(hash))
-    throw new Error(`unit hash ${JSON.stringify(hash)} is not 64 hex digits; give the full hash of the unit's folder`);
+  for (const given of hashes)
+    if (!isUnitHash(given))
+      throw new Error(
+        `unit hash ${JSON.stringify(given)} is not 64 hex digits; give the full hash of the unit's folder`,
+      );
+  const hash = arrayTaskHash(hashes, process.env.SLURM_ARRAY_TASK_ID);
   const root = path.resolve(values.store ?? defaultStoreRoot());
   const controller = new AbortController();
   // scancel sends SIGTERM first: stop at the next optimizer step, the last checkpoint kept.

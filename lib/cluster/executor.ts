@@ -1,17 +1,21 @@
 /**
  * The Slurm executor behind the experiments' seam (ExperimentContext.run): every unit the shared
- * store lacks becomes one batch job (`lmc unit run <hash>`) that waits for its inputs' jobs
- * (afterok; killed when one fails), so a whole experiment's graph is queued at once and the
- * scheduler runs it. Units already stored are not submitted; a unit whose job (from this or
- * another submission) is still queued or running is waited on, not submitted again; the store's
- * locks keep two jobs from computing one unit. Completion is read from each job's exit record in
+ * store lacks becomes one task of a job array (`lmc unit run <hash>...`; units of one kind with
+ * the same inputs share an array) that waits for its inputs' tasks (afterok; killed when one
+ * fails), so a whole experiment's graph is queued at once and the scheduler runs it. Units
+ * already stored are not submitted; a unit whose job (from this or another submission) is still
+ * queued or running is waited on, not submitted again; the store's locks keep two jobs from
+ * computing one unit. Completion is read from each job's exit record in
  * the store, and from squeue for jobs that ended without one (cancelled, killed, lost).
  */
 import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import type { ExecutorOutcome, ExperimentContext, UnitCall, UnitExecutor } from '../experiments';
 import { activeBackend, callSetup } from '../experiments/context';
 import { describeCall, unitDefinition } from '../experiments/registry';
 import type { BackendName } from '../settings';
+import { jobArrays, submissionWaves, taskId, type JobArray } from './arrays';
 import { unitDag, type DagNode } from './dag';
 import {
   jobLogFile,
@@ -24,7 +28,7 @@ import {
   type ExperimentUnit,
   type JobExit,
 } from './files';
-import type { UnitResources, UnitWork } from './resources';
+import type { UnitWork } from './resources';
 import { sbatchArgs, type SlurmSite } from './sbatch';
 import { LIVE_STATES, slurmClient, type SlurmClient } from './slurm';
 
@@ -55,6 +59,34 @@ export interface SlurmExecutorOptions {
   /** Milliseconds between looks at the jobs' exit records (default 250); squeue is asked every fourth look. */
   pollMs?: number;
   onJob?(event: JobEvent): void;
+}
+
+/** Milliseconds `compute` gathers calls before it submits them as one graph. */
+const BATCH_MS = 100;
+
+/** Calls gathered for one submission. */
+interface Batch {
+  ctx: ExperimentContext;
+  calls: UnitCall[];
+  done: Promise<unknown>;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/** A promise settled from outside; a rejection nobody awaits is not reported as unhandled. */
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 interface Submitted {
@@ -91,6 +123,7 @@ export class SlurmExecutor implements UnitExecutor {
   private readonly record: ExperimentUnit[] = [];
   private saving: Promise<void> = Promise.resolve();
   private polling = false;
+  private batch: Batch | null = null;
   private backend: Promise<BackendName> | null = null;
   private readonly rates = new Map<string, Promise<UnitWork>>();
 
@@ -100,12 +133,27 @@ export class SlurmExecutor implements UnitExecutor {
 
   /**
    * Queues every unit `calls` need that the store lacks, inputs first (an experiment's whole graph
-   * at once); resolves to the graph once every job is submitted, without waiting for any.
+   * at once, as job arrays: see arrays.ts); resolves to the graph once every job is submitted,
+   * without waiting for any.
    */
   async submit(ctx: ExperimentContext, calls: readonly UnitCall[]): Promise<DagNode[]> {
     const dag = await this.plan(ctx, calls);
     const backend = await this.backend!;
-    for (const node of dag) await this.submitNode(ctx, node, backend);
+    // Claimed at once, so that a concurrent submission waits on these units instead of queuing them again.
+    const mine = new Map<string, Deferred<Submitted>>();
+    for (const node of dag) {
+      if (this.submitted.has(node.hash)) continue;
+      const claim = deferred<Submitted>();
+      mine.set(node.hash, claim);
+      this.submitted.set(node.hash, claim.promise);
+    }
+    try {
+      for (const wave of submissionWaves(dag.filter((n) => mine.has(n.hash))))
+        await this.submitWave(ctx, wave, backend, mine);
+    } catch (e) {
+      for (const claim of mine.values()) claim.reject(e);
+      throw e;
+    }
     await this.save(ctx);
     return dag;
   }
@@ -128,11 +176,14 @@ export class SlurmExecutor implements UnitExecutor {
     });
   }
 
-  /** See UnitExecutor.compute: submits what `call` needs (unless queued already), then waits for its job. */
+  /**
+   * See UnitExecutor.compute: submits what `call` needs (unless queued already), then waits for its job. Calls that
+   * arrive within BATCH_MS of each other are submitted as one graph, so that their units share job arrays.
+   */
   async compute(ctx: ExperimentContext, call: UnitCall): Promise<ExecutorOutcome> {
     const plan = unitDefinition(call).plan(ctx, call.spec);
     const hash = ctx.store.identify(plan.kind, plan.key).hash;
-    if (!this.submitted.has(hash)) await this.submit(ctx, [call]);
+    if (!this.submitted.has(hash)) await this.submitSoon(ctx, call);
     const submitted = await this.submitted.get(hash);
     if (!submitted)
       throw new Error(
@@ -142,66 +193,102 @@ export class SlurmExecutor implements UnitExecutor {
     return this.wait(ctx, { ...submitted, jobId: submitted.jobId });
   }
 
-  /** The resources and arguments of every job, as `lmc plan` shows them. */
-  jobArguments(ctx: ExperimentContext, node: DagNode, after: readonly string[], resources?: UnitResources): string[] {
+  /** The sbatch arguments of `array` (inputs by job id), as `submit` passes them and `lmc plan` shows them. */
+  arrayArguments(ctx: ExperimentContext, array: JobArray): string[] {
     return sbatchArgs(
-      { kind: node.kind, hash: node.hash, storeRoot: ctx.store.root, after, resources: resources ?? node.resources },
+      {
+        kind: array.kind,
+        hashes: array.nodes.map((n) => n.hash),
+        storeRoot: ctx.store.root,
+        after: array.after,
+        resources: array.resources,
+      },
       this.options.site,
     );
   }
 
-  private submitNode(ctx: ExperimentContext, node: DagNode, backend: BackendName): Promise<Submitted> {
-    let submitted = this.submitted.get(node.hash);
-    if (!submitted) {
-      submitted = this.submitNew(ctx, node, backend);
-      this.submitted.set(node.hash, submitted);
+  private submitSoon(ctx: ExperimentContext, call: UnitCall): Promise<unknown> {
+    const batch = this.batch;
+    if (batch && batch.ctx === ctx) {
+      batch.calls.push(call);
+      return batch.done;
     }
-    return submitted;
+    const next: Batch = { ctx, calls: [call], done: Promise.resolve() };
+    next.done = new Promise((resolve) => setTimeout(resolve, BATCH_MS)).then(() => {
+      if (this.batch === next) this.batch = null;
+      return this.submit(ctx, next.calls);
+    });
+    this.batch = next;
+    return next.done;
   }
 
-  private async submitNew(ctx: ExperimentContext, node: DagNode, backend: BackendName): Promise<Submitted> {
-    const root = ctx.store.root;
-    const remember = (jobId: string | null): Submitted => {
-      this.record.push({
-        hash: node.hash,
-        kind: node.kind,
-        label: node.label,
-        jobId,
-        after: node.after,
-        estimate: node.seconds,
-      });
-      return { node, jobId };
-    };
-    if (node.stored) return remember(null);
-    const live = await this.liveJob(root, node.hash);
-    if (live !== null) {
-      this.options.onJob?.({ type: 'reused', hash: node.hash, kind: node.kind, label: node.label, jobId: live });
-      return remember(live);
-    }
-    const inputs = await Promise.all(node.after.map((hash) => this.submitted.get(hash)));
-    const after = inputs.flatMap((input) => (input?.jobId ? [input.jobId] : []));
-    for (const hash of node.outside) {
-      const job = (await this.submitted.get(hash))?.jobId ?? (await this.liveJob(root, hash));
-      if (job) after.push(job);
-    }
-    const setup = callSetup(ctx, node.call, backend);
-    if (!setup) {
-      throw new Error(
-        `${node.label}: a cluster job loads its dataset by name, but this context's dataset was built in memory; ` +
-          "give the context a dataset from loadDataset (or none: each config's own)",
-      );
-    }
-    await writeJobCall(root, { kind: node.kind, hash: node.hash, label: node.label, call: node.call, setup });
-    const unique = [...new Set(after)];
-    const jobId = await this.client.sbatch(this.jobArguments(ctx, node, unique));
-    await writeSubmission(root, node.hash, {
+  private remember(node: DagNode, jobId: string | null): Submitted {
+    this.record.push({
+      hash: node.hash,
+      kind: node.kind,
+      label: node.label,
       jobId,
-      submittedAt: new Date().toISOString(),
-      after: unique,
-      experiment: this.experiment,
+      after: node.after,
+      estimate: node.seconds,
     });
-    this.options.onJob?.({ type: 'submitted', hash: node.hash, kind: node.kind, label: node.label, jobId });
-    return remember(jobId);
+    return { node, jobId };
+  }
+
+  /** Submits the units of one wave (their inputs' jobs all known) as job arrays, settling each unit's claim. */
+  private async submitWave(
+    ctx: ExperimentContext,
+    wave: readonly DagNode[],
+    backend: BackendName,
+    claims: Map<string, Deferred<Submitted>>,
+  ): Promise<void> {
+    const root = ctx.store.root;
+    const settle = (node: DagNode, jobId: string | null) => claims.get(node.hash)!.resolve(this.remember(node, jobId));
+    const inputs = new Map<string, string[]>();
+    for (const node of wave) {
+      if (node.stored) {
+        settle(node, null);
+        continue;
+      }
+      const live = await this.liveJob(root, node.hash);
+      if (live !== null) {
+        this.options.onJob?.({ type: 'reused', hash: node.hash, kind: node.kind, label: node.label, jobId: live });
+        settle(node, live);
+        continue;
+      }
+      const after: string[] = [];
+      for (const hash of node.after) {
+        const job = (await this.submitted.get(hash))?.jobId;
+        if (job) after.push(job);
+      }
+      for (const hash of node.outside) {
+        const job = (await this.submitted.get(hash))?.jobId ?? (await this.liveJob(root, hash));
+        if (job) after.push(job);
+      }
+      inputs.set(node.hash, after);
+    }
+    const queued = wave.filter((n) => inputs.has(n.hash));
+    for (const array of jobArrays(queued, (node) => inputs.get(node.hash)!)) {
+      for (const node of array.nodes) {
+        const setup = callSetup(ctx, node.call, backend);
+        if (!setup) {
+          throw new Error(
+            `${node.label}: a cluster job loads its dataset by name, but this context's dataset was built in memory; ` +
+              "give the context a dataset from loadDataset (or none: each config's own)",
+          );
+        }
+        await writeJobCall(root, { kind: node.kind, hash: node.hash, label: node.label, call: node.call, setup });
+      }
+      // sbatch opens the log where the task starts; it creates no folder.
+      await fsp.mkdir(path.dirname(jobLogFile(root, '%A_%a')), { recursive: true });
+      const arrayId = await this.client.sbatch(this.arrayArguments(ctx, array));
+      const submittedAt = new Date().toISOString();
+      for (const [index, node] of array.nodes.entries()) {
+        const jobId = taskId(arrayId, index);
+        await writeSubmission(root, node.hash, { jobId, submittedAt, after: array.after, experiment: this.experiment });
+        this.options.onJob?.({ type: 'submitted', hash: node.hash, kind: node.kind, label: node.label, jobId });
+        settle(node, jobId);
+      }
+    }
   }
 
   /** The job of unit `hash` that is still queued or running (any submission's), or null. */
@@ -239,7 +326,7 @@ export class SlurmExecutor implements UnitExecutor {
   private settle(root: string, waiter: Waiter, exit: JobExit | null, why?: string): void {
     const { node, jobId } = waiter.submitted;
     this.waiters.delete(jobId);
-    const log = jobLogFile(root, node.hash, jobId);
+    const log = jobLogFile(root, jobId);
     if (exit?.ok) {
       this.options.onJob?.({ type: 'finished', hash: node.hash, kind: node.kind, label: node.label, jobId });
       waiter.resolve({ computed: exit.computed, events: exit.events });

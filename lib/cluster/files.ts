@@ -1,9 +1,10 @@
 /**
  * What the cluster keeps beside the units in a shared store, under `<store>/.cluster/` (the store's
- * own listings and gc skip it): per unit hash, the call a job computes (`call.json`), its latest
- * submission (`submitted.json`), one exit record and one log per job (`exit-<job>.json`,
- * `log-<job>.txt`); per experiment, the units it submitted (`experiments/<id>.json`). Every file is
- * written atomically, so a reader on another node sees a whole record or none.
+ * own listings and gc skip it): per unit hash, the call a job computes (`units/<hash>/call.json`),
+ * its latest submission (`submitted.json`) and one exit record per job (`exit-<job>.json`); one log
+ * per job (`logs/<job>.txt`, a job being an array task `<array>_<index>`); per experiment, the units
+ * it submitted (`experiments/<id>.json`). Every record is written atomically, so a reader on another
+ * node sees a whole record or none.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -81,9 +82,9 @@ export function unitJobDir(root: string, hash: string): string {
   return path.join(root, CLUSTER_DIR, 'units', hash);
 }
 
-/** The log file of `jobId` for unit `hash` (`%j` for sbatch's own pattern). */
-export function jobLogFile(root: string, hash: string, jobId: string): string {
-  return path.join(unitJobDir(root, hash), `log-${jobId}.txt`);
+/** The log file of job `jobId` (`%A_%a` for sbatch's own pattern of an array task). */
+export function jobLogFile(root: string, jobId: string): string {
+  return path.join(root, CLUSTER_DIR, 'logs', `${jobId}.txt`);
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {

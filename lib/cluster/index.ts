@@ -1,7 +1,7 @@
 /**
  * Units as Slurm jobs on a shared store: an executor for `experimentContext({ executor })` that
- * submits every unit the store lacks as one batch job chained to its inputs' jobs, the graph it
- * submits, the sbatch arguments, and an experiment's status.
+ * submits every unit the store lacks as one task of a job array chained to its inputs' tasks, the
+ * graph and arrays it submits, the sbatch arguments, and an experiment's status.
  *
  *   const executor = new lmc.cluster.SlurmExecutor({ site: { partition: 'gpu' } });
  *   const ctx = lmc.experiments.experimentContext({ executor });   // the store must be on a shared filesystem
@@ -13,6 +13,7 @@
  */
 export { SlurmExecutor, type SlurmExecutorOptions, type JobEvent } from './executor';
 export { unitDag, maskSource, type DagNode, type DagOptions } from './dag';
+export { plannedArrays, MAX_ARRAY_TASKS, type JobArray } from './arrays';
 export { sbatchArgs, slurmTime, type SlurmSite, type JobRequest } from './sbatch';
 export { slurmClient, LIVE_STATES, type SlurmClient, type JobState } from './slurm';
 export { unitResources, ASSUMED_STEP_SECONDS, type UnitResources, type UnitWork } from './resources';

@@ -1,8 +1,8 @@
 /**
- * The sbatch arguments of a unit's job, as data: resources, afterok dependencies on its inputs'
- * jobs (killed, not left pending, when an input fails), its log in the shared store, and the
- * site's partition, account, QOS and extra arguments. Pure: `lmc plan` and the tests read them
- * without a cluster.
+ * The sbatch arguments of a job array, as data: one task per unit (task i runs the i-th hash of
+ * its command), resources, afterok dependencies on its inputs' jobs (killed, not left pending,
+ * when an input fails), one log per task in the shared store, and the site's partition, account,
+ * QOS and extra arguments. Pure: `lmc plan` and the tests read them without a cluster.
  */
 import * as path from 'node:path';
 import { jobLogFile } from './files';
@@ -18,19 +18,21 @@ export interface SlurmSite {
   /** Overrides of every unit's resources. */
   resources?: Partial<UnitResources>;
   /**
-   * The command a job runs before `unit run <hash> --store <root>` (default: this node and this checkout's
+   * The command a job runs before `unit run <hash>... --store <root>` (default: this node and this checkout's
    * bin/lmc.js).
    */
   lmc?: string[];
 }
 
-/** One job to submit. */
+/** One job array to submit. */
 export interface JobRequest {
   kind: string;
-  hash: string;
+  /** The units, one task each, in task order. */
+  hashes: readonly string[];
   storeRoot: string;
-  /** Job ids that must end OK first. */
+  /** Job ids (array tasks, `<array>_<index>`) that must end OK first. */
   after: readonly string[];
+  /** What each task asks for. */
   resources: UnitResources;
 }
 
@@ -59,19 +61,23 @@ export function slurmTime(minutes: number): string {
 /** The full sbatch argument list of `job` at `site`. */
 export function sbatchArgs(job: JobRequest, site: SlurmSite = {}): string[] {
   const r = job.resources;
+  const first = job.hashes[0];
+  if (first === undefined) throw new Error(`a ${job.kind} job array with no unit; give at least one hash`);
   for (const [field, value] of Object.entries(r)) {
     if (!Number.isSafeInteger(value) || value < 0 || (field !== 'gpus' && value < 1)) {
       throw new Error(
-        `unit ${job.hash}: resources.${field} = ${JSON.stringify(value)}; give a whole number >= ` +
+        `unit ${first}: resources.${field} = ${JSON.stringify(value)}; give a whole number >= ` +
           `${field === 'gpus' ? 0 : 1}`,
       );
     }
   }
-  const command = [...(site.lmc ?? defaultLmcCommand()), 'unit', 'run', job.hash, '--store', job.storeRoot];
+  const command = [...(site.lmc ?? defaultLmcCommand()), 'unit', 'run', ...job.hashes, '--store', job.storeRoot];
+  const tasks = job.hashes.length;
   return [
     '--parsable',
-    `--job-name=lmc-${job.kind}-${job.hash.slice(0, 12)}`,
-    `--output=${jobLogFile(job.storeRoot, job.hash, '%j')}`,
+    `--job-name=lmc-${job.kind}-${first.slice(0, 12)}${tasks > 1 ? `-x${tasks}` : ''}`,
+    `--array=${tasks > 1 ? `0-${tasks - 1}` : '0'}`,
+    `--output=${jobLogFile(job.storeRoot, '%A_%a')}`,
     '--open-mode=append',
     '--kill-on-invalid-dep=yes',
     ...(job.after.length > 0 ? [`--dependency=afterok:${job.after.join(':')}`] : []),

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 
 /**
  * A job's state as squeue reports it: e.g. PENDING, RUNNING, COMPLETED, FAILED, CANCELLED; GONE when the controller
- * no longer knows it.
+ * no longer knows it. Jobs are array tasks, `<array>_<index>`.
  */
 export interface JobState {
   state: string;
@@ -61,10 +61,33 @@ function run(
   });
 }
 
+/** The array job of `id` (`<array>_<index>`, or a plain job id: itself). */
+function arrayOf(id: string): string {
+  return id.split('_')[0];
+}
+
+/**
+ * The state of job `id` among the lines squeue printed for its array (by printed id). A task
+ * cancelled before it started leaves no line of its own (Slurm drops it from the pending array),
+ * nor does the array's last pending task once cancelled (the array's record then has no task
+ * index): the first is inferred from its siblings' lines, the second read from the array's.
+ */
+export function taskState(id: string, printed: ReadonlyMap<string, JobState>): JobState {
+  const own = printed.get(id);
+  if (own) return own;
+  const array = arrayOf(id);
+  const whole = printed.get(array);
+  if (whole && array !== id) return whole;
+  if (array !== id && [...printed.keys()].some((p) => arrayOf(p) === array))
+    return { state: 'CANCELLED', reason: 'gone from its array: cancelled before it started' };
+  return { state: 'GONE', reason: 'not known to the controller (finished long ago, or never submitted)' };
+}
+
 /** The client that runs the real commands with `env` (default this process's environment). */
 export function slurmClient(env: NodeJS.ProcessEnv = process.env): SlurmClient {
-  const query = async (ids: readonly string[]): Promise<Map<string, JobState> | null> => {
-    const out = await run('squeue', ['-h', '-r', '-t', 'all', '-j', ids.join(','), '-o', '%i|%T|%r'], env);
+  // By array: squeue -r lists each task of the arrays on its own line.
+  const query = async (arrays: readonly string[]): Promise<Map<string, JobState> | null> => {
+    const out = await run('squeue', ['-h', '-r', '-t', 'all', '-j', arrays.join(','), '-o', '%i|%T|%r'], env);
     if (out.code !== 0) return null;
     const states = new Map<string, JobState>();
     for (const line of out.stdout.split('\n')) {
@@ -87,14 +110,17 @@ export function slurmClient(env: NodeJS.ProcessEnv = process.env): SlurmClient {
     states: async (ids) => {
       const all = new Map<string, JobState>();
       if (ids.length === 0) return all;
-      // squeue fails on the whole list when one id is unknown to the controller: then ask one by one.
-      const together = await query(ids);
+      // squeue fails on the whole list when one array is unknown to the controller: then ask array by array.
+      const together = await query([...new Set(ids.map(arrayOf))]);
+      const alone = new Map<string, Map<string, JobState>>();
       for (const id of ids) {
-        const state = together ? together.get(id) : (await query([id]))?.get(id);
-        all.set(
-          id,
-          state ?? { state: 'GONE', reason: 'not known to the controller (finished long ago, or never submitted)' },
-        );
+        let printed = together;
+        if (!printed) {
+          const array = arrayOf(id);
+          if (!alone.has(array)) alone.set(array, (await query([array])) ?? new Map());
+          printed = alone.get(array)!;
+        }
+        all.set(id, taskState(id, printed));
       }
       return all;
     },

@@ -81,7 +81,7 @@ export async function experimentStatus(
       rows.push({ ...base, state: 'stored' });
       continue;
     }
-    const log = jobLogFile(store.root, unit.hash, unit.jobId);
+    const log = jobLogFile(store.root, unit.jobId);
     const exit = readExit(store.root, unit.hash, unit.jobId);
     if (exit) {
       const ended: UnitJobState = exit.ok

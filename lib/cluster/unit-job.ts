@@ -14,12 +14,19 @@ import { readJobCall, writeExit, type JobCall, type JobExit } from './files';
 
 /** Options of `runUnitJob`. */
 export interface UnitJobOptions {
-  /** The job's id in its exit record (default $SLURM_JOB_ID, else `pid<pid>`). */
+  /** The job's id in its exit record (default this process's Slurm job, slurmJobId; else `pid<pid>`). */
   jobId?: string;
   /** Sees the unit's events (the CLI prints them to the job's log). */
   onUnit?(event: UnitEvent): void;
   /** Cancels the training cooperatively (SIGTERM from scancel). */
   signal?: AbortSignal;
+}
+
+/** This process's Slurm job as squeue names it: `<array>_<index>` for an array task, else the job id; null outside. */
+export function slurmJobId(env: NodeJS.ProcessEnv = process.env): string | null {
+  const { SLURM_ARRAY_JOB_ID: array, SLURM_ARRAY_TASK_ID: task, SLURM_JOB_ID: job } = env;
+  if (array && task) return `${array}_${task}`;
+  return job || null;
 }
 
 /** Fails naming every dependency of `job` that the store lacks. */
@@ -50,7 +57,7 @@ export async function runUnitJob(root: string, hash: string, options: UnitJobOpt
     finishedAt: new Date().toISOString(),
     host: os.hostname(),
   });
-  const jobId = options.jobId ?? process.env.SLURM_JOB_ID ?? `pid${process.pid}`;
+  const jobId = options.jobId ?? slurmJobId() ?? `pid${process.pid}`;
   const events: UnitEvent[] = [];
   let exit: JobExit;
   try {
