@@ -3,7 +3,7 @@
  * their data, and the summary tables and rules the paper's sections share (mean ± std, matching,
  * IMP over k, pruning plans, parameter counts, Table 1, the store's pairs).
  */
-export { notebookContext, type NotebookContextOptions } from './notebook-context';
+export { notebookContext, type NotebookContextOptions, type UnitCounts } from './notebook-context';
 export { presetData, dataNotice, DATA_DIR_VARIABLE, type PresetWithData, type PresetWithoutData } from './preset-data';
 export { formatMeanStd, meanStdTable, type MeanStdMeasure } from './mean-std';
 export { sweepSummaryRows, type SweepSummaryRow } from './sweep-summary';

@@ -26,8 +26,8 @@ export type NotebookContextOptions = Omit<ExperimentOptions, 'callbacks' | 'onUn
   cluster?: SlurmExecutorOptions;
 };
 
-/** Units a context computed and found in the store so far. */
-interface UnitCounts {
+/** Units a context computed and found in the store so far (`ctx.counts()`). */
+export interface UnitCounts {
   computed: number;
   found: number;
 }
