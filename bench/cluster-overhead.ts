@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { arrayOf } from '../lib/cluster/arrays';
 import { readExperiment, readExit } from '../lib/cluster/files';
 import { startSlurm } from '../test/fixtures/slurm';
 
@@ -156,7 +157,7 @@ function jobTimes(
     const inputs = unit.after.map((h) => finishedAt.get(h)).filter((t): t is number => t !== undefined);
     if (exit && inputs.length > 0) hops.push((Date.parse(exit.startedAt) - Math.max(...inputs)) / 1000);
   }
-  const arrays = new Set(jobs.map((u) => u.jobId!.split('_')[0])).size;
+  const arrays = new Set(jobs.map((u) => arrayOf(u.jobId!))).size;
   return { jobs: jobs.length, arrays, overhead, hops };
 }
 

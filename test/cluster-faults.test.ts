@@ -19,7 +19,7 @@ import { experimentRecord, experimentStatus } from '../lib/cluster/status';
 import { readExit, readExperiment, readSubmission, unitJobDir, type JobCall, type JobExit } from '../lib/cluster/files';
 import { clusterFile } from './fixtures/slurm';
 import { storeContents } from './fixtures/cluster';
-import { lenet, tempDir } from './fixtures/experiments';
+import { lenet, tempDir, tempStore } from './fixtures/experiments';
 
 const cluster = clusterFile();
 const { skip, lmc, until } = cluster;
@@ -46,7 +46,7 @@ test(
   async () => {
     cluster.requireSlurm();
     const config = lenet({ training: '3000it' });
-    const store = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
+    const store = tempStore();
     const call = trunkCall(config, 1500);
     const first = new SlurmExecutor({ client: slurmClient(cluster.slurm.env), pollMs: 100 });
     const ctx = experimentContext({ store, executor: first, checkpointEvery: 50 });
@@ -98,7 +98,7 @@ test(
     );
 
     const local = experimentContext({
-      store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),
+      store: tempStore(),
       workers: 1,
     });
     await trunk(local, config, 1500);

@@ -7,16 +7,14 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
-import { openStore } from '../lib/store';
 import { experimentContext, trunk, trunkCall, type UnitEvent } from '../lib/experiments';
 import { SlurmExecutor } from '../lib/cluster/executor';
 import { slurmClient } from '../lib/cluster/slurm';
 import { readSubmission } from '../lib/cluster/files';
 import { clusterFile } from './fixtures/slurm';
 import { storeContents } from './fixtures/cluster';
-import { lenet, tempDir } from './fixtures/experiments';
+import { lenet, tempStore } from './fixtures/experiments';
 
 // A node that stops answering is down after 5 s (Slurm's default is 300 s).
 const cluster = clusterFile({ extraConf: 'SlurmdTimeout=5\n' });
@@ -32,7 +30,7 @@ test(
   async () => {
     cluster.requireSlurm();
     const config = lenet({ training: '3000it' });
-    const store = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
+    const store = tempStore();
     const executor = new SlurmExecutor({
       client: slurmClient(cluster.slurm.env),
       pollMs: 100,
@@ -81,7 +79,7 @@ test(
     assert.match(cluster.slurm.client('scontrol', ['show', 'job', '-o', jobId]), /Restarts=1/);
 
     const local = experimentContext({
-      store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),
+      store: tempStore(),
       workers: 1,
     });
     await trunk(local, config, 1500);

@@ -5,9 +5,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
-import { openStore } from '../lib/store';
 import { trunk } from '../lib/experiments';
 import { slurmClient } from '../lib/cluster/slurm';
 import { notebookContext } from '../lib/notebook/notebook-context';
@@ -16,7 +14,7 @@ import { PROGRESS_MIME, type ProgressBlock } from '../lib/io/wire';
 import type { MimeBundle } from '../lib/display/bundle';
 import { clusterFile } from './fixtures/slurm';
 import { storeContents } from './fixtures/cluster';
-import { lenet, tempDir } from './fixtures/experiments';
+import { lenet, tempStore } from './fixtures/experiments';
 import { experimentContext } from '../lib/experiments/context';
 
 const cluster = clusterFile();
@@ -31,7 +29,7 @@ test(
     cluster.requireSlurm();
     const updates: MimeBundle[] = [];
     const handle = { update: (bundle: MimeBundle) => void updates.push(bundle) };
-    const store = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
+    const store = tempStore();
     const ctx = notebookContext(handle, {
       store,
       checkpointEvery: 50,
@@ -61,7 +59,7 @@ test(
     assert.match(String(updates[updates.length - 1]['text/plain']), /trunk.*: done/);
 
     const local = experimentContext({
-      store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),
+      store: tempStore(),
       workers: 1,
     });
     await trunk(local, config, 1500);

@@ -6,16 +6,15 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
-import { openStore } from '../lib/store';
 import { experimentContext, quickstartCalls, quickstartPlan, runQuickstart, type UnitEvent } from '../lib/experiments';
 import { SlurmExecutor, type JobEvent } from '../lib/cluster/executor';
 import { slurmClient } from '../lib/cluster/slurm';
 import { jobLogFile } from '../lib/cluster/files';
+import { arrayOf } from '../lib/cluster/arrays';
 import { clusterFile } from './fixtures/slurm';
 import { storeContents } from './fixtures/cluster';
-import { tempDir } from './fixtures/experiments';
+import { tempStore } from './fixtures/experiments';
 
 const cluster = clusterFile();
 const { skip } = cluster;
@@ -31,7 +30,7 @@ const tables = (r: Awaited<ReturnType<typeof runQuickstart>>) => ({
 test('a smoke quick start on Slurm ends with the units, checksums and tables of a local run', { skip }, async () => {
   cluster.requireSlurm();
   const plan = quickstartPlan('smoke', { ks: [0, 20], levels: 2 });
-  const store = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
+  const store = tempStore();
   const jobs: JobEvent[] = [];
   const executor = new SlurmExecutor({
     client: slurmClient(cluster.slurm.env),
@@ -48,7 +47,7 @@ test('a smoke quick start on Slurm ends with the units, checksums and tables of 
   console.log(`# ${dag.length} units as Slurm array tasks in ${seconds.toFixed(1)} s`);
 
   const local = experimentContext({
-    store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),
+    store: tempStore(),
     workers: 1,
   });
   const here = await runQuickstart(local, plan);
@@ -59,7 +58,7 @@ test('a smoke quick start on Slurm ends with the units, checksums and tables of 
   assert.equal(jobs.filter((j) => j.type === 'submitted').length, dag.length, 'every unit submitted once');
   assert.equal(jobs.filter((j) => j.type === 'failed').length, 0);
   const submitted = jobs.filter((j) => j.type === 'submitted');
-  const arrays = new Set(submitted.map((j) => j.jobId.split('_')[0]));
+  const arrays = new Set(submitted.map((j) => arrayOf(j.jobId)));
   assert.ok(arrays.size < submitted.length, `units of one kind with the same inputs share arrays (${arrays.size})`);
   for (const job of submitted)
     assert.match(

@@ -9,7 +9,6 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
-import { openStore } from '../lib/store';
 import {
   copy,
   copyCall,
@@ -24,7 +23,7 @@ import { readExit, unitJobDir, writeJobCall } from '../lib/cluster/files';
 import { slurmJobId } from '../lib/cluster/unit-job';
 import { arrayTaskHash } from '../lib/cli/unit';
 import { storeContents } from './fixtures/cluster';
-import { lenet, tempDir } from './fixtures/experiments';
+import { lenet, tempDir, tempStore } from './fixtures/experiments';
 
 const LMC = path.resolve(__dirname, '..', '..', 'bin', 'lmc.js');
 
@@ -57,7 +56,7 @@ test(
   async () => {
     const config = lenet();
     const spec = { config: { ...config, dataOrderSeed: 5 }, k: 4, trunkSeed: config.dataOrderSeed };
-    const clusterStore = openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined });
+    const clusterStore = tempStore();
     const ctx = experimentContext({ store: clusterStore, workers: 1 });
     const copyHash = await submitCall(ctx, copyCall(spec));
     const trunkHash = await submitCall(ctx, trunkCall(config, 4));
@@ -95,7 +94,7 @@ test(
     );
 
     const local = experimentContext({
-      store: openStore({ root: path.join(tempDir(), 'store'), onEvent: () => undefined }),
+      store: tempStore(),
       workers: 1,
     });
     await copy(local, spec);

@@ -66,7 +66,7 @@ export function formatPlan(ctx: ExperimentContext, executor: SlurmExecutor, dag:
     ...(shown
       ? [
           '',
-          `sbatch arguments of ${task.get(shown.nodes[0].hash)?.replace(/_0$/, '')} (${shown.nodes.length} ` +
+          `sbatch arguments of A${arrays.indexOf(shown) + 1} (${shown.nodes.length} ` +
             `task(s); inputs by job id once submitted):`,
           ...executor
             .arrayArguments(ctx, { ...shown, after: shown.after.map((h) => `<${task.get(h)}>`) })

@@ -72,3 +72,8 @@ export function plannedArrays(dag: readonly DagNode[]): JobArray[] {
 export function taskId(arrayId: string, index: number): string {
   return `${arrayId}_${index}`;
 }
+
+/** The array job of task `id` (a plain job id is its own). */
+export function arrayOf(id: string): string {
+  return id.split('_')[0];
+}

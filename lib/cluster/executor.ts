@@ -147,6 +147,8 @@ export class SlurmExecutor implements UnitExecutor {
       mine.set(node.hash, claim);
       this.submitted.set(node.hash, claim.promise);
     }
+    // sbatch opens each task's log where the task starts; it creates no folder.
+    await fsp.mkdir(path.dirname(jobLogFile(ctx.store.root, '%A_%a')), { recursive: true });
     try {
       for (const wave of submissionWaves(dag.filter((n) => mine.has(n.hash))))
         await this.submitWave(ctx, wave, backend, mine);
@@ -278,8 +280,6 @@ export class SlurmExecutor implements UnitExecutor {
         }
         await writeJobCall(root, { kind: node.kind, hash: node.hash, label: node.label, call: node.call, setup });
       }
-      // sbatch opens the log where the task starts; it creates no folder.
-      await fsp.mkdir(path.dirname(jobLogFile(root, '%A_%a')), { recursive: true });
       const arrayId = await this.client.sbatch(this.arrayArguments(ctx, array));
       const submittedAt = new Date().toISOString();
       for (const [index, node] of array.nodes.entries()) {

@@ -4,6 +4,7 @@
  * cluster's own configuration, as on any login node.
  */
 import { execFile } from 'node:child_process';
+import { arrayOf } from './arrays';
 
 /**
  * A job's state as squeue reports it: e.g. PENDING, RUNNING, COMPLETED, FAILED, CANCELLED; GONE when the controller
@@ -59,11 +60,6 @@ function run(
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
-}
-
-/** The array job of `id` (`<array>_<index>`, or a plain job id: itself). */
-function arrayOf(id: string): string {
-  return id.split('_')[0];
 }
 
 /**

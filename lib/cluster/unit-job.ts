@@ -10,6 +10,7 @@ import { loadDataset } from '../data/registry';
 import { openStore, type Store } from '../store';
 import { datasetFingerprint, experimentContext, type ExperimentContext, type UnitEvent } from '../experiments';
 import { describeCall, unitDefinition } from '../experiments/registry';
+import { taskId } from './arrays';
 import { readJobCall, writeExit, type JobCall, type JobExit } from './files';
 
 /** Options of `runUnitJob`. */
@@ -25,7 +26,7 @@ export interface UnitJobOptions {
 /** This process's Slurm job as squeue names it: `<array>_<index>` for an array task, else the job id; null outside. */
 export function slurmJobId(env: NodeJS.ProcessEnv = process.env): string | null {
   const { SLURM_ARRAY_JOB_ID: array, SLURM_ARRAY_TASK_ID: task, SLURM_JOB_ID: job } = env;
-  if (array && task) return `${array}_${task}`;
+  if (array && task) return taskId(array, Number(task));
   return job || null;
 }
 
